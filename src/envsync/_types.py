@@ -1,0 +1,15 @@
+"""Type aliases shared across modules. No logic lives here."""
+
+from __future__ import annotations
+
+import os
+from typing import Literal, TypeAlias
+
+from packaging.utils import NormalizedName
+
+__all__ = ["ArtifactKind", "NormalizedName", "StrPath"]
+
+StrPath: TypeAlias = "str | os.PathLike[str]"
+
+#: What a locked artifact is, following the PEP 751 package source keys.
+ArtifactKind = Literal["wheel", "sdist", "directory", "archive"]

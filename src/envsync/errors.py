@@ -1,0 +1,161 @@
+"""The one exception tree: every failure a user can meet, with a message written for them.
+
+Each class carries its process exit code, so the CLI maps errors to codes in one place.
+Messages never contain markup; ``hint`` says what to do about it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+__all__ = [
+    "EXIT_DRIFT",
+    "EXIT_ERROR",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "ApplyError",
+    "BuildError",
+    "EnvsyncError",
+    "HashMismatchError",
+    "IndexUnreachableError",
+    "InstallError",
+    "InterpreterNotFoundError",
+    "LockError",
+    "MissingLockError",
+    "ResolutionError",
+    "SpecError",
+    "SpecProblem",
+    "StaleLockError",
+    "VenvError",
+]
+
+EXIT_OK = 0
+#: Something went wrong: bad input, a failed resolve, install or build.
+EXIT_ERROR = 1
+#: A check found drift, or a plan has changes (only with ``--detailed-exitcode``).
+EXIT_DRIFT = 2
+#: The command line itself was wrong (argparse's own convention).
+EXIT_USAGE = 2
+
+
+class EnvsyncError(Exception):
+    """Root of every error envsync reports to a user."""
+
+    exit_code: int = EXIT_ERROR
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SpecProblem:
+    """One thing wrong with an env.toml."""
+
+    key: str
+    """Dotted key path, such as ``groups.dev[1]``; empty for the whole file."""
+    expected: str
+    """What the loader accepts there, in words."""
+    found: str
+    """What it found, shortened for display."""
+    line: int | None = None
+    """1-based line in the file, where it could be found."""
+    suggestion: str | None = None
+    """A did-you-mean for misspelt keys."""
+
+    def describe(self, path: Path | str) -> str:
+        """Render as ``file:line: key: expected X, found Y``."""
+        where = f"{path}:{self.line}" if self.line else f"{path}"
+        key = f" {self.key}:" if self.key else ""
+        text = f"{where}:{key} expected {self.expected}, found {self.found}"
+        if self.suggestion:
+            text += f" (did you mean {self.suggestion!r}?)"
+        return text
+
+
+class SpecError(EnvsyncError, ValueError):
+    """env.toml is not valid. Every problem is reported at once."""
+
+    def __init__(self, path: Path | str, problems: Sequence[SpecProblem]) -> None:
+        self.path = path
+        self.problems = tuple(problems)
+        lines = [problem.describe(path) for problem in self.problems]
+        head = f"{path} is not a valid envsync spec"
+        super().__init__(
+            "\n".join([f"{head}:", *(f"  {line}" for line in lines)]),
+            hint="fix the keys above; the format is described in the README (env.toml)",
+        )
+
+
+class LockError(EnvsyncError, ValueError):
+    """pylock.toml exists but cannot be read or is not a valid PEP 751 lock."""
+
+
+class MissingLockError(EnvsyncError):
+    """A lock was required (``--frozen``) but there is none."""
+
+
+class StaleLockError(EnvsyncError):
+    """The lock no longer matches env.toml and may not be updated (``--locked``)."""
+
+
+class InterpreterNotFoundError(EnvsyncError):
+    """No Python on this machine satisfies the spec's ``python`` key."""
+
+    def __init__(self, wanted: str, found: Sequence[str]) -> None:
+        self.wanted = wanted
+        self.found = tuple(found)
+        listing = ", ".join(self.found) if self.found else "none"
+        super().__init__(
+            f"no Python interpreter matching {wanted!r} was found (found: {listing})",
+            hint="install a matching Python (e.g. with pyenv) or change [env] python in env.toml",
+        )
+
+
+class VenvError(EnvsyncError):
+    """The virtual environment could not be created or read."""
+
+
+class IndexUnreachableError(EnvsyncError):
+    """A package index could not be reached."""
+
+
+class ResolutionError(EnvsyncError):
+    """The requirements cannot be satisfied together, or a package does not exist."""
+
+
+class BuildError(EnvsyncError):
+    """A source distribution or local project failed to build."""
+
+
+class HashMismatchError(EnvsyncError):
+    """A downloaded artifact does not match the hash recorded in the lock."""
+
+
+class InstallError(EnvsyncError):
+    """The installer failed."""
+
+
+class ApplyError(EnvsyncError):
+    """An apply stopped part way; says what was done and what was left."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        done: Sequence[str] = (),
+        left: Sequence[str] = (),
+        hint: str | None = None,
+    ) -> None:
+        self.done = tuple(done)
+        self.left = tuple(left)
+        super().__init__(message, hint=hint)
