@@ -1,0 +1,91 @@
+"""The one place that starts processes: logs argv with secrets redacted, maps failure to errors.
+
+Every pip / pip-compile / interpreter probe goes through ``run``. Callers name the error class
+a failure becomes, so the message is theirs and the stderr travels with it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import subprocess
+from typing import TYPE_CHECKING, Protocol
+
+from envsync.errors import EnvsyncError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from pathlib import Path
+
+__all__ = ["Runner", "clean_env", "redact", "run"]
+
+_LOG = logging.getLogger("envsync.subprocess")
+
+# user:password@ or token@ in any URL-looking string.
+_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
+
+
+def redact(text: str) -> str:
+    """Replace credentials in URLs inside *text* with ``***``."""
+    return _CREDENTIALS.sub(r"\g<scheme>***@", text)
+
+
+def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """os.environ without pip's configuration: envsync's spec is the only source of indexes.
+
+    pip.conf files and PIP_* variables would otherwise add indexes, find-links or constraints
+    behind the user's back, so every pip and pip-compile run sees none of them.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "PIP-"))}
+    env["PIP_CONFIG_FILE"] = os.devnull
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    env["PIP_NO_INPUT"] = "1"
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.pop("PYTHONPATH", None)
+    env.pop("VIRTUAL_ENV", None)
+    env.update(extra or {})
+    return env
+
+
+class Runner(Protocol):
+    """Signature of ``run``, so effects can take a runner as a constructor argument."""
+
+    def __call__(
+        self,
+        argv: Sequence[str],
+        *,
+        error: Callable[[str], EnvsyncError],
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run *argv*; on failure raise ``error(stderr)``."""
+        ...
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    error: Callable[[str], EnvsyncError],
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run *argv* capturing output; a non-zero exit raises ``error(redacted output)``."""
+    argv = [os.fspath(a) for a in argv]
+    _LOG.debug("running: %s", redact(" ".join(argv)))
+    try:
+        proc = subprocess.run(
+            argv,
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            capture_output=True,
+            text=True,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+    except OSError as exc:
+        raise error(redact(f"could not start {argv[0]}: {exc}")) from exc
+    if proc.returncode != 0:
+        output = (proc.stderr or "") + (proc.stdout or "")
+        raise error(redact(output.strip()))
+    return proc
