@@ -11,14 +11,34 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from packaging.version import Version
 
     from envsync._types import NormalizedName
     from envsync.lockfile import Wanted
 
-__all__ = ["Action", "Change", "DirectUrl", "InstalledDist", "Plan", "Policy", "make_plan"]
+__all__ = [
+    "EDITABLE_DIFFERS",
+    "HASH_DIFFERS",
+    "INSTALLED_TWICE",
+    "SOURCE_DIFFERS",
+    "SOURCE_UNVERIFIED",
+    "Action",
+    "Change",
+    "DirectUrl",
+    "InstalledDist",
+    "Plan",
+    "Policy",
+    "make_plan",
+]
+
+#: Reasons a REINSTALL (or a REMOVE of a duplicate) gives; render shows them as they are.
+EDITABLE_DIFFERS = "editable mode differs"
+SOURCE_DIFFERS = "source differs"
+HASH_DIFFERS = "hash differs"
+SOURCE_UNVERIFIED = "source unverified"
+INSTALLED_TWICE = "installed twice"
 
 
 class Change(enum.Enum):
@@ -94,15 +114,15 @@ class Plan:
     """One action per name, sorted."""
 
     def is_empty(self) -> bool:
-        """True when applying would change nothing."""
+        """Return True when applying would change nothing."""
         return all(a.change is Change.KEEP for a in self.actions)
 
     def changes(self) -> tuple[Action, ...]:
-        """The actions that do something."""
+        """Return the actions that do something."""
         return tuple(a for a in self.actions if a.change is not Change.KEEP)
 
     def of(self, *changes: Change) -> tuple[Action, ...]:
-        """The actions of the given kinds, in name order."""
+        """Return the actions of the given kinds, in name order."""
         return tuple(a for a in self.actions if a.change in changes)
 
 
@@ -111,5 +131,149 @@ def make_plan(
     installed: Iterable[InstalledDist],
     policy: Policy,
 ) -> Plan:
-    """Compare the lock's selection with the venv's dists."""
-    raise NotImplementedError
+    """Compare the lock's selection with the venv's dists.
+
+    Returns one action per name found on either side, sorted by name. Raises ValueError when
+    ``wanted`` names a package twice: that is a caller's bug, since lockfile.select() picks
+    one artifact per name.
+    """
+    want = _index_wanted(wanted)
+    have = _group_installed(installed)
+    names = sorted(want.keys() | have.keys())
+    return Plan(actions=tuple(_decide(n, want.get(n), have.get(n, ()), policy) for n in names))
+
+
+def _index_wanted(wanted: Iterable[Wanted]) -> dict[NormalizedName, Wanted]:
+    """Map each wanted name to its entry, refusing duplicates."""
+    index: dict[NormalizedName, Wanted] = {}
+    for want in wanted:
+        if want.name in index:
+            raise ValueError(f"package {want.name!r} is wanted twice; select one artifact per name")
+        index[want.name] = want
+    return index
+
+
+def _group_installed(
+    installed: Iterable[InstalledDist],
+) -> dict[NormalizedName, tuple[InstalledDist, ...]]:
+    """Map each installed name to every dist-info found for it (a broken venv can hold two)."""
+    groups: dict[NormalizedName, tuple[InstalledDist, ...]] = {}
+    for dist in installed:
+        groups[dist.name] = (*groups.get(dist.name, ()), dist)
+    return groups
+
+
+def _decide(
+    name: NormalizedName,
+    want: Wanted | None,
+    have: tuple[InstalledDist, ...],
+    policy: Policy,
+) -> Action:
+    """Decide one name, given what is wanted and every dist installed under it."""
+    if want is None:
+        return _decide_extra(name, have, policy)
+    if not have:
+        return Action(name=name, change=Change.INSTALL, want=want)
+    if len(have) > 1:
+        return Action(
+            name=name,
+            change=Change.REINSTALL,
+            have=_newest(have),
+            want=want,
+            reason=INSTALLED_TWICE,
+        )
+    return _compare(want, have[0], policy)
+
+
+def _decide_extra(name: NormalizedName, have: tuple[InstalledDist, ...], policy: Policy) -> Action:
+    """Keep an installed name the lock does not select if the policy says so, else remove it.
+
+    A kept name stays untouched even when installed twice: the policy means "hands off".
+    """
+    if name in policy.keep:
+        return Action(name=name, change=Change.KEEP, have=_newest(have))
+    reason = INSTALLED_TWICE if len(have) > 1 else None
+    return Action(name=name, change=Change.REMOVE, have=_newest(have), reason=reason)
+
+
+def _newest(have: tuple[InstalledDist, ...]) -> InstalledDist:
+    """Pick the dist to report for a name: the highest version when there are several."""
+    return max(have, key=lambda dist: dist.version)
+
+
+def _compare(want: Wanted, have: InstalledDist, policy: Policy) -> Action:
+    """Decide between upgrade, downgrade, reinstall and keep for a name on both sides."""
+    change = _version_change(want, have)
+    if change is not None:
+        return Action(name=want.name, change=change, have=have, want=want)
+    reason = _reinstall_reason(want, have, policy)
+    change = Change.REINSTALL if reason else Change.KEEP
+    return Action(name=want.name, change=change, have=have, want=want, reason=reason)
+
+
+def _version_change(want: Wanted, have: InstalledDist) -> Change | None:
+    """Return UPGRADE or DOWNGRADE when versions differ; None if they agree or none is locked."""
+    if want.version is None or want.version == have.version:
+        return None
+    return Change.UPGRADE if have.version < want.version else Change.DOWNGRADE
+
+
+def _reinstall_reason(want: Wanted, have: InstalledDist, policy: Policy) -> str | None:
+    """Say why a same-version dist must be reinstalled, or None if it can stay.
+
+    The rules run in order and the first that applies names the reason.
+    """
+    for rule in _SAME_VERSION_RULES:
+        reason = rule(want, have)
+        if reason:
+            return reason
+    if have.direct_url is None and policy.strict_sources:
+        return SOURCE_UNVERIFIED
+    return None
+
+
+def _editable_differs(want: Wanted, have: InstalledDist) -> str | None:
+    """Flag an editable install wanted where a regular one is installed, or the reverse."""
+    installed_editable = have.direct_url.editable if have.direct_url else False
+    return EDITABLE_DIFFERS if want.editable != installed_editable else None
+
+
+def _directory_differs(want: Wanted, have: InstalledDist) -> str | None:
+    """Flag a dist not installed from the local directory the lock wants."""
+    if want.artifact.kind != "directory":
+        return None
+    if have.direct_url is None or have.direct_url.url != want.artifact.url:
+        return SOURCE_DIFFERS
+    return None
+
+
+def _file_differs(want: Wanted, have: InstalledDist) -> str | None:
+    """Flag a dist installed from a directory where a wheel, sdist or archive is wanted.
+
+    Same version number, but a directory's code can be anything: only a built file is pinned.
+    """
+    if want.artifact.kind == "directory" or have.direct_url is None:
+        return None
+    return SOURCE_DIFFERS if have.direct_url.is_dir else None
+
+
+def _hash_differs(want: Wanted, have: InstalledDist) -> str | None:
+    """Flag a sha256 recorded on both sides that disagrees (hex compared case-insensitively).
+
+    URLs of wheels are not compared: a mirror may serve the same file from another address,
+    and the hash is what identifies it.
+    """
+    expected = want.artifact.sha256
+    found = have.direct_url.sha256 if have.direct_url else None
+    if expected and found and expected.lower() != found.lower():
+        return HASH_DIFFERS
+    return None
+
+
+#: Same-version checks, in the order their reasons take precedence.
+_SAME_VERSION_RULES: tuple[Callable[[Wanted, InstalledDist], str | None], ...] = (
+    _editable_differs,
+    _directory_differs,
+    _file_differs,
+    _hash_differs,
+)
