@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
 
-__all__ = ["Runner", "clean_env", "redact", "run"]
+__all__ = ["Runner", "clean_env", "redact", "run", "tail"]
 
 _LOG = logging.getLogger("envsync.subprocess")
 
@@ -29,6 +29,12 @@ _CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
 def redact(text: str) -> str:
     """Replace credentials in URLs inside *text* with ``***``."""
     return _CREDENTIALS.sub(r"\g<scheme>***@", text)
+
+
+def tail(output: str, lines: int = 15) -> str:
+    """The last non-blank *lines* of a tool's output, indented and redacted, for a message."""
+    kept = [line for line in output.strip().splitlines() if line.strip()][-lines:]
+    return redact("\n".join(f"  {line}" for line in kept))
 
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:

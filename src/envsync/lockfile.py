@@ -1,16 +1,74 @@
-"""Lock <-> pylock.toml (PEP 751) via packaging.pylock; spec fingerprint; selection. PURE."""
+"""Lock <-> pylock.toml (PEP 751) via packaging.pylock; spec fingerprint; selection. PURE.
+
+The lock model is packaging's ``Pylock``: this module builds one from a resolution, writes it
+with stable bytes, reads and validates it, and selects what a given environment installs.
+envsync's own data lives under ``[tool.envsync]``.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+import tomli_w
+from packaging.markers import Marker
+from packaging.pylock import (
+    Package,
+    PackageArchive,
+    PackageDirectory,
+    PackageSdist,
+    PackageWheel,
+    Pylock,
+    PylockSelectError,
+    PylockValidationError,
+)
+from packaging.specifiers import SpecifierSet
+from packaging.tags import Tag
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from envsync.errors import LockError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
 
 if TYPE_CHECKING:
-    from packaging.version import Version
+    from collections.abc import Collection, Iterable, Mapping, Sequence
 
     from envsync._types import ArtifactKind, NormalizedName
+    from envsync.spec import Spec
 
-__all__ = ["Artifact", "Wanted"]
+__all__ = [
+    "FORMAT",
+    "LOCK_NAME",
+    "Artifact",
+    "LockInfo",
+    "LockedFile",
+    "ResolvedPackage",
+    "Wanted",
+    "build_lock",
+    "dumps",
+    "fingerprint",
+    "info",
+    "is_fresh",
+    "loads",
+    "pins",
+    "select",
+    "strip_credentials",
+]
+
+LOCK_NAME = "pylock.toml"
+#: Version of the ``[tool.envsync]`` table; bumped when older envsyncs could misread it.
+FORMAT = 1
+CREATED_BY = "envsync"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -39,3 +97,324 @@ class Wanted:
     """What to install."""
     editable: bool = False
     """Install in editable mode (local directories only)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LockedFile:
+    """One distribution file of a pinned version, as an index lists it."""
+
+    filename: str
+    """The file's name (wheel or sdist)."""
+    url: str | None = None
+    """Absolute URL, credentials stripped; None when ``path`` is set."""
+    path: str | None = None
+    """Path relative to the project (POSIX separators), for local files."""
+    sha256: str
+    """Hex sha256 of the file."""
+    size: int | None = None
+    """Size in bytes, when the index says."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ResolvedPackage:
+    """One package of a resolution, with everything the lock records about it."""
+
+    name: NormalizedName
+    """Normalized project name."""
+    version: Version | None
+    """Pinned version; None for a local directory."""
+    groups: frozenset[str]
+    """Groups that need it; empty when the main dependencies need it (always installed)."""
+    dependencies: tuple[NormalizedName, ...] = ()
+    """Names of the packages it requires in this resolution."""
+    wheels: tuple[LockedFile, ...] = ()
+    """Every wheel of the version, for every platform the index lists."""
+    sdist: LockedFile | None = None
+    """The source distribution, if any."""
+    directory: str | None = None
+    """A local project folder (relative to the project where possible)."""
+    editable: bool = False
+    """Install the directory in editable mode."""
+    archive: LockedFile | None = None
+    """A direct-URL or local archive."""
+    index: str | None = None
+    """The simple-API URL the files came from."""
+    requires_python: str | None = None
+    """The version's Requires-Python, when known."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LockInfo:
+    """The ``[tool.envsync]`` table."""
+
+    format: int
+    """Table format version."""
+    fingerprint: str
+    """Hash of the spec inputs the lock was resolved from."""
+    groups: tuple[str, ...]
+    """Every group the lock covers."""
+    python: str
+    """Full version of the interpreter the lock was resolved for."""
+
+
+# -- fingerprint ---------------------------------------------------------------------------
+
+
+def fingerprint(spec: Spec) -> str:
+    """Hash of what the resolution depends on; comments, order and venv path do not count."""
+    data = {
+        "python": sorted(str(s) for s in spec.python),
+        "dependencies": sorted(str(r) for r in spec.dependencies),
+        "groups": {
+            str(canonicalize_name(g.name)): sorted(str(r) for r in g.requirements)
+            for g in spec.groups
+        },
+        "index": {
+            "url": spec.index.url,
+            "extra-urls": list(spec.index.extra_urls),
+            "find-links": list(spec.index.find_links),
+        },
+    }
+    blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
+
+
+def is_fresh(lock: Pylock, spec: Spec) -> bool:
+    """True when *lock* was resolved from exactly *spec*'s inputs."""
+    return info(lock).fingerprint == fingerprint(spec)
+
+
+# -- building ------------------------------------------------------------------------------
+
+
+def strip_credentials(url: str) -> str:
+    """*url* without ``user:password@``: index credentials never reach the lock."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=host))
+
+
+def build_lock(
+    *,
+    spec: Spec,
+    python: str,
+    packages: Iterable[ResolvedPackage],
+) -> Pylock:
+    """A validated Pylock for *packages*, resolved for Python *python* from *spec*."""
+    group_names = sorted(str(canonicalize_name(g.name)) for g in spec.groups)
+    lock = Pylock(
+        lock_version=Version("1.0"),
+        environments=[_environment_marker(python)],
+        requires_python=spec.python if str(spec.python) else None,
+        dependency_groups=group_names or None,
+        created_by=CREATED_BY,
+        packages=[_package(p) for p in sorted(packages, key=lambda p: p.name)],
+        tool={
+            "envsync": {
+                "format": FORMAT,
+                "fingerprint": fingerprint(spec),
+                "groups": group_names,
+                "python": python,
+            },
+        },
+    )
+    try:
+        lock.validate()
+    except PylockValidationError as exc:  # pragma: no cover - a bug in envsync, not user input
+        msg = f"envsync built an invalid lock: {exc}"
+        raise LockError(msg) from exc
+    return lock
+
+
+def _environment_marker(python: str) -> Marker:
+    # pip-compile evaluates markers for one interpreter, so the lock is only correct for
+    # that Python minor version: say so, so other installers refuse rather than guess.
+    minor = ".".join(python.split(".")[:2])
+    return Marker(f"python_version == '{minor}'")
+
+
+def _group_marker(groups: frozenset[str]) -> Marker | None:
+    if not groups:
+        return None
+    return Marker(" or ".join(f"'{g}' in dependency_groups" for g in sorted(groups)))
+
+
+def _package(p: ResolvedPackage) -> Package:
+    return Package(
+        name=p.name,
+        version=p.version,
+        marker=_group_marker(p.groups),
+        requires_python=SpecifierSet(p.requires_python) if p.requires_python else None,
+        dependencies=[{"name": d} for d in sorted(p.dependencies)] or None,
+        directory=PackageDirectory(path=p.directory, editable=p.editable or None)
+        if p.directory is not None
+        else None,
+        archive=_archive(p.archive) if p.archive else None,
+        index=strip_credentials(p.index) if p.index else None,
+        sdist=_sdist(p.sdist) if p.sdist else None,
+        wheels=[_wheel(w) for w in sorted(p.wheels, key=lambda w: w.filename)] or None,
+    )
+
+
+def _url(f: LockedFile) -> str | None:
+    return strip_credentials(f.url) if f.url else None
+
+
+def _wheel(f: LockedFile) -> PackageWheel:
+    return PackageWheel(
+        name=f.filename, url=_url(f), path=f.path, size=f.size, hashes={"sha256": f.sha256}
+    )
+
+
+def _sdist(f: LockedFile) -> PackageSdist:
+    return PackageSdist(
+        name=f.filename, url=_url(f), path=f.path, size=f.size, hashes={"sha256": f.sha256}
+    )
+
+
+def _archive(f: LockedFile) -> PackageArchive:
+    return PackageArchive(url=_url(f), path=f.path, size=f.size, hashes={"sha256": f.sha256})
+
+
+# -- reading and writing -------------------------------------------------------------------
+
+
+def dumps(lock: Pylock) -> str:
+    """pylock.toml text; the same lock always gives the same bytes."""
+    return tomli_w.dumps(_plain(lock.to_dict()))
+
+
+def _plain(value: Any) -> Any:  # noqa: ANN401 - walks arbitrary TOML data
+    # to_dict() yields Mapping/Sequence views; tomli_w wants dicts and lists.
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def loads(text: str, *, path: Path | str = LOCK_NAME) -> Pylock:
+    """Parse and validate pylock.toml *text*; LockError names the file and the bad key."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"{path} is not valid TOML: {exc}"
+        raise LockError(msg, hint=_RELOCK) from exc
+    try:
+        lock = Pylock.from_dict(data)
+    except PylockValidationError as exc:
+        msg = f"{path} is not a valid PEP 751 lock: {exc}"
+        raise LockError(msg, hint=_RELOCK) from exc
+    info(lock, path=path)
+    return lock
+
+
+_RELOCK = "run `envsync lock` to write a fresh lock from env.toml"
+
+
+def info(lock: Pylock, *, path: Path | str = LOCK_NAME) -> LockInfo:
+    """The lock's ``[tool.envsync]`` table; LockError if missing or from a newer envsync."""
+    table = (lock.tool or {}).get("envsync")
+    if not isinstance(table, dict):
+        msg = f"{path} has no [tool.envsync] table, so it was not written by envsync"
+        raise LockError(msg, hint=_RELOCK)
+    fmt = table.get("format")
+    if not isinstance(fmt, int) or fmt > FORMAT:
+        msg = f"{path}: tool.envsync.format is {fmt!r}; this envsync reads format {FORMAT}"
+        raise LockError(msg, hint="upgrade envsync, or " + _RELOCK)
+    try:
+        return LockInfo(
+            format=fmt,
+            fingerprint=str(table["fingerprint"]),
+            groups=tuple(str(g) for g in table.get("groups", [])),
+            python=str(table["python"]),
+        )
+    except KeyError as exc:
+        msg = f"{path}: tool.envsync.{exc.args[0]} is missing"
+        raise LockError(msg, hint=_RELOCK) from exc
+
+
+def pins(lock: Pylock) -> dict[NormalizedName, Version]:
+    """Locked versions by name: the preferences a relock keeps."""
+    return {p.name: p.version for p in lock.packages if p.version is not None}
+
+
+# -- selection -----------------------------------------------------------------------------
+
+
+def select(
+    lock: Pylock,
+    *,
+    environment: Mapping[str, str],
+    tags: Sequence[str],
+    groups: Collection[str],
+    root: Path,
+) -> tuple[Wanted, ...]:
+    """What *lock* installs into an environment with these markers, tags and groups.
+
+    Paths in the lock are made absolute against *root*, the project folder.
+    LockError when the lock does not fit the environment (another Python, no wheel).
+    """
+    parsed_tags = [Tag(*t.split("-", 2)) for t in tags]
+    try:
+        chosen = list(
+            lock.select(
+                environment=dict(environment),  # type: ignore[arg-type] # a plain marker dict
+                tags=parsed_tags,
+                dependency_groups=frozenset(groups),
+            )
+        )
+    except PylockSelectError as exc:
+        msg = f"the lock does not fit this environment: {exc}"
+        raise LockError(msg, hint=_RELOCK) from exc
+    return tuple(sorted((_wanted(p, source, root) for p, source in chosen), key=_by_name))
+
+
+def _by_name(w: Wanted) -> str:
+    return w.name
+
+
+def _wanted(
+    package: Package,
+    source: object,
+    root: Path,
+) -> Wanted:
+    if isinstance(source, PackageDirectory):
+        artifact = Artifact(kind="directory", url=_location(None, source.path, root))
+        return Wanted(
+            name=package.name,
+            version=package.version,
+            artifact=artifact,
+            editable=bool(source.editable),
+        )
+    if isinstance(source, (PackageWheel, PackageSdist, PackageArchive)):
+        kind: ArtifactKind = (
+            "wheel"
+            if isinstance(source, PackageWheel)
+            else "sdist"
+            if isinstance(source, PackageSdist)
+            else "archive"
+        )
+        artifact = Artifact(
+            kind=kind,
+            url=_location(source.url, source.path, root),
+            sha256=source.hashes.get("sha256"),
+            filename=None if isinstance(source, PackageArchive) else source.filename,
+        )
+        return Wanted(name=package.name, version=package.version, artifact=artifact)
+    msg = f"{package.name}: VCS sources are not supported by envsync yet"
+    raise LockError(msg, hint=_RELOCK)
+
+
+def _location(url: str | None, path: str | None, root: Path) -> str:
+    if url:
+        return url
+    if path is None:  # pragma: no cover - Pylock validation requires url or path
+        msg = "a lock entry has neither url nor path"
+        raise LockError(msg, hint=_RELOCK)
+    pure = PurePosixPath(path)
+    target = Path(pure) if pure.is_absolute() else root / Path(*pure.parts)
+    # pip records normpath(abspath(...)) in direct_url.json; spell it the same way.
+    return Path(os.path.normpath(target)).as_uri()

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, TypeAlias
+from typing import TYPE_CHECKING, Protocol, TypeAlias
+
+if TYPE_CHECKING:
+    from envsync.planner import Plan
 
 __all__ = [
     "Event",
     "ListReporter",
     "Locked",
     "NullReporter",
+    "Planned",
     "Reporter",
     "Resolving",
     "Step",
@@ -44,7 +48,15 @@ class Locked:
     """Whether pylock.toml was written."""
 
 
-Event: TypeAlias = "Step | Resolving | Locked"
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Planned:
+    """apply has made its plan and is about to carry it out."""
+
+    plan: Plan
+    """The plan."""
+
+
+Event: TypeAlias = "Step | Resolving | Locked | Planned"
 
 
 class Reporter(Protocol):

@@ -1,0 +1,487 @@
+"""The use cases: lock, plan, apply. Plain calls into the effects, in a fixed, commented order.
+
+Nothing here prints: progress goes to the injected Reporter, results are returned.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from envsync import environment, interpreters, lockfile, venv
+from envsync.errors import (
+    ApplyError,
+    EnvsyncError,
+    LockError,
+    MissingLockError,
+    SpecError,
+    SpecProblem,
+    StaleLockError,
+)
+from envsync.installer import Installer, PipInstaller
+from envsync.planner import Change, Plan, Policy, make_plan
+from envsync.report import Locked, NullReporter, Planned, Reporter, Resolving, Step
+from envsync.resolver import PipToolsResolver, ResolveRequest, Resolver
+from envsync.spec import Spec, parse_spec
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Sequence
+
+    from packaging.pylock import Pylock
+
+    from envsync._types import NormalizedName
+    from envsync.planner import InstalledDist
+
+__all__ = [
+    "LockOutcome",
+    "Mode",
+    "Outcome",
+    "Services",
+    "apply",
+    "load_spec",
+    "lock",
+    "plan",
+    "read_lock",
+]
+
+#: auto: relock when stale. frozen: install the lock as it is, never resolve.
+#: locked: fail when the lock is stale.
+Mode = Literal["auto", "frozen", "locked"]
+VenvChange = Literal["keep", "create", "recreate"]
+LockChange = Literal["unchanged", "created", "updated"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Services:
+    """The effects a use case runs against; tests and other backends swap them."""
+
+    resolver: Resolver = field(default_factory=PipToolsResolver)
+    """Turns the spec into pins and artifacts."""
+    installer: Installer = field(default_factory=PipInstaller)
+    """Installs and removes dists."""
+    reporter: Reporter = field(default_factory=NullReporter)
+    """Receives progress events."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LockOutcome:
+    """What ``lock`` did."""
+
+    path: Path
+    """The lock file."""
+    change: LockChange
+    """Whether the file was created, updated or left as it was."""
+    packages: int
+    """Packages in the lock."""
+    python: str
+    """Python version the lock is for."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Outcome:
+    """What ``plan`` found, or ``apply`` did."""
+
+    plan: Plan
+    """The changes to the venv's packages."""
+    venv: Path
+    """The venv."""
+    venv_change: VenvChange
+    """Whether the venv is (to be) created or recreated."""
+    venv_reason: str | None
+    """Why it is recreated."""
+    python: str
+    """Version of the venv's interpreter."""
+    lock: LockOutcome
+    """What happened (or would happen) to the lock."""
+    groups: tuple[str, ...]
+    """The groups installed besides the main dependencies."""
+    applied: bool
+    """False for ``plan``, which changes nothing."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Target:
+    """The interpreter and marker environment the venv has, or will have."""
+
+    python: Path
+    version: str
+    markers: dict[str, str]
+    tags: tuple[str, ...]
+    change: VenvChange
+    reason: str | None = None
+
+
+# -- reading inputs ------------------------------------------------------------------------
+
+
+def load_spec(path: Path) -> Spec:
+    """Read and validate env.toml at *path*."""
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        msg = f"{path} was not found"
+        raise EnvsyncError(msg, hint="write an env.toml (see README) or pass --spec") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(path, [SpecProblem(key="", expected="a readable UTF-8 file", found=str(exc))]) from exc
+    return parse_spec(text, path=path.absolute())
+
+
+def lock_path(spec: Spec) -> Path:
+    """pylock.toml beside env.toml."""
+    return spec.root / lockfile.LOCK_NAME
+
+
+def read_lock(path: Path) -> Pylock | None:
+    """The lock at *path*, or None when there is none yet."""
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        msg = f"cannot read {path}: {exc}"
+        raise LockError(msg) from exc
+    return lockfile.loads(text, path=path)
+
+
+# -- lock ----------------------------------------------------------------------------------
+
+
+def lock(
+    spec: Spec,
+    *,
+    upgrade: bool = False,
+    upgrade_packages: Collection[str] = (),
+    services: Services | None = None,
+) -> LockOutcome:
+    """Resolve *spec* and write pylock.toml; a fresh lock is kept unless asked to upgrade."""
+    services = services or Services()
+    target = _target(spec, services.reporter)
+    current = read_lock(lock_path(spec))
+    names = frozenset(canonicalize_name(n) for n in upgrade_packages)
+    if current is not None and not (upgrade or names) and _staleness(current, spec, target) is None:
+        return _lock_outcome(spec, current, "unchanged")
+    new = _resolve(spec, target, current, services, upgrade=upgrade, upgrade_packages=names)
+    return _write_lock(spec, new, current)
+
+
+def _resolve(
+    spec: Spec,
+    target: _Target,
+    current: Pylock | None,
+    services: Services,
+    *,
+    upgrade: bool = False,
+    upgrade_packages: frozenset[NormalizedName] = frozenset(),
+) -> Pylock:
+    requirements = len(spec.dependencies) + sum(len(g.requirements) for g in spec.groups)
+    services.reporter.emit(Resolving(python=target.version, requirements=requirements))
+    request = ResolveRequest(
+        dependencies=spec.dependencies,
+        groups=spec.groups,
+        python=target.python,
+        python_version=target.version,
+        index=spec.index,
+        root=spec.root,
+        preferred=lockfile.pins(current) if current is not None else {},
+        upgrade=upgrade,
+        upgrade_packages=upgrade_packages,
+    )
+    resolution = services.resolver.resolve(request)
+    return lockfile.build_lock(spec=spec, python=resolution.python, packages=resolution.packages)
+
+
+def _write_lock(spec: Spec, new: Pylock, current: Pylock | None) -> LockOutcome:
+    path = lock_path(spec)
+    text = lockfile.dumps(new)
+    if current is not None and path.read_text("utf-8") == text:
+        return _lock_outcome(spec, new, "unchanged")
+    write_atomic(path, text)
+    return _lock_outcome(spec, new, "created" if current is None else "updated")
+
+
+def _lock_outcome(spec: Spec, lock: Pylock, change: LockChange) -> LockOutcome:
+    return LockOutcome(
+        path=lock_path(spec),
+        change=change,
+        packages=len(lock.packages),
+        python=lockfile.info(lock).python,
+    )
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write *text* to *path* through a temporary file and a rename: never half a file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _staleness(lock: Pylock, spec: Spec, target: _Target) -> str | None:
+    """Why *lock* does not fit *spec* and *target*, or None when it is fresh."""
+    if not lockfile.is_fresh(lock, spec):
+        return "env.toml changed since pylock.toml was written"
+    locked = lockfile.info(lock).python
+    if _minor(locked) != _minor(target.version):
+        return f"pylock.toml was resolved for Python {locked}, the venv has {target.version}"
+    return None
+
+
+def _minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
+# -- plan and apply ------------------------------------------------------------------------
+
+
+def plan(
+    spec: Spec,
+    *,
+    groups: Sequence[str] = (),
+    mode: Mode = "auto",
+    services: Services | None = None,
+) -> Outcome:
+    """What apply would do; changes nothing (a stale lock is resolved in memory only)."""
+    services = services or Services()
+    target = _target(spec, services.reporter)
+    the_lock, lock_change = _lock_for(spec, target, mode, services)
+    chosen = _groups(spec, the_lock, groups, mode)
+    installed = _installed(spec.venv) if target.change == "keep" else ()
+    the_plan = _plan(spec, the_lock, target, chosen, installed)
+    return _outcome(spec, target, the_lock, lock_change, chosen, the_plan, applied=False)
+
+
+def apply(
+    spec: Spec,
+    *,
+    groups: Sequence[str] = (),
+    mode: Mode = "auto",
+    services: Services | None = None,
+) -> Outcome:
+    """Make the venv match the lock exactly, locking and creating the venv as needed."""
+    services = services or Services()
+    reporter = services.reporter
+    target = _target(spec, reporter)
+    # 1. Lock first: a failed resolve must leave the venv as it was.
+    the_lock, lock_change = _lock_for(spec, target, mode, services, write=True)
+    chosen = _groups(spec, the_lock, groups, mode)
+    # 2. The venv, when missing or made from a Python the spec no longer accepts.
+    _make_venv(spec, target, reporter)
+    info, installed = environment.inspect(spec.venv)
+    the_plan = _plan(spec, the_lock, target, chosen, installed, info=info)
+    reporter.emit(Planned(plan=the_plan))
+    # 3. The no-change path returns here, without starting pip.
+    if not the_plan.is_empty():
+        _execute(the_plan, info.python, spec, services)
+        _verify(spec, the_lock, target, chosen)
+    return _outcome(spec, target, the_lock, lock_change, chosen, the_plan, applied=True)
+
+
+def _target(spec: Spec, reporter: Reporter) -> _Target:
+    """The venv's interpreter when it satisfies the spec, else the Python to make it with."""
+    existing = venv.venv_python(spec.venv)
+    reason = None
+    if venv.is_venv(spec.venv) and existing.exists():
+        info = environment.probe_venv(spec.venv)
+        if spec.python.contains(info.version, prereleases=True):
+            return _Target(
+                python=info.python,
+                version=str(info.version),
+                markers=info.markers,
+                tags=info.tags,
+                change="keep",
+            )
+        reason = f"its Python {info.version} does not satisfy python = {str(spec.python)!r}"
+    reporter.emit(Step(what=f"looking for a Python matching {str(spec.python) or 'any'}"))
+    found = interpreters.find_python(spec.python)
+    probe = environment.probe_interpreter(found.executable)
+    return _Target(
+        python=found.executable,
+        version=str(found.version),
+        markers=probe.markers,
+        tags=probe.tags,
+        change="recreate" if reason else "create",
+        reason=reason,
+    )
+
+
+def _lock_for(
+    spec: Spec,
+    target: _Target,
+    mode: Mode,
+    services: Services,
+    *,
+    write: bool = False,
+) -> tuple[Pylock, LockChange]:
+    """The lock to install from, resolving (and writing, if *write*) when it is stale."""
+    path = lock_path(spec)
+    current = read_lock(path)
+    if mode == "frozen":
+        if current is None:
+            msg = f"--frozen needs a lock, and {path} does not exist"
+            raise MissingLockError(msg, hint="run `envsync lock` and commit pylock.toml")
+        return current, "unchanged"
+    why = "there is no pylock.toml yet" if current is None else _staleness(current, spec, target)
+    if why is None and current is not None:
+        return current, "unchanged"
+    if mode == "locked":
+        msg = f"the lock is out of date: {why}"
+        raise StaleLockError(msg, hint="run `envsync lock` and commit pylock.toml")
+    new = _resolve(spec, target, current, services)
+    if not write:
+        return new, "created" if current is None else "updated"
+    outcome = _write_lock(spec, new, current)
+    services.reporter.emit(Locked(packages=outcome.packages, written=True))
+    return new, outcome.change
+
+
+def _groups(spec: Spec, the_lock: Pylock, asked: Sequence[str], mode: Mode) -> tuple[str, ...]:
+    """Validate *asked* against the groups the spec (or, when frozen, the lock) defines."""
+    known = (
+        lockfile.info(the_lock).groups
+        if mode == "frozen"
+        else tuple(str(canonicalize_name(g.name)) for g in spec.groups)
+    )
+    chosen = []
+    for name in asked:
+        normalized = str(canonicalize_name(name))
+        if normalized not in known:
+            listing = ", ".join(known) or "none are defined"
+            msg = f"there is no group named {name!r} (groups: {listing})"
+            raise EnvsyncError(msg, hint="add it under [groups] in env.toml, or fix the name")
+        chosen.append(normalized)
+    return tuple(sorted(set(chosen)))
+
+
+def _installed(root: Path) -> tuple[InstalledDist, ...]:
+    return environment.inspect(root)[1]
+
+
+def _plan(
+    spec: Spec,
+    the_lock: Pylock,
+    target: _Target,
+    groups: tuple[str, ...],
+    installed: Sequence[InstalledDist],
+    *,
+    info: environment.VenvInfo | None = None,
+) -> Plan:
+    markers = info.markers if info else target.markers
+    tags = info.tags if info else target.tags
+    wanted = lockfile.select(
+        the_lock, environment=markers, tags=tags, groups=groups, root=spec.root
+    )
+    return make_plan(wanted, installed, _policy(spec))
+
+
+def _policy(spec: Spec) -> Policy:
+    """Never remove what the spec keeps, nor envsync itself when the venv is its own."""
+    keep = set(spec.keep)
+    if _same_path(spec.venv, Path(sys.prefix)):
+        keep |= _own_requirements()
+    return Policy(keep=frozenset(keep))
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def _own_requirements() -> set[NormalizedName]:
+    """envsync and everything it needs at run time, from its installed metadata."""
+    seen: set[NormalizedName] = set()
+    todo = ["envsync"]
+    while todo:
+        name = canonicalize_name(todo.pop())
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            requires = importlib.metadata.requires(name) or []
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        for line in requires:
+            req = Requirement(line)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                todo.append(req.name)
+    return seen
+
+
+def _make_venv(spec: Spec, target: _Target, reporter: Reporter) -> None:
+    if target.change == "keep":
+        return
+    interpreter = interpreters.probe(target.python)
+    if target.change == "create":
+        reporter.emit(Step(what=f"creating {spec.venv} with Python {target.version}"))
+        venv.create_venv(spec.venv, interpreter)
+    else:
+        reporter.emit(Step(what=f"recreating {spec.venv}: {target.reason}"))
+        venv.recreate_venv(spec.venv, interpreter)
+
+
+def _execute(the_plan: Plan, python: Path, spec: Spec, services: Services) -> None:
+    """Install first, remove last: a failed install leaves nothing half-removed."""
+    to_install = the_plan.of(Change.INSTALL, Change.UPGRADE, Change.DOWNGRADE, Change.REINSTALL)
+    to_remove = the_plan.of(Change.REMOVE)
+    if to_install:
+        services.reporter.emit(Step(what=f"installing {len(to_install)} package(s)"))
+        wanted = [a.want for a in to_install if a.want is not None]
+        services.installer.install(python, wanted, index=spec.index)
+    if to_remove:
+        services.reporter.emit(Step(what=f"removing {len(to_remove)} package(s)"))
+        try:
+            services.installer.uninstall(python, [a.name for a in to_remove])
+        except EnvsyncError as exc:
+            raise ApplyError(
+                f"installed the new packages but could not remove the old ones: {exc}",
+                done=[a.name for a in to_install],
+                left=[a.name for a in to_remove],
+                hint="run `envsync apply` again",
+            ) from exc
+
+
+def _verify(spec: Spec, the_lock: Pylock, target: _Target, groups: tuple[str, ...]) -> None:
+    """Re-read the venv: apply promises the venv equals the lock, so check it."""
+    info, installed = environment.inspect(spec.venv)
+    left = _plan(spec, the_lock, target, groups, installed, info=info)
+    if not left.is_empty():
+        names = ", ".join(f"{a.name} ({a.change.value})" for a in left.changes())
+        msg = f"after installing, the venv still differs from the lock: {names}"
+        raise ApplyError(msg, left=[a.name for a in left.changes()])
+
+
+def _outcome(
+    spec: Spec,
+    target: _Target,
+    the_lock: Pylock,
+    lock_change: LockChange,
+    groups: tuple[str, ...],
+    the_plan: Plan,
+    *,
+    applied: bool,
+) -> Outcome:
+    return Outcome(
+        plan=the_plan,
+        venv=spec.venv,
+        venv_change=target.change,
+        venv_reason=target.reason,
+        python=target.version,
+        lock=_lock_outcome(spec, the_lock, lock_change),
+        groups=groups,
+        applied=applied,
+    )

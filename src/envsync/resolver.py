@@ -1,0 +1,447 @@
+"""Resolver protocol + the pip-tools backend. SUBPROCESS + NETWORK.
+
+pip-compile resolves for the interpreter that runs it, so it runs under the *target* Python
+(the venv's, or the one that will make the venv) with envsync's own copy of pip-tools put on
+its path through a shim folder: nothing is installed into the user's venv, and markers such as
+``python_version`` are evaluated for the environment the lock is for.
+
+pip-compile chooses the versions; simpleapi then lists every file of each chosen version with
+its hash from the index, so the lock covers every platform the index publishes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+from urllib.parse import urlsplit
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from envsync import simpleapi
+from envsync._shims import shim_dir
+from envsync._subprocess import Runner, clean_env, redact, run, tail
+from envsync.errors import (
+    BuildError,
+    EnvsyncError,
+    IndexUnreachableError,
+    ResolutionError,
+)
+from envsync.lockfile import LockedFile, ResolvedPackage
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from packaging.version import Version
+
+    from envsync._types import NormalizedName
+    from envsync.spec import Group, IndexConfig
+
+__all__ = [
+    "PipToolsResolver",
+    "Resolution",
+    "ResolveRequest",
+    "Resolver",
+    "default_index_url",
+    "index_urls",
+]
+
+#: What pip-compile needs importable in the target interpreter (all pure Python).
+_PIPTOOLS_PACKAGES = (
+    "piptools",
+    "pip",
+    "click",
+    "build",
+    "pyproject_hooks",
+    "packaging",
+    "tomli",
+    "typing_extensions",
+)
+_BOOT = (
+    "import sys; sys.path.insert(0, sys.argv.pop(1)); sys.argv[0] = 'pip-compile'; "
+    "from piptools.scripts.compile import cli; cli()"
+)
+_MAIN_INPUT = "main.in"
+_GROUP_PREFIX = "group-"
+_OUTPUT = "resolved.txt"
+_WORKERS = 8
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ResolveRequest:
+    """Everything a resolution depends on."""
+
+    dependencies: tuple[Requirement, ...]
+    """Top-level requirements."""
+    groups: tuple[Group, ...]
+    """Groups, resolved together with the dependencies so versions agree."""
+    python: Path
+    """The interpreter to resolve for."""
+    python_version: str
+    """Its full version, recorded in the lock."""
+    index: IndexConfig
+    """Where packages come from."""
+    root: Path
+    """Project folder: relative paths in requirements and find-links are relative to it."""
+    preferred: Mapping[NormalizedName, Version] = field(default_factory=dict)
+    """Existing pins to keep when they still fit."""
+    upgrade: bool = False
+    """Ignore every existing pin."""
+    upgrade_packages: frozenset[NormalizedName] = frozenset()
+    """Ignore the pins of just these."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Resolution:
+    """A resolver's answer."""
+
+    python: str
+    """Full version of the interpreter resolved for."""
+    packages: tuple[ResolvedPackage, ...]
+    """Every package, sorted by name."""
+
+
+class Resolver(Protocol):
+    """Turns a request into pinned packages with their artifacts."""
+
+    def resolve(self, request: ResolveRequest) -> Resolution:
+        """Resolve *request*; raise ResolutionError, IndexUnreachableError or BuildError."""
+        ...
+
+
+def default_index_url() -> str:
+    """pip's built-in default index, used when env.toml names none.
+
+    The one read of a pip internal in envsync: pip exposes no public way to ask for it, and
+    pip's own value is the only honest meaning of "the default index".
+    """
+    from pip._internal.models.index import PyPI  # noqa: PLC0415 - fenced, lazy, rarely needed
+
+    return str(PyPI.simple_url)
+
+
+def index_urls(index: IndexConfig) -> list[str]:
+    """The simple-API URLs to search, default first."""
+    return [index.url or default_index_url(), *index.extra_urls]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Pin:
+    name: NormalizedName
+    requirement: Requirement
+    via: tuple[str, ...]
+
+
+class PipToolsResolver:
+    """Resolves with pip-compile (run as a subprocess under the target interpreter)."""
+
+    def __init__(self, *, runner: Runner = run) -> None:
+        self._run = runner
+
+    def resolve(self, request: ResolveRequest) -> Resolution:
+        """Run pip-compile, then list every file of each pinned version."""
+        for url in index_urls(request.index):
+            simpleapi.probe_index(url)
+        with tempfile.TemporaryDirectory(prefix="envsync-lock-") as tmp:
+            work = Path(tmp)
+            inputs = _write_inputs(work, request)
+            _write_preferences(work / _OUTPUT, request)
+            self._compile(work, inputs, request)
+            pins = _parse_output((work / _OUTPUT).read_text("utf-8"))
+        packages = _with_files(pins, request)
+        return Resolution(python=request.python_version, packages=packages)
+
+    def _compile(self, work: Path, inputs: Sequence[str], request: ResolveRequest) -> None:
+        argv = [
+            os.fspath(request.python),
+            "-s",
+            "-c",
+            _BOOT,
+            os.fspath(shim_dir(_PIPTOOLS_PACKAGES)),
+            "--allow-unsafe",
+            "--strip-extras",
+            "--no-config",
+            "--no-header",
+            "--annotation-style=line",
+            "--no-emit-index-url",
+            "--no-emit-trusted-host",
+            "--no-emit-find-links",
+            "--quiet",
+            f"--output-file={_OUTPUT}",
+            *_index_args(request.index, request.root),
+            *(f"--upgrade-package={p}" for p in sorted(request.upgrade_packages)),
+            *inputs,
+        ]
+        if request.upgrade:
+            argv.append("--upgrade")
+        self._run(argv, error=_compile_error, cwd=work, env=clean_env())
+
+
+def _index_args(index: IndexConfig, root: Path) -> list[str]:
+    args = [f"--index-url={index.url}"] if index.url else []
+    args += [f"--extra-index-url={u}" for u in index.extra_urls]
+    args += [f"--find-links={_absolute_location(f, root)}" for f in index.find_links]
+    return args
+
+
+def _absolute_location(location: str, root: Path) -> str:
+    if "://" in location:
+        return location
+    return os.fspath(root / location)
+
+
+# -- inputs ---------------------------------------------------------------------------------
+
+
+def _write_inputs(work: Path, request: ResolveRequest) -> list[str]:
+    files = {_MAIN_INPUT: request.dependencies}
+    for group in request.groups:
+        files[f"{_GROUP_PREFIX}{canonicalize_name(group.name)}.in"] = group.requirements
+    for name, reqs in files.items():
+        lines = [_absolute_requirement(r, request.root) for r in reqs]
+        (work / name).write_text("".join(f"{line}\n" for line in lines), "utf-8")
+    return list(files)
+
+
+def _absolute_requirement(req: Requirement, root: Path) -> str:
+    """*req* with a relative ``file:`` URL made absolute against the project folder."""
+    if not req.url or not req.url.startswith("file:"):
+        return str(req)
+    path = req.url[len("file:") :]
+    if path.startswith("//"):
+        return str(req)
+    absolute = Requirement(str(req))
+    absolute.url = (root / path).resolve().as_uri()
+    return str(absolute)
+
+
+def _write_preferences(output: Path, request: ResolveRequest) -> None:
+    # pip-compile keeps the pins it finds in an existing output file: that is how a relock
+    # changes only what it must.
+    if request.upgrade or not request.preferred:
+        return
+    lines = [f"{name}=={version}\n" for name, version in sorted(request.preferred.items())]
+    output.write_text("".join(lines), "utf-8")
+
+
+# -- output ---------------------------------------------------------------------------------
+
+_VIA = re.compile(r"\s+#\s*via\s+(?P<via>.*)$")
+
+
+def _parse_output(text: str) -> list[_Pin]:
+    pins = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = _VIA.search(line)
+        via = tuple(v.strip() for v in match["via"].split(",")) if match else ()
+        spec = line[: match.start()] if match else line
+        try:
+            requirement = Requirement(spec.strip())
+        except InvalidRequirement as exc:
+            msg = f"could not read pip-compile's output line {line!r}: {exc}"
+            raise ResolutionError(msg) from exc
+        pins.append(_Pin(name=canonicalize_name(requirement.name), requirement=requirement, via=via))
+    return pins
+
+
+def _groups_of(pins: Sequence[_Pin]) -> dict[NormalizedName, frozenset[str]]:
+    """Which roots need each pin: '' for the main dependencies, else group names.
+
+    A package needed by the main dependencies is always installed, so its set is empty.
+    """
+    parents = {p.name: p.via for p in pins}
+    memo: dict[NormalizedName, frozenset[str]] = {}
+
+    def roots(name: NormalizedName, seen: frozenset[str]) -> frozenset[str]:
+        if name in memo:
+            return memo[name]
+        found: set[str] = set()
+        for via in parents.get(name, ()):
+            if via.startswith("-r "):
+                found.add(_root_name(via[3:].strip()))
+            elif (parent := canonicalize_name(via)) in parents and parent not in seen:
+                found |= roots(parent, seen | {parent})
+        memo[name] = frozenset(found)
+        return memo[name]
+
+    out = {}
+    for pin in pins:
+        found = roots(pin.name, frozenset({pin.name}))
+        out[pin.name] = frozenset() if "" in found or not found else found
+    return out
+
+
+def _root_name(input_file: str) -> str:
+    stem = Path(input_file).name.removesuffix(".in")
+    return stem.removeprefix(_GROUP_PREFIX) if stem.startswith(_GROUP_PREFIX) else ""
+
+
+def _dependencies_of(pins: Sequence[_Pin]) -> dict[NormalizedName, tuple[NormalizedName, ...]]:
+    children: dict[NormalizedName, set[NormalizedName]] = {p.name: set() for p in pins}
+    for pin in pins:
+        for via in pin.via:
+            parent = canonicalize_name(via) if not via.startswith("-r ") else None
+            if parent in children:
+                children[parent].add(pin.name)
+    return {name: tuple(sorted(kids)) for name, kids in children.items()}
+
+
+# -- files ----------------------------------------------------------------------------------
+
+
+def _with_files(pins: Sequence[_Pin], request: ResolveRequest) -> tuple[ResolvedPackage, ...]:
+    groups = _groups_of(pins)
+    deps = _dependencies_of(pins)
+    sources = _Sources(request.index, request.root)
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+        made = pool.map(
+            lambda pin: _resolved(pin, groups[pin.name], deps[pin.name], sources, request.root),
+            pins,
+        )
+        return tuple(sorted(made, key=lambda p: p.name))
+
+
+class _Sources:
+    """The indexes and find-links locations, queried for one project at a time."""
+
+    def __init__(self, index: IndexConfig, root: Path) -> None:
+        self.indexes = index_urls(index)
+        self.find_links = [_absolute_location(f, root) for f in index.find_links]
+
+    def files(self, name: str) -> Iterable[tuple[str, list[simpleapi.IndexFile]]]:
+        for url in self.indexes:
+            yield url, simpleapi.files_for(url, name)
+        for location in self.find_links:
+            if "://" in location and not location.startswith("file:"):
+                yield location, simpleapi.files_for_page(location)
+            else:
+                folder = simpleapi.local_path(location) if "://" in location else Path(location)
+                yield location, simpleapi.files_in_folder(folder)
+
+
+def _resolved(
+    pin: _Pin,
+    groups: frozenset[str],
+    deps: tuple[NormalizedName, ...],
+    sources: _Sources,
+    root: Path,
+) -> ResolvedPackage:
+    common = {"name": pin.name, "groups": groups, "dependencies": deps}
+    if pin.requirement.url:
+        return _direct(pin, root, common)
+    version = _pinned_version(pin)
+    for where, files in sources.files(pin.name):
+        matching = [f for f in files if f.project() == pin.name and f.version() == version]
+        if matching:
+            return _from_index(pin, version, where, matching, common)
+    msg = f"pip-compile chose {pin.name}=={version}, but no index lists its files"
+    raise ResolutionError(msg, hint="check that every index in env.toml serves that project")
+
+
+def _pinned_version(pin: _Pin) -> Version:
+    specs = list(pin.requirement.specifier)
+    if len(specs) != 1 or specs[0].operator != "==":
+        msg = f"pip-compile returned an unpinned requirement: {pin.requirement}"
+        raise ResolutionError(msg)
+    from packaging.version import Version  # noqa: PLC0415 - only needed here at run time
+
+    return Version(specs[0].version)
+
+
+def _from_index(
+    pin: _Pin,
+    version: Version,
+    where: str,
+    files: list[simpleapi.IndexFile],
+    common: dict[str, object],
+) -> ResolvedPackage:
+    locked = [_locked(f) for f in files]
+    wheels = tuple(f for f in locked if f.filename.endswith(".whl"))
+    sdists = [f for f in locked if not f.filename.endswith(".whl")]
+    requires_python = next((f.requires_python for f in files if f.requires_python), None)
+    return ResolvedPackage(
+        version=version,
+        wheels=wheels,
+        sdist=sdists[0] if sdists else None,
+        index=where if "://" in where and not where.startswith("file:") else None,
+        requires_python=requires_python,
+        **common,  # type: ignore[arg-type] # name, groups, dependencies
+    )
+
+
+def _locked(f: simpleapi.IndexFile) -> LockedFile:
+    sha256 = f.sha256 or simpleapi.hash_url(f.url)
+    return LockedFile(filename=f.filename, url=f.url, sha256=sha256, size=f.size)
+
+
+def _direct(pin: _Pin, root: Path, common: dict[str, object]) -> ResolvedPackage:
+    url = pin.requirement.url or ""
+    if not url.startswith("file:"):
+        filename = urlsplit(url).path.rsplit("/", 1)[-1]
+        archive = LockedFile(filename=filename, url=url, sha256=simpleapi.hash_url(url))
+        return ResolvedPackage(version=None, archive=archive, **common)  # type: ignore[arg-type]
+    path = simpleapi.local_path(url)
+    shown = _relative(path, root)
+    if path.is_dir():
+        return ResolvedPackage(version=None, directory=shown, **common)  # type: ignore[arg-type]
+    archive = LockedFile(filename=path.name, path=shown, sha256=simpleapi.hash_file(path))
+    return ResolvedPackage(version=None, archive=archive, **common)  # type: ignore[arg-type]
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.resolve().as_posix()
+
+
+# -- errors ---------------------------------------------------------------------------------
+
+_UNREACHABLE = (
+    "Failed to establish a new connection",
+    "Connection refused",
+    "Max retries exceeded",
+    "NewConnectionError",
+    "Could not fetch URL",
+    "Name or service not known",
+    "Temporary failure in name resolution",
+)
+_NO_VERSION = re.compile(
+    r"(?:Could not find a version that satisfies the requirement|"
+    r"No matching distribution found for) (?P<req>\S+)"
+)
+_BUILD = ("metadata-generation-failed", "Failed to build", "subprocess-exited-with-error")
+
+
+def _compile_error(output: str) -> EnvsyncError:
+    """Turn pip-compile's output into the one error a user should read."""
+    shown = tail(output)
+    if match := _NO_VERSION.search(output):
+        return ResolutionError(
+            f"no version of {match['req']} is available from the configured indexes",
+            hint="check the name and version in env.toml and [index] url",
+        )
+    if any(marker in output for marker in _UNREACHABLE):
+        return IndexUnreachableError(
+            f"a package index could not be reached while resolving:\n{shown}",
+            hint="check [index] url in env.toml and your network",
+        )
+    if any(marker in output for marker in _BUILD):
+        return BuildError(
+            f"a package failed to build while resolving:\n{shown}",
+            hint="the package's build needs fixing, or pin a version that ships a wheel",
+        )
+    if "ResolutionImpossible" in output or "conflict" in output.lower():
+        return ResolutionError(
+            f"the requirements conflict:\n{shown}",
+            hint="loosen one of the conflicting requirements in env.toml",
+        )
+    return ResolutionError(f"pip-compile failed:\n{shown}")

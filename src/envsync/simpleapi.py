@@ -1,0 +1,269 @@
+"""Read project pages of PEP 503 / PEP 691 simple indexes and find-links folders. NETWORK.
+
+pip-compile decides *which* versions; this module lists *every file* of those versions with
+its hash, so the lock covers all platforms an index publishes, not only this machine's.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import os
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+
+from envsync._subprocess import redact
+from envsync.errors import IndexUnreachableError
+
+if TYPE_CHECKING:
+    from packaging.version import Version
+
+__all__ = [
+    "IndexFile",
+    "files_for",
+    "files_for_page",
+    "files_in_folder",
+    "hash_file",
+    "hash_url",
+    "is_local",
+    "local_path",
+    "probe_index",
+]
+
+_LOG = logging.getLogger("envsync.simpleapi")
+_JSON = "application/vnd.pypi.simple.v1+json"
+_ACCEPT = f"{_JSON}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1"
+_TIMEOUT = 30.0
+_CHUNK = 1 << 16
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class IndexFile:
+    """One distribution file listed by an index or find-links location."""
+
+    filename: str
+    """File name, such as ``alpha-1.0-py3-none-any.whl``."""
+    url: str
+    """Absolute URL (with the index's credentials, if any: strip before writing)."""
+    sha256: str | None
+    """Hex sha256 from the page, if it gave one."""
+    requires_python: str | None = None
+    """data-requires-python / requires-python, if given."""
+    size: int | None = None
+    """Size in bytes, if given (PEP 700)."""
+
+    def version(self) -> Version | None:
+        """The version in the file name, or None if it is not a distribution file."""
+        try:
+            if self.filename.endswith(".whl"):
+                return parse_wheel_filename(self.filename)[1]
+            return parse_sdist_filename(self.filename)[1]
+        except (InvalidWheelFilename, InvalidSdistFilename):
+            return None
+
+    def project(self) -> str | None:
+        """The normalized project name in the file name."""
+        try:
+            if self.filename.endswith(".whl"):
+                return parse_wheel_filename(self.filename)[0]
+            return parse_sdist_filename(self.filename)[0]
+        except (InvalidWheelFilename, InvalidSdistFilename):
+            return None
+
+
+def _request(url: str, accept: str | None = None) -> urllib.request.Request:
+    """A request for *url*, turning ``user:pass@`` into a Basic auth header."""
+    parts = urlsplit(url)
+    headers = {"User-Agent": "envsync"}
+    if accept:
+        headers["Accept"] = accept
+    if "@" in parts.netloc:
+        userinfo, host = parts.netloc.rsplit("@", 1)
+        token = base64.b64encode(unquote(userinfo).encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+        url = urlunsplit(parts._replace(netloc=host))
+    return urllib.request.Request(url, headers=headers)  # noqa: S310 - http(s) checked by spec
+
+
+def _unreachable(url: str, exc: BaseException) -> IndexUnreachableError:
+    return IndexUnreachableError(
+        redact(f"cannot reach the package index {url}: {exc}"),
+        hint="check [index] url in env.toml and your network; "
+        "credentials belong in the URL's user:password part or your netrc",
+    )
+
+
+def probe_index(url: str) -> None:
+    """Fail fast with IndexUnreachableError when *url* cannot be connected to at all."""
+    if urlsplit(url).scheme == "file":
+        if not Path(urllib.request.url2pathname(urlsplit(url).path)).exists():
+            raise _unreachable(url, FileNotFoundError("no such folder"))
+        return
+    try:
+        with urllib.request.urlopen(_request(url), timeout=_TIMEOUT):  # noqa: S310
+            pass
+    except urllib.error.HTTPError:
+        return  # it answered: a 404 on the root is no reason to stop here
+    except (urllib.error.URLError, OSError) as exc:
+        raise _unreachable(url, exc) from exc
+
+
+def files_for(index_url: str, project: str) -> list[IndexFile]:
+    """Every file the index lists for *project*; [] when the index does not know it."""
+    base = index_url.rstrip("/") + "/"
+    page_url = urljoin(base, f"{canonicalize_name(project)}/")
+    if urlsplit(page_url).scheme == "file":
+        return _files_from_local_page(page_url)
+    try:
+        with urllib.request.urlopen(_request(page_url, _ACCEPT), timeout=_TIMEOUT) as resp:  # noqa: S310
+            body = resp.read()
+            ctype = resp.headers.get("Content-Type", "")
+            final = resp.geturl()
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:  # noqa: PLR2004 - "project not on this index"
+            return []
+        raise _unreachable(index_url, exc) from exc
+    except (urllib.error.URLError, OSError) as exc:
+        raise _unreachable(index_url, exc) from exc
+    final = _with_userinfo(final, page_url)
+    if ctype.startswith(_JSON):
+        return _parse_json(body, final)
+    return _parse_html(body.decode("utf-8", "replace"), final)
+
+
+def files_for_page(page_url: str) -> list[IndexFile]:
+    """Every file linked from a find-links HTML page."""
+    try:
+        with urllib.request.urlopen(_request(page_url), timeout=_TIMEOUT) as resp:  # noqa: S310
+            body = resp.read()
+            final = resp.geturl()
+    except (urllib.error.URLError, OSError) as exc:
+        raise _unreachable(page_url, exc) from exc
+    return _parse_html(body.decode("utf-8", "replace"), _with_userinfo(final, page_url))
+
+
+def _with_userinfo(url: str, original: str) -> str:
+    # urllib drops the userinfo we moved into a header; file links need it back to download.
+    userinfo = urlsplit(original).netloc.rpartition("@")[0]
+    parts = urlsplit(url)
+    if not userinfo or "@" in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=f"{userinfo}@{parts.netloc}"))
+
+
+def _files_from_local_page(page_url: str) -> list[IndexFile]:
+    path = Path(urllib.request.url2pathname(urlsplit(page_url).path))
+    page = path / "index.html"
+    if not page.is_file():
+        return []
+    return _parse_html(page.read_text("utf-8", "replace"), page_url)
+
+
+def _parse_json(body: bytes, page_url: str) -> list[IndexFile]:
+    data = json.loads(body)
+    out = []
+    for entry in data.get("files", []):
+        hashes = entry.get("hashes") or {}
+        out.append(
+            IndexFile(
+                filename=entry["filename"],
+                url=urljoin(page_url, entry["url"]),
+                sha256=hashes.get("sha256"),
+                requires_python=entry.get("requires-python"),
+                size=entry.get("size"),
+            )
+        )
+    return out
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[dict[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self.links.append(dict(attrs))
+
+
+def _parse_html(text: str, page_url: str) -> list[IndexFile]:
+    parser = _Links()
+    parser.feed(text)
+    out = []
+    for attrs in parser.links:
+        href = attrs.get("href")
+        if not href:
+            continue
+        url = urljoin(page_url, href)
+        parts = urlsplit(url)
+        filename = unquote(parts.path.rsplit("/", 1)[-1])
+        algo, _, digest = parts.fragment.partition("=")
+        out.append(
+            IndexFile(
+                filename=filename,
+                url=urlunsplit(parts._replace(fragment="")),
+                sha256=digest if algo == "sha256" and digest else None,
+                requires_python=attrs.get("data-requires-python"),
+            )
+        )
+    return out
+
+
+def files_in_folder(folder: Path) -> list[IndexFile]:
+    """Distribution files in a local find-links folder, hashed on the spot."""
+    if not folder.is_dir():
+        return []
+    return [
+        IndexFile(filename=p.name, url=p.as_uri(), sha256=hash_file(p), size=p.stat().st_size)
+        for p in sorted(folder.iterdir())
+        if p.name.endswith((".whl", ".tar.gz", ".zip"))
+    ]
+
+
+def hash_file(path: Path) -> str:
+    """Hex sha256 of a local file."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def hash_url(url: str) -> str:
+    """Hex sha256 of a file fetched from *url* (for indexes that publish no hashes)."""
+    if urlsplit(url).scheme == "file":
+        return hash_file(Path(urllib.request.url2pathname(urlsplit(url).path)))
+    digest = hashlib.sha256()
+    try:
+        with urllib.request.urlopen(_request(url), timeout=_TIMEOUT) as resp:  # noqa: S310
+            for chunk in iter(lambda: resp.read(_CHUNK), b""):
+                digest.update(chunk)
+    except (urllib.error.URLError, OSError) as exc:
+        raise _unreachable(url, exc) from exc
+    return digest.hexdigest()
+
+
+def local_path(url: str) -> Path:
+    """The filesystem path of a file:// URL."""
+    return Path(urllib.request.url2pathname(urlsplit(url).path))
+
+
+def is_local(location: str) -> bool:
+    """True for a file:// URL or a plain path."""
+    scheme = urlsplit(location).scheme
+    return scheme == "file" or (len(scheme) <= 1 and bool(location)) or os.path.isabs(location)
