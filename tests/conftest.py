@@ -1,0 +1,58 @@
+"""Session fixtures: pip isolation, the wheelhouse and the local package index."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import TYPE_CHECKING
+
+import pytest
+
+from support import populate_wheelhouse
+from support.pkgindex import PackageIndex
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolate_pip() -> Iterator[None]:
+    """Keep the machine's pip.conf files and PIP_* variables out of the whole session."""
+    with pytest.MonkeyPatch.context() as patch:
+        for key in [k for k in os.environ if k.startswith("PIP_")]:
+            patch.delenv(key)
+        patch.setenv("PIP_CONFIG_FILE", os.devnull)
+        patch.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+        yield
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return a directory holding every distribution of `support.DISTS` (never modify it)."""
+    root = tmp_path_factory.mktemp("wheelhouse")
+    populate_wheelhouse(root)
+    return root
+
+
+def _serve_copy(wheelhouse: Path, root: Path) -> PackageIndex:
+    shutil.copytree(wheelhouse, root)
+    return PackageIndex(root).start()
+
+
+@pytest.fixture(scope="session")
+def package_index(
+    wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PackageIndex]:
+    """Serve a copy of the wheelhouse for the whole session (do not add files to it)."""
+    index = _serve_copy(wheelhouse, tmp_path_factory.mktemp("index") / "files")
+    yield index
+    index.stop()
+
+
+@pytest.fixture
+def fresh_index(wheelhouse: Path, tmp_path: Path) -> Iterator[PackageIndex]:
+    """Serve a private copy of the wheelhouse, for tests that publish files mid-test."""
+    index = _serve_copy(wheelhouse, tmp_path / "index")
+    yield index
+    index.stop()

@@ -1,0 +1,459 @@
+"""A PEP 503 / 691 simple package index served from a directory over HTTP on 127.0.0.1.
+
+Pages are computed per request from the directory's current files, so a test can publish a
+new distribution while the index runs. The server speaks HTTP/1.1 with keep-alive, sets
+TCP_NODELAY and listens with a large backlog: the stdlib defaults (backlog 5, Nagle on,
+HTTP/1.0) stall parallel clients and keep-alive responses enough to dominate the suite's time.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import email.parser
+import hashlib
+import hmac
+import html
+import json
+import re
+import shutil
+import socket
+import socketserver
+import sys
+import tarfile
+import threading
+import urllib.parse
+import zipfile
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from typing_extensions import Self
+
+JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+HTML_TYPE = "text/html; charset=utf-8"
+HTML_TYPES = ("application/vnd.pypi.simple.v1+html", "text/html", "*/*")
+JSON_TYPES = (JSON_TYPE, "application/vnd.pypi.simple.latest+json")
+API_VERSION = "1.1"
+DIST_SUFFIXES = (".whl", ".tar.gz", ".zip")
+
+
+def normalize(name: str) -> str:
+    """Return the PEP 503 normalized form of a project name."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _split_filename(filename: str) -> tuple[str, str]:
+    """Return the (normalized project name, version) a distribution filename declares."""
+    if filename.endswith(".whl"):
+        name, version = filename.split("-")[:2]
+    else:
+        stem = filename.removesuffix(".tar.gz").removesuffix(".zip")
+        name, _, version = stem.rpartition("-")
+    return normalize(name), version
+
+
+@dataclass(frozen=True)
+class DistFile:
+    """One served distribution file and what the index says about it."""
+
+    filename: str
+    project: str
+    version: str
+    sha256: str
+    size: int
+    requires_python: str | None
+    metadata: bytes | None = field(repr=False)
+    """Core metadata served at `<file>.metadata` (PEP 658); wheels only."""
+
+    @property
+    def metadata_sha256(self) -> str | None:
+        """Return the sha256 of the served core metadata, if any."""
+        return hashlib.sha256(self.metadata).hexdigest() if self.metadata is not None else None
+
+
+def _core_metadata(path: Path) -> tuple[bytes | None, bytes | None]:
+    """Return (METADATA of a wheel, PKG-INFO of an sdist); None where absent or unreadable."""
+    with contextlib.suppress(OSError, zipfile.BadZipFile, tarfile.TarError):
+        if path.name.endswith(".whl"):
+            with zipfile.ZipFile(path) as archive:
+                names = [n for n in archive.namelist() if n.count("/") == 1]
+                member = next(n for n in names if n.endswith(".dist-info/METADATA"))
+                return archive.read(member), None
+        if path.name.endswith(".tar.gz"):
+            with tarfile.open(path) as archive:
+                info = next(
+                    m for m in archive if m.name.count("/") == 1 and m.name.endswith("/PKG-INFO")
+                )
+                extracted = archive.extractfile(info)
+                return None, extracted.read() if extracted else None
+    return None, None
+
+
+def _describe(path: Path) -> DistFile:
+    """Read a distribution file and return its index entry."""
+    data = path.read_bytes()
+    project, version = _split_filename(path.name)
+    metadata, pkg_info = _core_metadata(path)
+    headers = email.parser.BytesHeaderParser().parsebytes(metadata or pkg_info or b"")
+    return DistFile(
+        filename=path.name,
+        project=project,
+        version=version,
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        requires_python=headers.get("Requires-Python"),
+        metadata=metadata,
+    )
+
+
+@dataclass(frozen=True)
+class Response:
+    """An HTTP response the handler writes out verbatim (always with Content-Length)."""
+
+    status: int
+    body: bytes = b""
+    content_type: str = "text/plain; charset=utf-8"
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def _not_found(what: str) -> Response:
+    return Response(404, f"not found: {what}\n".encode())
+
+
+def _redirect(location: str) -> Response:
+    return Response(301, headers=(("Location", location),))
+
+
+def wants_json(accept: str | None) -> bool:
+    """Return True when an Accept header prefers the PEP 691 JSON form over HTML."""
+    weights: dict[str, float] = {}
+    for part in (accept or "").split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        quality = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip() == "q":
+                with contextlib.suppress(ValueError):
+                    quality = float(value)
+        weights[media.lower()] = max(weights.get(media.lower(), 0.0), quality)
+    json_q = max(weights.get(t, 0.0) for t in JSON_TYPES)
+    return json_q > 0 and json_q >= max(weights.get(t, 0.0) for t in HTML_TYPES)
+
+
+def _file_href(dist: DistFile) -> str:
+    return f"../../files/{urllib.parse.quote(dist.filename)}"
+
+
+def _html_page(title: str, anchors: list[str]) -> bytes:
+    head = (
+        f'<!DOCTYPE html>\n<html><head><meta name="pypi:repository-version" '
+        f'content="{API_VERSION}"><title>{html.escape(title)}</title></head><body>\n'
+    )
+    return (head + "<br>\n".join(anchors) + "\n</body></html>\n").encode()
+
+
+def _file_anchor(dist: DistFile) -> str:
+    attrs = f'href="{_file_href(dist)}#sha256={dist.sha256}"'
+    if dist.requires_python:
+        attrs += f' data-requires-python="{html.escape(dist.requires_python)}"'
+    if dist.metadata_sha256:
+        digest = f"sha256={dist.metadata_sha256}"
+        attrs += f' data-dist-info-metadata="{digest}" data-core-metadata="{digest}"'
+    return f"<a {attrs}>{html.escape(dist.filename)}</a>"
+
+
+def _json_file(dist: DistFile) -> dict[str, object]:
+    metadata: dict[str, str] | bool = (
+        {"sha256": dist.metadata_sha256} if dist.metadata_sha256 else False
+    )
+    return {
+        "filename": dist.filename,
+        "url": _file_href(dist),
+        "hashes": {"sha256": dist.sha256},
+        "requires-python": dist.requires_python,
+        "core-metadata": metadata,
+        "dist-info-metadata": metadata,
+        "size": dist.size,
+        "yanked": False,
+    }
+
+
+def _json_response(payload: dict[str, object]) -> Response:
+    body = json.dumps({"meta": {"api-version": API_VERSION}, **payload}, indent=1).encode()
+    return Response(200, body, JSON_TYPE, (("Vary", "Accept"),))
+
+
+def render_index(projects: list[str], *, as_json: bool) -> Response:
+    """Render `/simple/`: every project, by normalized name."""
+    if as_json:
+        return _json_response({"projects": [{"name": p} for p in projects]})
+    anchors = [f'<a href="{p}/">{p}</a>' for p in projects]
+    return Response(200, _html_page("Simple index", anchors), HTML_TYPE, (("Vary", "Accept"),))
+
+
+def render_project(project: str, dists: list[DistFile], *, as_json: bool) -> Response:
+    """Render `/simple/<project>/`: every file of one project."""
+    if as_json:
+        versions = list(dict.fromkeys(d.version for d in dists))
+        files = [_json_file(d) for d in dists]
+        return _json_response({"name": project, "versions": versions, "files": files})
+    page = _html_page(f"Links for {project}", [_file_anchor(d) for d in dists])
+    return Response(200, page, HTML_TYPE, (("Vary", "Accept"),))
+
+
+class PackageIndex:
+    """Serve a directory of distribution files as a simple index on 127.0.0.1.
+
+    `PackageIndex(root, auth=("user", "secret"))` demands HTTP basic auth (401 otherwise).
+    Use as a context manager, or call `start()` / `stop()`.
+    """
+
+    def __init__(self, root: Path, *, auth: tuple[str, str] | None = None) -> None:
+        self.root = Path(root)
+        self.auth = auth
+        self._lock = threading.Lock()
+        self._requests: list[str] = []
+        self._cache: dict[tuple[str, int, int], DistFile] = {}
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> Self:
+        """Bind a free port and serve in a daemon thread; return self."""
+        if self._server is not None:
+            raise RuntimeError("index already started")
+        self._server = _Server(self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"PackageIndex:{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, drop open keep-alive connections and join every thread."""
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        server.shutdown()
+        thread.join()
+        server.drop_connections()
+        server.server_close()
+        self._server = self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- addresses -----------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """Return the bound TCP port."""
+        if self._server is None:
+            raise RuntimeError("index not started")
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        """Return `http://127.0.0.1:PORT` (no path)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """Return the index URL to hand to pip: `http://127.0.0.1:PORT/simple`."""
+        return f"{self.base_url}/simple"
+
+    @property
+    def url_with_auth(self) -> str:
+        """Return the index URL with the basic-auth credentials embedded."""
+        if self.auth is None:
+            raise RuntimeError("this index has no auth configured")
+        user, password = (urllib.parse.quote(part, safe="") for part in self.auth)
+        return f"http://{user}:{password}@127.0.0.1:{self.port}/simple"
+
+    # -- content -------------------------------------------------------------------------
+
+    def add(self, path: Path | str) -> Path:
+        """Publish a distribution file by copying it into the served directory (atomically)."""
+        source = Path(path)
+        target = self.root / source.name
+        partial = self.root / f".{source.name}.partial"
+        shutil.copyfile(source, partial)
+        partial.replace(target)
+        return target
+
+    @property
+    def requests(self) -> list[str]:
+        """Return a snapshot of the request paths served so far, in arrival order."""
+        with self._lock:
+            return list(self._requests)
+
+    @property
+    def connection_count(self) -> int:
+        """Return how many TCP connections the server has accepted."""
+        return 0 if self._server is None else self._server.accepted
+
+    def files(self) -> list[DistFile]:
+        """Return the index entries for the directory's current files, sorted by filename."""
+        paths = sorted(
+            p for p in self.root.iterdir() if p.is_file() and p.name.endswith(DIST_SUFFIXES)
+        )
+        return [self._entry(p) for p in paths]
+
+    def _entry(self, path: Path) -> DistFile:
+        stat = path.stat()
+        key = (path.name, stat.st_size, stat.st_mtime_ns)
+        with self._lock:
+            cached = self._cache.get(key)
+        if cached is None:
+            cached = _describe(path)
+            with self._lock:
+                self._cache[key] = cached
+        return cached
+
+    def _record(self, path: str) -> None:
+        with self._lock:
+            self._requests.append(path)
+
+    def _authorized(self, header: str | None) -> bool:
+        if self.auth is None:
+            return True
+        token = base64.b64encode(":".join(self.auth).encode()).decode()
+        return hmac.compare_digest((header or "").encode(), f"Basic {token}".encode())
+
+    def respond(self, path: str, *, accept: str | None, authorization: str | None) -> Response:
+        """Route one GET request to its response."""
+        if not self._authorized(authorization):
+            challenge = (("WWW-Authenticate", 'Basic realm="envsync-test-index"'),)
+            return Response(401, b"authentication required\n", headers=challenge)
+        route = urllib.parse.unquote(urllib.parse.urlsplit(path).path)
+        if route == "/simple":
+            return _redirect("/simple/")
+        if route == "/simple/":
+            projects = sorted({d.project for d in self.files()})
+            return render_index(projects, as_json=wants_json(accept))
+        if route.startswith("/simple/"):
+            return self._project(route.removeprefix("/simple/"), accept)
+        if route.startswith("/files/"):
+            return self._file(route.removeprefix("/files/"))
+        return _not_found(route)
+
+    def _project(self, name: str, accept: str | None) -> Response:
+        bare = name.rstrip("/")
+        if not bare or "/" in bare:
+            return _not_found(name)
+        if bare != normalize(bare) or not name.endswith("/"):
+            return _redirect(f"/simple/{normalize(bare)}/")
+        dists = [d for d in self.files() if d.project == bare]
+        if not dists:
+            return _not_found(bare)
+        return render_project(bare, dists, as_json=wants_json(accept))
+
+    def _file(self, filename: str) -> Response:
+        wanted = filename.removesuffix(".metadata")
+        dist = next((d for d in self.files() if d.filename == wanted), None)
+        if dist is None:
+            return _not_found(filename)
+        if filename.endswith(".metadata"):
+            if dist.metadata is None:
+                return _not_found(filename)
+            return Response(200, dist.metadata, "application/octet-stream")
+        return Response(200, (self.root / dist.filename).read_bytes(), "application/octet-stream")
+
+
+class _Server(ThreadingHTTPServer):
+    """HTTP server with a large backlog, TCP_NODELAY and tracked connections."""
+
+    request_queue_size = 128
+    daemon_threads = True
+    block_on_close = True
+
+    def __init__(self, index: PackageIndex) -> None:
+        self.index = index
+        self.accepted = 0
+        self._conn_lock = threading.Lock()
+        self._connections: set[socket.socket] = set()
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+    def server_bind(self) -> None:
+        """Bind without HTTPServer's reverse-DNS lookup (socket.getfqdn) of the host."""
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = "127.0.0.1", int(self.server_address[1])
+
+    def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
+        """Accept a connection, disable Nagle and track it until it closes."""
+        conn, address = self.socket.accept()
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self._conn_lock:
+            self._connections.add(conn)
+            self.accepted += 1
+        return conn, address
+
+    def shutdown_request(self, request: socket.socket) -> None:  # type: ignore[override]
+        """Forget the connection, then close it."""
+        with self._conn_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def drop_connections(self) -> None:
+        """Shut down idle keep-alive connections so that their handler threads finish."""
+        with self._conn_lock:
+            live = list(self._connections)
+        for conn in live:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Stay quiet about clients that hang up; report anything else."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Answer GET/HEAD from PackageIndex.respond, always with Content-Length."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = 60
+    server: _Server
+
+    def do_GET(self) -> None:
+        self._send(head=False)
+
+    def do_HEAD(self) -> None:
+        self._send(head=True)
+
+    def _send(self, *, head: bool) -> None:
+        index = self.server.index
+        index._record(self.path)
+        response = index.respond(
+            self.path,
+            accept=self.headers.get("Accept"),
+            authorization=self.headers.get("Authorization"),
+        )
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(response.body)))
+        for key, value in response.headers:
+            self.send_header(key, value)
+        self.end_headers()
+        if not head:
+            self.wfile.write(response.body)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+        """Keep the test output clean; `PackageIndex.requests` records the paths."""
