@@ -1,0 +1,108 @@
+"""Create or replace a virtual environment. The only module that does either.
+
+New venvs get no pip: envsync installs with its own pip through ``pip --python <venv>``,
+which takes a fraction of the time ``ensurepip`` needs and leaves nothing in the venv that
+the lock did not ask for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import shutil
+from typing import TYPE_CHECKING
+
+from envsync._subprocess import clean_env, run
+from envsync.errors import VenvError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from envsync.interpreters import Interpreter
+
+__all__ = ["create_venv", "is_venv", "recreate_venv", "venv_python"]
+
+_LOG = logging.getLogger("envsync.venv")
+
+
+def venv_python(root: Path) -> Path:
+    """Return the venv's interpreter: ``bin/python``, or ``Scripts/python.exe`` on Windows."""
+    if os.name == "nt":
+        return root / "Scripts" / "python.exe"
+    return root / "bin" / "python"
+
+
+def is_venv(root: Path) -> bool:
+    """Tell whether *root* holds a virtual environment (it has a ``pyvenv.cfg``)."""
+    return (root / "pyvenv.cfg").is_file()
+
+
+def create_venv(root: Path, interpreter: Interpreter) -> None:
+    """Create a venv at *root* with *interpreter*, without pip (see the module docstring).
+
+    *root* must not exist. If creation fails part way, the partial folder is removed and a
+    ``VenvError`` carries the tool's output.
+    """
+    if root.exists() or root.is_symlink():
+        raise VenvError(f"cannot create a venv at {root}: the path already exists")
+    argv = [str(interpreter.executable), "-I", "-m", "venv", "--without-pip", str(root)]
+    try:
+        run(argv, env=clean_env(), error=lambda out: _creation_failed(root, interpreter, out))
+        _check_created(root, interpreter)
+    except BaseException:
+        _remove(root)
+        raise
+
+
+def _check_created(root: Path, interpreter: Interpreter) -> None:
+    """Raise if ``venv`` exited 0 without making the interpreter (seen with broken builds)."""
+    if not venv_python(root).exists():
+        raise _creation_failed(root, interpreter, f"{venv_python(root)} was not created")
+
+
+def recreate_venv(root: Path, interpreter: Interpreter) -> None:
+    """Replace the venv at *root* with a fresh one made by *interpreter*.
+
+    The old venv is moved aside first and only deleted once the new one exists; if creation
+    fails, the old one is moved back. The new venv is built at *root* itself rather than
+    beside it, because venv writes its absolute path into the activation scripts.
+    """
+    if not root.exists():
+        create_venv(root, interpreter)
+        return
+    old = root.with_name(f".{root.name}.old-{secrets.token_hex(4)}")
+    try:
+        root.rename(old)
+    except OSError as exc:
+        raise VenvError(f"cannot move {root} aside to replace it: {exc}") from exc
+    try:
+        create_venv(root, interpreter)
+    except BaseException:
+        _remove(root)
+        old.rename(root)
+        raise
+    _remove(old)
+
+
+def _creation_failed(root: Path, interpreter: Interpreter, output: str) -> VenvError:
+    """Build the error for a failed ``python -m venv``."""
+    detail = f":\n{output}" if output else ""
+    return VenvError(
+        f"could not create a venv at {root} with {interpreter.executable}{detail}",
+        hint="check that the interpreter works and includes the venv module "
+        "(some Linux distributions ship it separately, e.g. python3-venv)",
+    )
+
+
+def _remove(path: Path) -> None:
+    """Delete *path* if it exists; a leftover is logged, never fatal."""
+    if path.is_symlink() or path.is_file():
+        with contextlib.suppress(OSError):
+            path.unlink()
+    elif path.exists():
+        # Best effort: this also runs while another error is on its way to the user.
+        shutil.rmtree(path, ignore_errors=True)
+    if path.exists():
+        _LOG.warning("could not remove %s completely", path)

@@ -1,0 +1,252 @@
+"""probe_venv / read_installed on real venvs, with dists installed by real pip."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import os
+import platform
+import sys
+import tempfile
+import threading
+import zipfile
+from typing import TYPE_CHECKING
+
+import pytest
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from envsync._shims import shim_dir
+from envsync._subprocess import clean_env, run
+from envsync.environment import VenvInfo, inspect, probe_venv, read_installed
+from envsync.errors import EnvsyncError, InstallError, InterpreterNotFoundError, VenvError
+from envsync.interpreters import Interpreter, find_python
+from envsync.planner import DirectUrl, InstalledDist
+from envsync.venv import create_venv, venv_python
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+pytestmark = pytest.mark.e2e
+
+CURRENT = Version(platform.python_version())
+
+
+@pytest.fixture(scope="module")
+def other() -> Interpreter:
+    """A Python of another minor version than the one running the tests (3.12 if it can)."""
+    not_mine = f"!={CURRENT.major}.{CURRENT.minor}.*"
+    found = find_or_none(f"==3.12.*,{not_mine}") or find_or_none(f">=3.9,{not_mine}")
+    if found is None:
+        pytest.skip("needs a second Python version (3.9+) on this machine")
+    return found
+
+
+def find_or_none(spec: str) -> Interpreter | None:
+    try:
+        return find_python(SpecifierSet(spec))
+    except InterpreterNotFoundError:
+        return None
+
+
+@pytest.fixture
+def venv(tmp_path) -> Path:
+    root = tmp_path / "venv"
+    create_venv(root, find_python(SpecifierSet(f"=={CURRENT}")))
+    return root
+
+
+def build_wheel(dest: Path, name: str, version: str) -> Path:
+    """A minimal valid pure-Python wheel (with a hashed RECORD, as pip requires)."""
+    dist = f"{name}-{version}.dist-info"
+    files = {
+        f"{name}/__init__.py": f'__version__ = "{version}"\n',
+        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\n",
+        f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+        "Tag: py3-none-any\n",
+    }
+    record = [f"{path},sha256={_b64sha(text.encode())},{len(text)}" for path, text in files.items()]
+    files[f"{dist}/RECORD"] = "\n".join([*record, f"{dist}/RECORD,,"]) + "\n"
+    wheel = dest / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, text in files.items():
+            archive.writestr(path, text)
+    return wheel
+
+
+def _b64sha(data: bytes) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def pip_install(root: Path, target: Path | str) -> None:
+    argv = [sys.executable, "-m", "pip", "--python", str(venv_python(root)), "install"]
+    run([*argv, "--no-index", str(target)], env=clean_env(), error=InstallError)
+
+
+def write_dist_info(lib: Path, folder: str, files: dict[str, str]) -> None:
+    (lib / folder).mkdir()
+    for name, text in files.items():
+        (lib / folder / name).write_text(text)
+
+
+def metadata(name: str, version: str) -> str:
+    return f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\nlong description\n"
+
+
+def test_probe_reads_the_target_interpreter_not_envsyncs(tmp_path, other):
+    root = tmp_path / "venv"
+    create_venv(root, other)
+    info = probe_venv(root)
+    py = f"{other.version.major}{other.version.minor}"
+    assert info.root == root
+    assert info.python == venv_python(root)
+    assert info.version == other.version
+    assert info.purelib.is_relative_to(root)
+    assert info.platlib.is_relative_to(root)
+    assert info.markers["python_version"] == f"{other.version.major}.{other.version.minor}"
+    assert info.markers["python_full_version"] == str(other.version)
+    assert info.markers["implementation_name"] == "cpython"
+    assert "py3-none-any" in info.tags
+    assert f"cp{py}-none-any" in info.tags
+    assert info.tags[0].startswith(f"cp{py}-cp{py}-")
+    mine = f"cp{CURRENT.major}{CURRENT.minor}"
+    assert not any(tag.startswith(f"{mine}-{mine}-") for tag in info.tags)
+    assert os.path.realpath(info.base_executable) == os.path.realpath(other.executable)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="manylinux tags are Linux's")
+def test_probe_lists_manylinux_tags(venv):
+    py = f"cp{CURRENT.major}{CURRENT.minor}"
+    assert any(tag.startswith(f"{py}-{py}-manylinux") for tag in probe_venv(venv).tags)
+
+
+def test_probe_leaves_the_venv_untouched(venv):
+    before = sorted(str(p.relative_to(venv)) for p in venv.rglob("*"))
+    probe_venv(venv)
+    assert sorted(str(p.relative_to(venv)) for p in venv.rglob("*")) == before
+
+
+def test_probe_of_a_missing_venv_says_so(tmp_path):
+    with pytest.raises(VenvError, match="no virtual environment"):
+        probe_venv(tmp_path / "nowhere")
+
+
+def test_probe_of_a_venv_without_python_says_so(venv):
+    venv_python(venv).unlink()
+    with pytest.raises(VenvError, match="no interpreter"):
+        probe_venv(venv)
+
+
+def test_a_fresh_venv_holds_nothing(venv):
+    info, installed = inspect(venv)
+    assert isinstance(info, VenvInfo)
+    assert installed == ()
+
+
+def test_reads_a_wheel_installed_by_pip(tmp_path, venv):
+    wheel = build_wheel(tmp_path, "Demo_Pkg", "1.2.0")
+    pip_install(venv, wheel)
+    (dist,) = read_installed(probe_venv(venv))
+    assert dist.name == "demo-pkg"
+    assert dist.version == Version("1.2.0")
+    assert dist.installer == "pip"
+    assert dist.direct_url is not None
+    assert dist.direct_url.url == wheel.as_uri()
+    assert dist.direct_url.sha256 == hashlib.sha256(wheel.read_bytes()).hexdigest()
+    assert not dist.direct_url.is_dir
+
+
+def test_reads_several_dists_sorted_by_name(tmp_path, venv):
+    for name in ("zeta", "alpha", "Mid.Dle"):
+        pip_install(venv, build_wheel(tmp_path, name, "1.0"))
+    names = [dist.name for dist in read_installed(probe_venv(venv))]
+    assert names == ["alpha", "mid-dle", "zeta"]
+
+
+def test_broken_dist_infos_are_skipped_with_a_warning(tmp_path, venv, caplog):
+    pip_install(venv, build_wheel(tmp_path, "good", "1.0"))
+    info = probe_venv(venv)
+    write_dist_info(info.purelib, "nometa-1.0.dist-info", {"INSTALLER": "pip\n"})
+    write_dist_info(info.purelib, "badver-1.0.dist-info", {"METADATA": metadata("badver", "x!y")})
+    write_dist_info(info.purelib, "noname-1.0.dist-info", {"METADATA": "Version: 1.0\n\n"})
+    with caplog.at_level(logging.WARNING, logger="envsync.environment"):
+        installed = read_installed(info)
+    assert [dist.name for dist in installed] == ["good"]
+    warned = caplog.text
+    assert all(name in warned for name in ("nometa-1.0", "badver-1.0", "noname-1.0"))
+
+
+def test_direct_url_credentials_are_stripped_and_legacy_hash_read(venv):
+    info = probe_venv(venv)
+    direct = {
+        "url": "https://user:s3cret@host.example/x-1.0.whl",
+        "archive_info": {"hash": "sha256=AB12"},
+    }
+    files = {"METADATA": metadata("x", "1.0"), "direct_url.json": json.dumps(direct)}
+    write_dist_info(info.purelib, "x-1.0.dist-info", files)
+    (dist,) = read_installed(info)
+    assert dist == InstalledDist(
+        name="x",
+        version=Version("1.0"),
+        direct_url=DirectUrl(url="https://host.example/x-1.0.whl", sha256="ab12"),
+    )
+
+
+def test_editable_directory_install_is_recognised(venv):
+    info = probe_venv(venv)
+    direct = {"url": "file:///src/proj", "dir_info": {"editable": True}}
+    files = {
+        "METADATA": metadata("Proj", "0.1"),
+        "INSTALLER": "uv\n",
+        "direct_url.json": json.dumps(direct),
+    }
+    write_dist_info(info.purelib, "proj-0.1.dist-info", files)
+    (dist,) = read_installed(info)
+    assert dist.installer == "uv"
+    assert dist.direct_url == DirectUrl(url="file:///src/proj", is_dir=True, editable=True)
+
+
+def test_malformed_direct_url_is_ignored(venv):
+    info = probe_venv(venv)
+    files = {"METADATA": metadata("y", "2.0"), "direct_url.json": "{not json"}
+    write_dist_info(info.purelib, "y-2.0.dist-info", files)
+    (dist,) = read_installed(info)
+    assert dist.direct_url is None
+    assert dist.version == Version("2.0")
+
+
+def test_shim_dir_holds_only_the_named_packages(other):
+    folder = shim_dir(["packaging", "typing_extensions"])
+    assert sorted(p.name for p in folder.iterdir()) == ["packaging", "typing_extensions.py"]
+    assert shim_dir(["typing_extensions", "packaging"]) == folder
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import packaging, typing_extensions; "
+        "print(packaging.__file__); print(typing_extensions.__file__)"
+    )
+    argv = [str(other.executable), "-I", "-B", "-c", code, str(folder)]
+    lines = run(argv, env=clean_env(), error=VenvError).stdout.splitlines()
+    assert all(line.startswith(str(folder)) for line in lines)
+
+
+def test_shim_dir_is_built_once_under_concurrency(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    results: list[Path] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(shim_dir(["packaging"]))) for _ in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 8
+    assert len(set(results)) == 1
+    base = results[0].parent
+    assert sorted(p.name for p in base.iterdir()) == [results[0].name]
+    assert [p.name for p in results[0].iterdir()] == ["packaging"]
+
+
+def test_shim_dir_rejects_a_module_it_cannot_import():
+    with pytest.raises(EnvsyncError, match="no_such_module_xyz"):
+        shim_dir(["no_such_module_xyz"])

@@ -1,0 +1,124 @@
+"""create_venv / recreate_venv with real interpreters, in tmp_path."""
+
+from __future__ import annotations
+
+import platform
+from typing import TYPE_CHECKING
+
+import pytest
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from envsync._subprocess import clean_env, run
+from envsync.errors import InterpreterNotFoundError, VenvError
+from envsync.interpreters import Interpreter, find_python
+from envsync.venv import create_venv, is_venv, recreate_venv, venv_python
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+pytestmark = pytest.mark.e2e
+
+CURRENT = Version(platform.python_version())
+
+
+@pytest.fixture(scope="module")
+def current() -> Interpreter:
+    return find_python(SpecifierSet(f"=={CURRENT}"))
+
+
+@pytest.fixture(scope="module")
+def other() -> Interpreter:
+    """A Python of another minor version than the one running the tests."""
+    try:
+        return find_python(SpecifierSet(f">=3.9,!={CURRENT.major}.{CURRENT.minor}.*"))
+    except InterpreterNotFoundError:
+        pytest.skip("needs a second Python version (3.9+) on this machine")
+
+
+def version_in(root: Path) -> Version:
+    code = "import platform; print(platform.python_version())"
+    proc = run([str(venv_python(root)), "-c", code], env=clean_env(), error=VenvError)
+    return Version(proc.stdout.strip())
+
+
+def siblings(root: Path) -> list[str]:
+    return sorted(p.name for p in root.parent.iterdir() if p != root)
+
+
+def test_create_makes_a_venv_without_pip(tmp_path, other):
+    root = tmp_path / "venv"
+    create_venv(root, other)
+    assert is_venv(root)
+    assert version_in(root) == other.version
+    with pytest.raises(VenvError, match="pip"):
+        run([str(venv_python(root)), "-c", "import pip"], env=clean_env(), error=VenvError)
+    assert not list(root.glob("lib*/python*/site-packages/pip"))
+
+
+def test_create_refuses_an_existing_path(tmp_path, current):
+    root = tmp_path / "venv"
+    root.mkdir()
+    (root / "keep.txt").write_text("mine")
+    with pytest.raises(VenvError, match="already exists"):
+        create_venv(root, current)
+    assert [p.name for p in root.iterdir()] == ["keep.txt"]
+
+
+def test_create_failure_leaves_nothing_behind(tmp_path):
+    root = tmp_path / "venv"
+    broken = Interpreter(
+        executable=tmp_path / "no-such-python", version=CURRENT, implementation="cpython"
+    )
+    with pytest.raises(VenvError, match="could not create a venv") as caught:
+        create_venv(root, broken)
+    assert "no-such-python" in str(caught.value)
+    assert not root.exists()
+
+
+def test_create_failure_reports_the_tools_output(tmp_path):
+    root = tmp_path / "venv"
+    script = tmp_path / "python"
+    script.write_text("#!/bin/sh\necho 'venv exploded' >&2\nmkdir -p \"$5/bin\"\nexit 1\n")
+    script.chmod(0o755)
+    broken = Interpreter(executable=script, version=CURRENT, implementation="cpython")
+    with pytest.raises(VenvError, match="venv exploded"):
+        create_venv(root, broken)
+    assert not root.exists()
+
+
+def test_is_venv_needs_pyvenv_cfg(tmp_path):
+    assert not is_venv(tmp_path)
+    assert not is_venv(tmp_path / "missing")
+    (tmp_path / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    assert is_venv(tmp_path)
+
+
+def test_recreate_with_another_version_replaces_the_venv(tmp_path, current, other):
+    root = tmp_path / "venv"
+    create_venv(root, current)
+    (root / "marker").write_text("old")
+    recreate_venv(root, other)
+    assert version_in(root) == other.version
+    assert not (root / "marker").exists()
+    assert siblings(root) == []
+
+
+def test_recreate_creates_a_missing_venv(tmp_path, current):
+    root = tmp_path / "venv"
+    recreate_venv(root, current)
+    assert version_in(root) == current.version
+
+
+def test_recreate_failure_leaves_the_old_venv_intact(tmp_path, current):
+    root = tmp_path / "venv"
+    create_venv(root, current)
+    (root / "marker").write_text("old")
+    broken = Interpreter(
+        executable=tmp_path / "no-such-python", version=CURRENT, implementation="cpython"
+    )
+    with pytest.raises(VenvError):
+        recreate_venv(root, broken)
+    assert (root / "marker").read_text() == "old"
+    assert version_in(root) == current.version
+    assert siblings(root) == []
