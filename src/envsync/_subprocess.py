@@ -12,11 +12,11 @@ import re
 import subprocess
 from typing import TYPE_CHECKING, Protocol
 
-from envsync.errors import EnvsyncError
-
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
+
+    from envsync.errors import EnvsyncError
 
 __all__ = ["Runner", "clean_env", "redact", "run", "tail"]
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import os
-from typing import Literal, TypeAlias
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from packaging.utils import NormalizedName
+
+if TYPE_CHECKING:
+    import os
 
 __all__ = ["ArtifactKind", "NormalizedName", "StrPath"]
 

@@ -129,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted\n")
         return _EXIT_INTERRUPTED
-    except Exception as exc:  # noqa: BLE001 - the last guard: a bug gets a message, not a trace
+    except Exception as exc:
         if args.verbose:
             logging.getLogger("envsync").exception("internal error")
         sys.stderr.write(
@@ -173,7 +173,9 @@ def _plan_text(result: reconcile.Outcome, *, color: bool) -> str:
     if result.venv_change == "create":
         lines.append(f"+ venv {result.venv} (Python {result.python})")
     elif result.venv_change == "recreate":
-        lines.append(f"~ venv {result.venv} recreated with Python {result.python}: {result.venv_reason}")
+        lines.append(
+            f"~ venv {result.venv} recreated with Python {result.python}: {result.venv_reason}"
+        )
     if result.lock.change != "unchanged":
         lines.append(f"~ {result.lock.path.name} will be {result.lock.change} by apply")
     if lines:

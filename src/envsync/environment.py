@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import logging
-import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,13 +23,14 @@ from packaging.version import InvalidVersion, Version
 from envsync._shims import pycache_dir, shim_dir
 from envsync._subprocess import clean_env, run
 from envsync.errors import VenvError
+from envsync.lockfile import strip_credentials
 from envsync.planner import DirectUrl, InstalledDist
 from envsync.venv import is_venv, venv_python
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-__all__ = ["VenvInfo", "inspect", "probe_venv", "read_installed"]
+__all__ = ["VenvInfo", "inspect", "probe_interpreter", "probe_venv", "read_installed"]
 
 _LOG = logging.getLogger("envsync.environment")
 
@@ -94,6 +94,18 @@ def probe_venv(root: Path) -> VenvInfo:
     if not is_venv(root) or not python.exists():
         what = "no virtual environment" if not is_venv(root) else f"no interpreter at {python}"
         raise VenvError(f"{root} holds {what}", hint="run `envsync apply` to create it")
+    return _probe(root, python)
+
+
+def probe_interpreter(python: Path) -> VenvInfo:
+    """What a venv made from *python* would report: markers, tags and version.
+
+    ``root`` is the interpreter's own prefix; ``plan`` uses this before the venv exists.
+    """
+    return _probe(python.parent.parent, python)
+
+
+def _probe(root: Path, python: Path) -> VenvInfo:
     argv = [str(python), "-I", "-c", _PROBE, str(shim_dir(["packaging"])), str(pycache_dir())]
     proc = run(argv, env=clean_env(), error=_probe_failed(python))
     try:
@@ -215,7 +227,7 @@ def _direct_url(data: dict[str, Any]) -> DirectUrl:
     archive = data.get("archive_info")
     dir_info = data.get("dir_info")
     return DirectUrl(
-        url=_strip_credentials(data["url"]),
+        url=strip_credentials(data["url"]),
         sha256=_archive_sha256(archive) if isinstance(archive, dict) else None,
         is_dir=isinstance(dir_info, dict),
         editable=isinstance(dir_info, dict) and dir_info.get("editable") is True,
@@ -231,12 +243,3 @@ def _archive_sha256(archive: dict[str, Any]) -> str | None:
     if isinstance(legacy, str) and legacy.startswith("sha256="):
         return legacy.removeprefix("sha256=").lower()
     return None
-
-
-def _strip_credentials(url: str) -> str:
-    """*url* without ``user:password@`` (PEP 610 keeps ssh's bare ``git@``)."""
-    parts = urllib.parse.urlsplit(url)
-    userinfo, sep, host = parts.netloc.rpartition("@")
-    if not sep or userinfo == "git":
-        return url
-    return urllib.parse.urlunsplit(parts._replace(netloc=host))

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from envsync._subprocess import Runner, clean_env, redact, run, tail
+from envsync._subprocess import Runner, clean_env, run, tail
 from envsync.errors import (
     BuildError,
     EnvsyncError,

@@ -188,11 +188,14 @@ def is_fresh(lock: Pylock, spec: Spec) -> bool:
 
 
 def strip_credentials(url: str) -> str:
-    """*url* without ``user:password@``: index credentials never reach the lock."""
+    """*url* without ``user:password@``: credentials never reach a lock, a log or a plan.
+
+    ssh's bare ``git@`` is not a secret and is kept (PEP 610 does the same).
+    """
     parts = urlsplit(url)
-    if "@" not in parts.netloc:
+    userinfo, sep, host = parts.netloc.rpartition("@")
+    if not sep or userinfo == "git":
         return url
-    host = parts.netloc.rsplit("@", 1)[1]
     return urlunsplit(parts._replace(netloc=host))
 
 

@@ -29,7 +29,7 @@ from envsync.errors import (
 from envsync.installer import Installer, PipInstaller
 from envsync.planner import Change, Plan, Policy, make_plan
 from envsync.report import Locked, NullReporter, Planned, Reporter, Resolving, Step
-from envsync.resolver import PipToolsResolver, ResolveRequest, Resolver
+from envsync.resolver import PipToolsResolver, Resolver, ResolveRequest
 from envsync.spec import Spec, parse_spec
 
 if TYPE_CHECKING:
@@ -130,7 +130,8 @@ def load_spec(path: Path) -> Spec:
         msg = f"{path} was not found"
         raise EnvsyncError(msg, hint="write an env.toml (see README) or pass --spec") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(path, [SpecProblem(key="", expected="a readable UTF-8 file", found=str(exc))]) from exc
+        problem = SpecProblem(key="", expected="a readable UTF-8 file", found=str(exc))
+        raise SpecError(path, [problem]) from exc
     return parse_spec(text, path=path.absolute())
 
 
@@ -224,7 +225,7 @@ def write_atomic(path: Path, text: str) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -403,7 +404,7 @@ def _same_path(a: Path, b: Path) -> bool:
 
 
 def _own_requirements() -> set[NormalizedName]:
-    """envsync and everything it needs at run time, from its installed metadata."""
+    """Envsync and everything it needs at run time, from its installed metadata."""
     seen: set[NormalizedName] = set()
     todo = ["envsync"]
     while todo:
@@ -465,7 +466,7 @@ def _verify(spec: Spec, the_lock: Pylock, target: _Target, groups: tuple[str, ..
         raise ApplyError(msg, left=[a.name for a in left.changes()])
 
 
-def _outcome(
+def _outcome(  # noqa: PLR0917 - a private constructor helper, called twice
     spec: Spec,
     target: _Target,
     the_lock: Pylock,

@@ -15,17 +15,18 @@ import os
 import re
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from envsync import simpleapi
 from envsync._shims import shim_dir
-from envsync._subprocess import Runner, clean_env, redact, run, tail
+from envsync._subprocess import Runner, clean_env, run, tail
 from envsync.errors import (
     BuildError,
     EnvsyncError,
@@ -36,8 +37,6 @@ from envsync.lockfile import LockedFile, ResolvedPackage
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
-
-    from packaging.version import Version
 
     from envsync._types import NormalizedName
     from envsync.spec import Group, IndexConfig
@@ -115,7 +114,7 @@ class Resolver(Protocol):
 
 
 def default_index_url() -> str:
-    """pip's built-in default index, used when env.toml names none.
+    """Pip's built-in default index, used when env.toml names none.
 
     The one read of a pip internal in envsync: pip exposes no public way to ask for it, and
     pip's own value is the only honest meaning of "the default index".
@@ -248,7 +247,8 @@ def _parse_output(text: str) -> list[_Pin]:
         except InvalidRequirement as exc:
             msg = f"could not read pip-compile's output line {line!r}: {exc}"
             raise ResolutionError(msg) from exc
-        pins.append(_Pin(name=canonicalize_name(requirement.name), requirement=requirement, via=via))
+        name = canonicalize_name(requirement.name)
+        pins.append(_Pin(name=name, requirement=requirement, via=via))
     return pins
 
 
@@ -334,14 +334,14 @@ def _resolved(
     sources: _Sources,
     root: Path,
 ) -> ResolvedPackage:
-    common = {"name": pin.name, "groups": groups, "dependencies": deps}
+    base = ResolvedPackage(name=pin.name, version=None, groups=groups, dependencies=deps)
     if pin.requirement.url:
-        return _direct(pin, root, common)
+        return _direct(base, pin.requirement.url, root)
     version = _pinned_version(pin)
     for where, files in sources.files(pin.name):
         matching = [f for f in files if f.project() == pin.name and f.version() == version]
         if matching:
-            return _from_index(pin, version, where, matching, common)
+            return _from_index(replace(base, version=version), where, matching)
     msg = f"pip-compile chose {pin.name}=={version}, but no index lists its files"
     raise ResolutionError(msg, hint="check that every index in env.toml serves that project")
 
@@ -351,29 +351,20 @@ def _pinned_version(pin: _Pin) -> Version:
     if len(specs) != 1 or specs[0].operator != "==":
         msg = f"pip-compile returned an unpinned requirement: {pin.requirement}"
         raise ResolutionError(msg)
-    from packaging.version import Version  # noqa: PLC0415 - only needed here at run time
-
     return Version(specs[0].version)
 
 
 def _from_index(
-    pin: _Pin,
-    version: Version,
-    where: str,
-    files: list[simpleapi.IndexFile],
-    common: dict[str, object],
+    base: ResolvedPackage, where: str, files: list[simpleapi.IndexFile]
 ) -> ResolvedPackage:
     locked = [_locked(f) for f in files]
-    wheels = tuple(f for f in locked if f.filename.endswith(".whl"))
     sdists = [f for f in locked if not f.filename.endswith(".whl")]
-    requires_python = next((f.requires_python for f in files if f.requires_python), None)
-    return ResolvedPackage(
-        version=version,
-        wheels=wheels,
+    return replace(
+        base,
+        wheels=tuple(f for f in locked if f.filename.endswith(".whl")),
         sdist=sdists[0] if sdists else None,
         index=where if "://" in where and not where.startswith("file:") else None,
-        requires_python=requires_python,
-        **common,  # type: ignore[arg-type] # name, groups, dependencies
+        requires_python=next((f.requires_python for f in files if f.requires_python), None),
     )
 
 
@@ -382,18 +373,17 @@ def _locked(f: simpleapi.IndexFile) -> LockedFile:
     return LockedFile(filename=f.filename, url=f.url, sha256=sha256, size=f.size)
 
 
-def _direct(pin: _Pin, root: Path, common: dict[str, object]) -> ResolvedPackage:
-    url = pin.requirement.url or ""
+def _direct(base: ResolvedPackage, url: str, root: Path) -> ResolvedPackage:
     if not url.startswith("file:"):
         filename = urlsplit(url).path.rsplit("/", 1)[-1]
         archive = LockedFile(filename=filename, url=url, sha256=simpleapi.hash_url(url))
-        return ResolvedPackage(version=None, archive=archive, **common)  # type: ignore[arg-type]
+        return replace(base, archive=archive)
     path = simpleapi.local_path(url)
     shown = _relative(path, root)
     if path.is_dir():
-        return ResolvedPackage(version=None, directory=shown, **common)  # type: ignore[arg-type]
+        return replace(base, directory=shown)
     archive = LockedFile(filename=path.name, path=shown, sha256=simpleapi.hash_file(path))
-    return ResolvedPackage(version=None, archive=archive, **common)  # type: ignore[arg-type]
+    return replace(base, archive=archive)
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -10,7 +10,6 @@ import base64
 import hashlib
 import json
 import logging
-import os
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -40,7 +39,6 @@ __all__ = [
     "files_in_folder",
     "hash_file",
     "hash_url",
-    "is_local",
     "local_path",
     "probe_index",
 ]
@@ -261,9 +259,3 @@ def hash_url(url: str) -> str:
 def local_path(url: str) -> Path:
     """The filesystem path of a file:// URL."""
     return Path(urllib.request.url2pathname(urlsplit(url).path))
-
-
-def is_local(location: str) -> bool:
-    """True for a file:// URL or a plain path."""
-    scheme = urlsplit(location).scheme
-    return scheme == "file" or (len(scheme) <= 1 and bool(location)) or os.path.isabs(location)

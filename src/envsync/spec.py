@@ -1,22 +1,58 @@
-"""env.toml text -> Spec: validated, frozen, normalized. PURE: no I/O beyond the text given."""
+"""env.toml text -> Spec: validated, frozen, normalized. PURE: no I/O beyond the text given.
+
+Every problem in a spec is collected and raised together as one `SpecError`, each naming the
+key, what was expected there, what was found and, where it can be found, the line.
+"""
 
 from __future__ import annotations
 
+import difflib
+import json
+import os.path
+import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import InvalidName, canonicalize_name
+from packaging.version import Version
+
+from envsync.errors import SpecError, SpecProblem
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
 
 if TYPE_CHECKING:
-    from packaging.requirements import Requirement
-    from packaging.specifiers import SpecifierSet
+    from collections.abc import Callable, Mapping
 
     from envsync._types import NormalizedName
 
-__all__ = ["DEFAULT_KEEP", "DEFAULT_VENV", "Group", "IndexConfig", "Spec", "parse_spec"]
+__all__ = [
+    "DEFAULT_KEEP",
+    "DEFAULT_VENV",
+    "ENV_KEYS",
+    "INDEX_KEYS",
+    "TOP_KEYS",
+    "Group",
+    "IndexConfig",
+    "Spec",
+    "parse_spec",
+]
 
 DEFAULT_VENV = ".venv"
 #: Installed packages that apply never removes unless the spec says otherwise.
 DEFAULT_KEEP: tuple[str, ...] = ("pip",)
+#: The tables an env.toml may hold (schemas/env.schema.json lists the same, a test checks).
+TOP_KEYS = frozenset({"env", "groups", "index"})
+#: The keys of ``[env]``.
+ENV_KEYS = frozenset({"python", "venv", "dependencies", "keep"})
+#: The keys of ``[index]``.
+INDEX_KEYS = frozenset({"url", "extra-urls", "find-links"})
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -66,18 +102,336 @@ class Spec:
         return self.path.parent
 
     def group(self, name: str) -> Group | None:
-        """The group called *name* (normalized match), if any."""
+        """Return the group called *name* (normalized match), if any."""
         wanted = _normalize_group(name)
         return next((g for g in self.groups if _normalize_group(g.name) == wanted), None)
 
 
 def _normalize_group(name: str) -> str:
     # PEP 735: group names compare like package names.
-    from packaging.utils import canonicalize_name  # noqa: PLC0415 - keeps import time low
-
     return str(canonicalize_name(name))
 
 
 def parse_spec(text: str, *, path: Path) -> Spec:
     """Parse env.toml *text* read from *path*; raise SpecError listing every problem."""
-    raise NotImplementedError
+    data = _load_toml(text, path)
+    check = _Checker(text)
+    _check_keys(check, data, (), TOP_KEYS)
+    env = _table(check, data, ("env",), ENV_KEYS)
+    spec = Spec(
+        path=path,
+        python=_python(check, env),
+        venv=_venv(check, env, path),
+        dependencies=_requirements(check, env, ("env", "dependencies")),
+        groups=_groups(check, data),
+        index=_index(check, data),
+        keep=_keep(check, env),
+    )
+    if check.problems:
+        # File order reads best; problems without a line go last.
+        problems = sorted(check.problems, key=lambda p: (p.line is None, p.line or 0))
+        raise SpecError(path, problems)
+    return spec
+
+
+# --- reading TOML and reporting ---------------------------------------------------------------
+
+_T = TypeVar("_T")
+_Key = tuple[str | int, ...]
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_LINE_IN_MESSAGE = re.compile(r"\bline (\d+)")
+_SHOW_LIMIT = 60
+_TOML_NAMES = {
+    "bool": "boolean",
+    "int": "integer",
+    "str": "string",
+    "list": "array",
+    "dict": "table",
+}
+
+
+def _load_toml(text: str, path: Path) -> dict[str, Any]:
+    """Decode *text*, or raise a SpecError carrying the parser's message and line."""
+    try:
+        return tomllib.loads(text)
+    except ValueError as err:  # TOMLDecodeError, or int() refusing a huge integer
+        message = str(err)
+    except RecursionError:
+        message = "arrays or tables nested too deeply"
+    match = _LINE_IN_MESSAGE.search(message)
+    line = int(match[1]) if match else None
+    raise SpecError(path, [SpecProblem(key="", expected="valid TOML", found=message, line=line)])
+
+
+class _Checker:
+    """Collects problems, each with the line of its key where that can be found."""
+
+    __slots__ = ("problems", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.problems: list[SpecProblem] = []
+
+    def add(
+        self, key: _Key, expected: str, found: str, item: str | None, hint: str | None = None
+    ) -> None:
+        """Record that *key* (the list entry *item*, if given) holds *found*, not *expected*."""
+        line = _line_of(self.text, key, item)
+        problem = SpecProblem(
+            key=_dotted(key), expected=expected, found=found, line=line, suggestion=hint
+        )
+        self.problems.append(problem)
+
+    def wrong_type(self, key: _Key, expected: str, value: object) -> None:
+        """Record that *key* holds *value*, of the wrong TOML type."""
+        kind = _TOML_NAMES.get(type(value).__name__, type(value).__name__)
+        self.add(key, expected, f"{kind} {_show(value)}", value if isinstance(value, str) else None)
+
+
+def _dotted(key: _Key) -> str:
+    """Render *key* like ``groups.dev[1]``, quoting components TOML would quote."""
+    text = ""
+    for part in key:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            shown = part if _BARE_KEY.fullmatch(part) else json.dumps(part, ensure_ascii=False)
+            text += f".{shown}" if text else shown
+    return text
+
+
+def _line_of(text: str, key: _Key, item: str | None) -> int | None:
+    """Find the 1-based line of *key* (of the string *item*, for a list entry) in *text*."""
+    names = [part for part in key if isinstance(part, str)]
+    start = 0
+    if len(names) > 1:  # look for the key inside its own table first
+        header = re.search(rf"(?m)^[ \t]*\[[ \t]*{_key_pattern(names[0])}[ \t]*\]", text)
+        start = header.start() if header else 0
+    # `key =`, `[key]`, `{key =`, `, key =` or the `key.` of a dotted key
+    pattern = rf"(?m)(?:^|[\[{{,.])[ \t]*{_key_pattern(names[-1])}[ \t]*[=\].]"
+    match = re.compile(pattern).search(text, start)
+    if match is None:
+        return None
+    position = match.start()
+    if item is not None:
+        quoted = [text.find(f"{quote}{item}{quote}", position) for quote in "\"'"]
+        position = min((found for found in quoted if found >= 0), default=position)
+    return text.count("\n", 0, position) + 1
+
+
+def _key_pattern(name: str) -> str:
+    """Match *name* as a bare, basic-quoted or literal-quoted TOML key."""
+    escaped = re.escape(name)
+    return f"(?:{escaped}|\"{escaped}\"|'{escaped}')"
+
+
+def _show(value: object) -> str:
+    """Spell *value* the way it looks in TOML, shortened for a message."""
+    if isinstance(value, (str, bool, list, dict)):
+        text = json.dumps(value, ensure_ascii=False, default=str)  # same spelling as TOML
+    else:
+        text = str(value)
+    return text if len(text) <= _SHOW_LIMIT else text[: _SHOW_LIMIT - 3] + "..."
+
+
+# --- typed getters --------------------------------------------------------------------------------
+
+
+def _check_keys(
+    check: _Checker, table: Mapping[str, object], at: _Key, known: frozenset[str]
+) -> None:
+    """Report every key of *table* that is not in *known*, with a did-you-mean."""
+    choices = sorted(known)
+    for name in table:
+        if name not in known:
+            close = difflib.get_close_matches(name, choices, n=1)
+            expected = f"a known key ({', '.join(choices)})"
+            check.add(
+                (*at, name), expected, f"unknown key {_show(name)}", None, next(iter(close), None)
+            )
+
+
+def _table(
+    check: _Checker, parent: Mapping[str, object], key: _Key, known: frozenset[str] | None = None
+) -> Mapping[str, object]:
+    """Return the table at *key* (empty if absent), its keys checked against *known* if given."""
+    value = parent.get(str(key[-1]), {})
+    if not isinstance(value, dict):
+        check.wrong_type(key, "a table", value)
+        return {}
+    if known is not None:
+        _check_keys(check, value, key, known)
+    return value
+
+
+def _string(check: _Checker, table: Mapping[str, object], key: _Key) -> str | None:
+    """Return the string at *key*, or None if it is absent or not a string (reported)."""
+    value = table.get(str(key[-1]))
+    if value is None or isinstance(value, str):
+        return value
+    check.wrong_type(key, "a string", value)
+    return None
+
+
+def _each(
+    check: _Checker,
+    table: Mapping[str, object],
+    key: _Key,
+    convert: Callable[[str], _T],
+    expected: str,
+) -> list[tuple[_Key, _T]] | None:
+    """Convert each string of the array at *key*, keyed; None if the key is absent."""
+    value = table.get(str(key[-1]))
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        check.wrong_type(key, "an array of strings", value)
+        return []
+    converted = []
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            check.wrong_type((*key, index), "a string", item)
+        elif (result := _convert(check, (*key, index), item, convert, expected)) is not None:
+            converted.append(((*key, index), result))
+    return converted
+
+
+def _convert(
+    check: _Checker, key: _Key, text: str, convert: Callable[[str], _T], expected: str
+) -> _T | None:
+    """Return ``convert(text)``, or report its ValueError as a problem at *key* and return None."""
+    try:
+        return convert(text)
+    except ValueError as err:  # packaging's Invalid* errors, int() refusing a huge number, ours
+        reason = str(err).partition("\n")[0]  # the rest is packaging's caret diagram
+        check.add(key, expected, f"{_show(text)} ({reason})" if reason else _show(text), text)
+        return None
+
+
+# --- the keys -------------------------------------------------------------------------------------
+
+_PYTHON_EXPECTED = 'a Python version like "3.12" or a specifier like ">=3.11"'
+_URL_EXPECTED = "an http://, https:// or file:// URL"
+_URL_SCHEMES = frozenset({"http", "https", "file"})
+
+
+def _python(check: _Checker, env: Mapping[str, object]) -> SpecifierSet:
+    """Read ``[env] python``: a specifier set, or a bare version meaning that release."""
+    text = (_string(check, env, ("env", "python")) or "").strip()
+    result = (
+        _convert(check, ("env", "python"), text, _python_specifier, _PYTHON_EXPECTED)
+        if text
+        else None
+    )
+    return SpecifierSet() if result is None else result
+
+
+def _python_specifier(text: str) -> SpecifierSet:
+    """Turn ``"3.12"`` into ``==3.12.*`` and ``"3.12.1"`` into ``==3.12.1``; parse the rest."""
+    if not text[0].isdigit():
+        return SpecifierSet(text)
+    version = Version(text)
+    # Only a plain X.Y or X.Y.Z is shorthand; anything fancier is written as a specifier.
+    if str(version) != version.base_version or len(version.release) not in {2, 3}:
+        raise ValueError("a bare version must look like X.Y or X.Y.Z")
+    wildcard = ".*" if len(version.release) == 2 else ""  # noqa: PLR2004 - X.Y
+    return SpecifierSet(f"=={version}{wildcard}")
+
+
+def _venv(check: _Checker, env: Mapping[str, object], path: Path) -> Path:
+    """Read ``[env] venv``, made absolute against the spec's folder by string operations."""
+    key: _Key = ("env", "venv")
+    raw = _string(check, env, key)
+    if raw is not None and (not raw.strip() or "\0" in raw):
+        check.add(key, "a folder path", _show(raw), raw)
+        raw = None
+    root = Path(os.path.normpath(path.parent.absolute()))
+    venv = Path(os.path.normpath(root / (raw or DEFAULT_VENV)))
+    if root.is_relative_to(venv):  # apply replaces the venv: never the project itself
+        expected = "a folder of its own, not the project folder or one above it"
+        check.add(key, expected, f"{_show(raw)}, which is {venv}", raw)
+    return venv
+
+
+def _requirements(
+    check: _Checker, table: Mapping[str, object], key: _Key
+) -> tuple[Requirement, ...]:
+    """Read a list of PEP 508 requirements, each package at most once per environment marker."""
+    parsed = _each(check, table, key, Requirement, "a PEP 508 requirement") or []
+    seen: dict[str, list[tuple[_Key, str | None]]] = {}
+    for item_key, requirement in parsed:
+        name = canonicalize_name(requirement.name)
+        marker = str(requirement.marker) if requirement.marker else None
+        # The same name twice is fine only when both entries are for different environments.
+        clash = next((k for k, m in seen.get(name, []) if None in {m, marker} or m == marker), None)
+        if clash is not None:
+            expected = "each package once (or once per distinct environment marker)"
+            check.add(item_key, expected, f"{_show(name)} again, also at {_dotted(clash)}", None)
+        seen.setdefault(name, []).append((item_key, marker))
+    return tuple(requirement for _, requirement in parsed)
+
+
+def _keep(check: _Checker, env: Mapping[str, object]) -> tuple[NormalizedName, ...]:
+    """Read ``[env] keep``: package names, normalized, sorted and deduplicated."""
+    names = _each(check, env, ("env", "keep"), _valid_name, "a package name")
+    if names is None:
+        return tuple(sorted({canonicalize_name(name) for name in DEFAULT_KEEP}))
+    return tuple(sorted({name for _, name in names}))
+
+
+def _valid_name(text: str) -> NormalizedName:
+    """Normalize a package or group name, rejecting invalid ones without repeating them."""
+    try:
+        return canonicalize_name(text, validate=True)
+    except InvalidName:
+        raise ValueError("") from None
+
+
+def _groups(check: _Checker, data: Mapping[str, object]) -> tuple[Group, ...]:
+    """Read ``[groups]``: valid, unique names, each with requirements; sorted by name."""
+    table = _table(check, data, ("groups",))
+    groups: dict[str, Group] = {}
+    for name in table:
+        key: _Key = ("groups", name)
+        requirements = _requirements(check, table, key)
+        normal = _convert(check, key, name, _valid_name, "a group name (letters, digits, . _ -)")
+        if normal in groups:
+            found = f"{_show(name)}, the same name as {_show(groups[normal].name)}"
+            check.add(key, "each group name once (compared like package names)", found, None)
+        elif normal is not None:
+            groups[normal] = Group(name=name, requirements=requirements)
+    return tuple(groups[normal] for normal in sorted(groups))
+
+
+def _index(check: _Checker, data: Mapping[str, object]) -> IndexConfig:
+    """Read ``[index]``: http(s):// or file:// index URLs, and find-links locations."""
+    table = _table(check, data, ("index",), INDEX_KEYS)
+    url = _string(check, table, ("index", "url"))
+    if url is not None:
+        url = _convert(check, ("index", "url"), url, _index_url, _URL_EXPECTED)
+    extra_urls = _each(check, table, ("index", "extra-urls"), _index_url, _URL_EXPECTED) or []
+    find_links = (
+        _each(check, table, ("index", "find-links"), _location, "a URL or a folder path") or []
+    )
+    return IndexConfig(
+        url=url,
+        extra_urls=tuple(text for _, text in extra_urls),
+        find_links=tuple(text for _, text in find_links),
+    )
+
+
+def _index_url(text: str) -> str:
+    """Return *text* if it is an http(s) URL with a host or a file URL (as the schema's pattern)."""
+    scheme, separator, rest = text.partition("://")
+    if separator and scheme.lower() == "file":
+        return text
+    if separator and scheme.lower() in _URL_SCHEMES and rest[:1] not in {"", "/", "?", "#"}:
+        return text
+    raise ValueError("")
+
+
+def _location(text: str) -> str:
+    """Return *text* if it is not blank."""
+    if not text.strip():
+        raise ValueError("")
+    return text

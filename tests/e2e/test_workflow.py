@@ -1,0 +1,198 @@
+"""env.toml -> pylock.toml -> venv, for real: pip-tools, pip and venvs against the local index."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from typing import TYPE_CHECKING
+
+import pytest
+from helpers import (
+    envsync,
+    lock_packages,
+    lock_versions,
+    read_lock,
+    snapshot,
+    venv_packages,
+    venv_python,
+    write_spec,
+)
+
+from support import run_pip
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from support.pkgindex import PackageIndex
+
+pytestmark = pytest.mark.e2e
+
+# What a venv made by envsync holds besides the lock: nothing (no pip, no setuptools).
+BASE: dict[str, str] = {}
+
+
+@pytest.fixture
+def project(tmp_path: Path, package_index: PackageIndex) -> Path:
+    """A project folder with env.toml asking for alpha from the local index."""
+    write_spec(tmp_path, ["alpha"], index_url=package_index.url)
+    return tmp_path
+
+
+def apply(capsys: pytest.CaptureFixture[str], root: Path, *args: str) -> str:
+    result = envsync(capsys, "apply", "--spec", str(root / "env.toml"), *args)
+    assert result.code == 0, result.err
+    return result.out
+
+
+def test_fresh_apply_creates_venv_and_lock(
+    capsys: pytest.CaptureFixture[str], project: Path, wheelhouse: Path
+) -> None:
+    out = apply(capsys, project)
+
+    assert venv_packages(project) == {"alpha": "2.0", "beta": "2.0"}
+    assert "+ alpha 2.0" in out
+    assert "+ beta 2.0" in out
+    lock = read_lock(project)
+    assert lock["lock-version"] == "1.0"
+    assert lock["created-by"] == "envsync"
+    packages = lock_packages(project)
+    assert sorted(packages) == ["alpha", "beta"]
+    wheel = packages["alpha"]["wheels"][0]
+    assert wheel["url"].endswith("/files/alpha-2.0-py3-none-any.whl")
+    built = (wheelhouse / "alpha-2.0-py3-none-any.whl").read_bytes()
+    assert wheel["hashes"]["sha256"] == hashlib.sha256(built).hexdigest()
+    assert packages["alpha"]["dependencies"] == [{"name": "beta"}]
+
+
+def test_second_apply_is_a_no_op_without_touching_the_index(
+    capsys: pytest.CaptureFixture[str], project: Path, package_index: PackageIndex
+) -> None:
+    apply(capsys, project)
+    before = snapshot(project)
+    requests = len(package_index.requests)
+
+    out = apply(capsys, project)
+
+    assert "No changes" in out
+    assert snapshot(project) == before
+    assert len(package_index.requests) == requests  # no resolve, no download
+
+
+def test_adding_a_dependency_installs_only_it_and_its_deps(
+    capsys: pytest.CaptureFixture[str], project: Path, package_index: PackageIndex
+) -> None:
+    apply(capsys, project)
+    alpha_record = next((project / ".venv").rglob("alpha-2.0.dist-info/RECORD"))
+    stamp = alpha_record.stat().st_mtime_ns
+
+    write_spec(project, ["alpha", "gamma[fast]"], index_url=package_index.url)
+    out = apply(capsys, project)
+
+    assert venv_packages(project) == {"alpha": "2.0", "beta": "2.0", "gamma": "1.0", "delta": "1.0"}
+    assert "+ gamma 1.0" in out
+    assert "+ delta 1.0" in out
+    assert "alpha" not in out.split("Plan:")[0]
+    assert alpha_record.stat().st_mtime_ns == stamp  # alpha was not reinstalled
+
+
+def test_removing_a_dependency_removes_it_and_its_orphans(
+    capsys: pytest.CaptureFixture[str], project: Path, package_index: PackageIndex
+) -> None:
+    write_spec(project, ["alpha", "theta"], index_url=package_index.url)
+    apply(capsys, project)
+
+    write_spec(project, ["theta"], index_url=package_index.url)
+    out = apply(capsys, project)
+
+    assert venv_packages(project) == {"theta": "1.0"}
+    assert "- alpha 2.0" in out
+    assert "- beta 2.0" in out
+    assert lock_versions(project) == {"theta": "1.0"}
+
+
+def test_bumping_and_lowering_a_pin_upgrades_and_downgrades(
+    capsys: pytest.CaptureFixture[str], project: Path, package_index: PackageIndex
+) -> None:
+    write_spec(project, ["alpha==1.0"], index_url=package_index.url)
+    apply(capsys, project)
+    assert venv_packages(project) == {"alpha": "1.0"}
+
+    write_spec(project, ["alpha==2.0"], index_url=package_index.url)
+    out = apply(capsys, project)
+    assert venv_packages(project) == {"alpha": "2.0", "beta": "2.0"}
+    assert "~ alpha 1.0 -> 2.0 (upgrade)" in out
+
+    write_spec(project, ["alpha==1.0"], index_url=package_index.url)
+    out = apply(capsys, project)
+    assert venv_packages(project) == {"alpha": "1.0"}
+    assert "~ alpha 2.0 -> 1.0 (downgrade)" in out
+    assert "- beta 2.0" in out
+
+
+def test_a_hand_installed_package_is_removed(
+    capsys: pytest.CaptureFixture[str], project: Path, package_index: PackageIndex
+) -> None:
+    apply(capsys, project)
+    installed = run_pip(
+        "--python", venv_python(project), "install", "--index-url", package_index.url, "theta"
+    )
+    assert installed.returncode == 0, installed.stderr
+    assert "theta" in venv_packages(project)
+
+    out = apply(capsys, project)
+
+    assert "- theta 1.0" in out
+    assert venv_packages(project) == {"alpha": "2.0", "beta": "2.0"}
+
+
+def test_a_group_is_installed_only_when_asked(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
+) -> None:
+    write_spec(tmp_path, ["theta"], index_url=package_index.url, groups={"dev": ["cli-tool"]})
+    apply(capsys, tmp_path)
+    assert venv_packages(tmp_path) == {"theta": "1.0"}
+    assert lock_packages(tmp_path)["cli-tool"]["marker"] == '"dev" in dependency_groups'
+
+    apply(capsys, tmp_path, "--group", "dev")
+    assert venv_packages(tmp_path) == {"theta": "1.0", "cli-tool": "1.0"}
+    hello = subprocess.run(
+        [str(tmp_path / ".venv" / "bin" / "hello")], capture_output=True, text=True, check=True
+    )
+    assert hello.stdout.strip() == "hello from cli-tool"
+
+    apply(capsys, tmp_path)  # without the group again: it goes
+    assert venv_packages(tmp_path) == {"theta": "1.0"}
+
+
+def test_a_dependency_whose_marker_is_false_here_is_not_installed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
+) -> None:
+    write_spec(
+        tmp_path,
+        ["theta", "delta; sys_platform == 'win32'"],
+        index_url=package_index.url,
+    )
+    apply(capsys, tmp_path)
+    assert venv_packages(tmp_path) == {"theta": "1.0"}
+    assert "delta" not in lock_packages(tmp_path)
+
+
+def test_every_wheel_of_a_version_is_locked_and_the_right_one_installed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
+) -> None:
+    write_spec(tmp_path, ["iota"], index_url=package_index.url)
+    apply(capsys, tmp_path)
+    wheels = sorted(w["url"].rsplit("/", 1)[1] for w in lock_packages(tmp_path)["iota"]["wheels"])
+    assert wheels == ["iota-1.0-cp312-cp312-win_amd64.whl", "iota-1.0-py3-none-any.whl"]
+    assert venv_packages(tmp_path) == {"iota": "1.0"}
+
+
+def test_an_sdist_only_package_is_locked_as_sdist_and_built(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
+) -> None:
+    write_spec(tmp_path, ["sdist-only"], index_url=package_index.url)
+    apply(capsys, tmp_path)
+    entry = lock_packages(tmp_path)["sdist-only"]
+    assert entry["sdist"]["url"].endswith("sdist_only-1.0.tar.gz")
+    assert "wheels" not in entry
+    assert venv_packages(tmp_path) == {"sdist-only": "1.0"}
