@@ -257,9 +257,11 @@ def plan(
 ) -> Outcome:
     """What apply would do; changes nothing (a stale lock is resolved in memory only)."""
     services = services or Services()
+    chosen = _groups(spec, None, groups) if mode != "frozen" else ()
     target = _target(spec, services.reporter)
     the_lock, lock_change = _lock_for(spec, target, mode, services)
-    chosen = _groups(spec, the_lock, groups, mode)
+    if mode == "frozen":
+        chosen = _groups(spec, the_lock, groups)
     installed = _installed(spec.venv) if target.change == "keep" else ()
     the_plan = _plan(spec, the_lock, target, chosen, installed)
     return _outcome(spec, target, the_lock, lock_change, chosen, the_plan, applied=False)
@@ -275,10 +277,12 @@ def apply(
     """Make the venv match the lock exactly, locking and creating the venv as needed."""
     services = services or Services()
     reporter = services.reporter
+    chosen = _groups(spec, None, groups) if mode != "frozen" else ()
     target = _target(spec, reporter)
     # 1. Lock first: a failed resolve must leave the venv as it was.
     the_lock, lock_change = _lock_for(spec, target, mode, services, write=True)
-    chosen = _groups(spec, the_lock, groups, mode)
+    if mode == "frozen":
+        chosen = _groups(spec, the_lock, groups)
     # 2. The venv, when missing or made from a Python the spec no longer accepts.
     _make_venv(spec, target, reporter)
     info, installed = environment.inspect(spec.venv)
@@ -349,22 +353,22 @@ def _lock_for(
     return new, outcome.change
 
 
-def _groups(spec: Spec, the_lock: Pylock, asked: Sequence[str], mode: Mode) -> tuple[str, ...]:
-    """Validate *asked* against the groups the spec (or, when frozen, the lock) defines."""
+def _groups(spec: Spec, the_lock: Pylock | None, asked: Sequence[str]) -> tuple[str, ...]:
+    """Validate *asked* against the spec's groups (or, given a frozen lock, the lock's)."""
     known = (
         lockfile.info(the_lock).groups
-        if mode == "frozen"
+        if the_lock is not None
         else tuple(str(canonicalize_name(g.name)) for g in spec.groups)
     )
-    chosen = []
+    chosen = set()
     for name in asked:
         normalized = str(canonicalize_name(name))
         if normalized not in known:
             listing = ", ".join(known) or "none are defined"
             msg = f"there is no group named {name!r} (groups: {listing})"
             raise EnvsyncError(msg, hint="add it under [groups] in env.toml, or fix the name")
-        chosen.append(normalized)
-    return tuple(sorted(set(chosen)))
+        chosen.add(normalized)
+    return tuple(sorted(chosen))
 
 
 def _installed(root: Path) -> tuple[InstalledDist, ...]:

@@ -1,0 +1,133 @@
+"""Bad input gets one readable error, a non-zero exit code, and the venv and lock untouched."""
+
+from __future__ import annotations
+
+import socket
+from typing import TYPE_CHECKING
+
+import pytest
+from helpers import envsync, snapshot, write_spec
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from support.pkgindex import PackageIndex
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def applied(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
+) -> Path:
+    """A project with a venv and lock in place, whose state each test checks is kept."""
+    write_spec(tmp_path, ["alpha"], index_url=package_index.url)
+    assert envsync(capsys, "apply", "--spec", str(tmp_path / "env.toml")).code == 0
+    return tmp_path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run_all(capsys: pytest.CaptureFixture[str], root: Path) -> list[tuple[str, int, str]]:
+    spec = str(root / "env.toml")
+    results = []
+    for command in ("lock", "plan", "apply"):
+        result = envsync(capsys, command, "--spec", spec)
+        results.append((command, result.code, result.err))
+    return results
+
+
+def test_a_bad_spec_is_one_clear_error_and_changes_nothing(
+    capsys: pytest.CaptureFixture[str], applied: Path
+) -> None:
+    before = snapshot(applied)
+    (applied / "env.toml").write_text('[env]\npyhton = "3.11"\ndependencies = ["alpha >>> 1"]\n')
+
+    for command, code, err in run_all(capsys, applied):
+        assert code == 1, command
+        assert "Traceback" not in err
+        assert "env.toml:2: env.pyhton:" in err
+        assert "did you mean 'python'?" in err
+        assert "env.dependencies[0]" in err
+        assert "alpha >>> 1" in err
+    assert snapshot(applied) == before
+
+
+def test_an_unreachable_index_is_one_clear_error_and_changes_nothing(
+    capsys: pytest.CaptureFixture[str], applied: Path
+) -> None:
+    before = snapshot(applied)
+    dead = f"http://127.0.0.1:{free_port()}/simple"
+    write_spec(applied, ["alpha", "theta"], index_url=dead)
+
+    for command, code, err in run_all(capsys, applied):
+        assert code == 1, command
+        assert "Traceback" not in err
+        assert f"cannot reach the package index {dead}" in err
+        assert "hint:" in err
+    assert snapshot(applied) == before
+
+
+def test_a_missing_python_is_one_clear_error_listing_what_was_found(
+    capsys: pytest.CaptureFixture[str], applied: Path, package_index: PackageIndex
+) -> None:
+    before = snapshot(applied)
+    write_spec(applied, ["alpha"], index_url=package_index.url, python="3.99")
+
+    for command, code, err in run_all(capsys, applied):
+        assert code == 1, command
+        assert "no Python interpreter matching '==3.99.*' was found" in err
+        assert "(3.11." in err  # lists what it did find
+        assert "Traceback" not in err
+    assert snapshot(applied) == before
+
+
+def test_an_unknown_package_is_a_resolution_error(
+    capsys: pytest.CaptureFixture[str], applied: Path, package_index: PackageIndex
+) -> None:
+    before = snapshot(applied)
+    write_spec(applied, ["alpha", "no-such-thing"], index_url=package_index.url)
+
+    result = envsync(capsys, "apply", "--spec", str(applied / "env.toml"))
+
+    assert result.code == 1
+    assert "no version of no-such-thing is available" in result.err
+    assert snapshot(applied) == before
+
+
+def test_a_missing_spec_file_says_where_it_looked(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    result = envsync(capsys, "apply", "--spec", str(tmp_path / "env.toml"))
+    assert result.code == 1
+    assert f"{tmp_path / 'env.toml'} was not found" in result.err
+    assert not (tmp_path / ".venv").exists()
+
+
+def test_a_corrupt_lock_is_named_with_its_key(
+    capsys: pytest.CaptureFixture[str], applied: Path
+) -> None:
+    lock = applied / "pylock.toml"
+    lock.write_text(lock.read_text().replace('lock-version = "1.0"', 'lock-version = "9.0"'))
+    before = snapshot(applied)
+
+    result = envsync(capsys, "apply", "--frozen", "--spec", str(applied / "env.toml"))
+
+    assert result.code == 1
+    assert "pylock.toml is not a valid PEP 751 lock" in result.err
+    assert "9.0" in result.err
+    assert snapshot(applied) == before
+
+
+def test_an_unknown_group_lists_the_known_ones(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
+) -> None:
+    write_spec(tmp_path, ["theta"], index_url=package_index.url, groups={"dev": ["alpha"]})
+    result = envsync(capsys, "apply", "--group", "tests", "--spec", str(tmp_path / "env.toml"))
+    assert result.code == 1
+    assert "there is no group named 'tests' (groups: dev)" in result.err
+    assert not (tmp_path / ".venv").exists()

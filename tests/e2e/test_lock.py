@@ -1,0 +1,192 @@
+"""`envsync lock`: the target's Python, pins kept, byte-stable output, PEP 751 for other readers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from typing import TYPE_CHECKING
+
+import pytest
+from helpers import envsync, lock_packages, lock_versions, read_lock, venv_packages, write_spec
+
+from envsync.interpreters import find_python
+from packaging.specifiers import SpecifierSet
+from support import isolated_env
+from support.wheels import build_wheel
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from support.pkgindex import PackageIndex
+
+pytestmark = pytest.mark.e2e
+
+
+def lock(capsys: pytest.CaptureFixture[str], root: Path, *args: str) -> str:
+    result = envsync(capsys, "lock", "--spec", str(root / "env.toml"), *args)
+    assert result.code == 0, result.err
+    return result.out
+
+
+def other_python(version: str) -> str:
+    try:
+        return str(find_python(SpecifierSet(f"=={version}.*")).executable)
+    except Exception:  # noqa: BLE001 - any failure means this machine lacks it
+        pytest.skip(f"no Python {version} on this machine")
+
+
+@pytest.mark.parametrize(
+    ("python", "zeta", "kappa"),
+    [("3.12", False, "1.0"), ("3.11", True, "0.9")],
+)
+def test_lock_resolves_for_the_target_python_not_envsyncs(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    package_index: PackageIndex,
+    python: str,
+    zeta: bool,
+    kappa: str,
+) -> None:
+    other_python(python)
+    write_spec(tmp_path, ["epsilon", "kappa"], index_url=package_index.url, python=python)
+
+    out = lock(capsys, tmp_path)
+
+    versions = lock_versions(tmp_path)
+    assert ("zeta" in versions) is zeta  # epsilon needs zeta only on Python < 3.12
+    assert versions["kappa"] == kappa  # kappa 1.0 requires Python >= 3.12
+    assert f"for Python {python}." in out
+    lock_data = read_lock(tmp_path)
+    assert lock_data["environments"] == [f'python_version == "{python}"']
+    assert lock_data["requires-python"] == f"=={python}.*"
+    assert not (tmp_path / ".venv").exists()  # locking creates no venv
+
+
+def test_relock_keeps_pins_unless_asked_to_upgrade(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, fresh_index: PackageIndex
+) -> None:
+    write_spec(tmp_path, ["alpha"], index_url=fresh_index.url)
+    lock(capsys, tmp_path)
+    assert lock_versions(tmp_path) == {"alpha": "2.0", "beta": "2.0"}
+
+    fresh_index.add(build_wheel(tmp_path / "new", "beta", "3.0"))
+    write_spec(tmp_path, ["alpha", "theta"], index_url=fresh_index.url)
+    lock(capsys, tmp_path)
+    assert lock_versions(tmp_path) == {"alpha": "2.0", "beta": "2.0", "theta": "1.0"}
+
+    out = lock(capsys, tmp_path)  # spec unchanged: nothing to do
+    assert "up to date" in out
+
+    lock(capsys, tmp_path, "--upgrade-package", "beta")
+    assert lock_versions(tmp_path)["beta"] == "3.0"
+
+
+def test_upgrade_ignores_every_pin(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, fresh_index: PackageIndex
+) -> None:
+    write_spec(tmp_path, ["alpha"], index_url=fresh_index.url)
+    lock(capsys, tmp_path)
+    fresh_index.add(build_wheel(tmp_path / "new", "beta", "3.0"))
+    fresh_index.add(build_wheel(tmp_path / "new", "alpha", "2.1", requires=["beta>=1.0"]))
+
+    lock(capsys, tmp_path, "--upgrade")
+
+    assert lock_versions(tmp_path) == {"alpha": "2.1", "beta": "3.0"}
+
+
+def test_lock_is_byte_identical_for_the_same_inputs(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
+) -> None:
+    write_spec(
+        tmp_path,
+        ["alpha", "gamma[fast]", "iota"],
+        index_url=package_index.url,
+        groups={"dev": ["cli-tool"]},
+    )
+    lock(capsys, tmp_path)
+    first = (tmp_path / "pylock.toml").read_bytes()
+
+    (tmp_path / "pylock.toml").unlink()
+    lock(capsys, tmp_path)
+
+    assert (tmp_path / "pylock.toml").read_bytes() == first
+
+
+def test_comments_and_key_order_do_not_make_the_lock_stale(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
+) -> None:
+    spec = tmp_path / "env.toml"
+    spec.write_text(
+        f'[env]\ndependencies = ["alpha", "theta"]\n[index]\nurl = "{package_index.url}"\n'
+    )
+    lock(capsys, tmp_path)
+    spec.write_text(
+        f'# our project\n[index]\nurl = "{package_index.url}"  # local\n'
+        '[env]\ndependencies = ["theta", "alpha"]\n'
+    )
+    before = len(package_index.requests)
+
+    assert "up to date" in lock(capsys, tmp_path)
+    assert len(package_index.requests) == before
+
+
+def test_index_credentials_never_reach_the_lock(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, wheelhouse: Path
+) -> None:
+    from support.pkgindex import PackageIndex  # noqa: PLC0415 - only this test needs auth
+
+    served = tmp_path / "served"
+    shutil.copytree(wheelhouse, served)
+    with PackageIndex(served, auth=("envsync-user", "s3cr3t-token")) as index:
+        write_spec(tmp_path, ["alpha"], index_url=index.url_with_auth)
+        result = envsync(capsys, "apply", "--spec", str(tmp_path / "env.toml"))
+        assert result.code == 0, result.err
+
+    text = (tmp_path / "pylock.toml").read_text()
+    assert "s3cr3t-token" not in text
+    assert "envsync-user" not in text
+    assert "s3cr3t-token" not in result.out + result.err
+    assert venv_packages(tmp_path) == {"alpha": "2.0", "beta": "2.0"}
+
+
+def test_another_pep751_reader_installs_the_same_packages(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
+) -> None:
+    uv = shutil.which("uv", path=os.pathsep.join([os.path.dirname(os.sys.executable)]))
+    if uv is None:
+        from uv import find_uv_bin  # noqa: PLC0415 - test-only dependency
+
+        uv = find_uv_bin()
+    write_spec(
+        tmp_path, ["alpha", "gamma[fast]", "iota", "sdist-only"], index_url=package_index.url
+    )
+    result = envsync(capsys, "apply", "--spec", str(tmp_path / "env.toml"))
+    assert result.code == 0, result.err
+    ours = venv_packages(tmp_path)
+
+    other = tmp_path / "other"
+    other.mkdir()
+    env = isolated_env({"UV_NO_CONFIG": "1", "UV_CACHE_DIR": str(tmp_path / "uv-cache")})
+    for key in [
+        k for k in env if k.startswith("UV_") and k not in {"UV_NO_CONFIG", "UV_CACHE_DIR"}
+    ]:
+        del env[key]
+    subprocess.run([uv, "venv", "--quiet", str(other / ".venv")], check=True, env=env)
+    synced = subprocess.run(
+        [
+            uv,
+            "pip",
+            "sync",
+            "--python",
+            str(other / ".venv" / "bin" / "python"),
+            str(tmp_path / "pylock.toml"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert synced.returncode == 0, synced.stderr
+    assert venv_packages(other) == ours
+    assert set(ours) == set(lock_packages(tmp_path))
