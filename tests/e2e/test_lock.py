@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from typing import TYPE_CHECKING
 
 import pytest
-from helpers import envsync, lock_packages, lock_versions, read_lock, venv_packages, write_spec
+from packaging.specifiers import SpecifierSet
+from uv import find_uv_bin
 
 from envsync.interpreters import find_python
-from packaging.specifiers import SpecifierSet
+
+from helpers import envsync, lock_packages, lock_versions, read_lock, venv_packages, write_spec
 from support import isolated_env
 from support.wheels import build_wheel
 
@@ -153,11 +154,7 @@ def test_index_credentials_never_reach_the_lock(
 def test_another_pep751_reader_installs_the_same_packages(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
 ) -> None:
-    uv = shutil.which("uv", path=os.pathsep.join([os.path.dirname(os.sys.executable)]))
-    if uv is None:
-        from uv import find_uv_bin  # noqa: PLC0415 - test-only dependency
-
-        uv = find_uv_bin()
+    uv = find_uv_bin()  # uv is a test-only dependency: a second PEP 751 reader
     write_spec(
         tmp_path, ["alpha", "gamma[fast]", "iota", "sdist-only"], index_url=package_index.url
     )

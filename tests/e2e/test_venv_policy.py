@@ -1,4 +1,4 @@
-"""The venv's life and what apply keeps: recreate on a new Python, the keep-policy, plan is read-only."""
+"""The venv's life and what apply keeps: recreate, the keep-policy, a read-only plan."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from helpers import envsync, snapshot, venv_packages, venv_version, write_spec
+from packaging.specifiers import SpecifierSet
 
 from envsync import reconcile
 from envsync.interpreters import find_python
 from envsync.planner import Change
-from packaging.specifiers import SpecifierSet
+
+from helpers import envsync, snapshot, venv_packages, venv_version, write_spec
 from support import isolated_env
 
 if TYPE_CHECKING:
