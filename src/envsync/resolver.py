@@ -25,7 +25,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from envsync import simpleapi
-from envsync._shims import shim_dir
+from envsync._shims import pycache_dir, shim_dir
 from envsync._subprocess import Runner, clean_env, run, tail
 from envsync.errors import (
     BuildError,
@@ -61,9 +61,11 @@ _PIPTOOLS_PACKAGES = (
     "tomli",
     "typing_extensions",
 )
+# argv[1]: the shim folder; argv[2]: where bytecode of the lent packages is cached, so pip
+# is not recompiled on every run (and nothing is written into envsync's own site-packages).
 _BOOT = (
-    "import sys; sys.path.insert(0, sys.argv.pop(1)); sys.argv[0] = 'pip-compile'; "
-    "from piptools.scripts.compile import cli; cli()"
+    "import sys; sys.path.insert(0, sys.argv.pop(1)); sys.pycache_prefix = sys.argv.pop(1); "
+    "sys.argv[0] = 'pip-compile'; from piptools.scripts.compile import cli; cli()"
 )
 _MAIN_INPUT = "main.in"
 _GROUP_PREFIX = "group-"
@@ -158,10 +160,11 @@ class PipToolsResolver:
     def _compile(self, work: Path, inputs: Sequence[str], request: ResolveRequest) -> None:
         argv = [
             os.fspath(request.python),
-            "-s",
+            "-I",
             "-c",
             _BOOT,
             os.fspath(shim_dir(_PIPTOOLS_PACKAGES)),
+            os.fspath(pycache_dir()),
             "--allow-unsafe",
             "--strip-extras",
             "--no-config",

@@ -7,6 +7,7 @@ import subprocess
 from typing import TYPE_CHECKING
 
 import pytest
+
 from helpers import (
     envsync,
     lock_packages,
@@ -17,8 +18,8 @@ from helpers import (
     venv_python,
     write_spec,
 )
-
 from support import run_pip
+from support.wheels import build_project_dir
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -196,3 +197,18 @@ def test_an_sdist_only_package_is_locked_as_sdist_and_built(
     assert entry["sdist"]["url"].endswith("sdist_only-1.0.tar.gz")
     assert "wheels" not in entry
     assert venv_packages(tmp_path) == {"sdist-only": "1.0"}
+
+
+def test_a_local_project_folder_is_locked_relative_and_installed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
+) -> None:
+    folder = build_project_dir(tmp_path / "libs", "mylib", "0.1", requires=["theta"])
+    relative = folder.relative_to(tmp_path).as_posix()
+    write_spec(tmp_path, [f"mylib @ file:./{relative}"], index_url=package_index.url)
+
+    out = apply(capsys, tmp_path)
+
+    assert venv_packages(tmp_path) == {"mylib": "0.1", "theta": "1.0"}
+    assert lock_packages(tmp_path)["mylib"]["directory"] == {"path": relative}
+    assert "+ mylib" in out
+    assert "No changes" in apply(capsys, tmp_path)
