@@ -5,6 +5,7 @@ Nothing here prints: progress goes to the injected Reporter, results are returne
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import os
 import sys
@@ -274,25 +275,44 @@ def apply(
     mode: Mode = "auto",
     services: Services | None = None,
 ) -> Outcome:
-    """Make the venv match the lock exactly, locking and creating the venv as needed."""
+    """Make the venv match the lock exactly, locking and creating the venv as needed.
+
+    Nothing is kept from a failed run: a venv made by this run is removed (a replaced one
+    restored), and a new lock is written only once the venv matches it.
+    """
     services = services or Services()
-    reporter = services.reporter
     chosen = _groups(spec, None, groups) if mode != "frozen" else ()
-    target = _target(spec, reporter)
-    # 1. Lock first: a failed resolve must leave the venv as it was.
-    the_lock, lock_change = _lock_for(spec, target, mode, services, write=True)
+    target = _target(spec, services.reporter)
+    # 1. Resolve first: a failed resolve must leave everything as it was.
+    the_lock, lock_change = _lock_for(spec, target, mode, services)
     if mode == "frozen":
         chosen = _groups(spec, the_lock, groups)
-    # 2. The venv, when missing or made from a Python the spec no longer accepts.
-    _make_venv(spec, target, reporter)
+    # 2. Make the venv when missing or made from a Python the spec no longer accepts.
+    with _venv_for(spec, target, services.reporter):
+        the_plan = _sync(spec, the_lock, target, chosen, services)
+    # 3. The venv now equals the lock: only now is a new lock worth keeping.
+    if lock_change != "unchanged":
+        lock_change = _write_lock(spec, the_lock, read_lock(lock_path(spec))).change
+        services.reporter.emit(Locked(packages=len(the_lock.packages), written=True))
+    return _outcome(spec, target, the_lock, lock_change, chosen, the_plan, applied=True)
+
+
+def _sync(
+    spec: Spec,
+    the_lock: Pylock,
+    target: _Target,
+    chosen: tuple[str, ...],
+    services: Services,
+) -> Plan:
+    """Plan against the venv as it is, show the plan, carry it out, and check the result."""
     info, installed = environment.inspect(spec.venv)
     the_plan = _plan(spec, the_lock, target, chosen, installed, info=info)
-    reporter.emit(Planned(plan=the_plan))
-    # 3. The no-change path returns here, without starting pip.
+    services.reporter.emit(Planned(plan=the_plan))
+    # The no-change path returns here, without starting pip.
     if not the_plan.is_empty():
         _execute(the_plan, info.python, spec, services)
         _verify(spec, the_lock, target, chosen)
-    return _outcome(spec, target, the_lock, lock_change, chosen, the_plan, applied=True)
+    return the_plan
 
 
 def _target(spec: Spec, reporter: Reporter) -> _Target:
@@ -328,10 +348,8 @@ def _lock_for(
     target: _Target,
     mode: Mode,
     services: Services,
-    *,
-    write: bool = False,
 ) -> tuple[Pylock, LockChange]:
-    """The lock to install from, resolving (and writing, if *write*) when it is stale."""
+    """The lock to install from, resolved in memory when it is stale (the caller writes it)."""
     path = lock_path(spec)
     current = read_lock(path)
     if mode == "frozen":
@@ -346,11 +364,7 @@ def _lock_for(
         msg = f"the lock is out of date: {why}"
         raise StaleLockError(msg, hint="run `envsync lock` and commit pylock.toml")
     new = _resolve(spec, target, current, services)
-    if not write:
-        return new, "created" if current is None else "updated"
-    outcome = _write_lock(spec, new, current)
-    services.reporter.emit(Locked(packages=outcome.packages, written=True))
-    return new, outcome.change
+    return new, "created" if current is None else "updated"
 
 
 def _groups(spec: Spec, the_lock: Pylock | None, asked: Sequence[str]) -> tuple[str, ...]:
@@ -427,16 +441,18 @@ def _own_requirements() -> set[NormalizedName]:
     return seen
 
 
-def _make_venv(spec: Spec, target: _Target, reporter: Reporter) -> None:
+def _venv_for(
+    spec: Spec, target: _Target, reporter: Reporter
+) -> contextlib.AbstractContextManager[None]:
+    """A no-op for a venv that fits; else a new venv that is undone if the block fails."""
     if target.change == "keep":
-        return
+        return contextlib.nullcontext()
     interpreter = interpreters.probe(target.python)
     if target.change == "create":
         reporter.emit(Step(what=f"creating {spec.venv} with Python {target.version}"))
-        venv.create_venv(spec.venv, interpreter)
     else:
         reporter.emit(Step(what=f"recreating {spec.venv}: {target.reason}"))
-        venv.recreate_venv(spec.venv, interpreter)
+    return venv.new_venv(spec.venv, interpreter, replace=target.change == "recreate")
 
 
 def _execute(the_plan: Plan, python: Path, spec: Spec, services: Services) -> None:

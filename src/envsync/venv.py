@@ -18,11 +18,12 @@ from envsync._subprocess import clean_env, run
 from envsync.errors import VenvError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
     from envsync.interpreters import Interpreter
 
-__all__ = ["create_venv", "is_venv", "recreate_venv", "venv_python"]
+__all__ = ["create_venv", "is_venv", "new_venv", "recreate_venv", "venv_python"]
 
 _LOG = logging.getLogger("envsync.venv")
 
@@ -69,21 +70,37 @@ def recreate_venv(root: Path, interpreter: Interpreter) -> None:
     fails, the old one is moved back. The new venv is built at *root* itself rather than
     beside it, because venv writes its absolute path into the activation scripts.
     """
-    if not root.exists():
+    with new_venv(root, interpreter, replace=True):
+        pass
+
+
+@contextlib.contextmanager
+def new_venv(root: Path, interpreter: Interpreter, *, replace: bool) -> Iterator[None]:
+    """Create (or, with *replace*, recreate) the venv at *root* for the ``with`` block.
+
+    If the block fails, the new venv is removed and the old one, if any, put back: a venv
+    that apply made and then could not fill never replaces a working one.
+    """
+    old = _move_aside(root) if replace and root.exists() else None
+    try:
         create_venv(root, interpreter)
-        return
+        yield
+    except BaseException:
+        _remove(root)
+        if old is not None:
+            old.rename(root)
+        raise
+    if old is not None:
+        _remove(old)
+
+
+def _move_aside(root: Path) -> Path:
     old = root.with_name(f".{root.name}.old-{secrets.token_hex(4)}")
     try:
         root.rename(old)
     except OSError as exc:
         raise VenvError(f"cannot move {root} aside to replace it: {exc}") from exc
-    try:
-        create_venv(root, interpreter)
-    except BaseException:
-        _remove(root)
-        old.rename(root)
-        raise
-    _remove(old)
+    return old
 
 
 def _creation_failed(root: Path, interpreter: Interpreter, output: str) -> VenvError:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import tomli_w
 
 from envsync.cli import main
+
 from support import isolated_env
 
 if sys.version_info >= (3, 11):

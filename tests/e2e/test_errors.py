@@ -6,7 +6,10 @@ import socket
 from typing import TYPE_CHECKING
 
 import pytest
+
 from helpers import envsync, snapshot, write_spec
+
+from support.wheels import build_sdist, build_wheel
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -131,3 +134,36 @@ def test_an_unknown_group_lists_the_known_ones(
     assert result.code == 1
     assert "there is no group named 'tests' (groups: dev)" in result.err
     assert not (tmp_path / ".venv").exists()
+
+
+def test_a_file_that_no_longer_matches_its_locked_hash_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, fresh_index: PackageIndex
+) -> None:
+    write_spec(tmp_path, ["theta"], index_url=fresh_index.url)
+    assert envsync(capsys, "lock", "--spec", str(tmp_path / "env.toml")).code == 0
+    served = fresh_index.root / "theta-1.0-py3-none-any.whl"
+    build_wheel(tmp_path / "evil", "theta", "1.0", files={"theta/__init__.py": "EVIL = 1\n"})
+    served.write_bytes((tmp_path / "evil" / served.name).read_bytes())
+    before = snapshot(tmp_path)
+
+    result = envsync(capsys, "apply", "--frozen", "--spec", str(tmp_path / "env.toml"))
+
+    assert result.code == 1
+    assert "does not match the hash in pylock.toml" in result.err
+    assert "Traceback" not in result.err
+    assert snapshot(tmp_path)["lock"] == before["lock"]
+    assert not list((tmp_path / ".venv").rglob("theta*"))
+
+
+def test_a_package_that_fails_to_build_is_a_build_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, fresh_index: PackageIndex
+) -> None:
+    fresh_index.add(build_sdist(tmp_path / "dists", "fragile", "1.0", broken=True))
+    write_spec(tmp_path, ["fragile"], index_url=fresh_index.url)
+
+    result = envsync(capsys, "apply", "--spec", str(tmp_path / "env.toml"))
+
+    assert result.code == 1
+    assert "failed to build" in result.err
+    assert "Traceback (most recent call last)" not in result.err.split("hint:")[-1]
+    assert snapshot(tmp_path) == {"lock": None, "venv": None}
