@@ -462,7 +462,7 @@ def _execute(the_plan: Plan, python: Path, spec: Spec, services: Services) -> No
     if to_install:
         services.reporter.emit(Step(what=f"installing {len(to_install)} package(s)"))
         wanted = [a.want for a in to_install if a.want is not None]
-        services.installer.install(python, wanted, index=spec.index)
+        services.installer.install(python, wanted, index=spec.index.resolved(spec.root))
     if to_remove:
         services.reporter.emit(Step(what=f"removing {len(to_remove)} package(s)"))
         try:

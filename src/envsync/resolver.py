@@ -187,14 +187,8 @@ class PipToolsResolver:
 def _index_args(index: IndexConfig, root: Path) -> list[str]:
     args = [f"--index-url={index.url}"] if index.url else []
     args += [f"--extra-index-url={u}" for u in index.extra_urls]
-    args += [f"--find-links={_absolute_location(f, root)}" for f in index.find_links]
+    args += [f"--find-links={f}" for f in index.resolved(root).find_links]
     return args
-
-
-def _absolute_location(location: str, root: Path) -> str:
-    if "://" in location:
-        return location
-    return os.fspath(root / location)
 
 
 # -- inputs ---------------------------------------------------------------------------------
@@ -317,7 +311,7 @@ class _Sources:
 
     def __init__(self, index: IndexConfig, root: Path) -> None:
         self.indexes = index_urls(index)
-        self.find_links = [_absolute_location(f, root) for f in index.find_links]
+        self.find_links = list(index.resolved(root).find_links)
 
     def files(self, name: str) -> Iterable[tuple[str, list[simpleapi.IndexFile]]]:
         for url in self.indexes:
@@ -344,7 +338,7 @@ def _resolved(
     for where, files in sources.files(pin.name):
         matching = [f for f in files if f.project() == pin.name and f.version() == version]
         if matching:
-            return _from_index(replace(base, version=version), where, matching)
+            return _from_index(replace(base, version=version), where, matching, root)
     msg = f"pip-compile chose {pin.name}=={version}, but no index lists its files"
     raise ResolutionError(msg, hint="check that every index in env.toml serves that project")
 
@@ -358,9 +352,9 @@ def _pinned_version(pin: _Pin) -> Version:
 
 
 def _from_index(
-    base: ResolvedPackage, where: str, files: list[simpleapi.IndexFile]
+    base: ResolvedPackage, where: str, files: list[simpleapi.IndexFile], root: Path
 ) -> ResolvedPackage:
-    locked = [_locked(f) for f in files]
+    locked = [_locked(f, root) for f in files]
     sdists = [f for f in locked if not f.filename.endswith(".whl")]
     return replace(
         base,
@@ -371,8 +365,12 @@ def _from_index(
     )
 
 
-def _locked(f: simpleapi.IndexFile) -> LockedFile:
+def _locked(f: simpleapi.IndexFile, root: Path) -> LockedFile:
     sha256 = f.sha256 or simpleapi.hash_url(f.url)
+    if f.url.startswith("file:"):
+        # A local find-links file: recorded relative to the project, so the lock travels.
+        path = _relative(simpleapi.local_path(f.url), root)
+        return LockedFile(filename=f.filename, path=path, sha256=sha256, size=f.size)
     return LockedFile(filename=f.filename, url=f.url, sha256=sha256, size=f.size)
 
 

@@ -11,7 +11,7 @@ import json
 import os.path
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -64,7 +64,16 @@ class IndexConfig:
     extra_urls: tuple[str, ...] = ()
     """Further indexes searched as well."""
     find_links: tuple[str, ...] = ()
-    """Folders or pages of links to search for archives."""
+    """Folders or pages of links to search for archives, as written in env.toml."""
+
+    def resolved(self, root: Path) -> IndexConfig:
+        """This config with relative find-links folders made absolute against *root*.
+
+        env.toml keeps them relative (so the lock's fingerprint survives moving the project);
+        pip, run from elsewhere, needs them absolute.
+        """
+        links = tuple(f if "://" in f else str(root / f) for f in self.find_links)
+        return replace(self, find_links=links)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 import pytest
 
 from helpers import envsync, snapshot, write_spec
-
 from support.wheels import build_sdist, build_wheel
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from helpers import (
     write_spec,
 )
 from support import run_pip
-from support.wheels import build_project_dir
+from support.wheels import build_project_dir, build_wheel
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -212,3 +212,20 @@ def test_a_local_project_folder_is_locked_relative_and_installed(
     assert lock_packages(tmp_path)["mylib"]["directory"] == {"path": relative}
     assert "+ mylib" in out
     assert "No changes" in apply(capsys, tmp_path)
+
+
+def test_find_links_folder_files_are_locked_relative_to_the_project(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
+) -> None:
+    build_wheel(tmp_path / "wheels", "local-only", "1.0", requires=["theta"])
+    (tmp_path / "env.toml").write_text(
+        '[env]\ndependencies = ["local-only"]\n'
+        f'[index]\nurl = "{package_index.url}"\nfind-links = ["wheels"]\n'
+    )
+
+    apply(capsys, tmp_path)
+
+    assert venv_packages(tmp_path) == {"local-only": "1.0", "theta": "1.0"}
+    wheel = lock_packages(tmp_path)["local-only"]["wheels"][0]
+    assert wheel["path"] == "wheels/local_only-1.0-py3-none-any.whl"
+    assert "url" not in wheel
