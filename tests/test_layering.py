@@ -12,13 +12,13 @@ SRC = Path(__file__).parents[1] / "src" / "envsync"
 # Layers from the bottom up; a module may import only from its own layer or those below.
 LAYERS = [
     {"errors", "_types", "report"},
-    {"spec", "lockfile", "planner"},
+    {"spec", "lockfile", "planner", "compiled"},
     {"_subprocess", "_shims"},
     {"simpleapi", "interpreters", "venv", "environment", "resolver", "installer"},
     {"reconcile", "render"},
     {"cli", "__main__", "__init__"},
 ]
-PURE = {"spec", "lockfile", "planner", "errors", "_types", "report", "render"}
+PURE = {"spec", "lockfile", "planner", "compiled", "errors", "_types", "report", "render"}
 EFFECT_IMPORTS = {"subprocess", "socket", "urllib.request", "http", "shutil", "tempfile"}
 
 

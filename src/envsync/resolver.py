@@ -20,11 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
+from packaging.requirements import Requirement
 from packaging.version import Version
 
-from envsync import simpleapi
+from envsync import compiled, simpleapi
 from envsync._shims import pycache_dir, shim_dir
 from envsync._subprocess import Runner, clean_env, run, tail
 from envsync.errors import (
@@ -67,8 +66,6 @@ _BOOT = (
     "import sys; sys.path.insert(0, sys.argv.pop(1)); sys.pycache_prefix = sys.argv.pop(1); "
     "sys.argv[0] = 'pip-compile'; from piptools.scripts.compile import cli; cli()"
 )
-_MAIN_INPUT = "main.in"
-_GROUP_PREFIX = "group-"
 _OUTPUT = "resolved.txt"
 _WORKERS = 8
 
@@ -131,13 +128,6 @@ def index_urls(index: IndexConfig) -> list[str]:
     return [index.url or default_index_url(), *index.extra_urls]
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class _Pin:
-    name: NormalizedName
-    requirement: Requirement
-    via: tuple[str, ...]
-
-
 class PipToolsResolver:
     """Resolves with pip-compile (run as a subprocess under the target interpreter)."""
 
@@ -153,7 +143,7 @@ class PipToolsResolver:
             inputs = _write_inputs(work, request)
             _write_preferences(work / _OUTPUT, request)
             self._compile(work, inputs, request)
-            pins = _parse_output((work / _OUTPUT).read_text("utf-8"))
+            pins = compiled.parse((work / _OUTPUT).read_text("utf-8"))
         packages = _with_files(pins, request)
         return Resolution(python=request.python_version, packages=packages)
 
@@ -195,9 +185,9 @@ def _index_args(index: IndexConfig, root: Path) -> list[str]:
 
 
 def _write_inputs(work: Path, request: ResolveRequest) -> list[str]:
-    files = {_MAIN_INPUT: request.dependencies}
+    files = {compiled.input_name(None): request.dependencies}
     for group in request.groups:
-        files[f"{_GROUP_PREFIX}{canonicalize_name(group.name)}.in"] = group.requirements
+        files[compiled.input_name(group.name)] = group.requirements
     for name, reqs in files.items():
         lines = [_absolute_requirement(r, request.root) for r in reqs]
         (work / name).write_text("".join(f"{line}\n" for line in lines), "utf-8")
@@ -227,76 +217,14 @@ def _write_preferences(output: Path, request: ResolveRequest) -> None:
 
 # -- output ---------------------------------------------------------------------------------
 
-_VIA = re.compile(r"\s+#\s*via\s+(?P<via>.*)$")
-
-
-def _parse_output(text: str) -> list[_Pin]:
-    pins = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        match = _VIA.search(line)
-        via = tuple(v.strip() for v in match["via"].split(",")) if match else ()
-        spec = line[: match.start()] if match else line
-        try:
-            requirement = Requirement(spec.strip())
-        except InvalidRequirement as exc:
-            msg = f"could not read pip-compile's output line {line!r}: {exc}"
-            raise ResolutionError(msg) from exc
-        name = canonicalize_name(requirement.name)
-        pins.append(_Pin(name=name, requirement=requirement, via=via))
-    return pins
-
-
-def _groups_of(pins: Sequence[_Pin]) -> dict[NormalizedName, frozenset[str]]:
-    """Which roots need each pin: '' for the main dependencies, else group names.
-
-    A package needed by the main dependencies is always installed, so its set is empty.
-    """
-    parents = {p.name: p.via for p in pins}
-    memo: dict[NormalizedName, frozenset[str]] = {}
-
-    def roots(name: NormalizedName, seen: frozenset[str]) -> frozenset[str]:
-        if name in memo:
-            return memo[name]
-        found: set[str] = set()
-        for via in parents.get(name, ()):
-            if via.startswith("-r "):
-                found.add(_root_name(via[3:].strip()))
-            elif (parent := canonicalize_name(via)) in parents and parent not in seen:
-                found |= roots(parent, seen | {parent})
-        memo[name] = frozenset(found)
-        return memo[name]
-
-    out = {}
-    for pin in pins:
-        found = roots(pin.name, frozenset({pin.name}))
-        out[pin.name] = frozenset() if "" in found or not found else found
-    return out
-
-
-def _root_name(input_file: str) -> str:
-    stem = Path(input_file).name.removesuffix(".in")
-    return stem.removeprefix(_GROUP_PREFIX) if stem.startswith(_GROUP_PREFIX) else ""
-
-
-def _dependencies_of(pins: Sequence[_Pin]) -> dict[NormalizedName, tuple[NormalizedName, ...]]:
-    children: dict[NormalizedName, set[NormalizedName]] = {p.name: set() for p in pins}
-    for pin in pins:
-        for via in pin.via:
-            parent = canonicalize_name(via) if not via.startswith("-r ") else None
-            if parent in children:
-                children[parent].add(pin.name)
-    return {name: tuple(sorted(kids)) for name, kids in children.items()}
-
-
 # -- files ----------------------------------------------------------------------------------
 
 
-def _with_files(pins: Sequence[_Pin], request: ResolveRequest) -> tuple[ResolvedPackage, ...]:
-    groups = _groups_of(pins)
-    deps = _dependencies_of(pins)
+def _with_files(
+    pins: Sequence[compiled.Pin], request: ResolveRequest
+) -> tuple[ResolvedPackage, ...]:
+    groups = compiled.roots(pins)
+    deps = compiled.dependencies(pins)
     sources = _Sources(request.index, request.root)
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
         made = pool.map(
@@ -325,7 +253,7 @@ class _Sources:
 
 
 def _resolved(
-    pin: _Pin,
+    pin: compiled.Pin,
     groups: frozenset[str],
     deps: tuple[NormalizedName, ...],
     sources: _Sources,
@@ -343,7 +271,7 @@ def _resolved(
     raise ResolutionError(msg, hint="check that every index in env.toml serves that project")
 
 
-def _pinned_version(pin: _Pin) -> Version:
+def _pinned_version(pin: compiled.Pin) -> Version:
     specs = list(pin.requirement.specifier)
     if len(specs) != 1 or specs[0].operator != "==":
         msg = f"pip-compile returned an unpinned requirement: {pin.requirement}"
