@@ -13,7 +13,7 @@ SRC = Path(__file__).parents[1] / "src" / "envsync"
 LAYERS = [
     {"errors", "_types", "report"},
     {"spec", "lockfile", "planner", "compiled"},
-    {"_subprocess", "_shims"},
+    {"_subprocess", "_shims", "_pipoutput"},
     {"simpleapi", "interpreters", "venv", "environment", "resolver", "installer"},
     {"reconcile", "render"},
     {"cli", "__main__", "__init__"},

@@ -8,12 +8,12 @@ them with ``--no-deps --require-hashes``. envsync's own pip runs against the tar
 from __future__ import annotations
 
 import os
-import re
 import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from envsync._pipoutput import classify
 from envsync._subprocess import Runner, clean_env, run, tail
 from envsync.errors import (
     BuildError,
@@ -117,31 +117,21 @@ def _index_args(index: IndexConfig) -> list[str]:
     return args
 
 
-_HASH = re.compile(r"THESE PACKAGES DO NOT MATCH THE HASHES|Expected sha256 \S+\s+Got\s+\S+")
-_UNREACHABLE = (
-    "Failed to establish a new connection",
-    "Connection refused",
-    "Max retries exceeded",
-    "Could not fetch URL",
-    "Could not install packages due to an OSError: HTTPConnectionPool",
-)
-_BUILD = ("Failed to build", "subprocess-exited-with-error", "metadata-generation-failed")
-
-
 def _install_error(output: str) -> EnvsyncError:
     shown = tail(output)
-    if _HASH.search(output):
+    kind = classify(output)
+    if kind == "hash":
         return HashMismatchError(
             f"a downloaded file does not match the hash in pylock.toml:\n{shown}",
             hint="the index served different bytes than were locked; if that is expected, "
             "run `envsync lock --upgrade-package NAME`",
         )
-    if any(marker in output for marker in _BUILD):
+    if kind == "build":
         return BuildError(
             f"a package failed to build:\n{shown}",
             hint="fix the package's build, or pin a version that ships a wheel",
         )
-    if any(marker in output for marker in _UNREACHABLE):
+    if kind == "unreachable":
         return IndexUnreachableError(
             f"a package could not be downloaded:\n{shown}",
             hint="check [index] url in env.toml and your network",

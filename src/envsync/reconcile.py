@@ -258,11 +258,7 @@ def plan(
 ) -> Outcome:
     """What apply would do; changes nothing (a stale lock is resolved in memory only)."""
     services = services or Services()
-    chosen = _groups(spec, None, groups) if mode != "frozen" else ()
-    target = _target(spec, services.reporter)
-    the_lock, lock_change = _lock_for(spec, target, mode, services)
-    if mode == "frozen":
-        chosen = _groups(spec, the_lock, groups)
+    chosen, target, the_lock, lock_change = _prepare(spec, groups, mode, services)
     installed = _installed(spec.venv) if target.change == "keep" else ()
     the_plan = _plan(spec, the_lock, target, chosen, installed)
     return _outcome(spec, target, the_lock, lock_change, chosen, the_plan, applied=False)
@@ -281,12 +277,8 @@ def apply(
     restored), and a new lock is written only once the venv matches it.
     """
     services = services or Services()
-    chosen = _groups(spec, None, groups) if mode != "frozen" else ()
-    target = _target(spec, services.reporter)
     # 1. Resolve first: a failed resolve must leave everything as it was.
-    the_lock, lock_change = _lock_for(spec, target, mode, services)
-    if mode == "frozen":
-        chosen = _groups(spec, the_lock, groups)
+    chosen, target, the_lock, lock_change = _prepare(spec, groups, mode, services)
     # 2. Make the venv when missing or made from a Python the spec no longer accepts.
     with _venv_for(spec, target, services.reporter):
         the_plan = _sync(spec, the_lock, target, chosen, services)
@@ -295,6 +287,20 @@ def apply(
         lock_change = _write_lock(spec, the_lock, read_lock(lock_path(spec))).change
         services.reporter.emit(Locked(packages=len(the_lock.packages), written=True))
     return _outcome(spec, target, the_lock, lock_change, chosen, the_plan, applied=True)
+
+
+def _prepare(
+    spec: Spec, groups: Sequence[str], mode: Mode, services: Services
+) -> tuple[tuple[str, ...], _Target, Pylock, LockChange]:
+    """The chosen groups, the target interpreter and the lock to install from."""
+    # Groups are checked first, against the spec, so a typo costs no resolve; a frozen
+    # install knows only the lock's groups.
+    chosen = _groups(spec, None, groups) if mode != "frozen" else ()
+    target = _target(spec, services.reporter)
+    the_lock, lock_change = _lock_for(spec, target, mode, services)
+    if mode == "frozen":
+        chosen = _groups(spec, the_lock, groups)
+    return chosen, target, the_lock, lock_change
 
 
 def _sync(

@@ -12,7 +12,6 @@ its hash from the index, so the lock covers every platform the index publishes.
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -24,6 +23,7 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 
 from envsync import compiled, simpleapi
+from envsync._pipoutput import classify, missing_requirement
 from envsync._shims import pycache_dir, shim_dir
 from envsync._subprocess import Runner, clean_env, run, tail
 from envsync.errors import (
@@ -324,41 +324,27 @@ def _relative(path: Path, root: Path) -> str:
 
 # -- errors ---------------------------------------------------------------------------------
 
-_UNREACHABLE = (
-    "Failed to establish a new connection",
-    "Connection refused",
-    "Max retries exceeded",
-    "NewConnectionError",
-    "Could not fetch URL",
-    "Name or service not known",
-    "Temporary failure in name resolution",
-)
-_NO_VERSION = re.compile(
-    r"(?:Could not find a version that satisfies the requirement|"
-    r"No matching distribution found for) (?P<req>\S+)"
-)
-_BUILD = ("metadata-generation-failed", "Failed to build", "subprocess-exited-with-error")
-
 
 def _compile_error(output: str) -> EnvsyncError:
     """Turn pip-compile's output into the one error a user should read."""
     shown = tail(output)
-    if match := _NO_VERSION.search(output):
+    kind = classify(output)
+    if kind == "no-version":
         return ResolutionError(
-            f"no version of {match['req']} is available from the configured indexes",
+            f"no version of {missing_requirement(output)} is available from the configured indexes",
             hint="check the name and version in env.toml and [index] url",
         )
-    if any(marker in output for marker in _UNREACHABLE):
+    if kind == "unreachable":
         return IndexUnreachableError(
             f"a package index could not be reached while resolving:\n{shown}",
             hint="check [index] url in env.toml and your network",
         )
-    if any(marker in output for marker in _BUILD):
+    if kind == "build":
         return BuildError(
             f"a package failed to build while resolving:\n{shown}",
             hint="the package's build needs fixing, or pin a version that ships a wheel",
         )
-    if "ResolutionImpossible" in output or "conflict" in output.lower():
+    if kind == "conflict":
         return ResolutionError(
             f"the requirements conflict:\n{shown}",
             hint="loosen one of the conflicting requirements in env.toml",

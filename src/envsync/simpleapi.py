@@ -67,19 +67,19 @@ class IndexFile:
 
     def version(self) -> Version | None:
         """The version in the file name, or None if it is not a distribution file."""
-        try:
-            if self.filename.endswith(".whl"):
-                return parse_wheel_filename(self.filename)[1]
-            return parse_sdist_filename(self.filename)[1]
-        except (InvalidWheelFilename, InvalidSdistFilename):
-            return None
+        parsed = self._parsed()
+        return parsed[1] if parsed else None
 
     def project(self) -> str | None:
         """The normalized project name in the file name."""
+        parsed = self._parsed()
+        return parsed[0] if parsed else None
+
+    def _parsed(self) -> tuple[str, Version] | None:
         try:
             if self.filename.endswith(".whl"):
-                return parse_wheel_filename(self.filename)[0]
-            return parse_sdist_filename(self.filename)[0]
+                return parse_wheel_filename(self.filename)[:2]
+            return parse_sdist_filename(self.filename)
         except (InvalidWheelFilename, InvalidSdistFilename):
             return None
 

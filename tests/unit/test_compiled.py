@@ -101,9 +101,7 @@ def graphs(draw: st.DrawFn) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
 def render(parents: dict[str, set[str]], direct: dict[str, set[str]]) -> str:
     lines = []
     for name, ups in parents.items():
-        via = sorted(ups) + [
-            f"-r {compiled.input_name(r or None)}" for r in sorted(direct[name])
-        ]
+        via = sorted(ups) + [f"-r {compiled.input_name(r or None)}" for r in sorted(direct[name])]
         lines.append(f"{name}==1.0  # via {', '.join(via)}")
     return "\n".join(lines) + "\n"
 
