@@ -318,25 +318,34 @@ _RELOCK = "run `envsync lock` to write a fresh lock from env.toml"
 
 
 def info(lock: Pylock, *, path: Path | str = LOCK_NAME) -> LockInfo:
-    """The lock's ``[tool.envsync]`` table; LockError if missing or from a newer envsync."""
+    """The lock's ``[tool.envsync]`` table; LockError if missing, malformed or too new."""
     table = (lock.tool or {}).get("envsync")
     if not isinstance(table, dict):
         msg = f"{path} has no [tool.envsync] table, so it was not written by envsync"
         raise LockError(msg, hint=_RELOCK)
     fmt = table.get("format")
-    if not isinstance(fmt, int) or fmt > FORMAT:
+    if isinstance(fmt, bool) or not isinstance(fmt, int) or fmt > FORMAT:
         msg = f"{path}: tool.envsync.format is {fmt!r}; this envsync reads format {FORMAT}"
         raise LockError(msg, hint="upgrade envsync, or " + _RELOCK)
-    try:
-        return LockInfo(
-            format=fmt,
-            fingerprint=str(table["fingerprint"]),
-            groups=tuple(str(g) for g in table.get("groups", [])),
-            python=str(table["python"]),
-        )
-    except KeyError as exc:
-        msg = f"{path}: tool.envsync.{exc.args[0]} is missing"
-        raise LockError(msg, hint=_RELOCK) from exc
+    groups = table.get("groups", [])
+    if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+        msg = f"{path}: tool.envsync.groups must be an array of strings, found {groups!r}"
+        raise LockError(msg, hint=_RELOCK)
+    return LockInfo(
+        format=fmt,
+        fingerprint=_required_string(table, "fingerprint", path),
+        groups=tuple(groups),
+        python=_required_string(table, "python", path),
+    )
+
+
+def _required_string(table: Mapping[str, object], key: str, path: Path | str) -> str:
+    value = table.get(key)
+    if not isinstance(value, str):
+        what = "is missing" if value is None else f"must be a string, found {value!r}"
+        msg = f"{path}: tool.envsync.{key} {what}"
+        raise LockError(msg, hint=_RELOCK)
+    return value
 
 
 def pins(lock: Pylock) -> dict[NormalizedName, Version]:

@@ -8,6 +8,7 @@ selection, or at the LockError a user gets.
 from __future__ import annotations
 
 import copy
+import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -150,7 +151,7 @@ def toml_of(lock: Pylock) -> dict[str, Any]:
 
 def marker_env(python: str = "3.12.4") -> dict[str, str]:
     """This machine's marker environment, for the Python *python*."""
-    env = dict(default_environment())
+    env = {key: str(value) for key, value in default_environment().items()}
     env["python_full_version"] = python
     env["python_version"] = ".".join(python.split(".")[:2])
     return env
@@ -724,23 +725,27 @@ def test_loads_accepts_an_older_format_and_missing_groups():
     assert info(lock) == LockInfo(format=0, fingerprint="sha256:x", groups=(), python="3.9")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="bug: info() does not type-check tool.envsync.groups; an integer escapes as TypeError",
-)
 def test_loads_groups_not_an_array_is_a_lock_error():
     with pytest.raises(LockError, match=r"tool\.envsync\.groups"):
         loads(edited(("tool", "envsync", "groups"), 5), path=LOCK_PATH)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: info() iterates a string tool.envsync.groups into letters ('d', 'e', 'v')",
-)
 def test_loads_groups_a_string_is_a_lock_error():
     with pytest.raises(LockError, match=r"tool\.envsync\.groups"):
         loads(edited(("tool", "envsync", "groups"), "dev"), path=LOCK_PATH)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        pytest.param("format", True, "tool.envsync.format is True", id="format-bool"),
+        pytest.param("python", 3.12, "tool.envsync.python must be a string", id="python-float"),
+        pytest.param("fingerprint", ["x"], "tool.envsync.fingerprint must be", id="fp-list"),
+    ],
+)
+def test_loads_wrong_types_in_the_tool_table_are_lock_errors(key, value, message):
+    with pytest.raises(LockError, match=re.escape(message)):
+        loads(edited(("tool", "envsync", key), value), path=LOCK_PATH)
 
 
 # --- info and pins --------------------------------------------------------------------------

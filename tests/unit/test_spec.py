@@ -237,3 +237,13 @@ def test_any_toml_document_loads_or_raises_spec_error(document):
 )
 def test_any_tables_load_or_raise_spec_error(document):
     _loads_or_spec_error(tomli_w.dumps(document))
+
+
+def test_index_resolved_makes_find_links_folders_absolute_and_keeps_urls() -> None:
+    spec = parse_spec(
+        '[index]\nfind-links = ["wheels", "https://example.invalid/links/"]\n',
+        path=Path("/proj/env.toml"),
+    )
+    assert spec.index.find_links == ("wheels", "https://example.invalid/links/")
+    resolved = spec.index.resolved(spec.root)
+    assert resolved.find_links == (str(Path("/proj/wheels")), "https://example.invalid/links/")
