@@ -156,7 +156,8 @@ def _dispatch(args: argparse.Namespace, reporter: _TextReporter) -> int:
         reporter.out.write(_plan_text(result, color=reporter.color) + "\n")
         return EXIT_OK
     result = reconcile.apply(spec, groups=args.group, mode=args.mode, services=services)
-    reporter.out.write(_apply_summary(result) + "\n")
+    if not result.plan.is_empty():  # an empty plan already said "No changes."
+        reporter.out.write(_apply_summary(result) + "\n")
     return EXIT_OK
 
 
@@ -185,8 +186,6 @@ def _plan_text(result: reconcile.Outcome, *, color: bool) -> str:
 
 
 def _apply_summary(result: reconcile.Outcome) -> str:
-    if result.plan.is_empty():
-        return f"{result.venv} is up to date."
     counts = render.plan_counts(result.plan)
     done = ", ".join(f"{n} {_past[k]}" for k, n in counts.items() if n)
     return f"Applied to {result.venv}: {done}."

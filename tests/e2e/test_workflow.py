@@ -72,9 +72,11 @@ def test_second_apply_is_a_no_op_without_touching_the_index(
     before = snapshot(project)
     requests = len(package_index.requests)
 
-    out = apply(capsys, project)
+    result = envsync(capsys, "apply", "--spec", str(project / "env.toml"))
 
-    assert "No changes" in out
+    assert result.code == 0
+    assert result.out.splitlines() == ["No changes. The environment matches the lock."]
+    assert result.err == ""
     assert snapshot(project) == before
     assert len(package_index.requests) == requests  # no resolve, no download
 
