@@ -15,6 +15,7 @@ LAYERS = [
     {"spec", "lockfile", "planner", "compiled"},
     {"_subprocess", "_shims", "_pipoutput"},
     {"simpleapi", "interpreters", "venv", "environment", "resolver", "installer"},
+    {"projectfiles"},
     {"reconcile", "render"},
     {"cli", "__main__", "__init__"},
 ]

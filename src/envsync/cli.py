@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from envsync import __version__, reconcile, render
+from envsync import __version__, projectfiles, reconcile, render
 from envsync.errors import EXIT_ERROR, EXIT_OK, EnvsyncError
 from envsync.report import Event, Locked, Planned, Resolving, Step
 
@@ -140,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace, reporter: _TextReporter) -> int:
-    spec = reconcile.load_spec(args.spec)
+    spec = projectfiles.load_spec(args.spec)
     services = reconcile.Services(reporter=reporter)
     if args.command == "lock":
         outcome = reconcile.lock(

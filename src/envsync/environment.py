@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import packaging
 from packaging.metadata import parse_email
+from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
@@ -30,7 +31,16 @@ from envsync.venv import is_venv, venv_python
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-__all__ = ["VenvInfo", "inspect", "probe_interpreter", "probe_venv", "read_installed"]
+    from envsync._types import NormalizedName
+
+__all__ = [
+    "VenvInfo",
+    "inspect",
+    "own_requirements",
+    "probe_interpreter",
+    "probe_venv",
+    "read_installed",
+]
 
 _LOG = logging.getLogger("envsync.environment")
 
@@ -243,3 +253,23 @@ def _archive_sha256(archive: dict[str, Any]) -> str | None:
     if isinstance(legacy, str) and legacy.startswith("sha256="):
         return legacy.removeprefix("sha256=").lower()
     return None
+
+
+def own_requirements() -> set[NormalizedName]:
+    """Envsync and everything it needs at run time, from its installed metadata."""
+    seen: set[NormalizedName] = set()
+    todo = ["envsync"]
+    while todo:
+        name = canonicalize_name(todo.pop())
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            requires = importlib.metadata.requires(name) or []
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        for line in requires:
+            req = Requirement(line)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                todo.append(req.name)
+    return seen

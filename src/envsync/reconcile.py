@@ -6,32 +6,24 @@ Nothing here prints: progress goes to the injected Reporter, results are returne
 from __future__ import annotations
 
 import contextlib
-import importlib.metadata
-import os
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from envsync import environment, interpreters, lockfile, venv
+from envsync import environment, interpreters, lockfile, projectfiles, venv
 from envsync.errors import (
     ApplyError,
     EnvsyncError,
-    LockError,
     MissingLockError,
-    SpecError,
-    SpecProblem,
     StaleLockError,
 )
 from envsync.installer import Installer, PipInstaller
 from envsync.planner import Change, Plan, Policy, make_plan
 from envsync.report import Locked, NullReporter, Planned, Reporter, Resolving, Step
 from envsync.resolver import PipToolsResolver, Resolver, ResolveRequest
-from envsync.spec import Spec, parse_spec
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Sequence
@@ -40,6 +32,7 @@ if TYPE_CHECKING:
 
     from envsync._types import NormalizedName
     from envsync.planner import InstalledDist
+    from envsync.spec import Spec
 
 __all__ = [
     "LockOutcome",
@@ -47,10 +40,8 @@ __all__ = [
     "Outcome",
     "Services",
     "apply",
-    "load_spec",
     "lock",
     "plan",
-    "read_lock",
 ]
 
 #: auto: relock when stale. frozen: install the lock as it is, never resolve.
@@ -120,39 +111,6 @@ class _Target:
     reason: str | None = None
 
 
-# -- reading inputs ------------------------------------------------------------------------
-
-
-def load_spec(path: Path) -> Spec:
-    """Read and validate env.toml at *path*."""
-    try:
-        text = path.read_text("utf-8")
-    except FileNotFoundError:
-        msg = f"{path} was not found"
-        raise EnvsyncError(msg, hint="write an env.toml (see README) or pass --spec") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        problem = SpecProblem(key="", expected="a readable UTF-8 file", found=str(exc))
-        raise SpecError(path, [problem]) from exc
-    return parse_spec(text, path=path.absolute())
-
-
-def lock_path(spec: Spec) -> Path:
-    """pylock.toml beside env.toml."""
-    return spec.root / lockfile.LOCK_NAME
-
-
-def read_lock(path: Path) -> Pylock | None:
-    """The lock at *path*, or None when there is none yet."""
-    try:
-        text = path.read_text("utf-8")
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError) as exc:
-        msg = f"cannot read {path}: {exc}"
-        raise LockError(msg) from exc
-    return lockfile.loads(text, path=path)
-
-
 # -- lock ----------------------------------------------------------------------------------
 
 
@@ -166,7 +124,7 @@ def lock(
     """Resolve *spec* and write pylock.toml; a fresh lock is kept unless asked to upgrade."""
     services = services or Services()
     target = _target(spec, services.reporter)
-    current = read_lock(lock_path(spec))
+    current = projectfiles.read_lock(projectfiles.lock_path(spec))
     names = frozenset(canonicalize_name(n) for n in upgrade_packages)
     if current is not None and not (upgrade or names) and _staleness(current, spec, target) is None:
         return _lock_outcome(spec, current, "unchanged")
@@ -201,35 +159,21 @@ def _resolve(
 
 
 def _write_lock(spec: Spec, new: Pylock, current: Pylock | None) -> LockOutcome:
-    path = lock_path(spec)
+    path = projectfiles.lock_path(spec)
     text = lockfile.dumps(new)
     if current is not None and path.read_text("utf-8") == text:
         return _lock_outcome(spec, new, "unchanged")
-    write_atomic(path, text)
+    projectfiles.write_atomic(path, text)
     return _lock_outcome(spec, new, "created" if current is None else "updated")
 
 
 def _lock_outcome(spec: Spec, lock: Pylock, change: LockChange) -> LockOutcome:
     return LockOutcome(
-        path=lock_path(spec),
+        path=projectfiles.lock_path(spec),
         change=change,
         packages=len(lock.packages),
         python=lockfile.info(lock).python,
     )
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write *text* to *path* through a temporary file and a rename: never half a file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _staleness(lock: Pylock, spec: Spec, target: _Target) -> str | None:
@@ -284,7 +228,9 @@ def apply(
         the_plan = _sync(spec, the_lock, target, chosen, services)
     # 3. The venv now equals the lock: only now is a new lock worth keeping.
     if lock_change != "unchanged":
-        lock_change = _write_lock(spec, the_lock, read_lock(lock_path(spec))).change
+        lock_change = _write_lock(
+            spec, the_lock, projectfiles.read_lock(projectfiles.lock_path(spec))
+        ).change
         services.reporter.emit(Locked(packages=len(the_lock.packages), written=True))
     return _outcome(spec, target, the_lock, lock_change, chosen, the_plan, applied=True)
 
@@ -356,8 +302,8 @@ def _lock_for(
     services: Services,
 ) -> tuple[Pylock, LockChange]:
     """The lock to install from, resolved in memory when it is stale (the caller writes it)."""
-    path = lock_path(spec)
-    current = read_lock(path)
+    path = projectfiles.lock_path(spec)
+    current = projectfiles.read_lock(path)
     if mode == "frozen":
         if current is None:
             msg = f"--frozen needs a lock, and {path} does not exist"
@@ -416,7 +362,7 @@ def _policy(spec: Spec) -> Policy:
     """Never remove what the spec keeps, nor envsync itself when the venv is its own."""
     keep = set(spec.keep)
     if _same_path(spec.venv, Path(sys.prefix)):
-        keep |= _own_requirements()
+        keep |= environment.own_requirements()
     return Policy(keep=frozenset(keep))
 
 
@@ -425,26 +371,6 @@ def _same_path(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve()
     except OSError:
         return False
-
-
-def _own_requirements() -> set[NormalizedName]:
-    """Envsync and everything it needs at run time, from its installed metadata."""
-    seen: set[NormalizedName] = set()
-    todo = ["envsync"]
-    while todo:
-        name = canonicalize_name(todo.pop())
-        if name in seen:
-            continue
-        seen.add(name)
-        try:
-            requires = importlib.metadata.requires(name) or []
-        except importlib.metadata.PackageNotFoundError:
-            continue
-        for line in requires:
-            req = Requirement(line)
-            if req.marker is None or req.marker.evaluate({"extra": ""}):
-                todo.append(req.name)
-    return seen
 
 
 def _venv_for(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 from packaging.specifiers import SpecifierSet
 
-from envsync import reconcile
+from envsync import projectfiles, reconcile
 from envsync.interpreters import find_python
 from envsync.planner import Change
 
@@ -109,7 +109,7 @@ def test_envsync_never_plans_to_remove_itself_from_its_own_venv(
         f'[env]\npython = "{version}"\nvenv = "{Path(sys.prefix).as_posix()}"\n'
         f'dependencies = ["theta"]\nkeep = []\n[index]\nurl = "{package_index.url}"\n'
     )
-    spec = reconcile.load_spec(tmp_path / "env.toml")
+    spec = projectfiles.load_spec(tmp_path / "env.toml")
 
     outcome = reconcile.plan(spec)
 
