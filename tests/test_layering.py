@@ -12,14 +12,24 @@ SRC = Path(__file__).parents[1] / "src" / "envsync"
 # Layers from the bottom up; a module may import only from its own layer or those below.
 LAYERS = [
     {"errors", "_types", "report"},
-    {"spec", "lockfile", "planner", "compiled"},
+    {"spec", "lockfile", "planner", "compiled", "selection"},
     {"_subprocess", "_shims", "_pipoutput"},
     {"simpleapi", "interpreters", "venv", "environment", "resolver", "installer"},
     {"projectfiles"},
     {"reconcile", "render"},
     {"cli", "__main__", "__init__"},
 ]
-PURE = {"spec", "lockfile", "planner", "compiled", "errors", "_types", "report", "render"}
+PURE = {
+    "selection",
+    "spec",
+    "lockfile",
+    "planner",
+    "compiled",
+    "errors",
+    "_types",
+    "report",
+    "render",
+}
 EFFECT_IMPORTS = {"subprocess", "socket", "urllib.request", "http", "shutil", "tempfile"}
 
 
@@ -41,7 +51,9 @@ def runtime_imports(path: Path) -> set[str]:
             found.add(node.module)
             if node.module == "envsync":
                 found.update(
-                    f"envsync.{a.name}" for a in node.names if (SRC / f"{a.name}.py").exists()
+                    f"envsync.{a.name}"
+                    for a in node.names
+                    if (SRC / f"{a.name}.py").exists() or (SRC / a.name).is_dir()
                 )
         for child in ast.iter_child_nodes(node):
             visit(child)
@@ -50,7 +62,13 @@ def runtime_imports(path: Path) -> set[str]:
     return found
 
 
-MODULES = sorted(p.stem for p in SRC.glob("*.py"))
+FILES = {str(p.relative_to(SRC)): p for p in SRC.rglob("*.py")}
+MODULES = sorted({Path(name).parts[0].removesuffix(".py") for name in FILES})
+
+
+def files_of(module: str) -> list[Path]:
+    """The file of a module, or every file of a subpackage (such as cli/)."""
+    return [p for name, p in FILES.items() if Path(name).parts[0].removesuffix(".py") == module]
 
 
 def test_every_module_has_a_layer() -> None:
@@ -60,7 +78,7 @@ def test_every_module_has_a_layer() -> None:
 @pytest.mark.parametrize("module", MODULES)
 def test_imports_flow_downwards(module: str) -> None:
     mine = layer_of(module)
-    for name in runtime_imports(SRC / f"{module}.py"):
+    for name in {i for path in files_of(module) for i in runtime_imports(path)}:
         if name.startswith("envsync."):
             other = name.split(".")[1]
             assert layer_of(other) <= mine, f"{module} imports {other} from a higher layer"
@@ -68,7 +86,7 @@ def test_imports_flow_downwards(module: str) -> None:
 
 @pytest.mark.parametrize("module", sorted(PURE))
 def test_pure_modules_do_no_io(module: str) -> None:
-    imported = runtime_imports(SRC / f"{module}.py")
+    imported = {i for path in files_of(module) for i in runtime_imports(path)}
     assert not {i for i in imported if i.split(".")[0] in EFFECT_IMPORTS or i in EFFECT_IMPORTS}
 
 
@@ -76,4 +94,4 @@ def test_pure_modules_do_no_io(module: str) -> None:
 def test_only_the_chokepoint_starts_processes(module: str) -> None:
     if module == "_subprocess":
         return
-    assert "subprocess" not in runtime_imports(SRC / f"{module}.py")
+    assert all("subprocess" not in runtime_imports(path) for path in files_of(module))

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from envsync._types import NormalizedName
 
-__all__ = ["MAIN", "Pin", "dependencies", "input_name", "parse", "roots"]
+__all__ = ["MAIN", "Pin", "dependencies", "group_roots", "input_name", "parse", "roots"]
 
 #: The root name of the main dependencies (groups use their own names).
 MAIN = ""
@@ -115,3 +115,14 @@ def dependencies(pins: Sequence[Pin]) -> dict[NormalizedName, tuple[NormalizedNa
             if _root(via) is None and (parent := canonicalize_name(via)) in children:
                 children[parent].add(pin.name)
     return {name: tuple(sorted(kids)) for name, kids in children.items()}
+
+
+def group_roots(pins: Sequence[Pin]) -> dict[str, tuple[NormalizedName, ...]]:
+    """Each group's own top-level packages: the pins a group's input file asked for."""
+    found: dict[str, set[NormalizedName]] = {}
+    for pin in pins:
+        for via in pin.via:
+            root = _root(via)
+            if root:  # a group (MAIN, the empty name, needs no roots)
+                found.setdefault(root, set()).add(pin.name)
+    return {group: tuple(sorted(names)) for group, names in sorted(found.items())}

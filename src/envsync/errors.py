@@ -47,6 +47,8 @@ class EnvsyncError(Exception):
     """Root of every error envsync reports to a user."""
 
     exit_code: int = EXIT_ERROR
+    #: A stable name for scripts and the JSON report (``errors[].code``).
+    code: str = "error"
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -85,6 +87,8 @@ class SpecProblem:
 class SpecError(EnvsyncError, ValueError):
     """env.toml is not valid. Every problem is reported at once."""
 
+    code = "spec-invalid"
+
     def __init__(self, path: Path | str, problems: Sequence[SpecProblem]) -> None:
         self.path = path
         self.problems = tuple(problems)
@@ -99,17 +103,25 @@ class SpecError(EnvsyncError, ValueError):
 class LockError(EnvsyncError, ValueError):
     """pylock.toml exists but cannot be read or is not a valid PEP 751 lock."""
 
+    code = "lock-invalid"
+
 
 class MissingLockError(EnvsyncError):
     """A lock was required (``--frozen``) but there is none."""
+
+    code = "lock-missing"
 
 
 class StaleLockError(EnvsyncError):
     """The lock no longer matches env.toml and may not be updated (``--locked``)."""
 
+    code = "lock-stale"
+
 
 class InterpreterNotFoundError(EnvsyncError):
     """No Python on this machine satisfies the spec's ``python`` key."""
+
+    code = "python-not-found"
 
     def __init__(self, wanted: str, found: Sequence[str]) -> None:
         self.wanted = wanted
@@ -124,29 +136,43 @@ class InterpreterNotFoundError(EnvsyncError):
 class VenvError(EnvsyncError):
     """The virtual environment could not be created or read."""
 
+    code = "venv"
+
 
 class IndexUnreachableError(EnvsyncError):
     """A package index could not be reached."""
+
+    code = "index-unreachable"
 
 
 class ResolutionError(EnvsyncError):
     """The requirements cannot be satisfied together, or a package does not exist."""
 
+    code = "resolution"
+
 
 class BuildError(EnvsyncError):
     """A source distribution or local project failed to build."""
+
+    code = "build"
 
 
 class HashMismatchError(EnvsyncError):
     """A downloaded artifact does not match the hash recorded in the lock."""
 
+    code = "hash-mismatch"
+
 
 class InstallError(EnvsyncError):
     """The installer failed."""
 
+    code = "install"
+
 
 class ApplyError(EnvsyncError):
     """An apply stopped part way; says what was done and what was left."""
+
+    code = "apply-incomplete"
 
     def __init__(
         self,

@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -155,13 +155,21 @@ class LockInfo:
     """Every group the lock covers."""
     python: str
     """Full version of the interpreter the lock was resolved for."""
+    default_groups: tuple[str, ...] = ()
+    """Groups installed unless asked otherwise (the spec's default-groups)."""
+    roots: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Each group's own top-level packages: where ``--only-group`` starts."""
 
 
 # -- fingerprint ---------------------------------------------------------------------------
 
 
-def fingerprint(spec: Spec) -> str:
-    """Hash of what the resolution depends on; comments, order and venv path do not count."""
+def fingerprint(spec: Spec, local: Mapping[str, str] | None = None) -> str:
+    """Hash of what the resolution depends on; comments, order and venv path do not count.
+
+    *local* maps each local project folder to a hash of its build files, so editing a local
+    package's version or dependencies makes the lock stale.
+    """
     data = {
         "python": sorted(str(s) for s in spec.python),
         "dependencies": sorted(str(r) for r in spec.dependencies),
@@ -175,13 +183,21 @@ def fingerprint(spec: Spec) -> str:
             "find-links": list(spec.index.find_links),
         },
     }
+    # Newer inputs join only when used, so locks of specs without them keep their hash.
+    extra = {
+        "default-groups": list(spec.default_groups),
+        "indexes": {i.name: i.url for i in spec.indexes},
+        "sources": {s.package: [s.index, s.path, s.editable] for s in spec.sources},
+        "local": dict(local or {}),
+    }
+    data.update({key: value for key, value in extra.items() if value})
     blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
 
 
-def is_fresh(lock: Pylock, spec: Spec) -> bool:
-    """True when *lock* was resolved from exactly *spec*'s inputs."""
-    return info(lock).fingerprint == fingerprint(spec)
+def is_fresh(lock: Pylock, spec: Spec, local: Mapping[str, str] | None = None) -> bool:
+    """True when *lock* was resolved from exactly *spec*'s inputs (and local projects)."""
+    return info(lock).fingerprint == fingerprint(spec, local)
 
 
 # -- building ------------------------------------------------------------------------------
@@ -204,8 +220,13 @@ def build_lock(
     spec: Spec,
     python: str,
     packages: Iterable[ResolvedPackage],
+    roots: Mapping[str, Iterable[str]] | None = None,
+    local: Mapping[str, str] | None = None,
 ) -> Pylock:
-    """A validated Pylock for *packages*, resolved for Python *python* from *spec*."""
+    """A validated Pylock for *packages*, resolved for Python *python* from *spec*.
+
+    *roots* names each group's top-level packages; *local* is as for ``fingerprint``.
+    """
     group_names = sorted(str(canonicalize_name(g.name)) for g in spec.groups)
     lock = Pylock(
         lock_version=Version("1.0"),
@@ -215,12 +236,7 @@ def build_lock(
         created_by=CREATED_BY,
         packages=[_package(p) for p in sorted(packages, key=lambda p: p.name)],
         tool={
-            "envsync": {
-                "format": FORMAT,
-                "fingerprint": fingerprint(spec),
-                "groups": group_names,
-                "python": python,
-            },
+            "envsync": _tool_table(spec, python, group_names, roots or {}, local),
         },
     )
     try:
@@ -229,6 +245,27 @@ def build_lock(
         msg = f"envsync built an invalid lock: {exc}"
         raise LockError(msg) from exc
     return lock
+
+
+def _tool_table(
+    spec: Spec,
+    python: str,
+    group_names: list[str],
+    roots: Mapping[str, Iterable[str]],
+    local: Mapping[str, str] | None,
+) -> dict[str, Any]:
+    table: dict[str, Any] = {
+        "format": FORMAT,
+        "fingerprint": fingerprint(spec, local),
+        "groups": group_names,
+        "python": python,
+    }
+    if spec.default_groups:
+        table["default-groups"] = list(spec.default_groups)
+    group_roots = {g: sorted(set(names)) for g, names in sorted(roots.items()) if g}
+    if group_roots:
+        table["group-roots"] = group_roots
+    return table
 
 
 def _environment_marker(python: str) -> Marker:
@@ -327,16 +364,25 @@ def info(lock: Pylock, *, path: Path | str = LOCK_NAME) -> LockInfo:
     if isinstance(fmt, bool) or not isinstance(fmt, int) or fmt > FORMAT:
         msg = f"{path}: tool.envsync.format is {fmt!r}; this envsync reads format {FORMAT}"
         raise LockError(msg, hint="upgrade envsync, or " + _RELOCK)
-    groups = table.get("groups", [])
-    if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
-        msg = f"{path}: tool.envsync.groups must be an array of strings, found {groups!r}"
+    roots = table.get("group-roots", {})
+    if not isinstance(roots, dict):
+        msg = f"{path}: tool.envsync.group-roots must be a table, found {roots!r}"
         raise LockError(msg, hint=_RELOCK)
     return LockInfo(
         format=fmt,
         fingerprint=_required_string(table, "fingerprint", path),
-        groups=tuple(groups),
+        groups=_strings(table.get("groups", []), "groups", path),
         python=_required_string(table, "python", path),
+        default_groups=_strings(table.get("default-groups", []), "default-groups", path),
+        roots={str(g): _strings(n, f"group-roots.{g}", path) for g, n in roots.items()},
     )
+
+
+def _strings(value: object, key: str, path: Path | str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        msg = f"{path}: tool.envsync.{key} must be an array of strings, found {value!r}"
+        raise LockError(msg, hint=_RELOCK)
+    return tuple(value)
 
 
 def _required_string(table: Mapping[str, object], key: str, path: Path | str) -> str:
@@ -363,9 +409,12 @@ def select(
     tags: Sequence[str],
     groups: Collection[str],
     root: Path,
+    main: bool = True,
 ) -> tuple[Wanted, ...]:
     """What *lock* installs into an environment with these markers, tags and groups.
 
+    With ``main=False`` (``--only-group``) only what the groups themselves need is kept,
+    following each package's ``dependencies`` from the groups' own top-level packages.
     Paths in the lock are made absolute against *root*, the project folder.
     LockError when the lock does not fit the environment (another Python, no wheel).
     """
@@ -381,7 +430,26 @@ def select(
     except PylockSelectError as exc:
         msg = f"the lock does not fit this environment: {exc}"
         raise LockError(msg, hint=_RELOCK) from exc
+    if not main:
+        needed = _needed_by(lock, groups)
+        chosen = [(p, source) for p, source in chosen if p.name in needed]
     return tuple(sorted((_wanted(p, source, root) for p, source in chosen), key=_by_name))
+
+
+def _needed_by(lock: Pylock, groups: Collection[str]) -> set[str]:
+    """The groups' top-level packages and everything they depend on, by name."""
+    roots = info(lock).roots
+    edges: dict[str, list[str]] = {
+        p.name: [str(d.get("name")) for d in p.dependencies or []] for p in lock.packages
+    }
+    todo = [name for group in groups for name in roots.get(group, ())]
+    needed: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name not in needed:
+            needed.add(name)
+            todo.extend(edges.get(name, ()))
+    return needed
 
 
 def _by_name(w: Wanted) -> str:

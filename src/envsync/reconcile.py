@@ -24,6 +24,7 @@ from envsync.installer import Installer, PipInstaller
 from envsync.planner import Change, Plan, Policy, make_plan
 from envsync.report import Locked, NullReporter, Planned, Reporter, Resolving, Step
 from envsync.resolver import PipToolsResolver, Resolver, ResolveRequest
+from envsync.selection import Chosen, GroupSelection, choose
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Sequence
@@ -94,7 +95,9 @@ class Outcome:
     lock: LockOutcome
     """What happened (or would happen) to the lock."""
     groups: tuple[str, ...]
-    """The groups installed besides the main dependencies."""
+    """The groups installed."""
+    main: bool
+    """Whether the main dependencies are installed (False with ``--only-group``)."""
     applied: bool
     """False for ``plan``, which changes nothing."""
 
@@ -155,7 +158,9 @@ def _resolve(
         upgrade_packages=upgrade_packages,
     )
     resolution = services.resolver.resolve(request)
-    return lockfile.build_lock(spec=spec, python=resolution.python, packages=resolution.packages)
+    return lockfile.build_lock(
+        spec=spec, python=resolution.python, packages=resolution.packages, roots=resolution.roots
+    )
 
 
 def _write_lock(spec: Spec, new: Pylock, current: Pylock | None) -> LockOutcome:
@@ -196,7 +201,7 @@ def _minor(version: str) -> str:
 def plan(
     spec: Spec,
     *,
-    groups: Sequence[str] = (),
+    groups: GroupSelection | None = None,
     mode: Mode = "auto",
     services: Services | None = None,
 ) -> Outcome:
@@ -211,7 +216,7 @@ def plan(
 def apply(
     spec: Spec,
     *,
-    groups: Sequence[str] = (),
+    groups: GroupSelection | None = None,
     mode: Mode = "auto",
     services: Services | None = None,
 ) -> Outcome:
@@ -236,16 +241,20 @@ def apply(
 
 
 def _prepare(
-    spec: Spec, groups: Sequence[str], mode: Mode, services: Services
-) -> tuple[tuple[str, ...], _Target, Pylock, LockChange]:
+    spec: Spec, groups: GroupSelection | None, mode: Mode, services: Services
+) -> tuple[Chosen, _Target, Pylock, LockChange]:
     """The chosen groups, the target interpreter and the lock to install from."""
+    asked = groups or GroupSelection()
     # Groups are checked first, against the spec, so a typo costs no resolve; a frozen
     # install knows only the lock's groups.
-    chosen = _groups(spec, None, groups) if mode != "frozen" else ()
+    if mode != "frozen":
+        known = [g.name for g in spec.groups]
+        chosen = choose(asked, known=known, default=spec.default_groups)
     target = _target(spec, services.reporter)
     the_lock, lock_change = _lock_for(spec, target, mode, services)
     if mode == "frozen":
-        chosen = _groups(spec, the_lock, groups)
+        table = lockfile.info(the_lock)
+        chosen = choose(asked, known=table.groups, default=table.default_groups)
     return chosen, target, the_lock, lock_change
 
 
@@ -253,7 +262,7 @@ def _sync(
     spec: Spec,
     the_lock: Pylock,
     target: _Target,
-    chosen: tuple[str, ...],
+    chosen: Chosen,
     services: Services,
 ) -> Plan:
     """Plan against the venv as it is, show the plan, carry it out, and check the result."""
@@ -319,24 +328,6 @@ def _lock_for(
     return new, "created" if current is None else "updated"
 
 
-def _groups(spec: Spec, the_lock: Pylock | None, asked: Sequence[str]) -> tuple[str, ...]:
-    """Validate *asked* against the spec's groups (or, given a frozen lock, the lock's)."""
-    known = (
-        lockfile.info(the_lock).groups
-        if the_lock is not None
-        else tuple(str(canonicalize_name(g.name)) for g in spec.groups)
-    )
-    chosen = set()
-    for name in asked:
-        normalized = str(canonicalize_name(name))
-        if normalized not in known:
-            listing = ", ".join(known) or "none are defined"
-            msg = f"there is no group named {name!r} (groups: {listing})"
-            raise EnvsyncError(msg, hint="add it under [groups] in env.toml, or fix the name")
-        chosen.add(normalized)
-    return tuple(sorted(chosen))
-
-
 def _installed(root: Path) -> tuple[InstalledDist, ...]:
     return environment.inspect(root)[1]
 
@@ -345,7 +336,7 @@ def _plan(
     spec: Spec,
     the_lock: Pylock,
     target: _Target,
-    groups: tuple[str, ...],
+    chosen: Chosen,
     installed: Sequence[InstalledDist],
     *,
     info: environment.VenvInfo | None = None,
@@ -353,7 +344,12 @@ def _plan(
     markers = info.markers if info else target.markers
     tags = info.tags if info else target.tags
     wanted = lockfile.select(
-        the_lock, environment=markers, tags=tags, groups=groups, root=spec.root
+        the_lock,
+        environment=markers,
+        tags=tags,
+        groups=chosen.groups,
+        root=spec.root,
+        main=chosen.main,
     )
     return make_plan(wanted, installed, _policy(spec))
 
@@ -408,10 +404,10 @@ def _execute(the_plan: Plan, python: Path, spec: Spec, services: Services) -> No
             ) from exc
 
 
-def _verify(spec: Spec, the_lock: Pylock, target: _Target, groups: tuple[str, ...]) -> None:
+def _verify(spec: Spec, the_lock: Pylock, target: _Target, chosen: Chosen) -> None:
     """Re-read the venv: apply promises the venv equals the lock, so check it."""
     info, installed = environment.inspect(spec.venv)
-    left = _plan(spec, the_lock, target, groups, installed, info=info)
+    left = _plan(spec, the_lock, target, chosen, installed, info=info)
     if not left.is_empty():
         names = ", ".join(f"{a.name} ({a.change.value})" for a in left.changes())
         msg = f"after installing, the venv still differs from the lock: {names}"
@@ -423,7 +419,7 @@ def _outcome(  # noqa: PLR0917 - a private constructor helper, called twice
     target: _Target,
     the_lock: Pylock,
     lock_change: LockChange,
-    groups: tuple[str, ...],
+    chosen: Chosen,
     the_plan: Plan,
     *,
     applied: bool,
@@ -435,6 +431,7 @@ def _outcome(  # noqa: PLR0917 - a private constructor helper, called twice
         venv_reason=target.reason,
         python=target.version,
         lock=_lock_outcome(spec, the_lock, lock_change),
-        groups=groups,
+        groups=chosen.groups,
+        main=chosen.main,
         applied=applied,
     )

@@ -102,6 +102,8 @@ class Resolution:
     """Full version of the interpreter resolved for."""
     packages: tuple[ResolvedPackage, ...]
     """Every package, sorted by name."""
+    roots: dict[str, tuple[NormalizedName, ...]] = field(default_factory=dict)
+    """Each group's own top-level packages."""
 
 
 class Resolver(Protocol):
@@ -145,7 +147,8 @@ class PipToolsResolver:
             self._compile(work, inputs, request)
             pins = compiled.parse((work / _OUTPUT).read_text("utf-8"))
         packages = _with_files(pins, request)
-        return Resolution(python=request.python_version, packages=packages)
+        roots = compiled.group_roots(pins)
+        return Resolution(python=request.python_version, packages=packages, roots=roots)
 
     def _compile(self, work: Path, inputs: Sequence[str], request: ResolveRequest) -> None:
         argv = [

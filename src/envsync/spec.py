@@ -87,6 +87,30 @@ class Group:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class NamedIndex:
+    """An index from ``[indexes.NAME]``: used only by the packages pinned to it in [sources]."""
+
+    name: str
+    """The name [sources] entries refer to (as written)."""
+    url: str
+    """Its simple-API URL (http(s):// or file://); credentials come from elsewhere."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Source:
+    """Where one package must come from: ``[sources] NAME = {...}``."""
+
+    package: NormalizedName
+    """The package this source is for (normalized)."""
+    index: str | None = None
+    """Name of a NamedIndex: the package is taken from it and from nowhere else."""
+    path: str | None = None
+    """A local project folder (relative to env.toml, or absolute)."""
+    editable: bool = False
+    """Install the folder in editable mode (only with ``path``)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Spec:
     """A parsed env.toml."""
 
@@ -104,6 +128,21 @@ class Spec:
     """Package sources."""
     keep: tuple[NormalizedName, ...] = ()
     """Packages apply never removes (normalized); defaults to DEFAULT_KEEP."""
+    default_groups: tuple[str, ...] = ()
+    """Groups apply installs unless told otherwise (normalized, sorted; each defined)."""
+    indexes: tuple[NamedIndex, ...] = ()
+    """Named indexes, sorted by name."""
+    sources: tuple[Source, ...] = ()
+    """Per-package sources, sorted by package."""
+
+    def source(self, name: str) -> Source | None:
+        """The [sources] entry for package *name*, if any."""
+        wanted = canonicalize_name(name)
+        return next((s for s in self.sources if s.package == wanted), None)
+
+    def named_index(self, name: str) -> NamedIndex | None:
+        """The [indexes] entry called *name*, if any."""
+        return next((i for i in self.indexes if i.name == name), None)
 
     @property
     def root(self) -> Path:

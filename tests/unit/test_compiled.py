@@ -130,3 +130,10 @@ def test_dependencies_invert_parents(
     deps = compiled.dependencies(compiled.parse(render(parents, direct)))
     for name in parents:
         assert set(deps[name]) == {child for child, ps in parents.items() if name in ps}
+
+
+def test_group_roots_are_what_each_group_input_asked_for() -> None:
+    assert compiled.group_roots(compiled.parse(OUTPUT)) == {
+        "dev": ("cli-tool", "gamma"),
+        "docs": ("delta",),
+    }

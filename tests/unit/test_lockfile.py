@@ -973,3 +973,70 @@ def test_select_vcs_package_is_refused():
     with pytest.raises(LockError, match=r"^tool-x: VCS sources are not supported") as caught:
         selected(lock)
     assert caught.value.hint is not None
+
+
+# --- groups: default groups, group roots, --only-group ----------------------------------------
+
+
+def test_group_roots_and_default_groups_are_recorded_in_the_tool_table():
+    spec = spec_of(
+        SPEC_TEXT.replace(
+            'dependencies = ["requests>=2", "rich"]',
+            ('dependencies = ["requests>=2", "rich"]\ndefault-groups = ["dev"]'),
+        )
+    )
+    lock = build_lock(
+        spec=spec,
+        python="3.12.4",
+        packages=[pkg("rich"), pkg("pytest", groups=["dev"])],
+        roots={"dev": ["pytest", "rich", "pytest"], "": ["rich"]},
+    )
+    table = toml_of(lock)["tool"]["envsync"]
+    assert table["default-groups"] == ["dev"]
+    assert table["group-roots"] == {"dev": ["pytest", "rich"]}
+    assert info(loads(dumps(lock))).roots == {"dev": ("pytest", "rich")}
+    assert info(lock).default_groups == ("dev",)
+
+
+def test_only_group_installs_what_the_group_needs_and_nothing_else():
+    lock = build_lock(
+        spec=SPEC,
+        python="3.12.4",
+        packages=[
+            pkg("rich", dependencies=["pygments"]),
+            pkg("pygments"),
+            pkg("requests"),
+            pkg("pytest", groups=["dev"], dependencies=["pluggy", "pygments"]),
+            pkg("pluggy", groups=["dev"]),
+            pkg("sphinx", groups=["docs"]),
+        ],
+        roots={"dev": ["pytest", "rich"], "docs": ["sphinx"]},
+    )
+    wanted = select(
+        lock, environment=marker_env(), tags=[ANY], groups=["dev"], root=PROJECT, main=False
+    )
+    assert [w.name for w in wanted] == ["pluggy", "pygments", "pytest", "rich"]
+
+
+def test_group_roots_must_be_a_table_of_string_arrays():
+    with pytest.raises(LockError, match=r"tool\.envsync\.group-roots must be a table"):
+        loads(edited(("tool", "envsync", "group-roots"), ["dev"]), path=LOCK_PATH)
+    with pytest.raises(LockError, match=r"tool\.envsync\.group-roots\.dev must be an array"):
+        loads(edited(("tool", "envsync", "group-roots"), {"dev": "pytest"}), path=LOCK_PATH)
+
+
+@pytest.mark.parametrize(
+    "addition",
+    [
+        pytest.param('default-groups = ["dev"]', id="default-groups"),
+    ],
+)
+def test_new_spec_inputs_change_the_fingerprint(addition):
+    changed = spec_of(SPEC_TEXT.replace('"rich"]\n', f'"rich"]\n{addition}\n', 1))
+    assert fingerprint(changed) != fingerprint(SPEC)
+
+
+def test_local_project_hashes_change_the_fingerprint():
+    assert fingerprint(SPEC, {"libs/a": "1"}) != fingerprint(SPEC)
+    assert fingerprint(SPEC, {"libs/a": "1"}) != fingerprint(SPEC, {"libs/a": "2"})
+    assert fingerprint(SPEC, {}) == fingerprint(SPEC)

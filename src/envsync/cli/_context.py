@@ -1,0 +1,117 @@
+"""What every command handler gets: parsed options, output streams, and how to write."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TextIO
+
+from envsync import render
+from envsync.report import Event, Locked, Planned, Resolving, Step
+
+if TYPE_CHECKING:
+    import argparse
+
+__all__ = ["Context", "TextReporter", "use_color"]
+
+#: Version of the JSON report envelope (schemas/report.schema.json).
+REPORT_VERSION = 1
+
+
+def use_color(stream: TextIO) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+@dataclass(kw_only=True)
+class Context:
+    """The run's options and streams."""
+
+    args: argparse.Namespace
+    """Parsed command line."""
+    out: TextIO
+    """Results: the plan, summaries, the JSON report."""
+    err: TextIO
+    """Progress and errors."""
+
+    @property
+    def json(self) -> bool:
+        """``--json``: one JSON document on stdout, nothing else there."""
+        return bool(getattr(self.args, "json", False))
+
+    @property
+    def quiet(self) -> bool:
+        """``--quiet`` (implied by ``--json``): no progress lines."""
+        return bool(self.args.quiet) or self.json
+
+    @property
+    def color(self) -> bool:
+        """Whether stdout gets colour."""
+        return not self.json and use_color(self.out)
+
+    def reporter(self) -> TextReporter:
+        """The reporter for this run's progress events."""
+        return TextReporter(self)
+
+    def write(self, text: str) -> None:
+        """Write a line of results to stdout (never in JSON mode)."""
+        if not self.json:
+            self.out.write(text + "\n")
+            self.out.flush()
+
+    def report(self, status: str, exit_code: int, data: dict[str, Any] | None) -> int:
+        """In JSON mode, print the envelope; return *exit_code* either way."""
+        if self.json:
+            document = envelope(self.args.command, status, exit_code, data, [])
+            self.out.write(json.dumps(document, indent=2) + "\n")
+        return exit_code
+
+
+def envelope(
+    command: str,
+    status: str,
+    exit_code: int,
+    data: dict[str, Any] | None,
+    errors: list[dict[str, str | None]],
+) -> dict[str, Any]:
+    """The versioned JSON report every ``--json`` run prints."""
+    return {
+        "version": REPORT_VERSION,
+        "command": command,
+        "status": status,
+        "exit_code": exit_code,
+        "data": data,
+        "errors": errors,
+    }
+
+
+class TextReporter:
+    """Progress lines on stderr; the plan (before apply acts on it) on stdout."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def emit(self, event: Event) -> None:
+        """Show *event*."""
+        if isinstance(event, Planned):
+            self.ctx.write(render.render_plan(event.plan, color=self.ctx.color))
+            return
+        if self.ctx.quiet:
+            return
+        self.ctx.err.write(progress_line(event) + "\n")
+        self.ctx.err.flush()
+
+
+def progress_line(event: Event) -> str:
+    """One line of progress for *event*."""
+    if isinstance(event, Resolving):
+        return f"Resolving {event.requirements} requirement(s) for Python {event.python}..."
+    if isinstance(event, Locked):
+        return f"Locked {event.packages} package(s) in pylock.toml"
+    if isinstance(event, Step):
+        return event.what[:1].upper() + event.what[1:] + "..."
+    return str(event)  # pragma: no cover - every event type is handled above

@@ -1,0 +1,74 @@
+"""Parse, dispatch to a command module, and turn every error into a message and an exit code.
+
+``main`` is the only place that catches EnvsyncError; it never lets a traceback through.
+Each command lives in a ``cmd_*`` module with ``NAME``, ``HELP``, ``configure(parser)`` and
+``run(args, ctx) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import TYPE_CHECKING
+
+from envsync import __version__, render
+from envsync.cli import cmd_apply, cmd_lock, cmd_plan
+from envsync.cli._context import Context, envelope, use_color
+from envsync.cli._options import add_common
+from envsync.errors import EXIT_ERROR, EnvsyncError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = ["main"]
+
+_EXIT_INTERRUPTED = 130
+COMMANDS = (cmd_lock, cmd_plan, cmd_apply)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="envsync",
+        description="Make a virtual environment match env.toml exactly, through pylock.toml.",
+    )
+    parser.add_argument("--version", action="version", version=f"envsync {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        sub = commands.add_parser(command.NAME, help=command.HELP, description=command.HELP)
+        add_common(sub)
+        command.configure(sub)
+        sub.set_defaults(handler=command.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run envsync with *argv* (default: sys.argv[1:]) and return the exit code."""
+    args = _parser().parse_args(argv)
+    ctx = Context(args=args, out=sys.stdout, err=sys.stderr)
+    if args.verbose:
+        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+    try:
+        return int(args.handler(args, ctx))
+    except EnvsyncError as exc:
+        return _fail(ctx, exc.code, exc.message, exc.hint, exc.exit_code)
+    except KeyboardInterrupt:
+        return _fail(ctx, "interrupted", "interrupted", None, _EXIT_INTERRUPTED)
+    except Exception as exc:
+        if args.verbose:
+            logging.getLogger("envsync").exception("internal error")
+        message = f"internal error in envsync: {type(exc).__name__}: {exc}"
+        hint = "this is a bug in envsync; rerun with --verbose for details and report it"
+        return _fail(ctx, "internal", message, hint, EXIT_ERROR)
+
+
+def _fail(ctx: Context, code: str, message: str, hint: str | None, exit_code: int) -> int:
+    """Report one error: as text on stderr, and as the JSON report with --json."""
+    error = EnvsyncError(message, hint=hint)
+    ctx.err.write(render.render_error(error, color=use_color(ctx.err)) + "\n")
+    if ctx.json:
+        errors: list[dict[str, str | None]] = [{"code": code, "message": message, "hint": hint}]
+        document = envelope(ctx.args.command, "error", exit_code, None, errors)
+        ctx.out.write(json.dumps(document, indent=2) + "\n")
+    return exit_code

@@ -1,0 +1,79 @@
+"""Options shared by several commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
+
+__all__ = ["add_common", "add_groups", "add_json", "add_mode"]
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    """--spec, --quiet, --verbose: every command takes them."""
+    parser.add_argument(
+        "--spec",
+        type=Path,
+        default=Path("env.toml"),
+        metavar="PATH",
+        help="the env.toml to use (default: ./env.toml)",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only results and errors")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log subprocess commands (secrets redacted)"
+    )
+
+
+def add_json(parser: argparse.ArgumentParser) -> None:
+    """--json: one machine-readable document on stdout (schemas/report.schema.json)."""
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON report on stdout (schema: schemas/report.schema.json)",
+    )
+
+
+def add_groups(parser: argparse.ArgumentParser) -> None:
+    """Which dependency groups to install besides (or instead of) the main dependencies."""
+    parser.add_argument(
+        "--group",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also install the dependency group NAME (repeatable)",
+    )
+    parser.add_argument(
+        "--only-group",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="install only the group NAME, without the main dependencies (repeatable)",
+    )
+    parser.add_argument("--all-groups", action="store_true", help="install every group of env.toml")
+    parser.add_argument(
+        "--no-default-groups",
+        action="store_true",
+        help="do not install the groups listed in [env] default-groups",
+    )
+
+
+def add_mode(parser: argparse.ArgumentParser) -> None:
+    """--frozen / --locked: how a missing or stale lock is handled."""
+    modes = parser.add_mutually_exclusive_group()
+    modes.add_argument(
+        "--frozen",
+        action="store_const",
+        const="frozen",
+        dest="mode",
+        help="use pylock.toml as it is; never resolve (fails if there is none)",
+    )
+    modes.add_argument(
+        "--locked",
+        action="store_const",
+        const="locked",
+        dest="mode",
+        help="fail, changing nothing, if pylock.toml is out of date",
+    )
+    parser.set_defaults(mode="auto")

@@ -1,0 +1,50 @@
+"""``envsync apply``: lock if needed, create the venv if needed, make it match the lock."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from envsync import projectfiles, reconcile, render
+from envsync.cli._data import outcome_data
+from envsync.cli._options import add_groups, add_json, add_mode
+from envsync.cli._selection import selection
+from envsync.errors import EXIT_OK
+
+if TYPE_CHECKING:
+    import argparse
+
+    from envsync.cli._context import Context
+
+NAME = "apply"
+HELP = "lock if needed, create the venv if needed, and make it match the lock exactly"
+
+_PAST = {
+    "install": "installed",
+    "upgrade": "upgraded",
+    "downgrade": "downgraded",
+    "reinstall": "reinstalled",
+    "remove": "removed",
+}
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add apply's options."""
+    add_groups(parser)
+    add_mode(parser)
+    add_json(parser)
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    """Apply, then summarize what changed."""
+    spec = projectfiles.load_spec(args.spec)
+    outcome = reconcile.apply(
+        spec,
+        groups=selection(args),
+        mode=args.mode,
+        services=reconcile.Services(reporter=ctx.reporter()),
+    )
+    if not outcome.plan.is_empty():  # an empty plan already said "No changes."
+        counts = render.plan_counts(outcome.plan)
+        done = ", ".join(f"{n} {_PAST[kind]}" for kind, n in counts.items() if n)
+        ctx.write(f"Applied to {outcome.venv}: {done}.")
+    return ctx.report("ok", EXIT_OK, outcome_data(outcome))

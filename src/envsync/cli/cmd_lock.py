@@ -1,0 +1,45 @@
+"""``envsync lock``: resolve env.toml into pylock.toml."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from envsync import projectfiles, reconcile
+from envsync.errors import EXIT_OK
+
+if TYPE_CHECKING:
+    import argparse
+
+    from envsync.cli._context import Context
+
+NAME = "lock"
+HELP = "resolve env.toml into pylock.toml (a fresh lock is kept as it is)"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add lock's options."""
+    parser.add_argument("--upgrade", action="store_true", help="ignore every existing pin")
+    parser.add_argument(
+        "--upgrade-package",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="ignore the existing pin of NAME (repeatable)",
+    )
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    """Lock and say what happened to pylock.toml."""
+    spec = projectfiles.load_spec(args.spec)
+    outcome = reconcile.lock(
+        spec,
+        upgrade=args.upgrade,
+        upgrade_packages=args.upgrade_package,
+        services=reconcile.Services(reporter=ctx.reporter()),
+    )
+    verb = {"unchanged": "is up to date", "created": "written", "updated": "updated"}
+    ctx.write(
+        f"{outcome.path.name} {verb[outcome.change]}: "
+        f"{outcome.packages} package(s) for Python {outcome.python}"
+    )
+    return EXIT_OK

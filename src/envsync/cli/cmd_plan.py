@@ -1,0 +1,63 @@
+"""``envsync plan``: what apply would do; changes nothing."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from envsync import projectfiles, reconcile, render
+from envsync.cli._data import outcome_data
+from envsync.cli._options import add_groups, add_json, add_mode
+from envsync.cli._selection import selection
+from envsync.errors import EXIT_DRIFT, EXIT_OK
+
+if TYPE_CHECKING:
+    import argparse
+
+    from envsync.cli._context import Context
+
+NAME = "plan"
+HELP = "show what apply would change (venv, lock, packages); changes nothing"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add plan's options."""
+    add_groups(parser)
+    add_mode(parser)
+    add_json(parser)
+    parser.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help="exit 0 when there is nothing to do, 2 when there are changes, 1 on error",
+    )
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    """Plan and print it."""
+    spec = projectfiles.load_spec(args.spec)
+    outcome = reconcile.plan(
+        spec,
+        groups=selection(args),
+        mode=args.mode,
+        services=reconcile.Services(reporter=ctx.reporter()),
+    )
+    ctx.write(text(outcome, color=ctx.color))
+    pending = not outcome.plan.is_empty() or outcome.venv_change != "keep"
+    code = EXIT_DRIFT if args.detailed_exitcode and pending else EXIT_OK
+    return ctx.report("changes" if pending else "ok", code, outcome_data(outcome))
+
+
+def text(outcome: reconcile.Outcome, *, color: bool) -> str:
+    """The venv and lock lines, then the package plan."""
+    lines = []
+    if outcome.venv_change == "create":
+        lines.append(f"+ venv {outcome.venv} (Python {outcome.python})")
+    elif outcome.venv_change == "recreate":
+        lines.append(
+            f"~ venv {outcome.venv} recreated with Python {outcome.python}: {outcome.venv_reason}"
+        )
+    if outcome.lock.change != "unchanged":
+        lines.append(f"~ {outcome.lock.path.name} will be {outcome.lock.change} by apply")
+    if lines:
+        lines.append("")
+    lines.append(render.render_plan(outcome.plan, color=color))
+    return "\n".join(lines)
