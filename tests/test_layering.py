@@ -12,10 +12,11 @@ SRC = Path(__file__).parents[1] / "src" / "envsync"
 # Layers from the bottom up; a module may import only from its own layer or those below.
 LAYERS = [
     {"errors", "_types", "report"},
-    {"spec", "lockfile", "planner", "compiled", "selection"},
+    {"spec", "lockfile", "planner", "compiled", "selection", "importers", "export"},
     {"_subprocess", "_shims", "_pipoutput"},
-    {"simpleapi", "interpreters", "venv", "environment", "resolver", "installer"},
-    {"projectfiles"},
+    {"simpleapi", "interpreters", "venv", "environment", "drift", "resolver", "installer"},
+    {"projectfiles", "target"},
+    {"check"},
     {"reconcile", "render"},
     {"cli", "__main__", "__init__"},
 ]
@@ -29,6 +30,8 @@ PURE = {
     "_types",
     "report",
     "render",
+    "importers",
+    "export",
 }
 EFFECT_IMPORTS = {"subprocess", "socket", "urllib.request", "http", "shutil", "tempfile"}
 

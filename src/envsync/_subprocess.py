@@ -12,13 +12,15 @@ import re
 import subprocess
 from typing import TYPE_CHECKING, Protocol
 
+from envsync.errors import CommandNotFoundError
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
 
     from envsync.errors import EnvsyncError
 
-__all__ = ["Runner", "clean_env", "redact", "run", "tail"]
+__all__ = ["Runner", "call", "clean_env", "redact", "run", "tail"]
 
 _LOG = logging.getLogger("envsync.subprocess")
 
@@ -95,3 +97,24 @@ def run(
         output = (proc.stderr or "") + (proc.stdout or "")
         raise error(redact(output.strip()))
     return proc
+
+
+def call(argv: Sequence[str], *, env: Mapping[str, str]) -> int:
+    """Run *argv* attached to this terminal (no capture) and return its exit code.
+
+    For ``envsync run``: the command owns stdin/stdout/stderr. Ctrl-C reaches the child
+    (same process group); envsync waits for it to finish and passes its code on.
+    """
+    _LOG.debug("running: %s", redact(" ".join(argv)))
+    try:
+        proc = subprocess.Popen(list(argv), env=dict(env))
+    except FileNotFoundError as exc:
+        raise CommandNotFoundError(argv[0]) from exc
+    except OSError as exc:
+        msg = f"could not start {argv[0]}: {exc.strerror or exc}"
+        raise CommandNotFoundError(argv[0], message=msg) from exc
+    while True:
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:  # noqa: PERF203 - waiting, not a hot loop
+            continue  # the child got the same SIGINT; its exit code is what counts

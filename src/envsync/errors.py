@@ -16,10 +16,12 @@ if TYPE_CHECKING:
 __all__ = [
     "EXIT_DRIFT",
     "EXIT_ERROR",
+    "EXIT_NOT_FOUND",
     "EXIT_OK",
     "EXIT_USAGE",
     "ApplyError",
     "BuildError",
+    "CommandNotFoundError",
     "EnvsyncError",
     "HashMismatchError",
     "IndexUnreachableError",
@@ -41,6 +43,8 @@ EXIT_ERROR = 1
 EXIT_DRIFT = 2
 #: The command line itself was wrong (argparse's own convention).
 EXIT_USAGE = 2
+#: ``envsync run`` could not find the command (the shell's convention).
+EXIT_NOT_FOUND = 127
 
 
 class EnvsyncError(Exception):
@@ -185,3 +189,18 @@ class ApplyError(EnvsyncError):
         self.done = tuple(done)
         self.left = tuple(left)
         super().__init__(message, hint=hint)
+
+
+class CommandNotFoundError(EnvsyncError):
+    """``envsync run`` was given a command that does not exist (in the venv or on PATH)."""
+
+    code = "command-not-found"
+    exit_code = EXIT_NOT_FOUND
+
+    def __init__(self, command: str, *, message: str | None = None) -> None:
+        self.command = command
+        super().__init__(
+            message or f"command not found: {command}",
+            hint="install the package that provides it (add it to env.toml), "
+            "or check the spelling",
+        )

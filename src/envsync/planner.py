@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EDITABLE_DIFFERS",
+    "FILES_MODIFIED",
     "HASH_DIFFERS",
     "INSTALLED_TWICE",
     "SOURCE_DIFFERS",
@@ -39,6 +40,7 @@ SOURCE_DIFFERS = "source differs"
 HASH_DIFFERS = "hash differs"
 SOURCE_UNVERIFIED = "source unverified"
 INSTALLED_TWICE = "installed twice"
+FILES_MODIFIED = "files modified"
 
 
 class Change(enum.Enum):
@@ -88,6 +90,11 @@ class Policy:
     """Installed names never removed even when not locked (pip, envsync itself)."""
     strict_sources: bool = False
     """Reinstall same-version dists whose source or hash cannot be confirmed."""
+    reinstall: frozenset[NormalizedName] = frozenset()
+    """Installed dists whose files no longer match their RECORD: apply reinstalls them.
+
+    Only a wanted name that would otherwise be kept is affected; other reasons come first.
+    """
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -221,7 +228,8 @@ def _version_change(want: Wanted, have: InstalledDist) -> Change | None:
 def _reinstall_reason(want: Wanted, have: InstalledDist, policy: Policy) -> str | None:
     """Say why a same-version dist must be reinstalled, or None if it can stay.
 
-    The rules run in order and the first that applies names the reason.
+    The rules run in order and the first that applies names the reason; the policy's
+    reasons come last, since a reinstall for any reason also repairs modified files.
     """
     for rule in _SAME_VERSION_RULES:
         reason = rule(want, have)
@@ -229,6 +237,8 @@ def _reinstall_reason(want: Wanted, have: InstalledDist, policy: Policy) -> str 
             return reason
     if have.direct_url is None and policy.strict_sources:
         return SOURCE_UNVERIFIED
+    if have.name in policy.reinstall:
+        return FILES_MODIFIED
     return None
 
 

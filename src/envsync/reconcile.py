@@ -6,9 +6,7 @@ Nothing here prints: progress goes to the injected Reporter, results are returne
 from __future__ import annotations
 
 import contextlib
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from packaging.utils import canonicalize_name
@@ -21,19 +19,22 @@ from envsync.errors import (
     StaleLockError,
 )
 from envsync.installer import Installer, PipInstaller
-from envsync.planner import Change, Plan, Policy, make_plan
+from envsync.planner import Change, Plan, make_plan
 from envsync.report import Locked, NullReporter, Planned, Reporter, Resolving, Step
 from envsync.resolver import PipToolsResolver, Resolver, ResolveRequest
 from envsync.selection import Chosen, GroupSelection, choose
+from envsync.target import find_target, local_inputs, policy, staleness
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Sequence
+    from pathlib import Path
 
     from packaging.pylock import Pylock
 
     from envsync._types import NormalizedName
     from envsync.planner import InstalledDist
     from envsync.spec import Spec
+    from envsync.target import Target, VenvChange
 
 __all__ = [
     "LockOutcome",
@@ -48,7 +49,6 @@ __all__ = [
 #: auto: relock when stale. frozen: install the lock as it is, never resolve.
 #: locked: fail when the lock is stale.
 Mode = Literal["auto", "frozen", "locked"]
-VenvChange = Literal["keep", "create", "recreate"]
 LockChange = Literal["unchanged", "created", "updated"]
 
 
@@ -102,18 +102,6 @@ class Outcome:
     """False for ``plan``, which changes nothing."""
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class _Target:
-    """The interpreter and marker environment the venv has, or will have."""
-
-    python: Path
-    version: str
-    markers: dict[str, str]
-    tags: tuple[str, ...]
-    change: VenvChange
-    reason: str | None = None
-
-
 # -- lock ----------------------------------------------------------------------------------
 
 
@@ -126,10 +114,14 @@ def lock(
 ) -> LockOutcome:
     """Resolve *spec* and write pylock.toml; a fresh lock is kept unless asked to upgrade."""
     services = services or Services()
-    target = _target(spec, services.reporter)
+    target = find_target(spec, services.reporter)
     current = projectfiles.read_lock(projectfiles.lock_path(spec))
     names = frozenset(canonicalize_name(n) for n in upgrade_packages)
-    if current is not None and not (upgrade or names) and _staleness(current, spec, target) is None:
+    if (
+        current is not None
+        and not (upgrade or names)
+        and staleness(current, spec, target.version) is None
+    ):
         return _lock_outcome(spec, current, "unchanged")
     new = _resolve(spec, target, current, services, upgrade=upgrade, upgrade_packages=names)
     return _write_lock(spec, new, current)
@@ -137,7 +129,7 @@ def lock(
 
 def _resolve(
     spec: Spec,
-    target: _Target,
+    target: Target,
     current: Pylock | None,
     services: Services,
     *,
@@ -159,7 +151,11 @@ def _resolve(
     )
     resolution = services.resolver.resolve(request)
     return lockfile.build_lock(
-        spec=spec, python=resolution.python, packages=resolution.packages, roots=resolution.roots
+        spec=spec,
+        python=resolution.python,
+        packages=resolution.packages,
+        roots=resolution.roots,
+        local=local_inputs(spec),
     )
 
 
@@ -179,20 +175,6 @@ def _lock_outcome(spec: Spec, lock: Pylock, change: LockChange) -> LockOutcome:
         packages=len(lock.packages),
         python=lockfile.info(lock).python,
     )
-
-
-def _staleness(lock: Pylock, spec: Spec, target: _Target) -> str | None:
-    """Why *lock* does not fit *spec* and *target*, or None when it is fresh."""
-    if not lockfile.is_fresh(lock, spec):
-        return "env.toml changed since pylock.toml was written"
-    locked = lockfile.info(lock).python
-    if _minor(locked) != _minor(target.version):
-        return f"pylock.toml was resolved for Python {locked}, the venv has {target.version}"
-    return None
-
-
-def _minor(version: str) -> str:
-    return ".".join(version.split(".")[:2])
 
 
 # -- plan and apply ------------------------------------------------------------------------
@@ -242,7 +224,7 @@ def apply(
 
 def _prepare(
     spec: Spec, groups: GroupSelection | None, mode: Mode, services: Services
-) -> tuple[Chosen, _Target, Pylock, LockChange]:
+) -> tuple[Chosen, Target, Pylock, LockChange]:
     """The chosen groups, the target interpreter and the lock to install from."""
     asked = groups or GroupSelection()
     # Groups are checked first, against the spec, so a typo costs no resolve; a frozen
@@ -250,7 +232,7 @@ def _prepare(
     if mode != "frozen":
         known = [g.name for g in spec.groups]
         chosen = choose(asked, known=known, default=spec.default_groups)
-    target = _target(spec, services.reporter)
+    target = find_target(spec, services.reporter)
     the_lock, lock_change = _lock_for(spec, target, mode, services)
     if mode == "frozen":
         table = lockfile.info(the_lock)
@@ -261,7 +243,7 @@ def _prepare(
 def _sync(
     spec: Spec,
     the_lock: Pylock,
-    target: _Target,
+    target: Target,
     chosen: Chosen,
     services: Services,
 ) -> Plan:
@@ -276,37 +258,9 @@ def _sync(
     return the_plan
 
 
-def _target(spec: Spec, reporter: Reporter) -> _Target:
-    """The venv's interpreter when it satisfies the spec, else the Python to make it with."""
-    existing = venv.venv_python(spec.venv)
-    reason = None
-    if venv.is_venv(spec.venv) and existing.exists():
-        info = environment.probe_venv(spec.venv)
-        if spec.python.contains(info.version, prereleases=True):
-            return _Target(
-                python=info.python,
-                version=str(info.version),
-                markers=info.markers,
-                tags=info.tags,
-                change="keep",
-            )
-        reason = f"its Python {info.version} does not satisfy python = {str(spec.python)!r}"
-    reporter.emit(Step(what=f"looking for a Python matching {str(spec.python) or 'any'}"))
-    found = interpreters.find_python(spec.python)
-    probe = environment.probe_interpreter(found.executable)
-    return _Target(
-        python=found.executable,
-        version=str(found.version),
-        markers=probe.markers,
-        tags=probe.tags,
-        change="recreate" if reason else "create",
-        reason=reason,
-    )
-
-
 def _lock_for(
     spec: Spec,
-    target: _Target,
+    target: Target,
     mode: Mode,
     services: Services,
 ) -> tuple[Pylock, LockChange]:
@@ -318,7 +272,11 @@ def _lock_for(
             msg = f"--frozen needs a lock, and {path} does not exist"
             raise MissingLockError(msg, hint="run `envsync lock` and commit pylock.toml")
         return current, "unchanged"
-    why = "there is no pylock.toml yet" if current is None else _staleness(current, spec, target)
+    why = (
+        "there is no pylock.toml yet"
+        if current is None
+        else staleness(current, spec, target.version)
+    )
     if why is None and current is not None:
         return current, "unchanged"
     if mode == "locked":
@@ -335,7 +293,7 @@ def _installed(root: Path) -> tuple[InstalledDist, ...]:
 def _plan(
     spec: Spec,
     the_lock: Pylock,
-    target: _Target,
+    target: Target,
     chosen: Chosen,
     installed: Sequence[InstalledDist],
     *,
@@ -351,26 +309,11 @@ def _plan(
         root=spec.root,
         main=chosen.main,
     )
-    return make_plan(wanted, installed, _policy(spec))
-
-
-def _policy(spec: Spec) -> Policy:
-    """Never remove what the spec keeps, nor envsync itself when the venv is its own."""
-    keep = set(spec.keep)
-    if _same_path(spec.venv, Path(sys.prefix)):
-        keep |= environment.own_requirements()
-    return Policy(keep=frozenset(keep))
-
-
-def _same_path(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve()
-    except OSError:
-        return False
+    return make_plan(wanted, installed, policy(spec))
 
 
 def _venv_for(
-    spec: Spec, target: _Target, reporter: Reporter
+    spec: Spec, target: Target, reporter: Reporter
 ) -> contextlib.AbstractContextManager[None]:
     """A no-op for a venv that fits; else a new venv that is undone if the block fails."""
     if target.change == "keep":
@@ -404,7 +347,7 @@ def _execute(the_plan: Plan, python: Path, spec: Spec, services: Services) -> No
             ) from exc
 
 
-def _verify(spec: Spec, the_lock: Pylock, target: _Target, chosen: Chosen) -> None:
+def _verify(spec: Spec, the_lock: Pylock, target: Target, chosen: Chosen) -> None:
     """Re-read the venv: apply promises the venv equals the lock, so check it."""
     info, installed = environment.inspect(spec.venv)
     left = _plan(spec, the_lock, target, chosen, installed, info=info)
@@ -416,7 +359,7 @@ def _verify(spec: Spec, the_lock: Pylock, target: _Target, chosen: Chosen) -> No
 
 def _outcome(  # noqa: PLR0917 - a private constructor helper, called twice
     spec: Spec,
-    target: _Target,
+    target: Target,
     the_lock: Pylock,
     lock_change: LockChange,
     chosen: Chosen,

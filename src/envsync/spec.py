@@ -28,7 +28,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
     from envsync._types import NormalizedName
 
@@ -36,10 +36,14 @@ __all__ = [
     "DEFAULT_KEEP",
     "DEFAULT_VENV",
     "ENV_KEYS",
+    "INDEXES_KEYS",
     "INDEX_KEYS",
+    "SOURCE_KEYS",
     "TOP_KEYS",
     "Group",
     "IndexConfig",
+    "NamedIndex",
+    "Source",
     "Spec",
     "parse_spec",
 ]
@@ -48,11 +52,15 @@ DEFAULT_VENV = ".venv"
 #: Installed packages that apply never removes unless the spec says otherwise.
 DEFAULT_KEEP: tuple[str, ...] = ("pip",)
 #: The tables an env.toml may hold (schemas/env.schema.json lists the same, a test checks).
-TOP_KEYS = frozenset({"env", "groups", "index"})
+TOP_KEYS = frozenset({"env", "groups", "index", "indexes", "sources"})
 #: The keys of ``[env]``.
-ENV_KEYS = frozenset({"python", "venv", "dependencies", "keep"})
+ENV_KEYS = frozenset({"python", "venv", "dependencies", "keep", "default-groups"})
 #: The keys of ``[index]``.
 INDEX_KEYS = frozenset({"url", "extra-urls", "find-links"})
+#: The keys of each ``[indexes.NAME]``.
+INDEXES_KEYS = frozenset({"url"})
+#: The keys of each ``[sources]`` entry.
+SOURCE_KEYS = frozenset({"index", "path", "editable"})
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -166,14 +174,22 @@ def parse_spec(text: str, *, path: Path) -> Spec:
     check = _Checker(text)
     _check_keys(check, data, (), TOP_KEYS)
     env = _table(check, data, ("env",), ENV_KEYS)
+    asked: list[tuple[_Key, Requirement]] = []  # every requirement, for the [sources] checks
+    dependencies = _requirements(check, env, ("env", "dependencies"), asked)
+    groups = _groups(check, data, asked)
+    sources = _sources(check, data)
+    _check_path_sources(check, sources.values(), asked)
     spec = Spec(
         path=path,
         python=_python(check, env),
         venv=_venv(check, env, path),
-        dependencies=_requirements(check, env, ("env", "dependencies")),
-        groups=_groups(check, data),
+        dependencies=dependencies,
+        groups=groups,
         index=_index(check, data),
         keep=_keep(check, env),
+        default_groups=_default_groups(check, env, groups),
+        indexes=_indexes(check, data),
+        sources=tuple(sources[package][1] for package in sorted(sources)),
     )
     if check.problems:
         # File order reads best; problems without a line go last.
@@ -250,21 +266,29 @@ def _dotted(key: _Key) -> str:
 
 def _line_of(text: str, key: _Key, item: str | None) -> int | None:
     """Find the 1-based line of *key* (of the string *item*, for a list entry) in *text*."""
-    names = [part for part in key if isinstance(part, str)]
-    start = 0
-    if len(names) > 1:  # look for the key inside its own table first
-        header = re.search(rf"(?m)^[ \t]*\[[ \t]*{_key_pattern(names[0])}[ \t]*\]", text)
-        start = header.start() if header else 0
-    # `key =`, `[key]`, `{key =`, `, key =` or the `key.` of a dotted key
-    pattern = rf"(?m)(?:^|[\[{{,.])[ \t]*{_key_pattern(names[-1])}[ \t]*[=\].]"
-    match = re.compile(pattern).search(text, start)
+    position, names = _header_of(text, [part for part in key if isinstance(part, str)])
+    match = None
+    for name in names:  # walk down from the table header through the keys left
+        # `key =`, `[key]`, `{key =`, `, key =` or the `key.` of a dotted key
+        pattern = rf"(?m)(?:^|[\[{{,.])[ \t]*{_key_pattern(name)}[ \t]*[=\].]"
+        match = re.compile(pattern).search(text, position)
+        position = match.start() if match else position
     if match is None:
         return None
-    position = match.start()
     if item is not None:
         quoted = [text.find(f"{quote}{item}{quote}", position) for quote in "\"'"]
         position = min((found for found in quoted if found >= 0), default=position)
     return text.count("\n", 0, position) + 1
+
+
+def _header_of(text: str, names: list[str]) -> tuple[int, list[str]]:
+    """Find the deepest ``[a.b]`` header naming a table *names* lies in; return it and the rest."""
+    for depth in range(len(names) - 1, 0, -1):
+        dotted = r"[ \t]*\.[ \t]*".join(_key_pattern(name) for name in names[:depth])
+        header = re.search(rf"(?m)^[ \t]*\[[ \t]*{dotted}[ \t]*\]", text)
+        if header:
+            return header.start(), names[depth:]
+    return 0, names
 
 
 def _key_pattern(name: str) -> str:
@@ -292,11 +316,22 @@ def _check_keys(
     choices = sorted(known)
     for name in table:
         if name not in known:
-            close = difflib.get_close_matches(name, choices, n=1)
             expected = f"a known key ({', '.join(choices)})"
             check.add(
-                (*at, name), expected, f"unknown key {_show(name)}", None, next(iter(close), None)
+                (*at, name), expected, f"unknown key {_show(name)}", None, _closest(name, choices)
             )
+
+
+def _undefined(check: _Checker, key: _Key, what: str, text: str, defined: list[str]) -> None:
+    """Report that *text*, at *key*, names none of the *defined* names."""
+    choices = sorted(defined)
+    expected = f"{what} ({', '.join(choices) or 'there are none'})"
+    check.add(key, expected, _show(text), text, _closest(text, choices))
+
+
+def _closest(name: str, choices: list[str]) -> str | None:
+    """The choice *name* was most likely meant to be, if one is close."""
+    return next(iter(difflib.get_close_matches(name, choices, n=1)), None)
 
 
 def _table(
@@ -319,6 +354,15 @@ def _string(check: _Checker, table: Mapping[str, object], key: _Key) -> str | No
         return value
     check.wrong_type(key, "a string", value)
     return None
+
+
+def _boolean(check: _Checker, table: Mapping[str, object], key: _Key) -> bool:
+    """Return the boolean at *key*: false if it is absent or not a boolean (reported)."""
+    value = table.get(str(key[-1]), False)
+    if isinstance(value, bool):
+        return value
+    check.wrong_type(key, "a boolean", value)
+    return False
 
 
 def _each(
@@ -361,6 +405,7 @@ def _convert(
 _PYTHON_EXPECTED = 'a Python version like "3.12" or a specifier like ">=3.11"'
 _URL_EXPECTED = "an http://, https:// or file:// URL"
 _URL_SCHEMES = frozenset({"http", "https", "file"})
+_NAME_CHARS = "(letters, digits, . _ -)"
 
 
 def _python(check: _Checker, env: Mapping[str, object]) -> SpecifierSet:
@@ -402,10 +447,14 @@ def _venv(check: _Checker, env: Mapping[str, object], path: Path) -> Path:
 
 
 def _requirements(
-    check: _Checker, table: Mapping[str, object], key: _Key
+    check: _Checker, table: Mapping[str, object], key: _Key, asked: list[tuple[_Key, Requirement]]
 ) -> tuple[Requirement, ...]:
-    """Read a list of PEP 508 requirements, each package at most once per environment marker."""
+    """Read a list of PEP 508 requirements, each package at most once per environment marker.
+
+    Each is also added to *asked*, keyed, for the checks that look across lists.
+    """
     parsed = _each(check, table, key, Requirement, "a PEP 508 requirement") or []
+    asked.extend(parsed)
     seen: dict[str, list[tuple[_Key, str | None]]] = {}
     for item_key, requirement in parsed:
         name = canonicalize_name(requirement.name)
@@ -435,14 +484,16 @@ def _valid_name(text: str) -> NormalizedName:
         raise ValueError("") from None
 
 
-def _groups(check: _Checker, data: Mapping[str, object]) -> tuple[Group, ...]:
+def _groups(
+    check: _Checker, data: Mapping[str, object], asked: list[tuple[_Key, Requirement]]
+) -> tuple[Group, ...]:
     """Read ``[groups]``: valid, unique names, each with requirements; sorted by name."""
     table = _table(check, data, ("groups",))
     groups: dict[str, Group] = {}
     for name in table:
         key: _Key = ("groups", name)
-        requirements = _requirements(check, table, key)
-        normal = _convert(check, key, name, _valid_name, "a group name (letters, digits, . _ -)")
+        requirements = _requirements(check, table, key, asked)
+        normal = _convert(check, key, name, _valid_name, f"a group name {_NAME_CHARS}")
         if normal in groups:
             found = f"{_show(name)}, the same name as {_show(groups[normal].name)}"
             check.add(key, "each group name once (compared like package names)", found, None)
@@ -454,9 +505,7 @@ def _groups(check: _Checker, data: Mapping[str, object]) -> tuple[Group, ...]:
 def _index(check: _Checker, data: Mapping[str, object]) -> IndexConfig:
     """Read ``[index]``: http(s):// or file:// index URLs, and find-links locations."""
     table = _table(check, data, ("index",), INDEX_KEYS)
-    url = _string(check, table, ("index", "url"))
-    if url is not None:
-        url = _convert(check, ("index", "url"), url, _index_url, _URL_EXPECTED)
+    url = _url(check, table, ("index", "url"))
     extra_urls = _each(check, table, ("index", "extra-urls"), _index_url, _URL_EXPECTED) or []
     find_links = (
         _each(check, table, ("index", "find-links"), _location, "a URL or a folder path") or []
@@ -466,6 +515,12 @@ def _index(check: _Checker, data: Mapping[str, object]) -> IndexConfig:
         extra_urls=tuple(text for _, text in extra_urls),
         find_links=tuple(text for _, text in find_links),
     )
+
+
+def _url(check: _Checker, table: Mapping[str, object], key: _Key) -> str | None:
+    """Return the index URL at *key*, or None if it is absent or not one (reported)."""
+    url = _string(check, table, key)
+    return None if url is None else _convert(check, key, url, _index_url, _URL_EXPECTED)
 
 
 def _index_url(text: str) -> str:
@@ -483,3 +538,105 @@ def _location(text: str) -> str:
     if not text.strip():
         raise ValueError("")
     return text
+
+
+# --- default groups, named indexes and per-package sources ----------------------------------------
+
+
+def _default_groups(
+    check: _Checker, env: Mapping[str, object], groups: tuple[Group, ...]
+) -> tuple[str, ...]:
+    """Read ``[env] default-groups``: groups defined in [groups]; normalized and sorted."""
+    key: _Key = ("env", "default-groups")
+    named = _each(check, env, key, _named, "a group name") or []
+    defined = [group.name for group in groups]
+    normal = {_normalize_group(name) for name in defined}
+    for item_key, (text, name) in named:
+        if name not in normal:
+            _undefined(check, item_key, "a group defined in [groups]", text, defined)
+    return tuple(sorted({name for _, (_, name) in named}))
+
+
+def _named(text: str) -> tuple[str, str]:
+    """Return *text* as written and normalized, if it is a valid name."""
+    return text, _valid_name(text)
+
+
+def _indexes(check: _Checker, data: Mapping[str, object]) -> tuple[NamedIndex, ...]:
+    """Read ``[indexes]``: a table per index, each with a URL; sorted by name."""
+    table = _table(check, data, ("indexes",))
+    indexes = []
+    for name, value in table.items():
+        key: _Key = ("indexes", name)
+        entry = _table(check, table, key, INDEXES_KEYS)
+        valid = _convert(check, key, name, _valid_name, f"an index name {_NAME_CHARS}")
+        url = _url(check, entry, (*key, "url"))
+        if isinstance(value, dict) and "url" not in entry:
+            check.add(key, f"a url ({_URL_EXPECTED})", "a table without one", None)
+        if valid is not None and url is not None:
+            indexes.append(NamedIndex(name=name, url=url))
+    return tuple(sorted(indexes, key=lambda index: index.name))
+
+
+def _sources(
+    check: _Checker, data: Mapping[str, object]
+) -> dict[NormalizedName, tuple[_Key, Source]]:
+    """Read ``[sources]``: at most one per package (compared normalized), keyed by package."""
+    table = _table(check, data, ("sources",))
+    indexes = data.get("indexes")
+    # A source may name an index whose own entry has a problem: that one is reported there.
+    defined = [str(name) for name in indexes] if isinstance(indexes, dict) else []
+    sources: dict[NormalizedName, tuple[_Key, Source]] = {}
+    for name in table:
+        key: _Key = ("sources", name)
+        package = _convert(check, key, name, _valid_name, "a package name")
+        source = _source(check, table, key, defined)
+        if package in sources:
+            found = f"{_show(name)}, the same package as {_show(sources[package][0][-1])}"
+            check.add(key, "each package once (names compared normalized)", found, None)
+        elif package is not None and source is not None:
+            sources[package] = (key, source)
+    return sources
+
+
+def _source(
+    check: _Checker, table: Mapping[str, object], key: _Key, indexes: list[str]
+) -> Source | None:
+    """Read one [sources] entry: exactly one of index or path; editable only with a path."""
+    entry = _table(check, table, key, SOURCE_KEYS)
+    kinds = [kind for kind in ("index", "path") if kind in entry]
+    if len(kinds) != 1 and isinstance(table[str(key[-1])], dict):
+        check.add(key, "exactly one of index or path", "both" if kinds else "neither", None)
+    elif kinds == ["index"] and "editable" in entry:
+        check.add((*key, "editable"), "editable only with a path", "an index source", None)
+    index = _string(check, entry, (*key, "index"))
+    if index is not None and index not in indexes:
+        _undefined(check, (*key, "index"), "an index defined in [indexes]", index, indexes)
+    path = _string(check, entry, (*key, "path"))
+    if path is not None:
+        path = _convert(check, (*key, "path"), path, _location, "a folder path")
+    editable = _boolean(check, entry, (*key, "editable"))
+    package = canonicalize_name(str(key[-1]))
+    source = Source(package=package, index=index, path=path, editable=editable)
+    return source if len(kinds) == 1 else None
+
+
+def _check_path_sources(
+    check: _Checker,
+    sources: Iterable[tuple[_Key, Source]],
+    asked: list[tuple[_Key, Requirement]],
+) -> None:
+    """A path source's package is asked for by name somewhere, and nowhere by a direct URL."""
+    names = {canonicalize_name(requirement.name) for _, requirement in asked}
+    for key, source in sources:
+        if source.path is None:  # an index source may guard a package only others depend on
+            continue
+        if source.package not in names:
+            found = "a path source for a package no dependency or group asks for"
+            check.add(key, "a package named in dependencies or a group", found, None)
+        for item_key, requirement in asked:
+            if requirement.url and canonicalize_name(requirement.name) == source.package:
+                expected = f"the package by name only ({_dotted(key)} gives its path)"
+                text = str(requirement)
+                found = f"{_show(text)} (a path source and a direct URL for the same package)"
+                check.add(item_key, expected, found, text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, cast
 
 import pytest
@@ -70,6 +71,9 @@ def only(plan: Plan) -> Action:
 
 LAX = Policy()
 STRICT = Policy(strict_sources=True)
+REPAIR = Policy(reinstall=frozenset({nn("pkg")}))
+REPAIR_STRICT = Policy(strict_sources=True, reinstall=frozenset({nn("pkg")}))
+REPAIR_OTHER = Policy(reinstall=frozenset({nn("other")}))
 
 
 # --- one name on both sides -----------------------------------------------------------------
@@ -123,6 +127,17 @@ BOTH_SIDES = [
      Change.REINSTALL, "editable mode differs"),
     ("source-before-unverified", want(None, kind="directory", url=DIR_URL, sha256=None), have(),
      STRICT, Change.REINSTALL, "source differs"),
+    # Files that no longer match RECORD: repaired only where nothing else would happen.
+    ("files-modified", want(), have(), REPAIR, Change.REINSTALL, "files modified"),
+    ("files-modified-verified-source", want(), have(direct_url=archive_du()), REPAIR_STRICT,
+     Change.REINSTALL, "files modified"),
+    ("files-modified-of-another", want(), have(), REPAIR_OTHER, Change.KEEP, None),
+    ("upgrade-before-files-modified", want("2.0"), have("1.0"), REPAIR, Change.UPGRADE, None),
+    ("downgrade-before-files-modified", want("1.0"), have("2.0"), REPAIR, Change.DOWNGRADE, None),
+    ("hash-before-files-modified", want(), have(direct_url=archive_du(SHA_B)), REPAIR,
+     Change.REINSTALL, "hash differs"),
+    ("unverified-before-files-modified", want(), have(), REPAIR_STRICT,
+     Change.REINSTALL, "source unverified"),
 ]
 # fmt: on
 
@@ -162,6 +177,26 @@ def test_extra_in_keep_is_kept():
     assert plan.is_empty()
 
 
+def test_modified_extra_is_still_removed():
+    installed = have()
+    assert only(make_plan([], [installed], REPAIR)) == Action(
+        name=nn("pkg"), change=Change.REMOVE, have=installed
+    )
+
+
+def test_modified_extra_in_keep_is_still_kept():
+    installed = have(name="pip")
+    policy = Policy(keep=frozenset({nn("pip")}), reinstall=frozenset({nn("pip")}))
+    assert only(make_plan([], [installed], policy)).change is Change.KEEP
+
+
+def test_modified_name_not_installed_is_just_installed():
+    wanted = want()
+    assert only(make_plan([wanted], [], REPAIR)) == Action(
+        name=nn("pkg"), change=Change.INSTALL, want=wanted
+    )
+
+
 def test_keep_does_not_shield_a_wanted_name():
     keep_pip = Policy(keep=frozenset({nn("pip")}))
     plan = make_plan([want("2.0", name="pip")], [have(name="pip")], keep_pip)
@@ -189,6 +224,12 @@ def test_installed_twice_and_not_wanted_is_removed():
     assert only(make_plan([], [old, new], LAX)) == Action(
         name=nn("pkg"), change=Change.REMOVE, have=new, reason="installed twice"
     )
+
+
+def test_installed_twice_and_modified_says_twice():
+    wanted = want("2.0")
+    action = only(make_plan([wanted], [have("1.0"), have("2.0")], REPAIR))
+    assert (action.change, action.reason) == (Change.REINSTALL, "installed twice")
 
 
 def test_installed_twice_but_kept_is_left_alone():
@@ -262,7 +303,10 @@ installed_st = st.lists(
 )
 wanted_list_st = st.lists(wanted_st(), unique_by=lambda w: w.name, max_size=5)
 policy_st = st.builds(
-    Policy, keep=st.frozensets(names_st, max_size=3), strict_sources=st.booleans()
+    Policy,
+    keep=st.frozensets(names_st, max_size=3),
+    strict_sources=st.booleans(),
+    reinstall=st.frozensets(names_st, max_size=3),
 )
 
 
@@ -303,12 +347,21 @@ def test_applying_the_plan_converges(wanted, installed, policy):
     for w in wanted:
         assert len(by_name[w.name]) == 1
         assert w.version is None or by_name[w.name][0].version == w.version
-    assert make_plan(wanted, result, policy).is_empty()
+    # Reinstalled files match their RECORD again, so the next verify finds nothing.
+    assert make_plan(wanted, result, replace(policy, reinstall=frozenset())).is_empty()
 
 
 @given(wanted=wanted_list_st, policy=policy_st)
 def test_a_matching_environment_gives_an_empty_plan(wanted, policy):
-    assert make_plan(wanted, [as_installed(w) for w in wanted], policy).is_empty()
+    clean = replace(policy, reinstall=frozenset())
+    assert make_plan(wanted, [as_installed(w) for w in wanted], clean).is_empty()
+
+
+@given(wanted=wanted_list_st, policy=policy_st)
+def test_a_matching_environment_reinstalls_exactly_the_modified(wanted, policy):
+    plan = make_plan(wanted, [as_installed(w) for w in wanted], policy)
+    assert {a.name for a in plan.changes()} == {w.name for w in wanted} & policy.reinstall
+    assert {(a.change, a.reason) for a in plan.changes()} <= {(Change.REINSTALL, "files modified")}
 
 
 @given(wanted=wanted_list_st, keep=st.frozensets(names_st))

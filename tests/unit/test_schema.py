@@ -19,7 +19,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from envsync.errors import SpecError
-from envsync.spec import ENV_KEYS, INDEX_KEYS, TOP_KEYS, parse_spec
+from envsync.spec import (
+    ENV_KEYS,
+    INDEX_KEYS,
+    INDEXES_KEYS,
+    SOURCE_KEYS,
+    TOP_KEYS,
+    parse_spec,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -84,14 +91,20 @@ def test_schema_knows_the_loaders_keys():
     assert set(SCHEMA["properties"]) == TOP_KEYS
     assert set(SCHEMA["properties"]["env"]["properties"]) == ENV_KEYS
     assert set(SCHEMA["properties"]["index"]["properties"]) == INDEX_KEYS
+    assert set(SCHEMA["$defs"]["named-index"]["properties"]) == INDEXES_KEYS
+    assert set(SCHEMA["$defs"]["source"]["properties"]) == SOURCE_KEYS
 
 
 def test_schema_closes_every_table():
     assert SCHEMA["additionalProperties"] is False
     for table in ("env", "index"):
         assert SCHEMA["properties"][table]["additionalProperties"] is False
-    # [groups] is open by design: its keys are the user's group names, checked by pattern.
-    assert "propertyNames" in SCHEMA["properties"]["groups"]
+    for entry in ("named-index", "source"):
+        assert SCHEMA["$defs"][entry]["additionalProperties"] is False
+    # [groups], [indexes] and [sources] are open by design: their keys are the user's names,
+    # checked by pattern; each [indexes] and [sources] entry is closed (above).
+    for table in ("groups", "indexes", "sources"):
+        assert "propertyNames" in SCHEMA["properties"][table]
 
 
 # --- property: whatever the loader accepts, the schema accepts ---------------------------------
@@ -107,13 +120,56 @@ _VALUES = st.one_of(
     st.booleans(),
     st.lists(st.integers(0, 9), max_size=2),
 )
-_ENV = st.dictionaries(st.sampled_from([*ENV_KEYS, "pyhton"]), _VALUES, max_size=4)
+_NAMES = st.sampled_from(["internal", "Internal", "requests", "pip", "dev", "a b", ""])
+_ENV = st.dictionaries(
+    st.sampled_from([*ENV_KEYS, "pyhton"]), _VALUES | st.lists(_NAMES, max_size=2), max_size=4
+)
 _INDEX = st.dictionaries(st.sampled_from([*INDEX_KEYS, "extra_urls"]), _VALUES, max_size=3)
-_GROUPS = st.dictionaries(_WORDS, st.lists(_WORDS, max_size=3) | _WORDS, max_size=3)
-_SPECS = st.fixed_dictionaries({}, optional={"env": _ENV, "index": _INDEX, "groups": _GROUPS})
+_GROUPS = st.dictionaries(_WORDS | _NAMES, st.lists(_WORDS, max_size=3) | _WORDS, max_size=3)
+_SHARED = st.sampled_from(["internal", "requests", "dev", "Dev"])
+_URLS = st.sampled_from(["http://h/simple", "FILE:///x", "https:///x", "ftp://x"])
+_INDEX_ENTRY = st.fixed_dictionaries({"url": _URLS}, optional={"uri": _WORDS})
+_SOURCE = st.fixed_dictionaries(
+    {},
+    optional={
+        "index": _NAMES,
+        "path": st.sampled_from(["libs/a", "/abs/a", " "]),
+        "editable": st.booleans(),
+        "paht": _WORDS,
+    },
+)
+_INDEXES = st.dictionaries(_NAMES, _INDEX_ENTRY | _VALUES, max_size=2)
+_SOURCES = st.dictionaries(_NAMES, _SOURCE | _VALUES, max_size=3)
+_SPECS = st.fixed_dictionaries(
+    {},
+    optional={
+        "env": _ENV,
+        "index": _INDEX,
+        "groups": _GROUPS,
+        "indexes": _INDEXES,
+        "sources": _SOURCES,
+    },
+)
+_INDEX_SOURCE = st.fixed_dictionaries({"index": _SHARED})
+_PATH_SOURCE = st.fixed_dictionaries({"path": _SHARED}, optional={"editable": st.booleans()})
+# Few, valid names shared by every table, so that they often refer to each other.
+_LINKED = st.fixed_dictionaries(
+    {
+        "env": st.fixed_dictionaries(
+            {},
+            optional={
+                "dependencies": st.lists(_SHARED, max_size=2, unique=True),
+                "default-groups": st.lists(_SHARED, max_size=2),
+            },
+        ),
+        "groups": st.dictionaries(_SHARED, st.lists(_SHARED, max_size=1), max_size=2),
+        "indexes": st.dictionaries(_SHARED, st.fixed_dictionaries({"url": _URLS}), max_size=2),
+        "sources": st.dictionaries(_SHARED, _INDEX_SOURCE | _PATH_SOURCE | _SOURCE, max_size=2),
+    }
+)
 
 
-@given(_SPECS)
+@given(_SPECS | _LINKED)
 def test_schema_accepts_whatever_the_loader_accepts(document):
     text = tomli_w.dumps(document)
     if _loader_accepts(text):

@@ -14,9 +14,10 @@ import tomli_w
 from hypothesis import given
 from hypothesis import strategies as st
 from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
 
 from envsync.errors import SpecError
-from envsync.spec import DEFAULT_KEEP, DEFAULT_VENV, Spec, parse_spec
+from envsync.spec import DEFAULT_KEEP, DEFAULT_VENV, NamedIndex, Source, Spec, parse_spec
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -51,7 +52,16 @@ def _view(spec):
         "extra-urls": list(spec.index.extra_urls),
         "find-links": list(spec.index.find_links),
         "keep": list(spec.keep),
+        "default-groups": list(spec.default_groups),
+        "indexes": {index.name: index.url for index in spec.indexes},
+        "sources": {source.package: _source_view(source) for source in spec.sources},
     }
+
+
+def _source_view(source):
+    if source.index is not None:
+        return {"index": source.index}
+    return {"path": source.path, "editable": source.editable}
 
 
 @pytest.mark.parametrize("case", CASES["good"], ids=lambda case: case["id"])
@@ -60,8 +70,9 @@ def test_good_spec(case, tmp_path):
     expected = {key: value for key, value in case.items() if key not in {"id", "text"}}
     actual = {key: value for key, value in _view(spec).items() if key in expected}
     assert actual == expected
-    # and in order: Spec.groups is sorted by name
-    assert list(actual.get("groups", {})) == list(expected.get("groups", {}))
+    # and in order: Spec.groups, .indexes and .sources are sorted by name
+    for key in ("groups", "indexes", "sources"):
+        assert list(actual.get(key, {})) == list(expected.get(key, {}))
 
 
 @pytest.mark.parametrize("case", CASES["bad"], ids=lambda case: case["id"])
@@ -92,6 +103,7 @@ def test_defaults(tmp_path):
     assert spec.dependencies == ()
     assert spec.groups == ()
     assert spec.index.url is None
+    assert (spec.default_groups, spec.indexes, spec.sources) == ((), (), ())
 
 
 def test_venv_is_absolute_under_the_spec_folder(tmp_path):
@@ -127,6 +139,29 @@ def test_group_lookup_is_normalized(tmp_path):
     assert group is not None
     assert group.name == "Dev_Tools"
     assert spec.group("docs") is None
+
+
+def test_source_and_named_index_lookups(tmp_path):
+    text = """
+[env]
+dependencies = ["private-pkg", "mylib"]
+[indexes.internal]
+url = "https://pypi.internal.example/simple"
+[sources]
+Private_Pkg = { index = "internal" }
+mylib = { path = "libs/mylib", editable = true }
+"""
+    spec = parse_spec(text, path=tmp_path / "env.toml")
+    private = spec.source("private.pkg")
+    assert private == Source(package=canonicalize_name("private-pkg"), index="internal")
+    assert spec.named_index(private.index or "") == NamedIndex(
+        name="internal", url="https://pypi.internal.example/simple"
+    )
+    assert spec.source("MyLib") == Source(
+        package=canonicalize_name("mylib"), path="libs/mylib", editable=True
+    )
+    assert spec.source("requests") is None
+    assert spec.named_index("Internal") is None  # index names match exactly, as written
 
 
 def test_bare_python_version_matches_its_release_line(tmp_path):
@@ -184,11 +219,13 @@ def test_problem_without_a_line_comes_last(tmp_path):
 
 _KEYS = st.sampled_from(
     ["env", "groups", "index", "python", "venv", "dependencies", "keep", "url", "extra-urls",
-     "find-links", "dev", "Dev", "a b", "pyhton"]
+     "find-links", "dev", "Dev", "a b", "pyhton", "default-groups", "indexes", "sources",
+     "internal", "requests", "rich", "path", "editable"]
 ) | st.text(max_size=8)  # fmt: skip
 _STRINGS = st.sampled_from(
     ["", "3.12", "3.12.1", ">=3.11", "requests", "requests>=2", "a; python_version<'3'", ".",
-     "..", "pip", "http://h/simple", "file:///x", "ftp://x", "rich[x] @ file:///p"]
+     "..", "pip", "http://h/simple", "file:///x", "ftp://x", "rich[x] @ file:///p", "dev",
+     "internal"]
 ) | st.text(max_size=20)  # fmt: skip
 _SCALARS = (
     _STRINGS
@@ -233,7 +270,10 @@ def test_any_toml_document_loads_or_raises_spec_error(document):
 
 
 @given(
-    st.dictionaries(st.sampled_from(["env", "groups", "index"]), st.dictionaries(_KEYS, _VALUES))
+    st.dictionaries(
+        st.sampled_from(["env", "groups", "index", "indexes", "sources"]),
+        st.dictionaries(_KEYS, _VALUES),
+    )
 )
 def test_any_tables_load_or_raise_spec_error(document):
     _loads_or_spec_error(tomli_w.dumps(document))

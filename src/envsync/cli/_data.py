@@ -33,6 +33,7 @@ def outcome_data(outcome: Outcome) -> dict[str, Any]:
         },
         "lock": lock_data(outcome.lock),
         "groups": list(outcome.groups),
+        "main": outcome.main,
         "plan": render.plan_to_json(outcome.plan),
         "applied": outcome.applied,
     }

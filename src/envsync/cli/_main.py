@@ -14,7 +14,15 @@ import sys
 from typing import TYPE_CHECKING
 
 from envsync import __version__, render
-from envsync.cli import cmd_apply, cmd_lock, cmd_plan
+from envsync.cli import (
+    cmd_apply,
+    cmd_check,
+    cmd_export,
+    cmd_init,
+    cmd_lock,
+    cmd_plan,
+    cmd_run,
+)
 from envsync.cli._context import Context, envelope, use_color
 from envsync.cli._options import add_common
 from envsync.errors import EXIT_ERROR, EnvsyncError
@@ -25,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 _EXIT_INTERRUPTED = 130
-COMMANDS = (cmd_lock, cmd_plan, cmd_apply)
+COMMANDS = (cmd_init, cmd_lock, cmd_plan, cmd_apply, cmd_check, cmd_run, cmd_export)
 
 
 def _parser() -> argparse.ArgumentParser:

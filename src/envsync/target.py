@@ -1,0 +1,140 @@
+"""The environment a run targets, whether the lock fits it, what the keep-policy protects.
+
+The target is the venv's interpreter, or the one a new venv will be made from. EFFECTS:
+probes interpreters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from envsync import environment, interpreters, lockfile, simpleapi, venv
+from envsync.planner import Policy
+from envsync.report import Step
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from packaging.pylock import Pylock
+
+    from envsync._types import NormalizedName
+    from envsync.report import Reporter
+    from envsync.spec import Spec
+
+__all__ = ["Target", "VenvChange", "find_target", "local_inputs", "policy", "staleness"]
+
+VenvChange = Literal["keep", "create", "recreate"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Target:
+    """The interpreter and marker environment the venv has, or will have."""
+
+    python: Path
+    """The interpreter: the venv's own, or the one a new venv will be made from."""
+    version: str
+    """Its full version."""
+    markers: dict[str, str]
+    """Its PEP 508 marker environment."""
+    tags: tuple[str, ...]
+    """The wheel tags it accepts, best first."""
+    change: VenvChange
+    """keep the venv, create it, or recreate it."""
+    reason: str | None = None
+    """Why it is recreated."""
+
+
+def find_target(spec: Spec, reporter: Reporter) -> Target:
+    """The venv's interpreter when it satisfies the spec, else the Python to make it with."""
+    existing = venv.venv_python(spec.venv)
+    reason = None
+    if venv.is_venv(spec.venv) and existing.exists():
+        info = environment.probe_venv(spec.venv)
+        if spec.python.contains(info.version, prereleases=True):
+            return Target(
+                python=info.python,
+                version=str(info.version),
+                markers=info.markers,
+                tags=info.tags,
+                change="keep",
+            )
+        reason = f"its Python {info.version} does not satisfy python = {str(spec.python)!r}"
+    reporter.emit(Step(what=f"looking for a Python matching {str(spec.python) or 'any'}"))
+    found = interpreters.find_python(spec.python)
+    probe = environment.probe_interpreter(found.executable)
+    return Target(
+        python=found.executable,
+        version=str(found.version),
+        markers=probe.markers,
+        tags=probe.tags,
+        change="recreate" if reason else "create",
+        reason=reason,
+    )
+
+
+def staleness(lock: Pylock, spec: Spec, version: str | None) -> str | None:
+    """Why *lock* does not fit *spec* (and a venv of Python *version*), or None if it does."""
+    if not lockfile.is_fresh(lock, spec, local_inputs(spec)):
+        return "env.toml (or a local package it names) changed since pylock.toml was written"
+    locked = lockfile.info(lock).python
+    if version is not None and minor_of(locked) != minor_of(version):
+        return f"pylock.toml was resolved for Python {locked}, the venv has {version}"
+    return None
+
+
+_BUILD_FILES = ("pyproject.toml", "setup.cfg", "setup.py")
+
+
+def local_inputs(spec: Spec) -> dict[str, str]:
+    """A hash of each local project's build files, keyed by its folder as env.toml names it.
+
+    A local package's version and dependencies live in these files, so a change to them
+    must make the lock stale even though env.toml did not change.
+    """
+    folders = [s.path for s in spec.sources if s.path is not None]
+    folders += _file_urls(spec)
+    return {folder: _hash_build_files(_folder(spec, folder)) for folder in sorted(set(folders))}
+
+
+def _file_urls(spec: Spec) -> list[str]:
+    requirements = [*spec.dependencies, *(r for g in spec.groups for r in g.requirements)]
+    return [r.url for r in requirements if r.url and r.url.startswith("file:")]
+
+
+def _folder(spec: Spec, location: str) -> Path:
+    if location.startswith("file://"):
+        return simpleapi.local_path(location)
+    path = Path(location.removeprefix("file:"))
+    return path if path.is_absolute() else spec.root / path
+
+
+def _hash_build_files(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for name in _BUILD_FILES:
+        candidate = folder / name
+        if candidate.is_file():
+            digest.update(name.encode() + b"\0" + candidate.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def minor_of(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
+def policy(spec: Spec, reinstall: Iterable[NormalizedName] = ()) -> Policy:
+    """Never remove what the spec keeps, nor envsync itself when the venv is its own."""
+    keep = set(spec.keep)
+    if _same_path(spec.venv, Path(sys.prefix)):
+        keep |= environment.own_requirements()
+    return Policy(keep=frozenset(keep), reinstall=frozenset(reinstall))
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False

@@ -1,0 +1,296 @@
+"""`envsync init` and `envsync export`, for real: compared with what pip itself installs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import TYPE_CHECKING
+
+import pytest
+
+from envsync import projectfiles
+
+from helpers import envsync, venv_packages, venv_python, write_spec
+from support import isolated_env, run_pip
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from support.pkgindex import PackageIndex
+
+pytestmark = pytest.mark.e2e
+
+
+def spec_of(root: Path) -> str:
+    return str(root / "env.toml")
+
+
+def run_ok(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    result = envsync(capsys, *args)
+    assert result.code == 0, result.err
+    return result.err
+
+
+def bare_venv(root: Path, like: Path) -> Path:
+    """A venv without pip at root/.venv, made by the interpreter of the venv *like*."""
+    subprocess.run(
+        [str(venv_python(like)), "-m", "venv", "--without-pip", str(root / ".venv")],
+        check=True,
+        env=isolated_env(),
+    )
+    return venv_python(root)
+
+
+def pip_install(python: Path, *args: str | Path) -> None:
+    """Real pip, run from the test's interpreter against the venv of *python*."""
+    proc = run_pip("--python", python, "install", *args)
+    assert proc.returncode == 0, proc.stderr
+
+
+# --- init --from requirements.txt --------------------------------------------------------------
+
+
+def test_init_from_requirements_then_apply_installs_what_pip_would(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
+) -> None:
+    reqs = tmp_path / "reqs"
+    reqs.mkdir()
+    (reqs / "base.txt").write_text("alpha  # the main thing\n", "utf-8")
+    requirements = reqs / "requirements.txt"
+    requirements.write_text(
+        f"--index-url {package_index.url}\n"
+        "-r base.txt\n"
+        "gamma[fast]\n"
+        "epsilon; python_version >= '3.8'\n"
+        "--pre\n",
+        "utf-8",
+    )
+    project = tmp_path / "project"
+
+    err = run_ok(capsys, "init", "--from", str(requirements), "--spec", spec_of(project))
+    assert "warning: " in err
+    assert "dropped --pre" in err
+    spec = projectfiles.load_spec(project / "env.toml")
+    assert spec.index.url == package_index.url
+    run_ok(capsys, "apply", "--spec", spec_of(project))
+
+    reference = bare_venv(tmp_path / "pip", like=project)
+    pip_install(reference, "-r", requirements)
+    assert venv_packages(project) == venv_packages(tmp_path / "pip")
+    assert set(venv_packages(project)) >= {"alpha", "beta", "gamma", "delta", "epsilon"}
+
+
+def test_init_writes_an_editable_folder_as_a_source(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    lib = tmp_path / "libs" / "mylib"
+    lib.mkdir(parents=True)
+    (lib / "pyproject.toml").write_text('[project]\nname = "mylib"\n', "utf-8")
+    requirements = tmp_path / "libs" / "requirements.txt"
+    requirements.write_text("-e ./mylib\n", "utf-8")
+
+    run_ok(capsys, "init", "--from", str(requirements), "--spec", spec_of(tmp_path / "app"))
+
+    spec = projectfiles.load_spec(tmp_path / "app" / "env.toml")
+    assert [str(r) for r in spec.dependencies] == ["mylib"]
+    source = spec.source("mylib")
+    assert source is not None
+    assert (source.path, source.editable) == ("../libs/mylib", True)
+
+
+# --- init --from pyproject.toml ----------------------------------------------------------------
+
+PYPROJECT = """\
+[project]
+name = "myproj"
+version = "0.1"
+requires-python = ">=3.8"
+dependencies = ["alpha"]
+
+[project.optional-dependencies]
+fast = ["gamma[fast]"]
+
+[dependency-groups]
+test = ["theta"]
+dev = [{include-group = "test"}, "cli-tool"]
+"""
+
+
+def test_init_from_pyproject_then_apply_a_group(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT, "utf-8")
+    run_ok(capsys, "init", "--from", str(tmp_path / "pyproject.toml"), "--spec", spec_of(tmp_path))
+    text = (tmp_path / "env.toml").read_text("utf-8")
+    assert "not extras" in text
+    data = tomllib.loads(text)
+    assert data["env"] == {"python": ">=3.8", "dependencies": ["alpha"]}
+    assert data["groups"] == {
+        "fast": ["gamma[fast]"],
+        "test": ["theta"],
+        "dev": ["theta", "cli-tool"],
+    }
+    # The test index is the only index a test may reach.
+    with (tmp_path / "env.toml").open("a", encoding="utf-8") as fh:
+        fh.write(f'\n[index]\nurl = "{package_index.url}"\n')
+
+    run_ok(capsys, "apply", "--spec", spec_of(tmp_path), "--group", "dev")
+    assert venv_packages(tmp_path) == {
+        "alpha": "2.0",
+        "beta": "2.0",
+        "theta": "1.0",
+        "cli-tool": "1.0",
+    }
+
+    run_ok(capsys, "apply", "--spec", spec_of(tmp_path), "--group", "fast")
+    assert venv_packages(tmp_path) == {
+        "alpha": "2.0",
+        "beta": "2.0",
+        "gamma": "1.0",
+        "delta": "1.0",
+    }
+
+
+# --- init: the template, refusals and errors ---------------------------------------------------
+
+
+def test_init_without_from_writes_a_template_envsync_loads(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    run_ok(capsys, "init", "--spec", spec_of(tmp_path / "new"))
+    spec = projectfiles.load_spec(tmp_path / "new" / "env.toml")
+    assert str(spec.python) == f">={sys.version_info.major}.{sys.version_info.minor}"
+    assert spec.dependencies == ()
+
+    run_ok(capsys, "init", "--spec", spec_of(tmp_path / "new"), "--python", "3.12", "--force")
+    assert str(projectfiles.load_spec(tmp_path / "new" / "env.toml").python) == "==3.12.*"
+
+
+def test_init_refuses_to_overwrite(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    (tmp_path / "env.toml").write_text("# mine\n", "utf-8")
+
+    result = envsync(capsys, "init", "--spec", spec_of(tmp_path))
+
+    assert result.code == 1
+    assert f"{tmp_path / 'env.toml'} already exists" in result.err
+    assert "--force" in result.err
+    assert (tmp_path / "env.toml").read_text("utf-8") == "# mine\n"
+
+
+def test_init_reports_every_bad_line_once(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    requirements = tmp_path / "req.txt"
+    requirements.write_text("alpha\nrequests >>> 2\n# ok\n--frobnicate\nbeta\n", "utf-8")
+
+    result = envsync(capsys, "init", "--from", str(requirements), "--spec", spec_of(tmp_path))
+
+    assert result.code == 1
+    assert result.err.count("error:") == 1
+    assert f"{requirements}:2: expected a PEP 508 requirement" in result.err
+    assert f"{requirements}:4: expected a requirement or a pip option" in result.err
+    assert not (tmp_path / "env.toml").exists()
+
+
+def test_init_from_a_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    result = envsync(
+        capsys, "init", "--from", str(tmp_path / "nope.txt"), "--spec", spec_of(tmp_path)
+    )
+    assert result.code == 1
+    assert "nope.txt was not found" in result.err
+
+
+# --- export ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def applied(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
+) -> Path:
+    """A project applied from the test index, with a dev group not installed."""
+    project = tmp_path / "project"
+    project.mkdir()
+    write_spec(
+        project,
+        ["alpha", "gamma[fast]", "epsilon"],
+        index_url=package_index.url,
+        groups={"dev": ["cli-tool"]},
+    )
+    run_ok(capsys, "apply", "--spec", spec_of(project))
+    return project
+
+
+def test_export_installs_with_require_hashes_to_the_same_venv(
+    capsys: pytest.CaptureFixture[str], applied: Path, tmp_path: Path, package_index: PackageIndex
+) -> None:
+    output = tmp_path / "req.txt"
+    result = envsync(capsys, "export", "--spec", spec_of(applied), "-o", str(output))
+    assert result.code == 0, result.err
+    assert result.out.startswith("Exported ")
+    text = output.read_text("utf-8")
+    assert text.startswith("# Exported from pylock.toml by envsync")
+    assert "cli-tool" not in text
+
+    fresh = bare_venv(tmp_path / "fresh", like=applied)
+    pip_install(
+        fresh, "--no-deps", "--require-hashes", "-r", output, "--index-url", package_index.url
+    )
+    assert venv_packages(tmp_path / "fresh") == venv_packages(applied)
+
+    stdout = envsync(capsys, "export", "--spec", spec_of(applied))
+    assert stdout.out == text
+
+
+def test_export_a_group(
+    capsys: pytest.CaptureFixture[str], applied: Path, tmp_path: Path, package_index: PackageIndex
+) -> None:
+    output = tmp_path / "dev.txt"
+    run_ok(capsys, "export", "--spec", spec_of(applied), "--group", "dev", "-o", str(output))
+    assert "cli-tool==1.0 \\\n    --hash=sha256:" in output.read_text("utf-8")
+
+    run_ok(capsys, "apply", "--spec", spec_of(applied), "--group", "dev")
+    fresh = bare_venv(tmp_path / "fresh", like=applied)
+    pip_install(
+        fresh, "--no-deps", "--require-hashes", "-r", output, "--index-url", package_index.url
+    )
+    assert venv_packages(tmp_path / "fresh") == venv_packages(applied)
+
+
+def test_export_a_stale_lock_warns_and_exports_it_as_it_is(
+    capsys: pytest.CaptureFixture[str], applied: Path, package_index: PackageIndex
+) -> None:
+    write_spec(applied, ["alpha", "theta"], index_url=package_index.url)
+    requests = len(package_index.requests)
+
+    result = envsync(capsys, "export", "--spec", spec_of(applied))
+
+    assert result.code == 0
+    assert "warning: pylock.toml is out of date" in result.err
+    assert "gamma==1.0" in result.out
+    assert "theta" not in result.out
+    assert len(package_index.requests) == requests  # never resolves
+
+
+def test_export_without_a_lock_fails(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
+) -> None:
+    write_spec(tmp_path, ["alpha"], index_url=package_index.url)
+
+    result = envsync(capsys, "export", "--spec", spec_of(tmp_path))
+
+    assert result.code == 1
+    assert "export needs a lock" in result.err
+    assert not (tmp_path / "pylock.toml").exists()
+
+
+def test_export_accepts_only_the_requirements_format(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        envsync(capsys, "export", "--format", "pylock")
+    assert caught.value.code == 2
