@@ -21,7 +21,7 @@ from packaging.utils import canonicalize_name
 from envsync.errors import ResolutionError
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from envsync._types import NormalizedName
 
@@ -44,6 +44,8 @@ class Pin:
     """``name==version`` or ``name @ url``."""
     via: tuple[str, ...]
     """What pulled it in: parent names, or ``-r <input file>`` for a root."""
+    editable: bool = False
+    """An ``-e`` line: a local folder installed in editable mode."""
 
 
 def input_name(group: str | None) -> str:
@@ -53,23 +55,45 @@ def input_name(group: str | None) -> str:
     return f"{_GROUP_PREFIX}{canonicalize_name(group)}.in"
 
 
-def parse(text: str) -> list[Pin]:
-    """The pins of a pip-compile output file written with ``--annotation-style=line``."""
+def parse(text: str, editables: Mapping[str, NormalizedName] | None = None) -> list[Pin]:
+    """The pins of a pip-compile output file written with ``--annotation-style=line``.
+
+    ``-e URL`` lines carry no name, so *editables* maps each URL envsync asked for to it.
+    """
     pins = []
     for raw in text.splitlines():
         line = raw.strip()
-        if not line or line.startswith(("#", "-")):
+        if not line or line.startswith("#") or (line.startswith("-") and _EDIT not in line):
             continue
         match = _VIA.search(line)
         via = tuple(v.strip() for v in match["via"].split(",")) if match else ()
-        text_req = line[: match.start()] if match else line
-        try:
-            requirement = Requirement(text_req.strip())
-        except InvalidRequirement as exc:
-            msg = f"could not read pip-compile's output line {line!r}: {exc}"
-            raise ResolutionError(msg) from exc
-        pins.append(Pin(name=canonicalize_name(requirement.name), requirement=requirement, via=via))
+        spec = (line[: match.start()] if match else line).strip()
+        editable = spec.startswith(_EDIT)
+        if editable:
+            spec = _editable_requirement(spec.removeprefix(_EDIT).strip(), editables or {}, line)
+        requirement = _requirement(spec, line)
+        name = canonicalize_name(requirement.name)
+        pins.append(Pin(name=name, requirement=requirement, via=via, editable=editable))
     return pins
+
+
+_EDIT = "-e "
+
+
+def _editable_requirement(url: str, editables: Mapping[str, NormalizedName], line: str) -> str:
+    name = editables.get(url)
+    if name is None:
+        msg = f"pip-compile returned an editable requirement envsync did not ask for: {line!r}"
+        raise ResolutionError(msg)
+    return f"{name} @ {url}"
+
+
+def _requirement(text: str, line: str) -> Requirement:
+    try:
+        return Requirement(text)
+    except InvalidRequirement as exc:
+        msg = f"could not read pip-compile's output line {line!r}: {exc}"
+        raise ResolutionError(msg) from exc
 
 
 def _root(via: str) -> str | None:

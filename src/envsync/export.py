@@ -67,7 +67,7 @@ def requirements(
     chosen = lockfile.select(
         lock, environment=environment, tags=tags, groups=groups, root=root, main=main
     )
-    packages = {(p.name, p.version): p for p in lock.packages}
+    packages = {(p.name, lockfile.package_version(p)): p for p in lock.packages}
     lines, hashed, local = [], [], []
     for wanted in chosen:
         package = packages[wanted.name, wanted.version]

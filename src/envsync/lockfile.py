@@ -31,7 +31,7 @@ from packaging.pylock import (
 from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
 from packaging.utils import canonicalize_name
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from envsync.errors import LockError
 
@@ -60,6 +60,7 @@ __all__ = [
     "info",
     "is_fresh",
     "loads",
+    "package_version",
     "pins",
     "select",
     "strip_credentials",
@@ -282,9 +283,13 @@ def _group_marker(groups: frozenset[str]) -> Marker | None:
 
 
 def _package(p: ResolvedPackage) -> Package:
+    # PEP 751: a source tree's version MUST NOT be in `version`, since the tree can change;
+    # envsync keeps the version it saw under the package's tool table, for planning only.
+    tree = p.directory is not None
     return Package(
         name=p.name,
-        version=p.version,
+        version=None if tree else p.version,
+        tool={"envsync": {"version": str(p.version)}} if tree and p.version else None,
         marker=_group_marker(p.groups),
         requires_python=SpecifierSet(p.requires_python) if p.requires_python else None,
         dependencies=[{"name": d} for d in sorted(p.dependencies)] or None,
@@ -465,7 +470,7 @@ def _wanted(
         artifact = Artifact(kind="directory", url=_location(None, source.path, root))
         return Wanted(
             name=package.name,
-            version=package.version,
+            version=_tree_version(package),
             artifact=artifact,
             editable=bool(source.editable),
         )
@@ -486,6 +491,21 @@ def _wanted(
         return Wanted(name=package.name, version=package.version, artifact=artifact)
     msg = f"{package.name}: VCS sources are not supported by envsync yet"
     raise LockError(msg, hint=_RELOCK)
+
+
+def package_version(package: Package) -> Version | None:
+    """The package's version: ``version``, or for a source tree the one envsync saw."""
+    return package.version if package.version is not None else _tree_version(package)
+
+
+def _tree_version(package: Package) -> Version | None:
+    """The version envsync saw for a source tree (under the package's [tool.envsync])."""
+    table = (package.tool or {}).get("envsync")
+    seen = table.get("version") if isinstance(table, dict) else None
+    try:
+        return Version(seen) if isinstance(seen, str) else None
+    except InvalidVersion:
+        return None
 
 
 def _location(url: str | None, path: str | None, root: Path) -> str:

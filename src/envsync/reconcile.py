@@ -148,6 +148,7 @@ def _resolve(
         preferred=lockfile.pins(current) if current is not None else {},
         upgrade=upgrade,
         upgrade_packages=upgrade_packages,
+        sources=spec.sources,
     )
     resolution = services.resolver.resolve(request)
     return lockfile.build_lock(

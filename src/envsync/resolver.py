@@ -11,6 +11,7 @@ its hash from the index, so the lock covers every platform the index publishes.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,8 @@ from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from envsync import compiled, simpleapi
@@ -38,7 +41,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
     from envsync._types import NormalizedName
-    from envsync.spec import Group, IndexConfig
+    from envsync.spec import Group, IndexConfig, Source
 
 __all__ = [
     "PipToolsResolver",
@@ -62,6 +65,10 @@ _PIPTOOLS_PACKAGES = (
 )
 # argv[1]: the shim folder; argv[2]: where bytecode of the lent packages is cached, so pip
 # is not recompiled on every run (and nothing is written into envsync's own site-packages).
+_PIP_BOOT = (
+    "import sys, runpy; sys.path.insert(0, sys.argv.pop(1)); sys.pycache_prefix = "
+    "sys.argv.pop(1); sys.argv[0] = 'pip'; runpy.run_module('pip', run_name='__main__')"
+)
 _BOOT = (
     "import sys; sys.path.insert(0, sys.argv.pop(1)); sys.pycache_prefix = sys.argv.pop(1); "
     "sys.argv[0] = 'pip-compile'; from piptools.scripts.compile import cli; cli()"
@@ -92,6 +99,8 @@ class ResolveRequest:
     """Ignore every existing pin."""
     upgrade_packages: frozenset[NormalizedName] = frozenset()
     """Ignore the pins of just these."""
+    sources: tuple[Source, ...] = ()
+    """Per-package sources from env.toml: local folders (editable or not), pinned indexes."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -145,8 +154,9 @@ class PipToolsResolver:
             inputs = _write_inputs(work, request)
             _write_preferences(work / _OUTPUT, request)
             self._compile(work, inputs, request)
-            pins = compiled.parse((work / _OUTPUT).read_text("utf-8"))
-        packages = _with_files(pins, request)
+            pins = compiled.parse((work / _OUTPUT).read_text("utf-8"), _editables(request))
+        versions = self._local_versions(pins, request)
+        packages = _with_files(pins, request, versions)
         roots = compiled.group_roots(pins)
         return Resolution(python=request.python_version, packages=packages, roots=roots)
 
@@ -176,6 +186,50 @@ class PipToolsResolver:
             argv.append("--upgrade")
         self._run(argv, error=_compile_error, cwd=work, env=clean_env())
 
+    def _local_versions(
+        self, pins: Sequence[compiled.Pin], request: ResolveRequest
+    ) -> dict[str, str]:
+        """The versions of local project folders, which pip-compile does not print.
+
+        PEP 751 keeps versions out of source-tree entries, but apply needs them to notice
+        that a local package changed version; pip's installation report gives them.
+        """
+        urls = [
+            p.requirement.url for p in pins if p.requirement.url and _is_folder(p.requirement.url)
+        ]
+        if not urls:
+            return {}
+        argv = [
+            os.fspath(request.python),
+            "-I",
+            "-c",
+            _PIP_BOOT,
+            os.fspath(shim_dir(_PIPTOOLS_PACKAGES)),
+            os.fspath(pycache_dir()),
+            "install",
+            "--dry-run",
+            "--no-deps",
+            "--ignore-installed",
+            "--quiet",
+            "--report=-",
+            *_index_args(request.index, request.root),
+            *(simpleapi.local_path(u).as_posix() for u in urls),
+        ]
+        proc = self._run(argv, error=_compile_error, env=clean_env())
+        try:
+            report = json.loads(proc.stdout)
+            return {
+                item["download_info"]["url"]: item["metadata"]["version"]
+                for item in report["install"]
+            }
+        except (ValueError, KeyError, TypeError) as exc:
+            msg = f"could not read pip's report on the local packages: {exc}"
+            raise ResolutionError(msg) from exc
+
+
+def _is_folder(url: str) -> bool:
+    return url.startswith("file:") and simpleapi.local_path(url).is_dir()
+
 
 def _index_args(index: IndexConfig, root: Path) -> list[str]:
     args = [f"--index-url={index.url}"] if index.url else []
@@ -192,9 +246,41 @@ def _write_inputs(work: Path, request: ResolveRequest) -> list[str]:
     for group in request.groups:
         files[compiled.input_name(group.name)] = group.requirements
     for name, reqs in files.items():
-        lines = [_absolute_requirement(r, request.root) for r in reqs]
+        lines = [_input_line(r, request) for r in reqs]
         (work / name).write_text("".join(f"{line}\n" for line in lines), "utf-8")
     return list(files)
+
+
+def _path_source(name: str, request: ResolveRequest) -> Source | None:
+    wanted = canonicalize_name(name)
+    return next((s for s in request.sources if s.package == wanted and s.path), None)
+
+
+def _folder_uri(path: str, root: Path) -> str:
+    return (root / path).resolve().as_uri()
+
+
+def _input_line(req: Requirement, request: ResolveRequest) -> str:
+    """One input line: a [sources] path replaces the index for that package."""
+    source = _path_source(req.name, request)
+    if source is None or source.path is None:
+        return _absolute_requirement(req, request.root)
+    uri = _folder_uri(source.path, request.root)
+    if source.editable:
+        return f"-e {uri}"
+    direct = Requirement(str(req))
+    direct.url = uri
+    direct.specifier = SpecifierSet()  # a direct reference takes no version specifier
+    return str(direct)
+
+
+def _editables(request: ResolveRequest) -> dict[str, NormalizedName]:
+    """The ``-e`` URLs envsync writes, mapped to their package names."""
+    return {
+        _folder_uri(s.path, request.root): s.package
+        for s in request.sources
+        if s.path is not None and s.editable
+    }
 
 
 def _absolute_requirement(req: Requirement, root: Path) -> str:
@@ -224,17 +310,30 @@ def _write_preferences(output: Path, request: ResolveRequest) -> None:
 
 
 def _with_files(
-    pins: Sequence[compiled.Pin], request: ResolveRequest
+    pins: Sequence[compiled.Pin], request: ResolveRequest, versions: dict[str, str]
 ) -> tuple[ResolvedPackage, ...]:
     groups = compiled.roots(pins)
     deps = compiled.dependencies(pins)
     sources = _Sources(request.index, request.root)
-    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-        made = pool.map(
-            lambda pin: _resolved(pin, groups[pin.name], deps[pin.name], sources, request.root),
-            pins,
+
+    def one(pin: compiled.Pin) -> ResolvedPackage:
+        base = ResolvedPackage(
+            name=pin.name,
+            version=None,
+            groups=groups[pin.name],
+            dependencies=deps[pin.name],
+            editable=pin.editable,
         )
-        return tuple(sorted(made, key=lambda p: p.name))
+        url = pin.requirement.url
+        if url:
+            found = versions.get(url)
+            return _direct(
+                replace(base, version=Version(found) if found else None), url, request.root
+            )
+        return _from_sources(base, pin, sources, request.root)
+
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+        return tuple(sorted(pool.map(one, pins), key=lambda p: p.name))
 
 
 class _Sources:
@@ -255,16 +354,9 @@ class _Sources:
                 yield location, simpleapi.files_in_folder(folder)
 
 
-def _resolved(
-    pin: compiled.Pin,
-    groups: frozenset[str],
-    deps: tuple[NormalizedName, ...],
-    sources: _Sources,
-    root: Path,
+def _from_sources(
+    base: ResolvedPackage, pin: compiled.Pin, sources: _Sources, root: Path
 ) -> ResolvedPackage:
-    base = ResolvedPackage(name=pin.name, version=None, groups=groups, dependencies=deps)
-    if pin.requirement.url:
-        return _direct(base, pin.requirement.url, root)
     version = _pinned_version(pin)
     for where, files in sources.files(pin.name):
         matching = [f for f in files if f.project() == pin.name and f.version() == version]

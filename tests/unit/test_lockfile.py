@@ -8,6 +8,7 @@ selection, or at the LockError a user gets.
 from __future__ import annotations
 
 import copy
+import json
 import re
 import sys
 from dataclasses import replace
@@ -35,6 +36,7 @@ from envsync.lockfile import (
     info,
     is_fresh,
     loads,
+    package_version,
     pins,
     select,
     strip_credentials,
@@ -765,11 +767,25 @@ def test_pins_skip_directories_without_a_version():
         pkg("versioned-dir", "0.3", directory="libs/v"),
         pkg("pytest", "8.2", groups=["dev"]),
     )
-    assert pins(lock) == {
-        "pytest": Version("8.2"),
-        "rich": Version("13.7.1"),
-        "versioned-dir": Version("0.3"),
-    }
+    # A source tree's version is not a pin to keep: the tree may change under it.
+    assert pins(lock) == {"pytest": Version("8.2"), "rich": Version("13.7.1")}
+
+
+def test_a_source_tree_version_is_kept_out_of_version_but_used_for_planning():
+    lock = lock_of(pkg("mylib", "0.3", directory="libs/mylib", editable=True))
+    entry = toml_of(lock)["packages"][0]
+    assert "version" not in entry  # PEP 751: MUST NOT for source trees
+    assert entry["tool"] == {"envsync": {"version": "0.3"}}
+    want = only(selected(loads(dumps(lock))))
+    assert want.version == Version("0.3")
+    assert package_version(lock.packages[0]) == Version("0.3")
+
+
+@pytest.mark.parametrize("seen", [5, "not a version"])
+def test_a_bad_source_tree_version_is_ignored(seen):
+    text = dumps(lock_of(pkg("mylib", "0.3", directory="libs/mylib")))
+    text = text.replace('version = "0.3"', f"version = {json.dumps(seen)}")
+    assert only(selected(loads(text))).version is None
 
 
 # --- select ---------------------------------------------------------------------------------
