@@ -137,3 +137,20 @@ def test_group_roots_are_what_each_group_input_asked_for() -> None:
         "dev": ("cli-tool", "gamma"),
         "docs": ("delta",),
     }
+
+
+def test_an_editable_line_gets_its_name_from_what_envsync_asked_for() -> None:
+    text = "-e file:///abs/libs/mylib  # via -r main.in\nsix==1.0  # via mylib\n"
+    pins = compiled.parse(text, {"file:///abs/libs/mylib": "mylib"})
+    assert [(p.name, p.editable) for p in pins] == [("mylib", True), ("six", False)]
+    assert pins[0].requirement.url == "file:///abs/libs/mylib"
+    assert compiled.dependencies(pins)["mylib"] == ("six",)
+
+
+def test_an_editable_line_envsync_did_not_ask_for_is_an_error() -> None:
+    with pytest.raises(ResolutionError, match="editable requirement envsync did not ask for"):
+        compiled.parse("-e file:///elsewhere  # via -r main.in\n")
+
+
+def test_option_lines_are_skipped() -> None:
+    assert compiled.parse("--index-url https://x.invalid/simple\nsix==1.0\n")[0].name == "six"
