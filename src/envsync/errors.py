@@ -41,8 +41,8 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 #: A check found drift, or a plan has changes (only with ``--detailed-exitcode``).
 EXIT_DRIFT = 2
-#: The command line itself was wrong (argparse's own convention).
-EXIT_USAGE = 2
+#: The command line itself was wrong (sysexits' EX_USAGE, so a typo never reads as drift).
+EXIT_USAGE = 64
 #: ``envsync run`` could not find the command (the shell's convention).
 EXIT_NOT_FOUND = 127
 
@@ -201,6 +201,5 @@ class CommandNotFoundError(EnvsyncError):
         self.command = command
         super().__init__(
             message or f"command not found: {command}",
-            hint="install the package that provides it (add it to env.toml), "
-            "or check the spelling",
+            hint="install the package that provides it (add it to env.toml), or check the spelling",
         )

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 from packaging.utils import canonicalize_name
 
-from envsync import environment, interpreters, lockfile, projectfiles, venv
+from envsync import drift, environment, interpreters, lockfile, projectfiles, venv
 from envsync.errors import (
     ApplyError,
     EnvsyncError,
@@ -201,19 +201,22 @@ def apply(
     *,
     groups: GroupSelection | None = None,
     mode: Mode = "auto",
+    verify: bool = False,
     services: Services | None = None,
 ) -> Outcome:
     """Make the venv match the lock exactly, locking and creating the venv as needed.
 
-    Nothing is kept from a failed run: a venv made by this run is removed (a replaced one
-    restored), and a new lock is written only once the venv matches it.
+    With *verify*, installed files are re-hashed against their RECORD and packages whose
+    files changed are reinstalled. Nothing is kept from a failed run: a venv made by this
+    run is removed (a replaced one restored), and a new lock is written only once the venv
+    matches it.
     """
     services = services or Services()
     # 1. Resolve first: a failed resolve must leave everything as it was.
     chosen, target, the_lock, lock_change = _prepare(spec, groups, mode, services)
     # 2. Make the venv when missing or made from a Python the spec no longer accepts.
     with _venv_for(spec, target, services.reporter):
-        the_plan = _sync(spec, the_lock, target, chosen, services)
+        the_plan = _sync(spec, the_lock, target, chosen, services, verify=verify)
     # 3. The venv now equals the lock: only now is a new lock worth keeping.
     if lock_change != "unchanged":
         lock_change = _write_lock(
@@ -247,13 +250,20 @@ def _sync(
     target: Target,
     chosen: Chosen,
     services: Services,
+    *,
+    verify: bool = False,
 ) -> Plan:
     """Plan against the venv as it is, show the plan, carry it out, and check the result."""
     info, installed = environment.inspect(spec.venv)
-    the_plan = _plan(spec, the_lock, target, chosen, installed, info=info)
+    found = drift.verify(info) if verify else ()
+    the_plan = _plan(
+        spec, the_lock, target, chosen, installed, info=info, reinstall={d.package for d in found}
+    )
     services.reporter.emit(Planned(plan=the_plan))
     # The no-change path returns here, without starting pip.
     if not the_plan.is_empty():
+        stray = [d.path for d in found if d.kind == "unrecorded"]
+        venv.remove_stray_files({info.purelib, info.platlib}, stray)
         _execute(the_plan, info.python, spec, services)
         _verify(spec, the_lock, target, chosen)
     return the_plan
@@ -299,6 +309,7 @@ def _plan(
     installed: Sequence[InstalledDist],
     *,
     info: environment.VenvInfo | None = None,
+    reinstall: set[NormalizedName] | None = None,
 ) -> Plan:
     markers = info.markers if info else target.markers
     tags = info.tags if info else target.tags
@@ -310,7 +321,7 @@ def _plan(
         root=spec.root,
         main=chosen.main,
     )
-    return make_plan(wanted, installed, policy(spec))
+    return make_plan(wanted, installed, policy(spec, reinstall or ()))
 
 
 def _venv_for(

@@ -18,12 +18,19 @@ from envsync._subprocess import clean_env, run
 from envsync.errors import VenvError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
     from pathlib import Path
 
     from envsync.interpreters import Interpreter
 
-__all__ = ["create_venv", "is_venv", "new_venv", "recreate_venv", "venv_python"]
+__all__ = [
+    "create_venv",
+    "is_venv",
+    "new_venv",
+    "recreate_venv",
+    "remove_stray_files",
+    "venv_python",
+]
 
 _LOG = logging.getLogger("envsync.venv")
 
@@ -123,3 +130,17 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     if path.exists():
         _LOG.warning("could not remove %s completely", path)
+
+
+def remove_stray_files(site_packages: Iterable[Path], paths: Iterable[str]) -> None:
+    """Delete files that no RECORD lists (``drift`` calls them unrecorded).
+
+    pip's uninstall removes only recorded files, so without this a package reinstalled by
+    ``apply --verify`` would keep the stray file and never verify clean.
+    """
+    bases = [base.resolve() for base in site_packages]
+    for relative in paths:
+        for base in bases:
+            target = (base / relative).resolve()
+            if target.is_relative_to(base) and target.is_file():
+                target.unlink()

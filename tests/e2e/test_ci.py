@@ -259,3 +259,9 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(
     assert "\x1b[" in run_on_a_terminal(args, env)
     assert "\x1b[" not in run_on_a_terminal(args, {**env, "NO_COLOR": "1"})
     assert "\x1b[" not in cli(capsys, tmp_path, "plan")[1]  # not a terminal
+
+
+def test_a_usage_error_has_its_own_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
+    result = envsync(capsys, "check", "--no-such-flag")
+    assert result.code == 64  # never 2, which means "out of sync"
+    assert "unrecognized arguments: --no-such-flag" in result.err

@@ -11,7 +11,7 @@ import argparse
 import json
 import logging
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from envsync import __version__, render
 from envsync.cli import (
@@ -25,7 +25,7 @@ from envsync.cli import (
 )
 from envsync.cli._context import Context, envelope, use_color
 from envsync.cli._options import add_common
-from envsync.errors import EXIT_ERROR, EnvsyncError
+from envsync.errors import EXIT_ERROR, EXIT_USAGE, EnvsyncError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -36,8 +36,16 @@ _EXIT_INTERRUPTED = 130
 COMMANDS = (cmd_init, cmd_lock, cmd_plan, cmd_apply, cmd_check, cmd_run, cmd_export)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error exits 64: 2 already means "out of sync" for check."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="envsync",
         description="Make a virtual environment match env.toml exactly, through pylock.toml.",
     )
@@ -53,7 +61,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run envsync with *argv* (default: sys.argv[1:]) and return the exit code."""
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error: argparse has spoken
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     ctx = Context(args=args, out=sys.stdout, err=sys.stderr)
     if args.verbose:
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")

@@ -32,6 +32,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_groups(parser)
     add_mode(parser)
     add_json(parser)
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="re-hash installed files against their RECORD and reinstall packages that changed",
+    )
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
@@ -41,6 +46,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         spec,
         groups=selection(args),
         mode=args.mode,
+        verify=args.verify,
         services=reconcile.Services(reporter=ctx.reporter()),
     )
     if not outcome.plan.is_empty():  # an empty plan already said "No changes."
