@@ -12,7 +12,7 @@ SRC = Path(__file__).parents[1] / "src" / "envsync"
 # Layers from the bottom up; a module may import only from its own layer or those below.
 LAYERS = [
     {"errors", "_types", "report"},
-    {"spec", "lockfile", "planner", "compiled", "selection", "importers", "export"},
+    {"_tomlcheck", "spec", "lockfile", "planner", "compiled", "selection", "importers", "export"},
     {"_subprocess", "_shims", "_pipoutput"},
     {"simpleapi", "interpreters", "venv", "environment", "drift", "resolver", "installer"},
     {"projectfiles", "target"},
@@ -21,6 +21,7 @@ LAYERS = [
     {"cli", "__main__", "__init__"},
 ]
 PURE = {
+    "_tomlcheck",
     "selection",
     "spec",
     "lockfile",
