@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="envsync",
         description="Make a virtual environment match env.toml exactly, through pylock.toml.",
+        epilog="exit codes: 0 ok; 1 error; 2 out of sync (check, plan --detailed-exitcode); "
+        "64 bad command line; 127 run: command not found; 130 interrupted",
     )
     parser.add_argument("--version", action="version", version=f"envsync {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
