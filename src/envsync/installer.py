@@ -3,16 +3,22 @@
 The installer never resolves: it is handed the exact artifacts the lock selected and installs
 them with ``--no-deps --require-hashes``. envsync's own pip runs against the target venv via
 ``pip --python``, so venvs need no pip of their own.
+
+The locked URLs carry no credentials: pip gets those of the indexes' hosts through a private
+netrc file (see indexproxy.pip_access). The index options only matter to an sdist's build
+requirements, and go through the routing proxy when packages are pinned to named indexes.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from envsync import indexproxy
 from envsync._pipoutput import classify
 from envsync._subprocess import Runner, clean_env, run, tail
 from envsync.errors import (
@@ -22,13 +28,15 @@ from envsync.errors import (
     IndexUnreachableError,
     InstallError,
 )
+from envsync.resolver import default_index_url
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from envsync._types import NormalizedName
+    from envsync.indexproxy import PipAccess
     from envsync.lockfile import Wanted
-    from envsync.spec import IndexConfig
+    from envsync.spec import IndexConfig, NamedIndex, Source
 
 __all__ = ["Installer", "PipInstaller", "requirement_line"]
 
@@ -36,8 +44,20 @@ __all__ = ["Installer", "PipInstaller", "requirement_line"]
 class Installer(Protocol):
     """Puts exact artifacts into a venv and takes dists out of it."""
 
-    def install(self, python: Path, packages: Sequence[Wanted], *, index: IndexConfig) -> None:
-        """Install *packages* (replacing any installed version) into the venv of *python*."""
+    def install(
+        self,
+        python: Path,
+        packages: Sequence[Wanted],
+        *,
+        index: IndexConfig,
+        indexes: Sequence[NamedIndex] = (),
+        sources: Sequence[Source] = (),
+    ) -> None:
+        """Install *packages* (replacing any installed version) into the venv of *python*.
+
+        *index* (find-links absolute), *indexes* and *sources* say where build requirements
+        come from and whose credentials pip gets.
+        """
         ...
 
     def uninstall(self, python: Path, names: Sequence[NormalizedName]) -> None:
@@ -64,14 +84,24 @@ class PipInstaller:
         self._run = runner
         self._pip = [os.fspath(pip_python or sys.executable), "-m", "pip"]
 
-    def install(self, python: Path, packages: Sequence[Wanted], *, index: IndexConfig) -> None:
+    def install(
+        self,
+        python: Path,
+        packages: Sequence[Wanted],
+        *,
+        index: IndexConfig,
+        indexes: Sequence[NamedIndex] = (),
+        sources: Sequence[Source] = (),
+    ) -> None:
         """Hashed artifacts in one pip call; local folders (which have no hash) in another."""
         hashed = [p for p in packages if p.artifact.kind != "directory"]
         folders = [p for p in packages if p.artifact.kind == "directory"]
-        if hashed:
-            self._install(python, hashed, index, ["--require-hashes"])
-        if folders:
-            self._install(python, folders, index, [])
+        routes = indexproxy.routes(index, indexes, sources, default_url=default_index_url())
+        with indexproxy.pip_access(routes, index.find_links) as access:
+            if hashed:
+                self._install(python, hashed, access, ["--require-hashes"])
+            if folders:
+                self._install(python, folders, access, [])
 
     def uninstall(self, python: Path, names: Sequence[NormalizedName]) -> None:
         """``pip uninstall -y`` the given names."""
@@ -84,7 +114,7 @@ class PipInstaller:
         self,
         python: Path,
         packages: Sequence[Wanted],
-        index: IndexConfig,
+        access: PipAccess,
         extra: list[str],
     ) -> None:
         with tempfile.TemporaryDirectory(prefix="envsync-install-") as tmp:
@@ -101,24 +131,26 @@ class PipInstaller:
                 "--no-warn-conflicts",
                 "--root-user-action=ignore",
                 *extra,
-                *_index_args(index),
+                *access.args,  # read only by build isolation: an sdist's build requirements
                 "-r",
                 os.fspath(reqs),
             ]
-            self._run(argv, error=_install_error, env=clean_env())
+            access.run(self._run, argv, error=_install_error)
 
 
-def _index_args(index: IndexConfig) -> list[str]:
-    # Only build isolation reads these (an sdist's build requirements), and pip matches the
-    # index credentials to artifact URLs on the same host.
-    args = [f"--index-url={index.url}"] if index.url else []
-    args += [f"--extra-index-url={u}" for u in index.extra_urls]
-    args += [f"--find-links={f}" for f in index.find_links]
-    return args
+# pip's words for a download an index refused: "HTTP error 401 while getting URL" and
+# requests' "401 Client Error: Unauthorized for url: URL".
+_REFUSED = re.compile(r"HTTP error 40[13]\b|\b40[13] Client Error")
 
 
 def _install_error(output: str) -> EnvsyncError:
     shown = tail(output)
+    if _REFUSED.search(output):
+        return IndexUnreachableError(
+            f"an index refused a download (no or wrong credentials):\n{shown}",
+            hint="give envsync the index's credentials: the ENVSYNC_INDEX_<NAME>_USERNAME and "
+            "_PASSWORD variables (ENVSYNC_INDEX_USERNAME for [index] url), ~/.netrc or keyring",
+        )
     kind = classify(output)
     if kind == "hash":
         return HashMismatchError(

@@ -149,6 +149,7 @@ def _resolve(
         upgrade=upgrade,
         upgrade_packages=upgrade_packages,
         sources=spec.sources,
+        indexes=spec.indexes,
     )
     resolution = services.resolver.resolve(request)
     return lockfile.build_lock(
@@ -345,7 +346,13 @@ def _execute(the_plan: Plan, python: Path, spec: Spec, services: Services) -> No
     if to_install:
         services.reporter.emit(Step(what=f"installing {len(to_install)} package(s)"))
         wanted = [a.want for a in to_install if a.want is not None]
-        services.installer.install(python, wanted, index=spec.index.resolved(spec.root))
+        services.installer.install(
+            python,
+            wanted,
+            index=spec.index.resolved(spec.root),
+            indexes=spec.indexes,
+            sources=spec.sources,
+        )
     if to_remove:
         services.reporter.emit(Step(what=f"removing {len(to_remove)} package(s)"))
         try:

@@ -25,10 +25,10 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from envsync import compiled, simpleapi
+from envsync import compiled, credentials, indexproxy, simpleapi
 from envsync._pipoutput import classify, missing_requirement
 from envsync._shims import pycache_dir, shim_dir
-from envsync._subprocess import Runner, clean_env, run, tail
+from envsync._subprocess import Runner, run, tail
 from envsync.errors import (
     BuildError,
     EnvsyncError,
@@ -41,7 +41,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
     from envsync._types import NormalizedName
-    from envsync.spec import Group, IndexConfig, Source
+    from envsync.indexproxy import PipAccess, Routes
+    from envsync.spec import Group, IndexConfig, NamedIndex, Source
 
 __all__ = [
     "PipToolsResolver",
@@ -101,6 +102,8 @@ class ResolveRequest:
     """Ignore the pins of just these."""
     sources: tuple[Source, ...] = ()
     """Per-package sources from env.toml: local folders (editable or not), pinned indexes."""
+    indexes: tuple[NamedIndex, ...] = ()
+    """The named indexes of env.toml, which serve only the packages pinned to them."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -147,20 +150,29 @@ class PipToolsResolver:
 
     def resolve(self, request: ResolveRequest) -> Resolution:
         """Run pip-compile, then list every file of each pinned version."""
-        for url in index_urls(request.index):
-            simpleapi.probe_index(url)
-        with tempfile.TemporaryDirectory(prefix="envsync-lock-") as tmp:
+        routes = indexproxy.routes(
+            request.index, request.indexes, request.sources, default_url=default_index_url()
+        )
+        for where in routes.upstreams():  # fail fast, naming the index, before pip runs
+            simpleapi.probe_index(where)
+        find_links = request.index.resolved(request.root).find_links
+        with (
+            tempfile.TemporaryDirectory(prefix="envsync-lock-") as tmp,
+            indexproxy.pip_access(routes, find_links) as access,
+        ):
             work = Path(tmp)
             inputs = _write_inputs(work, request)
             _write_preferences(work / _OUTPUT, request)
-            self._compile(work, inputs, request)
+            self._compile(work, inputs, request, access)
             pins = compiled.parse((work / _OUTPUT).read_text("utf-8"), _editables(request))
-        versions = self._local_versions(pins, request)
-        packages = _with_files(pins, request, versions)
+            versions = self._local_versions(pins, request, access)
+        packages = _with_files(pins, request, versions, routes)
         roots = compiled.group_roots(pins)
         return Resolution(python=request.python_version, packages=packages, roots=roots)
 
-    def _compile(self, work: Path, inputs: Sequence[str], request: ResolveRequest) -> None:
+    def _compile(
+        self, work: Path, inputs: Sequence[str], request: ResolveRequest, access: PipAccess
+    ) -> None:
         argv = [
             os.fspath(request.python),
             "-I",
@@ -178,16 +190,16 @@ class PipToolsResolver:
             "--no-emit-find-links",
             "--quiet",
             f"--output-file={_OUTPUT}",
-            *_index_args(request.index, request.root),
+            *access.args,
             *(f"--upgrade-package={p}" for p in sorted(request.upgrade_packages)),
             *inputs,
         ]
         if request.upgrade:
             argv.append("--upgrade")
-        self._run(argv, error=_compile_error, cwd=work, env=clean_env())
+        access.run(self._run, argv, error=_compile_error, cwd=work)
 
     def _local_versions(
-        self, pins: Sequence[compiled.Pin], request: ResolveRequest
+        self, pins: Sequence[compiled.Pin], request: ResolveRequest, access: PipAccess
     ) -> dict[str, str]:
         """The versions of local project folders, which pip-compile does not print.
 
@@ -212,10 +224,10 @@ class PipToolsResolver:
             "--ignore-installed",
             "--quiet",
             "--report=-",
-            *_index_args(request.index, request.root),
+            *access.args,
             *(simpleapi.local_path(u).as_posix() for u in urls),
         ]
-        proc = self._run(argv, error=_compile_error, env=clean_env())
+        proc = access.run(self._run, argv, error=_compile_error)
         try:
             report = json.loads(proc.stdout)
             return {
@@ -229,13 +241,6 @@ class PipToolsResolver:
 
 def _is_folder(url: str) -> bool:
     return url.startswith("file:") and simpleapi.local_path(url).is_dir()
-
-
-def _index_args(index: IndexConfig, root: Path) -> list[str]:
-    args = [f"--index-url={index.url}"] if index.url else []
-    args += [f"--extra-index-url={u}" for u in index.extra_urls]
-    args += [f"--find-links={f}" for f in index.resolved(root).find_links]
-    return args
 
 
 # -- inputs ---------------------------------------------------------------------------------
@@ -310,11 +315,14 @@ def _write_preferences(output: Path, request: ResolveRequest) -> None:
 
 
 def _with_files(
-    pins: Sequence[compiled.Pin], request: ResolveRequest, versions: dict[str, str]
+    pins: Sequence[compiled.Pin],
+    request: ResolveRequest,
+    versions: dict[str, str],
+    routes: Routes,
 ) -> tuple[ResolvedPackage, ...]:
     groups = compiled.roots(pins)
     deps = compiled.dependencies(pins)
-    sources = _Sources(request.index, request.root)
+    sources = _Sources(routes, request.index.resolved(request.root).find_links)
 
     def one(pin: compiled.Pin) -> ResolvedPackage:
         base = ResolvedPackage(
@@ -339,13 +347,16 @@ def _with_files(
 class _Sources:
     """The indexes and find-links locations, queried for one project at a time."""
 
-    def __init__(self, index: IndexConfig, root: Path) -> None:
-        self.indexes = index_urls(index)
-        self.find_links = list(index.resolved(root).find_links)
+    def __init__(self, routes: Routes, find_links: Sequence[str]) -> None:
+        self.routes = routes
+        self.find_links = find_links
 
     def files(self, name: str) -> Iterable[tuple[str, list[simpleapi.IndexFile]]]:
-        for url in self.indexes:
-            yield url, simpleapi.files_for(url, name)
+        """Each place that may serve *name*, with its files: a pinned name, its index only."""
+        for where in self.routes.for_project(name):
+            yield where.url, simpleapi.files_for(where, name)
+        if self.routes.is_pinned(name):
+            return
         for location in self.find_links:
             if "://" in location and not location.startswith("file:"):
                 yield location, simpleapi.files_for_page(location)
@@ -361,7 +372,7 @@ def _from_sources(
     for where, files in sources.files(pin.name):
         matching = [f for f in files if f.project() == pin.name and f.version() == version]
         if matching:
-            return _from_index(replace(base, version=version), where, matching, root)
+            return _from_index(replace(base, version=version), where, matching, sources, root)
     msg = f"pip-compile chose {pin.name}=={version}, but no index lists its files"
     raise ResolutionError(msg, hint="check that every index in env.toml serves that project")
 
@@ -375,9 +386,14 @@ def _pinned_version(pin: compiled.Pin) -> Version:
 
 
 def _from_index(
-    base: ResolvedPackage, where: str, files: list[simpleapi.IndexFile], root: Path
+    base: ResolvedPackage,
+    where: str,
+    files: list[simpleapi.IndexFile],
+    sources: _Sources,
+    root: Path,
 ) -> ResolvedPackage:
-    locked = [_locked(f, root) for f in files]
+    upstreams = sources.routes.upstreams()
+    locked = [_locked(f, root, credentials.login_for(f.url, upstreams)) for f in files]
     sdists = [f for f in locked if not f.filename.endswith(".whl")]
     return replace(
         base,
@@ -388,8 +404,8 @@ def _from_index(
     )
 
 
-def _locked(f: simpleapi.IndexFile, root: Path) -> LockedFile:
-    sha256 = f.sha256 or simpleapi.hash_url(f.url)
+def _locked(f: simpleapi.IndexFile, root: Path, login: credentials.Login | None) -> LockedFile:
+    sha256 = f.sha256 or simpleapi.hash_url(f.url, login)
     if f.url.startswith("file:"):
         # A local find-links file: recorded relative to the project, so the lock travels.
         path = _relative(simpleapi.local_path(f.url), root)

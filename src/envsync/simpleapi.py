@@ -1,7 +1,9 @@
 """Read project pages of PEP 503 / PEP 691 simple indexes and find-links folders. NETWORK.
 
 pip-compile decides *which* versions; this module lists *every file* of those versions with
-its hash, so the lock covers all platforms an index publishes, not only this machine's.
+its hash, so the lock covers all platforms an index publishes, not only this machine's. It also
+fetches the pages indexproxy serves to pip. Requests carry an index's credentials (found by
+``credentials``) as basic auth; a 401 or 403 becomes an error naming the index.
 """
 
 from __future__ import annotations
@@ -27,13 +29,18 @@ from packaging.utils import (
 )
 
 from envsync._subprocess import redact
+from envsync.credentials import refused
 from envsync.errors import IndexUnreachableError
 
 if TYPE_CHECKING:
     from packaging.version import Version
 
+    from envsync.credentials import Login, Upstream
+
 __all__ = [
     "IndexFile",
+    "Page",
+    "fetch_page",
     "files_for",
     "files_for_page",
     "files_in_folder",
@@ -48,6 +55,8 @@ _JSON = "application/vnd.pypi.simple.v1+json"
 _ACCEPT = f"{_JSON}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1"
 _TIMEOUT = 30.0
 _CHUNK = 1 << 16
+_REFUSED = frozenset({401, 403})
+_NOT_FOUND = 404
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -57,7 +66,7 @@ class IndexFile:
     filename: str
     """File name, such as ``alpha-1.0-py3-none-any.whl``."""
     url: str
-    """Absolute URL (with the index's credentials, if any: strip before writing)."""
+    """Absolute URL (a find-links page's may hold its credentials: strip before writing)."""
     sha256: str | None
     """Hex sha256 from the page, if it gave one."""
     requires_python: str | None = None
@@ -84,17 +93,38 @@ class IndexFile:
             return None
 
 
-def _request(url: str, accept: str | None = None) -> urllib.request.Request:
-    """A request for *url*, turning ``user:pass@`` into a Basic auth header."""
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Page:
+    """A project page as an index served it."""
+
+    body: bytes
+    """The page itself."""
+    content_type: str
+    """Its Content-Type: PEP 691 JSON, or HTML."""
+    url: str
+    """Where it was finally read from (after redirects): relative links are relative to it."""
+
+    def is_json(self) -> bool:
+        """Whether the page is PEP 691 JSON."""
+        return self.content_type.startswith(_JSON)
+
+
+def _request(
+    url: str, accept: str | None = None, login: Login | None = None
+) -> urllib.request.Request:
+    """A request for *url* with *login* (or the URL's ``user:pass@``) as Basic auth."""
     parts = urlsplit(url)
     headers = {"User-Agent": "envsync"}
     if accept:
         headers["Accept"] = accept
     if "@" in parts.netloc:
         userinfo, host = parts.netloc.rsplit("@", 1)
-        token = base64.b64encode(unquote(userinfo).encode()).decode()
-        headers["Authorization"] = f"Basic {token}"
+        user, _, password = userinfo.partition(":")
+        login = login or (unquote(user), unquote(password))
         url = urlunsplit(parts._replace(netloc=host))
+    if login is not None:
+        token = base64.b64encode(":".join(login).encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
     return urllib.request.Request(url, headers=headers)  # noqa: S310 - http(s) checked by spec
 
 
@@ -106,42 +136,61 @@ def _unreachable(url: str, exc: BaseException) -> IndexUnreachableError:
     )
 
 
-def probe_index(url: str) -> None:
-    """Fail fast with IndexUnreachableError when *url* cannot be connected to at all."""
+def probe_index(where: Upstream) -> None:
+    """Fail fast when the index cannot be connected to, or refuses us (401/403)."""
+    url = where.url
     if urlsplit(url).scheme == "file":
         if not Path(urllib.request.url2pathname(urlsplit(url).path)).exists():
             raise _unreachable(url, FileNotFoundError("no such folder"))
         return
     try:
-        with urllib.request.urlopen(_request(url), timeout=_TIMEOUT):  # noqa: S310
+        with urllib.request.urlopen(_request(url, login=where.login), timeout=_TIMEOUT):  # noqa: S310
             pass
-    except urllib.error.HTTPError:
+    except urllib.error.HTTPError as exc:
+        if exc.code in _REFUSED:
+            raise refused(where, exc.code) from None
         return  # it answered: a 404 on the root is no reason to stop here
     except (urllib.error.URLError, OSError) as exc:
         raise _unreachable(url, exc) from exc
 
 
-def files_for(index_url: str, project: str) -> list[IndexFile]:
-    """Every file the index lists for *project*; [] when the index does not know it."""
-    base = index_url.rstrip("/") + "/"
-    page_url = urljoin(base, f"{canonicalize_name(project)}/")
+def fetch_page(where: Upstream, project: str) -> Page | None:
+    """The index's page for *project* as served; None when the index does not know it."""
+    page_url = urljoin(where.url.rstrip("/") + "/", f"{canonicalize_name(project)}/")
     if urlsplit(page_url).scheme == "file":
-        return _files_from_local_page(page_url)
+        return _local_page(page_url)
     try:
-        with urllib.request.urlopen(_request(page_url, _ACCEPT), timeout=_TIMEOUT) as resp:  # noqa: S310
-            body = resp.read()
+        with urllib.request.urlopen(  # noqa: S310 - http(s) checked by spec
+            _request(page_url, _ACCEPT, where.login), timeout=_TIMEOUT
+        ) as resp:
             ctype = resp.headers.get("Content-Type", "")
-            final = resp.geturl()
+            return Page(body=resp.read(), content_type=ctype, url=resp.geturl())
     except urllib.error.HTTPError as exc:
-        if exc.code == 404:  # noqa: PLR2004 - "project not on this index"
-            return []
-        raise _unreachable(index_url, exc) from exc
+        if exc.code == _NOT_FOUND:  # the project is not on this index
+            return None
+        if exc.code in _REFUSED:
+            raise refused(where, exc.code) from None
+        raise _unreachable(where.url, exc) from exc
     except (urllib.error.URLError, OSError) as exc:
-        raise _unreachable(index_url, exc) from exc
-    final = _with_userinfo(final, page_url)
-    if ctype.startswith(_JSON):
-        return _parse_json(body, final)
-    return _parse_html(body.decode("utf-8", "replace"), final)
+        raise _unreachable(where.url, exc) from exc
+
+
+def _local_page(page_url: str) -> Page | None:
+    """A project page of a file:// index: the folder's index.html."""
+    page = local_path(page_url) / "index.html"
+    if not page.is_file():
+        return None
+    return Page(body=page.read_bytes(), content_type="text/html", url=page_url)
+
+
+def files_for(where: Upstream, project: str) -> list[IndexFile]:
+    """Every file the index lists for *project*; [] when the index does not know it."""
+    page = fetch_page(where, project)
+    if page is None:
+        return []
+    if page.is_json():
+        return _parse_json(page.body, page.url)
+    return _parse_html(page.body.decode("utf-8", "replace"), page.url)
 
 
 def files_for_page(page_url: str) -> list[IndexFile]:
@@ -162,14 +211,6 @@ def _with_userinfo(url: str, original: str) -> str:
     if not userinfo or "@" in parts.netloc:
         return url
     return urlunsplit(parts._replace(netloc=f"{userinfo}@{parts.netloc}"))
-
-
-def _files_from_local_page(page_url: str) -> list[IndexFile]:
-    path = Path(urllib.request.url2pathname(urlsplit(page_url).path))
-    page = path / "index.html"
-    if not page.is_file():
-        return []
-    return _parse_html(page.read_text("utf-8", "replace"), page_url)
 
 
 def _parse_json(body: bytes, page_url: str) -> list[IndexFile]:
@@ -242,13 +283,13 @@ def hash_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def hash_url(url: str) -> str:
+def hash_url(url: str, login: Login | None = None) -> str:
     """Hex sha256 of a file fetched from *url* (for indexes that publish no hashes)."""
     if urlsplit(url).scheme == "file":
         return hash_file(Path(urllib.request.url2pathname(urlsplit(url).path)))
     digest = hashlib.sha256()
     try:
-        with urllib.request.urlopen(_request(url), timeout=_TIMEOUT) as resp:  # noqa: S310
+        with urllib.request.urlopen(_request(url, login=login), timeout=_TIMEOUT) as resp:  # noqa: S310
             for chunk in iter(lambda: resp.read(_CHUNK), b""):
                 digest.update(chunk)
     except (urllib.error.URLError, OSError) as exc:

@@ -1,0 +1,409 @@
+"""Named indexes, per-package pins and index credentials, through real pip-compile and pip.
+
+Two local indexes: "public" (the wheelhouse, plus a malicious ``private-pkg 99.0``) and
+"internal" (the real ``private-pkg 1.0``, and a ``beta 9.0`` it must never serve to anyone).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+import tomli_w
+from packaging.utils import canonicalize_name
+
+from envsync.credentials import Upstream
+from envsync.errors import IndexUnreachableError, ResolutionError
+from envsync.indexproxy import IndexProxy, PipAccess, Routes, pip_access
+
+from helpers import envsync, lock_packages, lock_versions, venv_packages
+from support.pkgindex import PackageIndex
+from support.wheels import build_wheel
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+pytestmark = pytest.mark.e2e
+
+USER = "envsync-user"
+SECRET = "s3cr3t-token"  # noqa: S105 - the test looks for it in every output
+PIN: dict[str, object] = {"private-pkg": {"index": "internal"}}
+
+
+@pytest.fixture(autouse=True)
+def _no_personal_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the machine's ~/.netrc and ENVSYNC_INDEX_* variables out of these tests."""
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    for name in [n for n in os.environ if n.startswith("ENVSYNC_INDEX")]:
+        monkeypatch.delenv(name)
+
+
+def serve(root: Path, auth: tuple[str, str] | None = None) -> PackageIndex:
+    return PackageIndex(root, auth=auth).start()
+
+
+@pytest.fixture
+def public(tmp_path: Path, wheelhouse: Path) -> Iterator[PackageIndex]:
+    """The default index: the whole wheelhouse, and an attacker's private-pkg 99.0."""
+    root = tmp_path / "public"
+    shutil.copytree(wheelhouse, root)
+    build_wheel(root, "private-pkg", "99.0")
+    index = serve(root)
+    yield index
+    index.stop()
+
+
+def internal_files(root: Path) -> Path:
+    """The real private-pkg 1.0 (needing beta), and a beta no unpinned name may come from."""
+    build_wheel(root, "private-pkg", "1.0", requires=["beta>=1.0"])
+    build_wheel(root, "beta", "9.0")
+    return root
+
+
+@pytest.fixture
+def internal(tmp_path: Path) -> Iterator[PackageIndex]:
+    """The named index, open to all."""
+    index = serve(internal_files(tmp_path / "internal"))
+    yield index
+    index.stop()
+
+
+@pytest.fixture
+def locked_internal(tmp_path: Path) -> Iterator[PackageIndex]:
+    """The named index behind basic auth."""
+    index = serve(internal_files(tmp_path / "internal"), auth=(USER, SECRET))
+    yield index
+    index.stop()
+
+
+def write_spec(
+    root: Path,
+    *,
+    index: dict[str, object],
+    internal: str | None = None,
+    sources: dict[str, object] | None = None,
+    dependencies: tuple[str, ...] = ("private-pkg", "alpha"),
+) -> Path:
+    data: dict[str, object] = {"env": {"dependencies": list(dependencies)}, "index": index}
+    if internal is not None:
+        data["indexes"] = {"internal": {"url": internal}}
+    if sources:
+        data["sources"] = sources
+    path = root / "env.toml"
+    path.write_text(tomli_w.dumps(data), "utf-8")
+    return path
+
+
+def asked_for(index: PackageIndex, project: str) -> list[str]:
+    """The requests *index* got for *project*'s page or files."""
+    stems = (f"/simple/{project}", f"/files/{project.replace('-', '_')}-")
+    return [path for path in index.requests if path.startswith(stems)]
+
+
+def apply_ok(capsys: pytest.CaptureFixture[str], root: Path, *args: str) -> str:
+    result = envsync(capsys, "apply", "--spec", str(root / "env.toml"), *args)
+    assert result.code == 0, result.err
+    return result.out
+
+
+# -- pinning ----------------------------------------------------------------------------------
+
+
+def test_a_pinned_package_comes_from_its_index_only(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    public: PackageIndex,
+    internal: PackageIndex,
+) -> None:
+    write_spec(tmp_path, index={"url": public.url}, internal=internal.url, sources=PIN)
+
+    apply_ok(capsys, tmp_path)
+
+    packages = lock_packages(tmp_path)
+    assert packages["private-pkg"]["version"] == "1.0"
+    assert packages["private-pkg"]["index"] == internal.url
+    wheels = packages["private-pkg"]["wheels"]
+    assert isinstance(wheels, list)
+    assert [w["url"] for w in wheels] == [
+        f"{internal.base_url}/files/private_pkg-1.0-py3-none-any.whl"
+    ]
+    assert venv_packages(tmp_path) == {"private-pkg": "1.0", "alpha": "2.0", "beta": "2.0"}
+    assert asked_for(public, "private-pkg") == []  # never even asked: no confusion possible
+
+
+def test_an_unpinned_dependency_of_a_pinned_package_comes_from_the_default_index(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    public: PackageIndex,
+    internal: PackageIndex,
+) -> None:
+    write_spec(
+        tmp_path,
+        index={"url": public.url},
+        internal=internal.url,
+        sources=PIN,
+        dependencies=("private-pkg",),
+    )
+
+    apply_ok(capsys, tmp_path)
+
+    beta = lock_packages(tmp_path)["beta"]
+    assert (beta["version"], beta["index"]) == ("2.0", public.url)  # not internal's beta 9.0
+    assert asked_for(internal, "beta") == []  # a named index serves only what is pinned to it
+    assert venv_packages(tmp_path) == {"private-pkg": "1.0", "beta": "2.0"}
+
+
+def test_without_a_pin_the_higher_public_version_wins(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    public: PackageIndex,
+    internal: PackageIndex,
+) -> None:
+    # The attack the pin prevents: both indexes searched, the higher version taken.
+    write_spec(tmp_path, index={"url": public.url, "extra-urls": [internal.url]})
+
+    result = envsync(capsys, "lock", "--spec", str(tmp_path / "env.toml"))
+
+    assert result.code == 0, result.err
+    assert lock_versions(tmp_path)["private-pkg"] == "99.0"
+    assert asked_for(public, "private-pkg")
+
+
+# -- credentials ------------------------------------------------------------------------------
+
+
+def spec_for_locked_internal(root: Path, public: PackageIndex, internal: PackageIndex) -> None:
+    write_spec(root, index={"url": public.url}, internal=internal.url, sources=PIN)
+
+
+def every_output(
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture, root: Path
+) -> str:
+    """Run each command (with --verbose, and --json where it exists); all they said."""
+    spec = ("--spec", str(root / "env.toml"), "--verbose")
+    commands = [
+        ("lock",),
+        ("plan",),
+        ("plan", "--json"),
+        ("apply",),
+        ("apply", "--json"),
+        ("check",),
+        ("check", "--json"),
+        ("export",),
+        ("run", *spec, "--", "python", "-c", "pass"),
+    ]
+    said = []
+    with caplog.at_level(logging.DEBUG, logger="envsync"):
+        for command in commands:
+            args = command if command[0] == "run" else (*command, *spec)
+            result = envsync(capsys, *args)
+            assert result.code == 0, (command, result.err)
+            said += [result.out, result.err]
+    assert "running: " in caplog.text  # --verbose logged the command lines (redacted)
+    return "\n".join([*said, caplog.text, (root / "pylock.toml").read_text("utf-8")])
+
+
+def test_credentials_from_environment_variables(
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    public: PackageIndex,
+    locked_internal: PackageIndex,
+) -> None:
+    monkeypatch.setenv("ENVSYNC_INDEX_INTERNAL_USERNAME", USER)
+    monkeypatch.setenv("ENVSYNC_INDEX_INTERNAL_PASSWORD", SECRET)
+    spec_for_locked_internal(tmp_path, public, locked_internal)
+
+    said = every_output(capsys, caplog, tmp_path)
+
+    assert venv_packages(tmp_path) == {"private-pkg": "1.0", "alpha": "2.0", "beta": "2.0"}
+    assert SECRET not in said
+
+
+def test_credentials_from_a_netrc_file(
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    public: PackageIndex,
+    locked_internal: PackageIndex,
+) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text(f"machine 127.0.0.1\n  login {USER}\n  password {SECRET}\n", "utf-8")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    spec_for_locked_internal(tmp_path, public, locked_internal)
+
+    said = every_output(capsys, caplog, tmp_path)
+
+    assert venv_packages(tmp_path) == {"private-pkg": "1.0", "alpha": "2.0", "beta": "2.0"}
+    assert SECRET not in said
+
+
+@pytest.mark.parametrize(
+    ("password", "why"),
+    [(None, "found no credentials"), ("wrong", "credentials envsync found for it were refused")],
+)
+def test_missing_or_wrong_credentials_name_the_index_and_how_to_log_in(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    public: PackageIndex,
+    locked_internal: PackageIndex,
+    password: str | None,
+    why: str,
+) -> None:
+    if password is not None:
+        monkeypatch.setenv("ENVSYNC_INDEX_INTERNAL_USERNAME", USER)
+        monkeypatch.setenv("ENVSYNC_INDEX_INTERNAL_PASSWORD", password)
+    spec_for_locked_internal(tmp_path, public, locked_internal)
+
+    result = envsync(capsys, "apply", "--spec", str(tmp_path / "env.toml"))
+
+    assert result.code == 1
+    assert f'the index "internal" ({locked_internal.url}) refused access (HTTP 401)' in result.err
+    assert why in result.err
+    hint = "set ENVSYNC_INDEX_INTERNAL_USERNAME and ENVSYNC_INDEX_INTERNAL_PASSWORD"
+    assert hint in result.err
+    assert "machine 127.0.0.1 login USER password SECRET" in result.err
+    assert "netrc" in result.err
+    assert "Traceback" not in result.err
+    assert not (tmp_path / "pylock.toml").exists()
+    assert not (tmp_path / ".venv").exists()
+
+
+@pytest.mark.parametrize("pinned", [False, True], ids=["direct", "through-the-proxy"])
+def test_a_secret_in_the_index_url_never_reaches_any_output(
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+    wheelhouse: Path,
+    internal: PackageIndex,
+    pinned: bool,
+) -> None:
+    served = tmp_path / "served"
+    shutil.copytree(wheelhouse, served)
+    with PackageIndex(served, auth=("user", SECRET)) as index:
+        write_spec(
+            tmp_path,
+            index={"url": index.url_with_auth},
+            internal=internal.url,
+            sources=PIN if pinned else None,
+            dependencies=("private-pkg", "alpha") if pinned else ("alpha",),
+        )
+        said = every_output(capsys, caplog, tmp_path)
+
+    expected = {"alpha": "2.0", "beta": "2.0"} | ({"private-pkg": "1.0"} if pinned else {})
+    assert venv_packages(tmp_path) == expected
+    assert SECRET in (tmp_path / "env.toml").read_text("utf-8")  # it was there to leak
+    assert SECRET not in said
+
+
+# -- the proxy itself -------------------------------------------------------------------------
+
+JSON_ACCEPT = "application/vnd.pypi.simple.v1+json, text/html;q=0.1"
+
+
+def get(url: str, accept: str = JSON_ACCEPT) -> tuple[int, str, str]:
+    """Status, Content-Type and body of a GET."""
+    request = urllib.request.Request(url, headers={"Accept": accept})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.headers["Content-Type"], response.read().decode()
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, "", exc.read().decode()
+
+
+def pinned_routes(public: PackageIndex, internal: PackageIndex) -> Routes:
+    private = Upstream(url=internal.url, index="internal")
+    return Routes(
+        default=(Upstream(url=public.url),), pinned={canonicalize_name("private-pkg"): private}
+    )
+
+
+def test_the_proxy_serves_a_pinned_name_from_its_index_and_others_from_the_rest(
+    public: PackageIndex, internal: PackageIndex
+) -> None:
+    with IndexProxy(pinned_routes(public, internal)) as proxy:
+        status, kind, body = get(f"{proxy.url}/private-pkg/")
+        assert (status, kind) == (200, "application/vnd.pypi.simple.v1+json")
+        assert [f["url"] for f in json.loads(body)["files"]] == [
+            f"{internal.base_url}/files/private_pkg-1.0-py3-none-any.whl"
+        ]
+        assert get(f"{proxy.url}/Private_Pkg/")[2] == body  # any spelling of the name
+
+        status, kind, body = get(f"{proxy.url}/private-pkg/", accept="text/html")
+        assert kind.startswith("text/html")
+        assert f'href="{internal.base_url}/files/private_pkg-1.0-py3-none-any.whl#sha256=' in body
+
+        files = json.loads(get(f"{proxy.url}/beta/")[2])["files"]
+        assert sorted(f["filename"] for f in files) == [
+            "beta-1.0-py3-none-any.whl",
+            "beta-2.0-py3-none-any.whl",
+        ]
+        assert get(f"{proxy.url}/no-such-project/")[0] == 404
+
+    assert asked_for(public, "private-pkg") == []
+    assert asked_for(internal, "beta") == []
+
+
+def test_the_proxy_merges_html_and_json_pages_with_absolute_links(
+    tmp_path: Path, public: PackageIndex
+) -> None:
+    folder = tmp_path / "flat" / "beta"
+    folder.mkdir(parents=True)
+    (folder / "index.html").write_text(
+        '<html><body><a href="../../files/beta-7.0-py3-none-any.whl#sha256=abc" '
+        'data-requires-python="&gt;=3.8">beta-7.0-py3-none-any.whl</a></body></html>',
+        "utf-8",
+    )
+    flat = Upstream(url=(tmp_path / "flat").as_uri())
+    with IndexProxy(Routes(default=(Upstream(url=public.url), flat))) as proxy:
+        status, kind, body = get(f"{proxy.url}/beta/")  # JSON asked for, but one page is HTML
+
+    assert (status, kind) == (200, "text/html; charset=utf-8")
+    assert f'href="{public.base_url}/files/beta-2.0-py3-none-any.whl#sha256=' in body
+    local = (tmp_path / "files" / "beta-7.0-py3-none-any.whl").as_uri()
+    assert f'<a href="{local}#sha256=abc" data-requires-python="&gt;=3.8">' in body
+
+
+def test_an_index_failing_behind_the_proxy_is_the_error_reported(
+    public: PackageIndex, locked_internal: PackageIndex
+) -> None:
+    def pip_saw_no_version(*args: object, **kwargs: object) -> None:
+        raise ResolutionError("no version of private-pkg is available")
+
+    with IndexProxy(pinned_routes(public, locked_internal)) as proxy:
+        assert get(f"{proxy.url}/private-pkg/")[0] == 502
+        access = PipAccess(args=(), proxy=proxy)
+        with pytest.raises(IndexUnreachableError, match=r"refused access \(HTTP 401\)"):
+            access.run(pip_saw_no_version, ["pip"], error=ResolutionError)  # type: ignore[arg-type]
+
+
+def test_without_pins_pip_gets_the_indexes_and_a_netrc() -> None:
+    routes = Routes(
+        default=(
+            Upstream(url="https://a.example/simple", login=("user", "pass")),
+            Upstream(url="https://b.example/simple", login=("token", "")),  # no netrc for that
+            Upstream(url="https://a.example:8443/simple", login=("other", "x")),  # a.example taken
+        )
+    )
+    with pip_access(routes, ["/links"]) as access:
+        netrc = Path(access.env["NETRC"]).read_text("utf-8")
+    assert access.args == (
+        "--index-url=https://a.example/simple",
+        "--extra-index-url=https://token:@b.example/simple",
+        "--extra-index-url=https://other:x@a.example:8443/simple",
+        "--find-links=/links",
+    )
+    assert netrc == "machine a.example login user password pass\n"
+    assert access.proxy is None
