@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from envsync._subprocess import run
-from envsync.errors import EnvsyncError, IndexUnreachableError
+from envsync.errors import EnvsyncError, IndexAuthError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -170,7 +170,7 @@ def login_for(url: str, upstreams: Iterable[Upstream]) -> Login | None:
     return next((u.login for u in upstreams if u.login and urlsplit(u.url).netloc == netloc), None)
 
 
-def refused(where: Upstream, status: int) -> IndexUnreachableError:
+def refused(where: Upstream, status: int) -> IndexAuthError:
     """The error for an index that answered 401 or 403: which one, and how to log in."""
     why = (
         "the credentials envsync found for it were refused"
@@ -178,7 +178,7 @@ def refused(where: Upstream, status: int) -> IndexUnreachableError:
         else "envsync found no credentials for it"
     )
     msg = f"{where.describe()} refused access (HTTP {status}): {why}"
-    return IndexUnreachableError(msg, hint=_how_to_log_in(where))
+    return IndexAuthError(msg, hint=_how_to_log_in(where))
 
 
 def _how_to_log_in(where: Upstream) -> str:

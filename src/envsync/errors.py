@@ -24,6 +24,7 @@ __all__ = [
     "CommandNotFoundError",
     "EnvsyncError",
     "HashMismatchError",
+    "IndexAuthError",
     "IndexUnreachableError",
     "InstallError",
     "InterpreterNotFoundError",
@@ -147,6 +148,12 @@ class IndexUnreachableError(EnvsyncError):
     """A package index could not be reached."""
 
     code = "index-unreachable"
+
+
+class IndexAuthError(IndexUnreachableError):
+    """A package index refused envsync's requests (HTTP 401/403): missing or wrong login."""
+
+    code = "index-auth"
 
 
 class ResolutionError(EnvsyncError):

@@ -25,6 +25,7 @@ from envsync.errors import (
     BuildError,
     EnvsyncError,
     HashMismatchError,
+    IndexAuthError,
     IndexUnreachableError,
     InstallError,
 )
@@ -146,7 +147,7 @@ _REFUSED = re.compile(r"HTTP error 40[13]\b|\b40[13] Client Error")
 def _install_error(output: str) -> EnvsyncError:
     shown = tail(output)
     if _REFUSED.search(output):
-        return IndexUnreachableError(
+        return IndexAuthError(
             f"an index refused a download (no or wrong credentials):\n{shown}",
             hint="give envsync the index's credentials: the ENVSYNC_INDEX_<NAME>_USERNAME and "
             "_PASSWORD variables (ENVSYNC_INDEX_USERNAME for [index] url), ~/.netrc or keyring",
