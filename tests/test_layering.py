@@ -13,7 +13,7 @@ SRC = Path(__file__).parents[1] / "src" / "envsync"
 LAYERS = [
     {"errors", "_types", "report"},
     {"_tomlcheck", "spec", "lockfile", "planner", "compiled", "selection", "importers", "export"},
-    {"_subprocess", "_shims", "_pipoutput"},
+    {"_subprocess", "_shims", "_pipoutput", "_fastpath"},
     {
         "credentials",
         "simpleapi",

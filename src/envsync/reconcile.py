@@ -6,7 +6,7 @@ Nothing here prints: progress goes to the injected Reporter, results are returne
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 from packaging.utils import canonicalize_name
@@ -100,6 +100,8 @@ class Outcome:
     """Whether the main dependencies are installed (False with ``--only-group``)."""
     applied: bool
     """False for ``plan``, which changes nothing."""
+    site_packages: tuple[Path, ...] = ()
+    """The venv's site-packages folders after apply (empty for plan)."""
 
 
 # -- lock ----------------------------------------------------------------------------------
@@ -217,14 +219,15 @@ def apply(
     chosen, target, the_lock, lock_change = _prepare(spec, groups, mode, services)
     # 2. Make the venv when missing or made from a Python the spec no longer accepts.
     with _venv_for(spec, target, services.reporter):
-        the_plan = _sync(spec, the_lock, target, chosen, services, verify=verify)
+        the_plan, info = _sync(spec, the_lock, target, chosen, services, verify=verify)
     # 3. The venv now equals the lock: only now is a new lock worth keeping.
     if lock_change != "unchanged":
         lock_change = _write_lock(
             spec, the_lock, projectfiles.read_lock(projectfiles.lock_path(spec))
         ).change
         services.reporter.emit(Locked(packages=len(the_lock.packages), written=True))
-    return _outcome(spec, target, the_lock, lock_change, chosen, the_plan, applied=True)
+    done = _outcome(spec, target, the_lock, lock_change, chosen, the_plan, applied=True)
+    return replace(done, site_packages=(info.purelib, info.platlib))
 
 
 def _prepare(
@@ -253,7 +256,7 @@ def _sync(
     services: Services,
     *,
     verify: bool = False,
-) -> Plan:
+) -> tuple[Plan, environment.VenvInfo]:
     """Plan against the venv as it is, show the plan, carry it out, and check the result."""
     info, installed = environment.inspect(spec.venv)
     found = drift.verify(info) if verify else ()
@@ -267,7 +270,7 @@ def _sync(
         venv.remove_stray_files({info.purelib, info.platlib}, stray)
         _execute(the_plan, info.python, spec, services)
         _verify(spec, the_lock, target, chosen)
-    return the_plan
+    return the_plan, info
 
 
 def _lock_for(

@@ -25,7 +25,15 @@ if TYPE_CHECKING:
     from envsync.report import Reporter
     from envsync.spec import Spec
 
-__all__ = ["Target", "VenvChange", "find_target", "local_inputs", "policy", "staleness"]
+__all__ = [
+    "Target",
+    "VenvChange",
+    "find_target",
+    "local_build_files",
+    "local_inputs",
+    "policy",
+    "staleness",
+]
 
 VenvChange = Literal["keep", "create", "recreate"]
 
@@ -98,6 +106,13 @@ def local_inputs(spec: Spec) -> dict[str, str]:
     folders = [s.path for s in spec.sources if s.path is not None]
     folders += _file_urls(spec)
     return {folder: _hash_build_files(_folder(spec, folder)) for folder in sorted(set(folders))}
+
+
+def local_build_files(spec: Spec) -> list[Path]:
+    """The build files of local packages that exist: what ``local_inputs`` hashes."""
+    folders = [s.path for s in spec.sources if s.path is not None] + _file_urls(spec)
+    candidates = (_folder(spec, f) / name for f in sorted(set(folders)) for name in _BUILD_FILES)
+    return [path for path in candidates if path.is_file()]
 
 
 def _file_urls(spec: Spec) -> list[str]:

@@ -12,6 +12,7 @@ from envsync.report import Event, Locked, Planned, Resolving, Step
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Sequence
 
 __all__ = ["Context", "TextReporter", "use_color"]
 
@@ -37,6 +38,8 @@ class Context:
     """Results: the plan, summaries, the JSON report."""
     err: TextIO
     """Progress and errors."""
+    argv: Sequence[str] = ()
+    """The command line as given (the no-change path keys its state on it)."""
 
     @property
     def json(self) -> bool:

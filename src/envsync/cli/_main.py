@@ -63,11 +63,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run envsync with *argv* (default: sys.argv[1:]) and return the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error: argparse has spoken
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    ctx = Context(args=args, out=sys.stdout, err=sys.stderr)
+    ctx = Context(args=args, out=sys.stdout, err=sys.stderr, argv=argv)
     if args.verbose:
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
     try:

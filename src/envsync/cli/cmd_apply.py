@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from envsync import projectfiles, reconcile, render
+from envsync import _fastpath, projectfiles, reconcile, render, target
 from envsync.cli._data import outcome_data
 from envsync.cli._options import add_groups, add_json, add_mode
 from envsync.cli._selection import selection
@@ -48,6 +48,13 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         mode=args.mode,
         verify=args.verify,
         services=reconcile.Services(reporter=ctx.reporter()),
+    )
+    _fastpath.record(
+        spec=args.spec,
+        venv=outcome.venv,
+        site_packages=outcome.site_packages,
+        local_files=target.local_build_files(spec),
+        argv=ctx.argv,
     )
     if not outcome.plan.is_empty():  # an empty plan already said "No changes."
         counts = render.plan_counts(outcome.plan)

@@ -1,0 +1,160 @@
+"""The no-change path: answer ``envsync apply`` in one line when nothing can have changed.
+
+After every successful apply, a state file in the venv records a fingerprint of everything
+the result depended on: env.toml and pylock.toml (size and mtime), the venv's pyvenv.cfg, the
+build files of local packages, the names in site-packages, the groups asked for and the
+envsync version. When a later ``apply`` with the same options finds the same fingerprint, the
+venv cannot differ from the lock, so it says so without importing packaging, probing the
+interpreter or starting pip.
+
+Only the standard library is imported here, and only what the check needs: this module runs
+before the rest of envsync is loaded. Anything unusual (another option, an unreadable file)
+means "not sure", and the full path decides.
+"""
+
+# ruff: noqa: PTH100, PTH105, PTH116, PTH118, PTH120, PTH123 - os.path, not pathlib:
+# this module runs before anything else is imported, and pathlib costs milliseconds here.
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from pathlib import Path
+
+__all__ = ["NO_CHANGES", "STATE_NAME", "record", "try_apply"]
+
+STATE_NAME = ".envsync-state.json"
+NO_CHANGES = "No changes. The environment matches the lock."
+_FORMAT = 1
+_FLAGS = {"-q", "--quiet", "--all-groups", "--no-default-groups", "--frozen", "--locked"}
+_VALUED = {"--spec", "--group", "--only-group"}
+_OUTPUT_ONLY = {"-q", "--quiet"}
+
+
+def try_apply(argv: Sequence[str]) -> int | None:
+    """Answer ``apply`` at once when the state file proves nothing changed; else None."""
+    options = _options(argv)
+    if options is None:
+        return None
+    spec = options.pop("--spec", ["env.toml"])[-1]
+    try:
+        venv = _venv_of(spec)
+        with open(os.path.join(venv, STATE_NAME), encoding="utf-8") as fh:
+            state = json.load(fh)
+        if state.get("format") != _FORMAT or state.get("key") != _key(spec, venv, state, options):
+            return None
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+    sys.stdout.write(NO_CHANGES + "\n")
+    return 0
+
+
+def record(
+    *,
+    spec: Path,
+    venv: Path,
+    site_packages: Iterable[Path],
+    local_files: Iterable[Path],
+    argv: Sequence[str],
+) -> None:
+    """Write the state file after a successful apply run with *argv*; never fails the run."""
+    options = _options(argv)
+    if options is None:
+        return
+    options.pop("--spec", None)
+    state = {
+        "format": _FORMAT,
+        "site_packages": sorted(str(p) for p in set(site_packages)),
+        "local_files": sorted(str(p) for p in local_files),
+    }
+    try:
+        state["key"] = _key(str(spec), str(venv), state, options)
+        tmp = os.path.join(venv, f".{STATE_NAME}.tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(state, fh)
+        os.replace(tmp, os.path.join(venv, STATE_NAME))
+    except OSError:
+        return  # without a state file the next run simply takes the full path
+
+
+def _options(argv: Sequence[str]) -> dict[str, list[str]] | None:
+    """``apply``'s options when they are all ones the fast path understands, else None."""
+    if not argv or argv[0] != "apply":
+        return None
+    found: dict[str, list[str]] = {}
+    rest = list(argv[1:])
+    while rest:
+        arg = rest.pop(0)
+        name, eq, value = arg.partition("=")
+        if name in _VALUED:
+            if not eq:
+                if not rest:
+                    return None
+                value = rest.pop(0)
+            found.setdefault(name, []).append(value)
+        elif arg in _FLAGS:
+            found.setdefault(arg, []).append("")
+        else:
+            return None
+    return found
+
+
+def _venv_of(spec: str) -> str:
+    """The venv folder env.toml names (its [env] venv, default .venv), made absolute."""
+    if sys.version_info >= (3, 11):
+        import tomllib  # noqa: PLC0415 - only this run needs it, and only when a state exists
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib  # noqa: PLC0415
+
+    with open(spec, "rb") as fh:
+        data = tomllib.load(fh)
+    venv = data.get("env", {}).get("venv", ".venv")
+    return os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(spec)), venv))
+
+
+def _key(spec: str, venv: str, state: dict[str, object], options: dict[str, list[str]]) -> str:
+    """The fingerprint of everything an apply's result depends on."""
+    from envsync import __version__  # noqa: PLC0415 - a tiny module, but only needed here
+
+    root = os.path.dirname(os.path.abspath(spec))
+    files = [
+        os.path.abspath(spec),
+        os.path.join(root, "pylock.toml"),
+        os.path.join(venv, "pyvenv.cfg"),
+        *_strings(state.get("local_files")),
+    ]
+    digest = hashlib.sha256(__version__.encode())
+    # Which packages are wanted depends on these options; --quiet changes only the output.
+    chosen = sorted((k, sorted(v)) for k, v in options.items() if k not in _OUTPUT_ONLY)
+    digest.update(json.dumps(chosen).encode())
+    for name in files:
+        stat = os.stat(name)
+        digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+    for folder in _strings(state.get("site_packages")):
+        digest.update(_listing(folder).encode())
+    return digest.hexdigest()
+
+
+def _listing(folder: str) -> str:
+    """The names in site-packages, with the mtimes of the dist-info folders.
+
+    A dist-info folder is written anew whenever pip (or anything else) installs a
+    distribution, so this changes whenever a package is added, removed or replaced.
+    """
+    parts = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            stamp = entry.stat().st_mtime_ns if entry.name.endswith(".dist-info") else 0
+            parts.append(f"{entry.name}:{stamp}")
+    return "\0".join(sorted(parts)) + "\0\0"
+
+
+def _strings(value: object) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise TypeError(value)
+    return value

@@ -1,0 +1,97 @@
+"""The no-change path: an up-to-date venv is confirmed without loading envsync's machinery,
+and anything that could change the answer sends apply down the full path."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import TYPE_CHECKING
+
+import pytest
+
+from helpers import envsync, venv_packages, venv_python, write_spec
+from support import isolated_env, run_pip
+from support.wheels import build_wheel
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from support.pkgindex import PackageIndex
+
+pytestmark = pytest.mark.e2e
+
+NO_CHANGES = "No changes. The environment matches the lock."
+
+
+@pytest.fixture
+def synced(capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex) -> Path:
+    write_spec(tmp_path, ["alpha"], index_url=package_index.url, groups={"dev": ["cli-tool"]})
+    assert envsync(capsys, "apply", "--spec", str(tmp_path / "env.toml")).code == 0
+    return tmp_path
+
+
+def apply_in_a_process(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`envsync apply` in its own interpreter, listing every module it imported."""
+    return subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "envsync", "apply", "--spec",
+         str(root / "env.toml"), *args],
+        capture_output=True, text=True, env=isolated_env(), check=False, timeout=300,
+    )  # fmt: skip
+
+
+def test_an_up_to_date_venv_is_confirmed_without_the_machinery(synced: Path) -> None:
+    result = apply_in_a_process(synced)
+
+    assert result.returncode == 0
+    assert result.stdout == NO_CHANGES + "\n"
+    imported = result.stderr  # -X importtime writes one line per imported module
+    for heavy in ("envsync.reconcile", "envsync.resolver", "packaging", "subprocess"):
+        assert f" {heavy}\n" not in imported, heavy
+
+
+def test_quiet_does_not_spoil_the_no_change_path(synced: Path) -> None:
+    result = apply_in_a_process(synced, "--quiet")
+    assert result.stdout == NO_CHANGES + "\n"
+    assert " envsync.reconcile\n" not in result.stderr
+
+
+def check_full_path(capsys: pytest.CaptureFixture[str], root: Path, *args: str) -> str:
+    """apply must now take the full path (it prints the plan it makes)."""
+    result = envsync(capsys, "apply", "--spec", str(root / "env.toml"), *args)
+    assert result.code == 0, result.err
+    return result.out
+
+
+def test_a_hand_installed_package_is_noticed(
+    capsys: pytest.CaptureFixture[str], synced: Path, package_index: PackageIndex
+) -> None:
+    run_pip("--python", venv_python(synced), "install", "--index-url", package_index.url, "theta")
+    assert "- theta 1.0" in check_full_path(capsys, synced)
+    assert venv_packages(synced) == {"alpha": "2.0", "beta": "2.0"}
+
+
+def test_a_package_replaced_at_the_same_version_is_noticed(
+    capsys: pytest.CaptureFixture[str], synced: Path, tmp_path: Path
+) -> None:
+    other = build_wheel(tmp_path / "other", "beta", "2.0", files={"beta/__init__.py": "X = 1\n"})
+    run_pip("--python", venv_python(synced), "install", "--force-reinstall", "--no-deps", other)
+    assert "~ beta 2.0 (reinstall: hash differs)" in check_full_path(capsys, synced)
+
+
+def test_a_changed_spec_or_lock_or_group_choice_takes_the_full_path(
+    capsys: pytest.CaptureFixture[str], synced: Path, package_index: PackageIndex
+) -> None:
+    write_spec(
+        synced, ["alpha", "theta"], index_url=package_index.url, groups={"dev": ["cli-tool"]}
+    )
+    assert "+ theta 1.0" in check_full_path(capsys, synced)
+    assert "+ cli-tool 1.0" in check_full_path(capsys, synced, "--group", "dev")
+    assert check_full_path(capsys, synced, "--group", "dev") == NO_CHANGES + "\n"
+    assert "- cli-tool 1.0" in check_full_path(capsys, synced)
+
+
+def test_options_the_no_change_path_does_not_know_take_the_full_path(synced: Path) -> None:
+    result = apply_in_a_process(synced, "--json")
+    assert result.returncode == 0
+    assert '"status": "ok"' in result.stdout
+    assert " envsync.reconcile\n" in result.stderr
