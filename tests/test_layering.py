@@ -12,7 +12,17 @@ SRC = Path(__file__).parents[1] / "src" / "envsync"
 # Layers from the bottom up; a module may import only from its own layer or those below.
 LAYERS = [
     {"errors", "_types", "report"},
-    {"_tomlcheck", "spec", "lockfile", "planner", "compiled", "selection", "importers", "export"},
+    {
+        "_tomlcheck",
+        "spec",
+        "lockfile",
+        "planner",
+        "compiled",
+        "selection",
+        "pruning",
+        "importers",
+        "export",
+    },
     {"_subprocess", "_shims", "_pipoutput", "_fastpath"},
     {
         "credentials",
@@ -32,6 +42,7 @@ LAYERS = [
 ]
 PURE = {
     "_tomlcheck",
+    "pruning",
     "selection",
     "spec",
     "lockfile",

@@ -142,11 +142,11 @@ def dependencies(pins: Sequence[Pin]) -> dict[NormalizedName, tuple[NormalizedNa
 
 
 def group_roots(pins: Sequence[Pin]) -> dict[str, tuple[NormalizedName, ...]]:
-    """Each group's own top-level packages: the pins a group's input file asked for."""
+    """Each root's own top-level packages: the pins an input file asked for (MAIN too)."""
     found: dict[str, set[NormalizedName]] = {}
     for pin in pins:
         for via in pin.via:
             root = _root(via)
-            if root:  # a group (MAIN, the empty name, needs no roots)
+            if root is not None:
                 found.setdefault(root, set()).add(pin.name)
     return {group: tuple(sorted(names)) for group, names in sorted(found.items())}

@@ -57,6 +57,7 @@ __all__ = [
     "build_lock",
     "dumps",
     "fingerprint",
+    "group_marker",
     "info",
     "is_fresh",
     "loads",
@@ -64,6 +65,7 @@ __all__ = [
     "pins",
     "select",
     "strip_credentials",
+    "tool_table",
 ]
 
 LOCK_NAME = "pylock.toml"
@@ -159,7 +161,9 @@ class LockInfo:
     default_groups: tuple[str, ...] = ()
     """Groups installed unless asked otherwise (the spec's default-groups)."""
     roots: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    """Each group's own top-level packages: where ``--only-group`` starts."""
+    """Each group's own top-level packages (``""``: the main dependencies')."""
+    requirements: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """The requirements the lock was resolved from, per root (``""``: the main ones)."""
 
 
 # -- fingerprint ---------------------------------------------------------------------------
@@ -237,7 +241,7 @@ def build_lock(
         created_by=CREATED_BY,
         packages=[_package(p) for p in sorted(packages, key=lambda p: p.name)],
         tool={
-            "envsync": _tool_table(spec, python, group_names, roots or {}, local),
+            "envsync": tool_table(spec, python, group_names, roots or {}, local),
         },
     )
     try:
@@ -248,13 +252,14 @@ def build_lock(
     return lock
 
 
-def _tool_table(
+def tool_table(
     spec: Spec,
     python: str,
     group_names: list[str],
     roots: Mapping[str, Iterable[str]],
     local: Mapping[str, str] | None,
 ) -> dict[str, Any]:
+    """The ``[tool.envsync]`` table for a lock of *spec* (see LockInfo for its keys)."""
     table: dict[str, Any] = {
         "format": FORMAT,
         "fingerprint": fingerprint(spec, local),
@@ -263,9 +268,19 @@ def _tool_table(
     }
     if spec.default_groups:
         table["default-groups"] = list(spec.default_groups)
+    if main := sorted(set(roots.get("", ()))):
+        table["main-roots"] = main
     group_roots = {g: sorted(set(names)) for g, names in sorted(roots.items()) if g}
     if group_roots:
         table["group-roots"] = group_roots
+    # What was resolved, so dropping a requirement later needs no resolver run.
+    table["requirements"] = {
+        "dependencies": sorted(str(r) for r in spec.dependencies),
+        "groups": {
+            str(canonicalize_name(g.name)): sorted(str(r) for r in g.requirements)
+            for g in spec.groups
+        },
+    }
     return table
 
 
@@ -276,7 +291,8 @@ def _environment_marker(python: str) -> Marker:
     return Marker(f"python_version == '{minor}'")
 
 
-def _group_marker(groups: frozenset[str]) -> Marker | None:
+def group_marker(groups: frozenset[str]) -> Marker | None:
+    """The PEP 751 marker of a package the given groups need (None: always installed)."""
     if not groups:
         return None
     return Marker(" or ".join(f"'{g}' in dependency_groups" for g in sorted(groups)))
@@ -290,7 +306,7 @@ def _package(p: ResolvedPackage) -> Package:
         name=p.name,
         version=None if tree else p.version,
         tool={"envsync": {"version": str(p.version)}} if tree and p.version else None,
-        marker=_group_marker(p.groups),
+        marker=group_marker(p.groups),
         requires_python=SpecifierSet(p.requires_python) if p.requires_python else None,
         dependencies=[{"name": d} for d in sorted(p.dependencies)] or None,
         directory=PackageDirectory(path=p.directory, editable=p.editable or None)
@@ -373,14 +389,30 @@ def info(lock: Pylock, *, path: Path | str = LOCK_NAME) -> LockInfo:
     if not isinstance(roots, dict):
         msg = f"{path}: tool.envsync.group-roots must be a table, found {roots!r}"
         raise LockError(msg, hint=_RELOCK)
+    all_roots = {str(g): _strings(n, f"group-roots.{g}", path) for g, n in roots.items()}
+    if "main-roots" in table:
+        all_roots[""] = _strings(table["main-roots"], "main-roots", path)
     return LockInfo(
         format=fmt,
         fingerprint=_required_string(table, "fingerprint", path),
         groups=_strings(table.get("groups", []), "groups", path),
         python=_required_string(table, "python", path),
         default_groups=_strings(table.get("default-groups", []), "default-groups", path),
-        roots={str(g): _strings(n, f"group-roots.{g}", path) for g, n in roots.items()},
+        roots=all_roots,
+        requirements=_recorded_requirements(table.get("requirements"), path),
     )
+
+
+def _recorded_requirements(value: object, path: Path | str) -> dict[str, tuple[str, ...]]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not isinstance(value.get("groups", {}), dict):
+        msg = f"{path}: tool.envsync.requirements must be a table, found {value!r}"
+        raise LockError(msg, hint=_RELOCK)
+    found = {"": _strings(value.get("dependencies", []), "requirements.dependencies", path)}
+    for group, reqs in value.get("groups", {}).items():
+        found[str(group)] = _strings(reqs, f"requirements.groups.{group}", path)
+    return found
 
 
 def _strings(value: object, key: str, path: Path | str) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 from packaging.utils import canonicalize_name
 
-from envsync import drift, environment, interpreters, lockfile, projectfiles, venv
+from envsync import drift, environment, interpreters, lockfile, projectfiles, pruning, venv
 from envsync.errors import (
     ApplyError,
     EnvsyncError,
@@ -23,7 +23,7 @@ from envsync.planner import Change, Plan, make_plan
 from envsync.report import Locked, NullReporter, Planned, Reporter, Resolving, Step
 from envsync.resolver import PipToolsResolver, Resolver, ResolveRequest
 from envsync.selection import Chosen, GroupSelection, choose
-from envsync.target import find_target, local_inputs, policy, staleness
+from envsync.target import find_target, local_inputs, minor_of, policy, staleness
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Sequence
@@ -125,7 +125,9 @@ def lock(
         and staleness(current, spec, target.version) is None
     ):
         return _lock_outcome(spec, current, "unchanged")
-    new = _resolve(spec, target, current, services, upgrade=upgrade, upgrade_packages=names)
+    new = None if upgrade or names else _pruned(spec, target, current)
+    if new is None:
+        new = _resolve(spec, target, current, services, upgrade=upgrade, upgrade_packages=names)
     return _write_lock(spec, new, current)
 
 
@@ -297,8 +299,18 @@ def _lock_for(
     if mode == "locked":
         msg = f"the lock is out of date: {why}"
         raise StaleLockError(msg, hint="run `envsync lock` and commit pylock.toml")
-    new = _resolve(spec, target, current, services)
+    new = _pruned(spec, target, current) or _resolve(spec, target, current, services)
     return new, "created" if current is None else "updated"
+
+
+def _pruned(spec: Spec, target: Target, current: Pylock | None) -> Pylock | None:
+    """The current lock less what env.toml no longer asks for, when that is all that changed.
+
+    No resolver run: the lock records its requirements, roots and dependency graph.
+    """
+    if current is None or minor_of(lockfile.info(current).python) != minor_of(target.version):
+        return None
+    return pruning.prune(current, spec, local_inputs(spec))
 
 
 def _installed(root: Path) -> tuple[InstalledDist, ...]:

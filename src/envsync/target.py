@@ -31,6 +31,7 @@ __all__ = [
     "find_target",
     "local_build_files",
     "local_inputs",
+    "minor_of",
     "policy",
     "staleness",
 ]
@@ -137,6 +138,7 @@ def _hash_build_files(folder: Path) -> str:
 
 
 def minor_of(version: str) -> str:
+    """``3.12.1`` -> ``3.12``."""
     return ".".join(version.split(".")[:2])
 
 

@@ -231,3 +231,22 @@ def test_find_links_folder_files_are_locked_relative_to_the_project(
     wheel = lock_packages(tmp_path)["local-only"]["wheels"][0]
     assert wheel["path"] == "wheels/local_only-1.0-py3-none-any.whl"
     assert "url" not in wheel
+
+
+def test_removing_a_dependency_needs_no_resolver_run(
+    capsys: pytest.CaptureFixture[str], project: Path, package_index: PackageIndex
+) -> None:
+    write_spec(project, ["alpha", "theta"], index_url=package_index.url)
+    apply(capsys, project)
+    requests = len(package_index.requests)
+
+    write_spec(project, ["theta"], index_url=package_index.url)
+    result = envsync(capsys, "apply", "--spec", str(project / "env.toml"))
+
+    assert result.code == 0, result.err
+    assert "Resolving" not in result.err
+    assert "- alpha 2.0" in result.out
+    assert len(package_index.requests) == requests  # no page was read: nothing resolved
+    assert venv_packages(project) == {"theta": "1.0"}
+    assert lock_versions(project) == {"theta": "1.0"}
+    assert envsync(capsys, "check", "--spec", str(project / "env.toml")).code == 0

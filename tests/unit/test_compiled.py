@@ -134,6 +134,7 @@ def test_dependencies_invert_parents(
 
 def test_group_roots_are_what_each_group_input_asked_for() -> None:
     assert compiled.group_roots(compiled.parse(OUTPUT)) == {
+        "": ("alpha", "mylib"),
         "dev": ("cli-tool", "gamma"),
         "docs": ("delta",),
     }

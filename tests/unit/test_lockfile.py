@@ -244,6 +244,20 @@ groups = [
     "docs",
 ]
 python = "3.12.4"
+
+[tool.envsync.requirements]
+dependencies = [
+    "requests>=2",
+    "rich",
+]
+
+[tool.envsync.requirements.groups]
+dev = [
+    "pytest>=8",
+]
+docs = [
+    "sphinx",
+]
 """
     )
 
@@ -303,6 +317,13 @@ def test_tool_envsync_table(text, python, expected):
             "fingerprint": fingerprint(spec),
             "groups": expected.get("dependency-groups", []),
             "python": python,
+            "requirements": {
+                "dependencies": sorted(str(r) for r in spec.dependencies),
+                "groups": {
+                    g.name.lower().replace("_", "-"): sorted(str(r) for r in g.requirements)
+                    for g in spec.groups
+                },
+            },
         }
     }
 
@@ -756,7 +777,11 @@ def test_loads_wrong_types_in_the_tool_table_are_lock_errors(key, value, message
 def test_info():
     lock = lock_of(pkg("rich"), python="3.12.4")
     assert info(lock) == LockInfo(
-        format=FORMAT, fingerprint=fingerprint(SPEC), groups=("dev", "docs"), python="3.12.4"
+        format=FORMAT,
+        fingerprint=fingerprint(SPEC),
+        groups=("dev", "docs"),
+        python="3.12.4",
+        requirements={"": ("requests>=2", "rich"), "dev": ("pytest>=8",), "docs": ("sphinx",)},
     )
 
 
@@ -1010,7 +1035,7 @@ def test_group_roots_and_default_groups_are_recorded_in_the_tool_table():
     table = toml_of(lock)["tool"]["envsync"]
     assert table["default-groups"] == ["dev"]
     assert table["group-roots"] == {"dev": ["pytest", "rich"]}
-    assert info(loads(dumps(lock))).roots == {"dev": ("pytest", "rich")}
+    assert info(loads(dumps(lock))).roots == {"dev": ("pytest", "rich"), "": ("rich",)}
     assert info(lock).default_groups == ("dev",)
 
 
@@ -1056,3 +1081,18 @@ def test_local_project_hashes_change_the_fingerprint():
     assert fingerprint(SPEC, {"libs/a": "1"}) != fingerprint(SPEC)
     assert fingerprint(SPEC, {"libs/a": "1"}) != fingerprint(SPEC, {"libs/a": "2"})
     assert fingerprint(SPEC, {}) == fingerprint(SPEC)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        pytest.param(["x"], "tool.envsync.requirements must be a table", id="not-a-table"),
+        pytest.param({"groups": []}, "tool.envsync.requirements must be a table", id="groups-list"),
+        pytest.param(
+            {"dependencies": "x"}, "tool.envsync.requirements.dependencies must be", id="deps-str"
+        ),
+    ],
+)
+def test_recorded_requirements_are_checked(value, message):
+    with pytest.raises(LockError, match=re.escape(message)):
+        loads(edited(("tool", "envsync", "requirements"), value), path=LOCK_PATH)

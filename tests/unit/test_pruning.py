@@ -1,0 +1,162 @@
+"""Dropping requirements from a lock without resolving: what stays, what goes, which markers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from envsync import lockfile
+from envsync.lockfile import LockedFile, ResolvedPackage, build_lock, dumps, loads
+from envsync.pruning import prune
+from envsync.spec import parse_spec
+
+SHA = "a" * 64
+
+# A lock of: main = [alpha, theta]; dev = [pytest]; docs = [sphinx]
+# alpha -> beta; theta -> beta; pytest -> pluggy, beta; sphinx -> (none)
+GRAPH = {
+    "alpha": ("", ["beta"]),
+    "beta": ("", []),
+    "theta": ("", ["beta"]),
+    "pytest": ("dev", ["pluggy", "beta"]),
+    "pluggy": ("dev", []),
+    "sphinx": ("docs", []),
+}
+ROOTS = {"": ["alpha", "theta"], "dev": ["pytest"], "docs": ["sphinx"]}
+
+
+def spec_text(
+    main: list[str], groups: dict[str, list[str]], url: str = "https://i.invalid/simple"
+) -> str:
+    lines = ["[env]", 'python = "3.12"', f"dependencies = {main!r}".replace("'", '"'), "[groups]"]
+    lines += [f"{g} = {reqs!r}".replace("'", '"') for g, reqs in groups.items()]
+    lines += ["[index]", f'url = "{url}"']
+    return "\n".join(lines) + "\n"
+
+
+def spec_of(main: list[str], groups: dict[str, list[str]], **kw: str):
+    return parse_spec(spec_text(main, groups, **kw), path=Path("/proj/env.toml"))
+
+
+def package(name: str) -> ResolvedPackage:
+    _, deps = GRAPH[name]
+    wheel = LockedFile(
+        filename=f"{name}-1.0-py3-none-any.whl", url=f"https://f.invalid/{name}.whl", sha256=SHA
+    )
+    needed_by = {r for r, names in ROOTS.items() if name in _closure(names)}
+    groups = frozenset() if "" in needed_by else frozenset(needed_by)
+    return ResolvedPackage(
+        name=name,
+        version=lockfile.Version("1.0"),
+        groups=groups,
+        dependencies=tuple(deps),
+        wheels=(wheel,),
+    )
+
+
+def _closure(names: list[str]) -> set[str]:
+    seen: set[str] = set()
+    todo = list(names)
+    while todo:
+        n = todo.pop()
+        if n not in seen:
+            seen.add(n)
+            todo.extend(GRAPH[n][1])
+    return seen
+
+
+FULL = spec_of(["alpha", "theta"], {"dev": ["pytest"], "docs": ["sphinx"]})
+LOCK = build_lock(spec=FULL, python="3.12.4", packages=[package(n) for n in GRAPH], roots=ROOTS)
+
+
+def names(lock) -> dict[str, str | None]:
+    return {p.name: (str(p.marker) if p.marker else None) for p in lock.packages}
+
+
+def test_removing_a_main_dependency_drops_it_and_its_orphans_but_keeps_shared_ones() -> None:
+    spec = spec_of(["alpha"], {"dev": ["pytest"], "docs": ["sphinx"]})
+    pruned = prune(LOCK, spec)
+    assert pruned is not None
+    assert names(pruned) == {
+        "alpha": None,
+        "beta": None,
+        "pytest": '"dev" in dependency_groups',
+        "pluggy": '"dev" in dependency_groups',
+        "sphinx": '"docs" in dependency_groups',
+    }
+    assert lockfile.is_fresh(pruned, spec)
+    assert lockfile.info(pruned).roots[""] == ("alpha",)
+
+
+def test_a_package_only_a_group_still_needs_gets_that_group_marker() -> None:
+    spec = spec_of([], {"dev": ["pytest"], "docs": ["sphinx"]})
+    pruned = prune(LOCK, spec)
+    assert pruned is not None
+    assert names(pruned)["beta"] == '"dev" in dependency_groups'
+    assert "theta" not in names(pruned)
+
+
+def test_removing_a_whole_group() -> None:
+    spec = spec_of(["alpha", "theta"], {"dev": ["pytest"]})
+    pruned = prune(LOCK, spec)
+    assert pruned is not None
+    assert "sphinx" not in names(pruned)
+    assert pruned.dependency_groups == ["dev"]
+    assert lockfile.is_fresh(pruned, spec)
+    assert loads(dumps(pruned)) == pruned  # still a valid PEP 751 lock
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        pytest.param(
+            spec_of(["alpha", "theta", "zeta"], {"dev": ["pytest"], "docs": ["sphinx"]}), id="added"
+        ),
+        pytest.param(
+            spec_of(["alpha>=2", "theta"], {"dev": ["pytest"], "docs": ["sphinx"]}), id="changed"
+        ),
+        pytest.param(
+            spec_of(["theta"], {"dev": ["pytest"], "docs": ["sphinx"], "new": []}), id="new group"
+        ),
+        pytest.param(
+            spec_of(
+                ["theta"],
+                {"dev": ["pytest"], "docs": ["sphinx"]},
+                url="https://other.invalid/simple",
+            ),
+            id="other index",
+        ),
+    ],
+)
+def test_anything_but_a_removal_needs_a_resolve(spec) -> None:
+    assert prune(LOCK, spec) is None
+
+
+def test_a_lock_without_recorded_requirements_cannot_be_pruned() -> None:
+    text = dumps(LOCK)
+    text = text[: text.index("[tool.envsync.requirements]")]
+    assert prune(loads(text), spec_of(["theta"], {"dev": ["pytest"], "docs": ["sphinx"]})) is None
+
+
+def test_local_projects_count_too() -> None:
+    spec = spec_of(["theta"], {"dev": ["pytest"], "docs": ["sphinx"]})
+    assert prune(LOCK, spec, {"libs/x": "changed"}) is None
+
+
+@given(
+    st.sets(st.sampled_from(["alpha", "theta"])),
+    st.sets(st.sampled_from(["dev", "docs"])),
+)
+def test_a_pruned_lock_holds_exactly_what_the_remaining_roots_need(
+    main: set[str], groups: set[str]
+) -> None:
+    kept = {"dev": ["pytest"], "docs": ["sphinx"]}
+    spec = spec_of(sorted(main), {g: kept[g] for g in sorted(groups)})
+    pruned = prune(LOCK, spec)
+    assert pruned is not None
+    expected = _closure(sorted(main)).union(*(_closure(kept[g]) for g in groups))
+    assert set(names(pruned)) == expected
+    assert lockfile.is_fresh(pruned, spec)
