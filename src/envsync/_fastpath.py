@@ -26,9 +26,19 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from pathlib import Path
 
-__all__ = ["NO_CHANGES", "STATE_NAME", "record", "try_apply"]
+__all__ = [
+    "LOCK_STATE_NAME",
+    "NO_CHANGES",
+    "STATE_NAME",
+    "record",
+    "record_lock",
+    "try_apply",
+    "try_lock",
+]
 
 STATE_NAME = ".envsync-state.json"
+#: The same for ``lock``: it depends on env.toml, pylock.toml and the venv's Python only.
+LOCK_STATE_NAME = ".envsync-lock-state.json"
 NO_CHANGES = "No changes. The environment matches the lock."
 _FORMAT = 1
 _FLAGS = {"-q", "--quiet", "--all-groups", "--no-default-groups", "--frozen", "--locked"}
@@ -74,17 +84,55 @@ def record(
     }
     try:
         state["key"] = _key(str(spec), str(venv), state, options)
-        tmp = os.path.join(venv, f".{STATE_NAME}.tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(state, fh)
-        os.replace(tmp, os.path.join(venv, STATE_NAME))
+        _write(os.path.join(venv, STATE_NAME), state)
     except OSError:
         return  # without a state file the next run simply takes the full path
 
 
-def _options(argv: Sequence[str]) -> dict[str, list[str]] | None:
-    """``apply``'s options when they are all ones the fast path understands, else None."""
-    if not argv or argv[0] != "apply":
+def try_lock(argv: Sequence[str]) -> int | None:
+    """Answer ``lock`` at once when nothing it depends on changed since it last ran."""
+    options = _options(argv, command="lock")
+    if options is None or set(options) - {"--spec", "-q", "--quiet"}:
+        return None
+    spec = options.pop("--spec", ["env.toml"])[-1]
+    try:
+        venv = _venv_of(spec)
+        with open(os.path.join(venv, LOCK_STATE_NAME), encoding="utf-8") as fh:
+            state = json.load(fh)
+        if state.get("format") != _FORMAT or state.get("key") != _key(spec, venv, state, {}):
+            return None
+        summary = state["summary"]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+    sys.stdout.write(f"{summary}\n")
+    return 0
+
+
+def record_lock(*, spec: Path, venv: Path, local_files: Iterable[Path], summary: str) -> None:
+    """Write the lock state after a lock or apply left pylock.toml fresh for env.toml."""
+    state: dict[str, object] = {
+        "format": _FORMAT,
+        "site_packages": [],
+        "local_files": sorted(str(p) for p in local_files),
+        "summary": summary,
+    }
+    try:
+        state["key"] = _key(str(spec), str(venv), state, {})
+        _write(os.path.join(venv, LOCK_STATE_NAME), state)
+    except OSError:
+        return
+
+
+def _write(path: str, state: dict[str, object]) -> None:
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(state, fh)
+    os.replace(tmp, path)
+
+
+def _options(argv: Sequence[str], command: str = "apply") -> dict[str, list[str]] | None:
+    """*command*'s options when they are all ones the fast path understands, else None."""
+    if not argv or argv[0] != command:
         return None
     found: dict[str, list[str]] = {}
     rest = list(argv[1:])

@@ -95,3 +95,32 @@ def test_options_the_no_change_path_does_not_know_take_the_full_path(synced: Pat
     assert result.returncode == 0
     assert '"status": "ok"' in result.stdout
     assert " envsync.reconcile\n" in result.stderr
+
+
+def lock_in_a_process(root: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "envsync", "lock", "--spec",
+         str(root / "env.toml")],
+        capture_output=True, text=True, env=isolated_env(), check=False, timeout=300,
+    )  # fmt: skip
+
+
+def test_lock_with_nothing_changed_answers_without_the_machinery(synced: Path) -> None:
+    result = lock_in_a_process(synced)
+    assert result.returncode == 0
+    assert result.stdout == "pylock.toml is up to date: 3 package(s) for Python " + (
+        ".".join(map(str, sys.version_info[:3])) + "\n"
+    )
+    assert " envsync.reconcile\n" not in result.stderr
+
+
+def test_a_frozen_apply_of_a_stale_lock_does_not_vouch_for_the_lock(
+    capsys: pytest.CaptureFixture[str], synced: Path, package_index: PackageIndex
+) -> None:
+    groups = {"dev": ["cli-tool"]}
+    write_spec(synced, ["alpha", "theta"], index_url=package_index.url, groups=groups)
+    assert envsync(capsys, "apply", "--frozen", "--spec", str(synced / "env.toml")).code == 0
+
+    result = lock_in_a_process(synced)
+
+    assert result.stdout.startswith("pylock.toml updated")

@@ -21,6 +21,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from envsync import _fastpath  # noqa: PLC0415 - imports only the standard library
 
     answered = _fastpath.try_apply(args)
+    if answered is None:
+        answered = _fastpath.try_lock(args)
     if answered is not None:
         return answered
     from envsync.cli._main import main as full  # noqa: PLC0415 - the heavy path, on demand

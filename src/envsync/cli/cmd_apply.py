@@ -8,6 +8,7 @@ from envsync import _fastpath, projectfiles, reconcile, render, target
 from envsync.cli._data import outcome_data
 from envsync.cli._options import add_groups, add_json, add_mode
 from envsync.cli._selection import selection
+from envsync.cli.cmd_lock import remember_lock
 from envsync.errors import EXIT_OK
 
 if TYPE_CHECKING:
@@ -56,6 +57,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         local_files=target.local_build_files(spec),
         argv=ctx.argv,
     )
+    if args.mode != "frozen":  # a frozen install may have used a stale lock
+        remember_lock(spec, outcome.lock)
     if not outcome.plan.is_empty():  # an empty plan already said "No changes."
         counts = render.plan_counts(outcome.plan)
         done = ", ".join(f"{n} {_PAST[kind]}" for kind, n in counts.items() if n)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from envsync import projectfiles, reconcile
+from envsync import _fastpath, projectfiles, reconcile, target, venv
 from envsync.errors import EXIT_OK
 
 if TYPE_CHECKING:
     import argparse
 
     from envsync.cli._context import Context
+    from envsync.spec import Spec
 
 NAME = "lock"
 HELP = "resolve env.toml into pylock.toml (a fresh lock is kept as it is)"
@@ -42,4 +43,17 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         f"{outcome.path.name} {verb[outcome.change]}: "
         f"{outcome.packages} package(s) for Python {outcome.python}"
     )
+    remember_lock(spec, outcome)
     return EXIT_OK
+
+
+def remember_lock(spec: Spec, outcome: reconcile.LockOutcome) -> None:
+    """Let the next ``lock`` with nothing changed answer without loading envsync."""
+    if venv.is_venv(spec.venv):
+        _fastpath.record_lock(
+            spec=spec.path,
+            venv=spec.venv,
+            local_files=target.local_build_files(spec),
+            summary=f"{outcome.path.name} is up to date: "
+            f"{outcome.packages} package(s) for Python {outcome.python}",
+        )
