@@ -1,28 +1,20 @@
 """Parse, dispatch to a command module, and turn every error into a message and an exit code.
 
 ``main`` is the only place that catches EnvsyncError; it never lets a traceback through.
-Each command lives in a ``cmd_*`` module with ``NAME``, ``HELP``, ``configure(parser)`` and
-``run(args, ctx) -> int``.
+Each command lives in a ``cmd_*`` module with ``configure(parser)`` and ``run(args, ctx) ->
+int``; ``COMMANDS`` names them.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import sys
 from typing import TYPE_CHECKING, NoReturn
 
 from envsync import __version__, render
-from envsync.cli import (
-    cmd_apply,
-    cmd_check,
-    cmd_export,
-    cmd_init,
-    cmd_lock,
-    cmd_plan,
-    cmd_run,
-)
 from envsync.cli._context import Context, envelope, use_color
 from envsync.cli._options import add_common
 from envsync.errors import EXIT_ERROR, EXIT_USAGE, EnvsyncError
@@ -33,7 +25,37 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 _EXIT_INTERRUPTED = 130
-COMMANDS = (cmd_init, cmd_lock, cmd_plan, cmd_apply, cmd_check, cmd_run, cmd_export)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": (
+        "envsync.cli.cmd_init",
+        "write a starter env.toml, or one made from a requirements file or pyproject.toml",
+    ),
+    "lock": (
+        "envsync.cli.cmd_lock",
+        "resolve env.toml into pylock.toml (a fresh lock is kept as it is)",
+    ),
+    "plan": (
+        "envsync.cli.cmd_plan",
+        "show what apply would change (venv, lock, packages); changes nothing",
+    ),
+    "apply": (
+        "envsync.cli.cmd_apply",
+        "lock if needed, create the venv if needed, and make it match the lock exactly",
+    ),
+    "check": (
+        "envsync.cli.cmd_check",
+        "exit 0 if pylock.toml is fresh and the venv equals it, 2 if not, 1 on error",
+    ),
+    "run": (
+        "envsync.cli.cmd_run",
+        "run a command in the environment (synced first), as if it were activated",
+    ),
+    "export": (
+        "envsync.cli.cmd_export",
+        "write what pylock.toml installs here as a requirements file with hashes",
+    ),
+}
+"""Each command's module and one-line help; a module is imported only when its command runs."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,7 +66,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="envsync",
         description="Make a virtual environment match env.toml exactly, through pylock.toml.",
@@ -53,11 +75,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"envsync {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in COMMANDS:
-        sub = commands.add_parser(command.NAME, help=command.HELP, description=command.HELP)
+    # Only the command being run is imported and given its options: `envsync --help` and
+    # each command start without loading the others' machinery.
+    chosen = next((arg for arg in argv if not arg.startswith("-")), None)
+    for name, (module_name, text) in COMMANDS.items():
+        sub = commands.add_parser(name, help=text, description=text)
         add_common(sub)
-        command.configure(sub)
-        sub.set_defaults(handler=command.run)
+        if name == chosen:
+            module = importlib.import_module(module_name)
+            module.configure(sub)
+            sub.set_defaults(handler=module.run)
     return parser
 
 
@@ -65,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run envsync with *argv* (default: sys.argv[1:]) and return the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = _parser().parse_args(argv)
+        args = _parser(argv).parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error: argparse has spoken
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     ctx = Context(args=args, out=sys.stdout, err=sys.stderr, argv=argv)

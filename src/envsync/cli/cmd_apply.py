@@ -16,9 +16,6 @@ if TYPE_CHECKING:
 
     from envsync.cli._context import Context
 
-NAME = "apply"
-HELP = "lock if needed, create the venv if needed, and make it match the lock exactly"
-
 _PAST = {
     "install": "installed",
     "upgrade": "upgraded",

@@ -15,9 +15,6 @@ if TYPE_CHECKING:
     from envsync.check import CheckOutcome
     from envsync.cli._context import Context
 
-NAME = "check"
-HELP = "exit 0 if pylock.toml is fresh and the venv equals it, 2 if not, 1 on error"
-
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add check's options."""

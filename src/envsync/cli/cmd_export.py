@@ -16,10 +16,7 @@ if TYPE_CHECKING:
 
     from envsync.cli._context import Context
 
-__all__ = ["HELP", "NAME", "configure", "run"]
-
-NAME = "export"
-HELP = "write what pylock.toml installs here as a requirements file with hashes"
+__all__ = ["configure", "run"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -24,10 +24,7 @@ if TYPE_CHECKING:
 
     from envsync.cli._context import Context
 
-__all__ = ["HELP", "NAME", "DiskReader", "SpecExistsError", "configure", "run"]
-
-NAME = "init"
-HELP = "write a starter env.toml, or one made from a requirements file or pyproject.toml"
+__all__ = ["DiskReader", "SpecExistsError", "configure", "run"]
 
 
 class SpecExistsError(EnvsyncError):

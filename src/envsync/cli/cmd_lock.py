@@ -13,9 +13,6 @@ if TYPE_CHECKING:
     from envsync.cli._context import Context
     from envsync.spec import Spec
 
-NAME = "lock"
-HELP = "resolve env.toml into pylock.toml (a fresh lock is kept as it is)"
-
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add lock's options."""

@@ -15,9 +15,6 @@ if TYPE_CHECKING:
 
     from envsync.cli._context import Context
 
-NAME = "plan"
-HELP = "show what apply would change (venv, lock, packages); changes nothing"
-
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add plan's options."""

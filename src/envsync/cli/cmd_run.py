@@ -19,9 +19,6 @@ if TYPE_CHECKING:
 
     from envsync.spec import Spec
 
-NAME = "run"
-HELP = "run a command in the environment (synced first), as if it were activated"
-
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add run's options and the command."""
