@@ -17,9 +17,14 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _isolate_pip() -> Iterator[None]:
-    """Keep the machine's pip.conf files and PIP_* variables out of the whole session."""
+def _isolate_pip(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keep the machine's pip.conf files and PIP_* variables out of the whole session.
+
+    envsync's wheel cache goes to a session folder too, so no run shares it with the user's
+    (or with an earlier run's) ~/.cache/envsync.
+    """
     with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ENVSYNC_CACHE_DIR", str(tmp_path_factory.mktemp("envsync-cache")))
         for key in [k for k in os.environ if k.startswith("PIP_")]:
             patch.delenv(key)
         patch.setenv("PIP_CONFIG_FILE", os.devnull)

@@ -26,14 +26,14 @@ from envsync.selection import Chosen, GroupSelection, choose
 from envsync.target import find_target, local_inputs, minor_of, policy, staleness
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Sequence
+    from collections.abc import Callable, Collection, Mapping, Sequence
     from pathlib import Path
 
     from packaging.pylock import Pylock
 
     from envsync._types import NormalizedName
     from envsync.planner import InstalledDist
-    from envsync.spec import Spec
+    from envsync.spec import InstallerName, Spec
     from envsync.target import Target, VenvChange
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "Outcome",
     "Services",
     "apply",
+    "installer_for",
     "lock",
     "plan",
 ]
@@ -58,8 +59,8 @@ class Services:
 
     resolver: Resolver = field(default_factory=PipToolsResolver)
     """Turns the spec into pins and artifacts."""
-    installer: Installer = field(default_factory=PipInstaller)
-    """Installs and removes dists."""
+    installer: Installer | None = None
+    """Installs and removes dists; None: the backend env.toml chooses (``installer_for``)."""
     reporter: Reporter = field(default_factory=NullReporter)
     """Receives progress events."""
 
@@ -102,6 +103,25 @@ class Outcome:
     """False for ``plan``, which changes nothing."""
     site_packages: tuple[Path, ...] = ()
     """The venv's site-packages folders after apply (empty for plan)."""
+
+
+def _native(spec: Spec) -> Installer:
+    # Imported here: plan, check and an apply with nothing to do never load it.
+    from envsync.nativeinstall import NativeInstaller  # noqa: PLC0415
+
+    return NativeInstaller(compile_bytecode=spec.compile_bytecode)
+
+
+#: The backends ``[env] installer`` names, each made from the spec.
+_INSTALLERS: Mapping[InstallerName, Callable[[Spec], Installer]] = {
+    "native": _native,
+    "pip": lambda _spec: PipInstaller(),
+}
+
+
+def installer_for(spec: Spec) -> Installer:
+    """The installer backend *spec* chooses (``[env] installer``, native by default)."""
+    return _INSTALLERS[spec.installer](spec)
 
 
 # -- lock ----------------------------------------------------------------------------------
@@ -358,10 +378,11 @@ def _execute(the_plan: Plan, python: Path, spec: Spec, services: Services) -> No
     """Install first, remove last: a failed install leaves nothing half-removed."""
     to_install = the_plan.of(Change.INSTALL, Change.UPGRADE, Change.DOWNGRADE, Change.REINSTALL)
     to_remove = the_plan.of(Change.REMOVE)
+    installer = services.installer or installer_for(spec)
     if to_install:
         services.reporter.emit(Step(what=f"installing {len(to_install)} package(s)"))
         wanted = [a.want for a in to_install if a.want is not None]
-        services.installer.install(
+        installer.install(
             python,
             wanted,
             index=spec.index.resolved(spec.root),
@@ -371,7 +392,7 @@ def _execute(the_plan: Plan, python: Path, spec: Spec, services: Services) -> No
     if to_remove:
         services.reporter.emit(Step(what=f"removing {len(to_remove)} package(s)"))
         try:
-            services.installer.uninstall(python, [a.name for a in to_remove])
+            installer.uninstall(python, [a.name for a in to_remove])
         except EnvsyncError as exc:
             raise ApplyError(
                 f"installed the new packages but could not remove the old ones: {exc}",

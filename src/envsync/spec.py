@@ -10,7 +10,7 @@ import os.path
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, get_args
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -49,10 +49,12 @@ __all__ = [
     "ENV_KEYS",
     "INDEXES_KEYS",
     "INDEX_KEYS",
+    "INSTALLERS",
     "SOURCE_KEYS",
     "TOP_KEYS",
     "Group",
     "IndexConfig",
+    "InstallerName",
     "NamedIndex",
     "Source",
     "Spec",
@@ -60,12 +62,17 @@ __all__ = [
 ]
 
 DEFAULT_VENV = ".venv"
+#: The installer backends ``[env] installer`` may name; the first is the default.
+InstallerName = Literal["native", "pip"]
+INSTALLERS: tuple[InstallerName, ...] = get_args(InstallerName)
 #: Installed packages that apply never removes unless the spec says otherwise.
 DEFAULT_KEEP: tuple[str, ...] = ("pip",)
 #: The tables an env.toml may hold (schemas/env.schema.json lists the same, a test checks).
 TOP_KEYS = frozenset({"env", "groups", "index", "indexes", "sources"})
 #: The keys of ``[env]``.
-ENV_KEYS = frozenset({"python", "venv", "dependencies", "keep", "default-groups"})
+ENV_KEYS = frozenset(
+    {"python", "venv", "dependencies", "keep", "default-groups", "installer", "compile-bytecode"}
+)
 #: The keys of ``[index]``.
 INDEX_KEYS = frozenset({"url", "extra-urls", "find-links"})
 #: The keys of each ``[indexes.NAME]``.
@@ -153,6 +160,10 @@ class Spec:
     """Named indexes, sorted by name."""
     sources: tuple[Source, ...] = ()
     """Per-package sources, sorted by package."""
+    installer: InstallerName = "native"
+    """The backend that installs: envsync's own (``native``) or ``pip``."""
+    compile_bytecode: bool = False
+    """Write ``.pyc`` files at install time (the native installer; pip always does)."""
 
     def source(self, name: str) -> Source | None:
         """The [sources] entry for package *name*, if any."""
@@ -201,6 +212,8 @@ def parse_spec(text: str, *, path: Path) -> Spec:
         default_groups=_default_groups(check, env, groups),
         indexes=_indexes(check, data),
         sources=tuple(sources[package][1] for package in sorted(sources)),
+        installer=_installer(check, env),
+        compile_bytecode=get_boolean(check, env, ("env", "compile-bytecode")),
     )
     if check.problems:
         # File order reads best; problems without a line go last.
@@ -253,6 +266,16 @@ def _venv(check: Checker, env: Mapping[str, object], path: Path) -> Path:
         expected = "a folder of its own, not the project folder or one above it"
         check.add(key, expected, f"{show(raw)}, which is {venv}", raw)
     return venv
+
+
+def _installer(check: Checker, env: Mapping[str, object]) -> InstallerName:
+    """Read ``[env] installer``: one of INSTALLERS (the first when absent or wrong)."""
+    key: Key = ("env", "installer")
+    text = get_string(check, env, key)
+    chosen = next((name for name in INSTALLERS if name == text), None)
+    if text is not None and chosen is None:
+        undefined(check, key, "an installer", text, list(INSTALLERS))
+    return chosen or INSTALLERS[0]
 
 
 def _requirements(

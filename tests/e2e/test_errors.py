@@ -136,8 +136,13 @@ def test_an_unknown_group_lists_the_known_ones(
 
 
 def test_a_file_that_no_longer_matches_its_locked_hash_is_refused(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, fresh_index: PackageIndex
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    fresh_index: PackageIndex,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # A cache of its own: the genuine theta wheel may already be cached by an earlier test.
+    monkeypatch.setenv("ENVSYNC_CACHE_DIR", str(tmp_path / "cache"))
     write_spec(tmp_path, ["theta"], index_url=fresh_index.url)
     assert envsync(capsys, "lock", "--spec", str(tmp_path / "env.toml")).code == 0
     served = fresh_index.root / "theta-1.0-py3-none-any.whl"

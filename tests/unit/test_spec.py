@@ -55,6 +55,8 @@ def _view(spec):
         "default-groups": list(spec.default_groups),
         "indexes": {index.name: index.url for index in spec.indexes},
         "sources": {source.package: _source_view(source) for source in spec.sources},
+        "installer": spec.installer,
+        "compile-bytecode": spec.compile_bytecode,
     }
 
 
@@ -104,6 +106,7 @@ def test_defaults(tmp_path):
     assert spec.groups == ()
     assert spec.index.url is None
     assert (spec.default_groups, spec.indexes, spec.sources) == ((), (), ())
+    assert (spec.installer, spec.compile_bytecode) == ("native", False)
 
 
 def test_venv_is_absolute_under_the_spec_folder(tmp_path):
@@ -220,12 +223,12 @@ def test_problem_without_a_line_comes_last(tmp_path):
 _KEYS = st.sampled_from(
     ["env", "groups", "index", "python", "venv", "dependencies", "keep", "url", "extra-urls",
      "find-links", "dev", "Dev", "a b", "pyhton", "default-groups", "indexes", "sources",
-     "internal", "requests", "rich", "path", "editable"]
+     "internal", "requests", "rich", "path", "editable", "installer", "compile-bytecode"]
 ) | st.text(max_size=8)  # fmt: skip
 _STRINGS = st.sampled_from(
     ["", "3.12", "3.12.1", ">=3.11", "requests", "requests>=2", "a; python_version<'3'", ".",
      "..", "pip", "http://h/simple", "file:///x", "ftp://x", "rich[x] @ file:///p", "dev",
-     "internal"]
+     "internal", "native", "pip "]
 ) | st.text(max_size=20)  # fmt: skip
 _SCALARS = (
     _STRINGS

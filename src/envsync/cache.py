@@ -1,0 +1,336 @@
+"""A content-addressed cache of wheels, shared by every project of the user. FILES + NETWORK.
+
+Layout under ``cache_dir()``::
+
+    wheels/<sha256[:2]>/<sha256>/<filename>   a downloaded file, named by the lock's hash
+    unpacked/<sha256>/files/...               the same wheel unpacked, for hard-linking
+    unpacked/<sha256>/manifest.json           each unpacked file's hash, size, mode and mtime
+    tmp/                                      downloads in progress (same filesystem: atomic)
+
+A file is trusted only while it still hashes to its name: a cached wheel is re-hashed on every
+use, and a corrupted one is discarded and downloaded again. Unpacked files are hard-linked into
+venvs, so an edit in a venv edits the cache too: a file whose size, mode or mtime no longer
+matches the manifest makes the whole tree be unpacked again. Every entry appears by one rename,
+so a crash or a second envsync running at the same time never leaves a half-written entry.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import shutil
+import stat
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import IO, TYPE_CHECKING, TypeAlias, TypeVar
+from urllib.parse import urlsplit
+
+from envsync import credentials
+from envsync._subprocess import redact
+from envsync.errors import (
+    HashMismatchError,
+    IndexAuthError,
+    IndexUnreachableError,
+    InstallError,
+)
+from envsync.simpleapi import (
+    _request,  # private, but the one place envsync builds an authenticated request
+    hash_file,
+    local_path,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from envsync.credentials import Upstream
+    from envsync.lockfile import Artifact
+
+__all__ = ["WORKERS", "Cache", "Member", "Tree", "UpstreamLookup", "cache_dir", "parallel"]
+
+_LOG = logging.getLogger("envsync.cache")
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+#: Finds the index a URL belongs to (for its credentials and for messages), or None.
+UpstreamLookup: TypeAlias = "Callable[[str], Upstream | None]"
+
+_CHUNK = 1 << 16
+_TIMEOUT = 60.0
+_REFUSED = frozenset({401, 403})
+_MANIFEST_FORMAT = 1
+#: Parallel downloads: enough to hide latency, few enough to be polite to an index.
+WORKERS = 8
+
+
+def parallel(function: Callable[[_T], _R], items: Iterable[_T]) -> list[_R]:
+    """``[function(item) ...]`` on up to WORKERS threads; the first error is raised after all end.
+
+    Threads suit this work: downloads wait on the network, hashing and file copies release
+    the GIL, and linking is one system call per file.
+    """
+    todo = list(items)
+    if len(todo) <= 1:
+        return [function(item) for item in todo]
+    with ThreadPoolExecutor(max_workers=min(WORKERS, len(todo))) as pool:
+        return list(pool.map(function, todo))
+
+
+def cache_dir() -> Path:
+    """``$ENVSYNC_CACHE_DIR``, else ``$XDG_CACHE_HOME/envsync``, else ``~/.cache/envsync``."""
+    if folder := os.environ.get("ENVSYNC_CACHE_DIR"):
+        return Path(folder).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path("~/.cache").expanduser()
+    return Path(base) / "envsync"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Member:
+    """One file of an unpacked wheel."""
+
+    path: str
+    """Its path inside the wheel (POSIX separators)."""
+    hash: str
+    """sha256 of its bytes, urlsafe base64 without padding (as RECORD writes it)."""
+    size: int
+    """Its size in bytes."""
+    executable: bool
+    """Whether the wheel marks it executable."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Tree:
+    """A wheel unpacked in the cache, ready to be linked from."""
+
+    wheel: str
+    """The wheel's file name."""
+    root: Path
+    """The folder holding the wheel's files."""
+    dist_info: str
+    """Name of the wheel's ``.dist-info`` folder."""
+    members: tuple[Member, ...]
+    """Every file, in the wheel's order."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cache:
+    """The cache at *root* (``cache_dir()`` by default)."""
+
+    root: Path
+    """The cache folder."""
+
+    @classmethod
+    def default(cls) -> Cache:
+        """The user's cache."""
+        return cls(cache_dir())
+
+    def wheel_path(self, sha256: str, filename: str) -> Path:
+        """Where the file with this hash and name is kept."""
+        return self.root / "wheels" / sha256[:2] / sha256 / filename
+
+    # -- downloads --------------------------------------------------------------------------
+
+    def fetch_all(self, artifacts: Iterable[Artifact], lookup: UpstreamLookup) -> list[Path]:
+        """``fetch`` each artifact, in parallel; the first failure is raised after all end."""
+        return parallel(lambda artifact: self.fetch(artifact, lookup), artifacts)
+
+    def fetch(self, artifact: Artifact, lookup: UpstreamLookup) -> Path:
+        """The cached file of *artifact*, downloaded and checked against its sha256 if need be.
+
+        A cached file that no longer has its hash is discarded and fetched again. A download
+        whose hash differs from the lock's raises HashMismatchError and leaves nothing behind.
+        """
+        sha256, filename = _identity(artifact)
+        path = self.wheel_path(sha256, filename)
+        if path.is_file():
+            if hash_file(path) == sha256:
+                return path
+            _LOG.warning("discarding %s from the cache: its content changed", path)
+            path.unlink(missing_ok=True)
+        (self.root / "tmp").mkdir(parents=True, exist_ok=True)
+        handle, partial = tempfile.mkstemp(dir=self.root / "tmp", prefix=f"{filename}.")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                found = _download(artifact.url, out, lookup)
+            if found != sha256:
+                raise _mismatch(artifact, filename, sha256, found)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Path(partial).replace(path)
+        finally:
+            Path(partial).unlink(missing_ok=True)
+        return path
+
+    # -- unpacked wheels --------------------------------------------------------------------
+
+    def unpacked(self, wheel: Path, sha256: str) -> Tree:
+        """*wheel* (whose hash is *sha256*) unpacked once in the cache, checked on every use."""
+        target = self.root / "unpacked" / sha256
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tree = _load(target)
+        if tree is not None:
+            return tree
+        if target.exists():
+            _LOG.warning("unpacking %s again: a file of its cached copy changed", wheel.name)
+            self._discard(target)
+        building = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
+        try:
+            _extract(wheel, building)
+            building.rename(target)
+        except OSError:
+            if _load(target) is None:  # not a lost race with another envsync: a real failure
+                raise
+        finally:
+            shutil.rmtree(building, ignore_errors=True)
+        tree = _load(target)
+        if tree is None:
+            raise InstallError(f"could not unpack {wheel.name} into the cache at {target}")
+        return tree
+
+    def _discard(self, folder: Path) -> None:
+        """Move *folder* out of the way (one rename), then delete it."""
+        trash = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".trash-"))
+        with contextlib.suppress(FileNotFoundError):  # another envsync discarded it first
+            folder.rename(trash / "old")
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+def _identity(artifact: Artifact) -> tuple[str, str]:
+    """The hash and file name the cache keys *artifact* by."""
+    if not artifact.sha256:
+        raise InstallError(f"{artifact.url} has no sha256 in the lock: it cannot be cached")
+    filename = artifact.filename or PurePosixPath(urlsplit(artifact.url).path).name
+    return artifact.sha256.lower(), filename
+
+
+def _mismatch(artifact: Artifact, filename: str, wanted: str, found: str) -> HashMismatchError:
+    return HashMismatchError(
+        f"{filename} does not match the hash in pylock.toml: expected sha256 {wanted}, "
+        f"downloaded {found} (from {redact(artifact.url)})",
+        hint="the index served different bytes than were locked; if that is expected, "
+        "run `envsync lock --upgrade-package NAME`",
+    )
+
+
+def _download(url: str, out: IO[bytes], lookup: UpstreamLookup) -> str:
+    """Copy *url* into *out*; return the hex sha256 of what was copied."""
+    digest = hashlib.sha256()
+    if urlsplit(url).scheme == "file":
+        try:
+            with local_path(url).open("rb") as source:
+                _copy(source, out, digest)
+        except OSError as exc:
+            raise _unreachable(url, exc) from exc
+        return digest.hexdigest()
+    where = lookup(url)
+    request = _request(url, login=where.login if where else None)
+    try:
+        with urllib.request.urlopen(request, timeout=_TIMEOUT) as response:  # noqa: S310
+            _copy(response, out, digest)
+    except urllib.error.HTTPError as exc:
+        if exc.code in _REFUSED:
+            raise _refused(url, where, exc.code) from None
+        raise _unreachable(url, exc) from exc
+    except (urllib.error.URLError, OSError) as exc:
+        raise _unreachable(url, exc) from exc
+    return digest.hexdigest()
+
+
+def _copy(source: IO[bytes], out: IO[bytes], digest: hashlib._Hash) -> None:
+    while chunk := source.read(_CHUNK):
+        digest.update(chunk)
+        out.write(chunk)
+
+
+def _refused(url: str, where: Upstream | None, status: int) -> IndexAuthError:
+    if where is not None:
+        return credentials.refused(where, status)
+    return IndexAuthError(
+        f"{redact(url)} refused the download (HTTP {status})",
+        hint="give envsync the index's credentials: ~/.netrc or the ENVSYNC_INDEX_* variables",
+    )
+
+
+def _unreachable(url: str, exc: BaseException) -> IndexUnreachableError:
+    return IndexUnreachableError(
+        redact(f"cannot download {url}: {exc}"),
+        hint="check [index] url in env.toml and your network",
+    )
+
+
+# -- unpacking ------------------------------------------------------------------------------
+
+
+def _extract(wheel: Path, folder: Path) -> None:
+    """Unpack *wheel* into ``folder/files`` and write the manifest that vouches for it."""
+    from installer.sources import WheelFile  # noqa: PLC0415 - only when something is unpacked
+
+    files = folder / "files"
+    with zipfile.ZipFile(wheel) as archive:
+        dist_info = WheelFile(archive).dist_info_dir  # checks there is exactly one, named right
+        entries = [
+            _extract_member(archive, info, files)
+            for info in archive.infolist()
+            if not info.is_dir() and _wanted(info.filename, wheel)
+        ]
+    manifest = {"format": _MANIFEST_FORMAT, "wheel": wheel.name, "dist_info": dist_info}
+    manifest["files"] = entries
+    (folder / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+
+
+def _wanted(name: str, wheel: Path) -> bool:
+    """False for bytecode caches (installers skip them); an unsafe path is an error."""
+    parts = PurePosixPath(name).parts
+    if name.startswith("/") or ".." in parts or "\\" in name or ":" in parts[0]:
+        raise InstallError(f"{wheel.name} holds a file outside its own folder: {name}")
+    return "__pycache__" not in parts[:-1]
+
+
+def _extract_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, files: Path) -> list[object]:
+    """Write one member, hashing it; its manifest row ``[path, hash, size, exec, mode, mtime]``."""
+    mode = info.external_attr >> 16
+    executable = bool(mode and stat.S_ISREG(mode) and mode & 0o111)
+    target = files / info.filename
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    handle = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o777 if executable else 0o666)
+    with os.fdopen(handle, "wb") as out, archive.open(info) as source:
+        _copy(source, out, digest)
+    found = target.stat()
+    encoded = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode("ascii")
+    return [info.filename, encoded, found.st_size, executable, found.st_mode, found.st_mtime_ns]
+
+
+def _load(folder: Path) -> Tree | None:
+    """The tree in *folder* if its manifest is readable and every file is as it recorded."""
+    try:
+        data = json.loads((folder / "manifest.json").read_text("utf-8"))
+        if data["format"] != _MANIFEST_FORMAT:
+            return None
+        rows = [tuple(row) for row in data["files"]]
+        if not all(_unchanged(folder / "files" / row[0], row) for row in rows):
+            return None
+        members = tuple(
+            Member(path=path, hash=digest, size=size, executable=executable)
+            for path, digest, size, executable, *_ in rows
+        )
+        root = folder / "files"
+        return Tree(wheel=data["wheel"], root=root, dist_info=data["dist_info"], members=members)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _unchanged(path: Path, row: tuple[object, ...]) -> bool:
+    """Whether *path* still has the size, mode and mtime its manifest row recorded."""
+    try:
+        found = path.lstat()
+    except OSError:
+        return False
+    return (found.st_size, found.st_mode, found.st_mtime_ns) == (row[2], row[4], row[5])

@@ -1,0 +1,470 @@
+"""The native installer against pip: the same venv, file for file, for every wheel of the index."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from typing import TYPE_CHECKING
+
+import pytest
+import tomli_w
+from packaging.tags import sys_tags
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from envsync import reconcile
+from envsync.cache import cache_dir
+from envsync.errors import HashMismatchError
+from envsync.installer import PipInstaller, requirement_line
+from envsync.lockfile import Artifact, Wanted
+from envsync.nativeinstall import NativeInstaller
+from envsync.spec import IndexConfig, parse_spec
+from envsync.uninstall import uninstall_dist
+
+from helpers import envsync, snapshot, venv_packages
+from support import DISTS, isolated_env
+from support.wheels import build_wheel, dist_stem
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from pathlib import Path
+
+    from support.pkgindex import PackageIndex
+
+pytestmark = pytest.mark.e2e
+
+HERE = {str(tag) for tag in sys_tags()}
+BIN = "../../../bin/"  # where RECORD says console scripts are, from site-packages
+
+
+@pytest.fixture(autouse=True)
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private wheel cache, so that each test starts cold and sees only its own files."""
+    monkeypatch.setenv("ENVSYNC_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def make_venv(path: Path) -> Path:
+    """A venv without pip at *path*; its interpreter."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
+    return path / "bin" / "python"
+
+
+def site_packages(venv: Path) -> Path:
+    return next(venv.glob("lib/python*/site-packages"))
+
+
+def wheel_names() -> list[tuple[str, str, str]]:
+    """(name, version, file name) of every wheel of the test index for this platform.
+
+    Requires-Python is ignored (pip is told to as well): it is the lock's business, and
+    ignoring it puts every version into the comparison.
+    """
+    return [
+        (dist.name, dist.version, f"{dist_stem(dist.name, dist.version)}-{tag}.whl")
+        for dist in DISTS
+        if not dist.sdist_only
+        for tag in dist.tags
+        if tag in HERE
+    ]
+
+
+def rounds() -> list[list[tuple[str, str, str]]]:
+    """Every installable wheel, in rounds of one version per project: newest first."""
+    todo = sorted(wheel_names(), key=lambda w: Version(w[1]), reverse=True)
+    out: list[list[tuple[str, str, str]]] = []
+    while todo:
+        seen: set[str] = set()
+        out.append([w for w in todo if not (w[0] in seen or seen.add(w[0]))])
+        todo = [w for w in todo if w not in out[-1]]
+    return out
+
+
+def wanted(index: PackageIndex, name: str, version: str, filename: str) -> Wanted:
+    sha256 = next(f.sha256 for f in index.files() if f.filename == filename)
+    url = f"{index.base_url}/files/{filename}"
+    artifact = Artifact(kind="wheel", url=url, sha256=sha256, filename=filename)
+    return Wanted(name=canonicalize_name(name), version=Version(version), artifact=artifact)
+
+
+def local_wanted(path: Path, name: str, version: str) -> Wanted:
+    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    artifact = Artifact(kind="wheel", url=path.as_uri(), sha256=sha256, filename=path.name)
+    return Wanted(name=canonicalize_name(name), version=Version(version), artifact=artifact)
+
+
+def native_install(python: Path, packages: Iterable[Wanted], **options: bool) -> None:
+    NativeInstaller(**options).install(python, list(packages), index=IndexConfig())
+
+
+def pip_install(python: Path, packages: Iterable[Wanted], tmp_path: Path, *flags: str) -> None:
+    """pip as envsync's pip backend runs it: pinned URLs with hashes, no deps."""
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text("".join(f"{requirement_line(p)}\n" for p in packages), "utf-8")
+    argv = [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps"]
+    argv += ["--require-hashes", "--ignore-requires-python", *flags, "-r", str(reqs)]
+    subprocess.run(argv, check=True, env=isolated_env(), capture_output=True)
+
+
+def files(venv: Path) -> set[str]:
+    """Every file and folder in the venv, relative to it, without bytecode caches."""
+    return {p.relative_to(venv).as_posix() for p in venv.rglob("*") if "__pycache__" not in p.parts}
+
+
+def records(venv: Path) -> dict[str, set[tuple[str, ...]]]:
+    """Each dist's RECORD rows, except INSTALLER's; console scripts by path only.
+
+    INSTALLER says who installed; launchers are generated code, and each installer has its
+    own template (pip's and installer's differ, as uv's does): they are run instead.
+    """
+    out = {}
+    for record in site_packages(venv).glob("*.dist-info/RECORD"):
+        rows = csv.reader(record.read_text("utf-8").splitlines())
+        out[record.parent.name] = {
+            (row[0],) if row[0].startswith(BIN) else tuple(row)
+            for row in rows
+            if not row[0].endswith("/INSTALLER")
+        }
+    return out
+
+
+def run_venv(python: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(python), *args], check=False, capture_output=True, text=True, env=isolated_env()
+    )
+
+
+def pip_check(python: Path) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "pip", "--python", str(python), "check"]
+    return subprocess.run(argv, check=False, capture_output=True, text=True, env=isolated_env())
+
+
+def assert_same_as_pip(native: Path, pip: Path) -> None:
+    assert files(native.parent.parent) == files(pip.parent.parent)
+    assert records(native.parent.parent) == records(pip.parent.parent)
+    for venv, who in ((native.parent.parent, "envsync"), (pip.parent.parent, "pip")):
+        for installer in site_packages(venv).glob("*.dist-info/INSTALLER"):
+            assert installer.read_text("utf-8") == f"{who}\n"
+    for python in (native, pip):
+        assert pip_check(python).returncode == 0, pip_check(python).stdout
+
+
+# -- the same result as pip -----------------------------------------------------------------
+
+
+def test_every_wheel_of_the_index_installs_as_pip_installs_it(
+    tmp_path: Path, package_index: PackageIndex
+) -> None:
+    native, pip = make_venv(tmp_path / "native"), make_venv(tmp_path / "pip")
+    everything = [w for batch in rounds() for w in batch]
+    assert {w[0] for w in everything} == {d.name for d in DISTS if not d.sdist_only}
+
+    # Round one installs; the next rounds replace each project with its other versions.
+    for batch in rounds():
+        packages = [wanted(package_index, *w) for w in batch]
+        native_install(native, packages)
+        pip_install(pip, packages, tmp_path, "--no-compile", "--force-reinstall")
+
+        assert_same_as_pip(native, pip)
+        for package in packages:
+            dist_info = f"{dist_stem(package.name, str(package.version))}.dist-info"
+            direct = site_packages(native.parent.parent) / dist_info / "direct_url.json"
+            pip_direct = site_packages(pip.parent.parent) / dist_info / "direct_url.json"
+            assert direct.read_bytes() == pip_direct.read_bytes()
+            assert json.loads(direct.read_bytes())["archive_info"]["hashes"] == {
+                "sha256": package.artifact.sha256
+            }
+    assert run_venv(native.parent / "hello").stdout == "hello from cli-tool\n"
+    assert run_venv(native.parent / "hello").stdout == run_venv(pip.parent / "hello").stdout
+
+
+def test_data_folders_pth_files_and_scripts_install_as_pip_installs_them(tmp_path: Path) -> None:
+    wheel = build_wheel(
+        tmp_path / "wheels",
+        "rich-layout",
+        "1.0",
+        console_scripts={"rich-hello": "rich_layout:main"},
+        files={
+            "rich_layout/__init__.py": 'def main():\n    print("rich hello")\n',
+            "rich_layout.pth": "import os\n",
+            "rich_layout-1.0.data/scripts/rich-tool": "#!python\nprint('tool')\n",
+            "rich_layout-1.0.data/data/share/rich-layout/notes.txt": "notes\n",
+            "rich_layout-1.0.data/headers/rich.h": "int rich;\n",
+            "rich_layout-1.0.data/purelib/rich_extra.py": "X = 1\n",
+        },
+    )
+    package = local_wanted(wheel, "rich-layout", "1.0")
+    native, pip = make_venv(tmp_path / "native"), make_venv(tmp_path / "pip")
+
+    native_install(native, [package])
+    pip_install(pip, [package], tmp_path, "--no-compile")
+
+    assert_same_as_pip(native, pip)
+    venv = native.parent.parent
+    assert (venv / "share" / "rich-layout" / "notes.txt").read_text() == "notes\n"
+    assert (venv / "bin" / "rich-tool").read_text().startswith(f"#!{native}\n")
+    assert run_venv(native, "-c", "import rich_extra; print(rich_extra.X)").stdout == "1\n"
+    assert run_venv(native.parent / "rich-hello").stdout == "rich hello\n"
+
+
+def test_bytecode_is_compiled_on_request_and_recorded_as_pip_records_it(
+    tmp_path: Path, package_index: PackageIndex
+) -> None:
+    packages = [wanted(package_index, "cli-tool", "1.0", "cli_tool-1.0-py3-none-any.whl")]
+    native, pip = make_venv(tmp_path / "native"), make_venv(tmp_path / "pip")
+
+    native_install(native, packages, compile_bytecode=True)
+    pip_install(pip, packages, tmp_path)  # pip compiles by default
+
+    assert_same_as_pip(native, pip)
+    pyc = list(site_packages(native.parent.parent).glob("cli_tool/__pycache__/*.pyc"))
+    assert len(pyc) == 1
+
+
+def test_bytecode_is_not_compiled_by_default(tmp_path: Path, package_index: PackageIndex) -> None:
+    python = make_venv(tmp_path / "venv")
+    native_install(python, [wanted(package_index, "beta", "2.0", "beta-2.0-py3-none-any.whl")])
+    assert not list(site_packages(tmp_path / "venv").rglob("*.pyc"))
+
+
+def test_files_are_hard_linked_from_the_cache_or_copied_where_links_fail(
+    tmp_path: Path, package_index: PackageIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    packages = [wanted(package_index, "alpha", "2.0", "alpha-2.0-py3-none-any.whl")]
+    linked, copied = make_venv(tmp_path / "linked"), make_venv(tmp_path / "copied")
+    native_install(linked, packages)
+
+    def cannot_link(*args: object) -> None:
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", cannot_link)
+    native_install(copied, packages)
+
+    module = "alpha/__init__.py"
+    assert (site_packages(linked.parent.parent) / module).stat().st_nlink > 1
+    assert (site_packages(copied.parent.parent) / module).stat().st_nlink == 1
+    assert records(linked.parent.parent) == records(copied.parent.parent)
+
+
+# -- the cache ------------------------------------------------------------------------------
+
+
+def test_the_cache_honours_its_variables(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("ENVSYNC_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_dir() == tmp_path / "xdg" / "envsync"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache_dir() == tmp_path / "home" / ".cache" / "envsync"
+
+
+def test_a_corrupted_cache_entry_is_discarded_and_fetched_again(
+    tmp_path: Path, cache: Path, package_index: PackageIndex
+) -> None:
+    package = wanted(package_index, "theta", "1.0", "theta-1.0-py3-none-any.whl")
+    native_install(make_venv(tmp_path / "first"), [package])
+    entry = next(cache.glob("wheels/*/*/theta-1.0-py3-none-any.whl"))
+    entry.write_bytes(b"not a wheel any more")
+    downloads = package_index.requests.count("/files/theta-1.0-py3-none-any.whl")
+
+    python = make_venv(tmp_path / "second")
+    native_install(python, [package])
+
+    assert package_index.requests.count("/files/theta-1.0-py3-none-any.whl") == downloads + 1
+    assert hashlib.sha256(entry.read_bytes()).hexdigest() == package.artifact.sha256
+    assert run_venv(python, "-c", "import theta; print(theta.__version__)").stdout == "1.0\n"
+
+
+def test_a_file_edited_through_a_hard_link_does_not_reach_the_next_venv(
+    tmp_path: Path, package_index: PackageIndex
+) -> None:
+    package = wanted(package_index, "theta", "1.0", "theta-1.0-py3-none-any.whl")
+    first = make_venv(tmp_path / "first")
+    native_install(first, [package])
+    module = site_packages(tmp_path / "first") / "theta" / "__init__.py"
+    with module.open("a", encoding="utf-8") as edit:  # in place: the cache's copy changes too
+        edit.write("EDITED = True\n")
+
+    second = make_venv(tmp_path / "second")
+    native_install(second, [package])
+
+    assert (site_packages(tmp_path / "second") / "theta" / "__init__.py").read_text() == (
+        '__version__ = "1.0"\n'
+    )
+    assert "EDITED" in module.read_text()
+
+
+def test_a_hash_mismatch_refuses_before_anything_is_installed(
+    tmp_path: Path, cache: Path, package_index: PackageIndex
+) -> None:
+    python = make_venv(tmp_path / "venv")
+    native_install(python, [wanted(package_index, "alpha", "1.0", "alpha-1.0-py3-none-any.whl")])
+    before = snapshot(tmp_path / "venv")
+    good = wanted(package_index, "alpha", "2.0", "alpha-2.0-py3-none-any.whl")
+    bad = wanted(package_index, "beta", "2.0", "beta-2.0-py3-none-any.whl")
+    wrong = "0" * 64
+    bad = Wanted(
+        name=bad.name,
+        version=bad.version,
+        artifact=Artifact(
+            kind="wheel", url=bad.artifact.url, sha256=wrong, filename=bad.artifact.filename
+        ),
+    )
+
+    with pytest.raises(HashMismatchError) as caught:
+        native_install(python, [good, bad])
+
+    assert "beta-2.0-py3-none-any.whl does not match the hash in pylock.toml" in str(caught.value)
+    assert wrong in str(caught.value)
+    real = next(
+        f.sha256 for f in package_index.files() if f.filename == "beta-2.0-py3-none-any.whl"
+    )
+    assert real in str(caught.value)
+    assert snapshot(tmp_path / "venv") == before
+    assert not list(cache.glob(f"wheels/*/{wrong}"))
+    assert not list((cache / "tmp").iterdir())
+
+
+def test_apply_refuses_a_file_the_index_changed_after_locking(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, fresh_index: PackageIndex
+) -> None:
+    write_env(tmp_path, ["theta"], fresh_index.url)
+    assert envsync(capsys, "lock", "--spec", str(tmp_path / "env.toml")).code == 0
+    served = fresh_index.root / "theta-1.0-py3-none-any.whl"
+    build_wheel(tmp_path / "evil", "theta", "1.0", files={"theta/__init__.py": "EVIL = 1\n"})
+    served.write_bytes((tmp_path / "evil" / served.name).read_bytes())
+
+    result = envsync(capsys, "apply", "--frozen", "--spec", str(tmp_path / "env.toml"))
+
+    assert result.code == 1
+    assert "does not match the hash in pylock.toml" in result.err
+    assert not list((tmp_path / ".venv").rglob("theta*"))
+
+
+# -- removing -------------------------------------------------------------------------------
+
+
+def test_uninstall_removes_every_recorded_file_and_the_folders_it_leaves_empty(
+    tmp_path: Path, package_index: PackageIndex
+) -> None:
+    python = make_venv(tmp_path / "venv")
+    before = files(tmp_path / "venv")
+    packages = [wanted(package_index, "cli-tool", "1.0", "cli_tool-1.0-py3-none-any.whl")]
+    native_install(python, packages, compile_bytecode=True)
+    run_venv(python, "-c", "import cli_tool")
+
+    NativeInstaller().uninstall(python, [canonicalize_name("cli-tool")])
+
+    assert files(tmp_path / "venv") == before
+    assert not (site_packages(tmp_path / "venv") / "cli_tool").exists()
+
+
+def test_uninstall_never_deletes_outside_the_venv(tmp_path: Path) -> None:
+    make_venv(tmp_path / "venv")
+    lib = site_packages(tmp_path / "venv")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep me\n")
+    dist_info = lib / "sneaky-1.0.dist-info"
+    dist_info.mkdir()
+    escape = os.path.relpath(outside, lib)
+    (dist_info / "RECORD").write_text(f"{escape},,\nsneaky-1.0.dist-info/RECORD,,\n")
+
+    assert uninstall_dist([lib], "Sneaky", venv=tmp_path / "venv")
+
+    assert outside.read_text() == "keep me\n"
+    assert not dist_info.exists()
+
+
+# -- through envsync ------------------------------------------------------------------------
+
+
+def write_env(root: Path, dependencies: list[str], index_url: str, **env: object) -> Path:
+    data = {"env": {"dependencies": dependencies, "keep": [], **env}, "index": {"url": index_url}}
+    (root / "env.toml").write_text(tomli_w.dumps(data), "utf-8")
+    return root / "env.toml"
+
+
+def installers(root: Path) -> dict[str, str]:
+    lib = site_packages(root / ".venv")
+    return {
+        str(
+            canonicalize_name(p.parent.name.removesuffix(".dist-info").rpartition("-")[0])
+        ): p.read_text("utf-8").strip()
+        for p in lib.glob("*.dist-info/INSTALLER")
+    }
+
+
+def test_the_spec_chooses_the_installer(tmp_path: Path) -> None:
+    spec = parse_spec('[env]\ninstaller = "pip"\n', path=tmp_path / "env.toml")
+    assert isinstance(reconcile.installer_for(spec), PipInstaller)
+    spec = parse_spec("[env]\ncompile-bytecode = true\n", path=tmp_path / "env.toml")
+    assert isinstance(reconcile.installer_for(spec), NativeInstaller)
+
+
+def test_apply_installs_natively_and_check_verify_is_clean(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
+) -> None:
+    spec = str(
+        write_env(tmp_path, ["alpha", "gamma[fast]", "cli-tool", "sdist-only"], package_index.url)
+    )
+    assert envsync(capsys, "apply", "--spec", spec).code == 0
+
+    assert venv_packages(tmp_path) == {
+        "alpha": "2.0",
+        "beta": "2.0",
+        "gamma": "1.0",
+        "delta": "1.0",
+        "cli-tool": "1.0",
+        "sdist-only": "1.0",
+    }
+    # Wheels natively; the sdist needs building, which pip does.
+    assert installers(tmp_path) == {
+        "alpha": "envsync",
+        "beta": "envsync",
+        "gamma": "envsync",
+        "delta": "envsync",
+        "cli-tool": "envsync",
+        "sdist-only": "pip",
+    }
+    assert envsync(capsys, "check", "--verify", "--spec", spec).code == 0
+
+    write_env(tmp_path, ["alpha<2"], package_index.url)
+    assert envsync(capsys, "apply", "--spec", spec).code == 0
+    assert venv_packages(tmp_path) == {"alpha": "1.0"}
+    assert not (tmp_path / ".venv" / "bin" / "hello").exists()
+    assert envsync(capsys, "check", "--verify", "--spec", spec).code == 0
+
+
+def test_apply_with_the_pip_installer(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
+) -> None:
+    spec = str(write_env(tmp_path, ["alpha", "cli-tool"], package_index.url, installer="pip"))
+    assert envsync(capsys, "apply", "--spec", spec).code == 0
+
+    assert venv_packages(tmp_path) == {"alpha": "2.0", "beta": "2.0", "cli-tool": "1.0"}
+    assert set(installers(tmp_path).values()) == {"pip"}
+    assert envsync(capsys, "check", "--verify", "--spec", spec).code == 0
+    assert run_venv(tmp_path / ".venv" / "bin" / "hello").stdout == "hello from cli-tool\n"
+
+
+def test_apply_verify_repairs_a_file_edited_through_a_hard_link(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
+) -> None:
+    spec = str(write_env(tmp_path, ["theta"], package_index.url))
+    assert envsync(capsys, "apply", "--spec", spec).code == 0
+    module = site_packages(tmp_path / ".venv") / "theta" / "__init__.py"
+    with module.open("a", encoding="utf-8") as edit:
+        edit.write("EDITED = True\n")
+    assert envsync(capsys, "check", "--verify", "--spec", spec).code == 2
+
+    assert envsync(capsys, "apply", "--verify", "--spec", spec).code == 0
+
+    assert module.read_text() == '__version__ = "1.0"\n'
+    assert envsync(capsys, "check", "--verify", "--spec", spec).code == 0
