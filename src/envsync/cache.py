@@ -42,11 +42,7 @@ from envsync.errors import (
     IndexUnreachableError,
     InstallError,
 )
-from envsync.simpleapi import (
-    _request,  # private, but the one place envsync builds an authenticated request
-    hash_file,
-    local_path,
-)
+from envsync.simpleapi import build_request, hash_file, local_path
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -230,7 +226,7 @@ def _download(url: str, out: IO[bytes], lookup: UpstreamLookup) -> str:
             raise _unreachable(url, exc) from exc
         return digest.hexdigest()
     where = lookup(url)
-    request = _request(url, login=where.login if where else None)
+    request = build_request(url, login=where.login if where else None)
     try:
         with urllib.request.urlopen(request, timeout=_TIMEOUT) as response:  # noqa: S310
             _copy(response, out, digest)

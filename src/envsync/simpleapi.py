@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = [
     "IndexFile",
     "Page",
+    "build_request",
     "fetch_page",
     "files_for",
     "files_for_page",
@@ -109,7 +110,7 @@ class Page:
         return self.content_type.startswith(_JSON)
 
 
-def _request(
+def build_request(
     url: str, accept: str | None = None, login: Login | None = None
 ) -> urllib.request.Request:
     """A request for *url* with *login* (or the URL's ``user:pass@``) as Basic auth."""
@@ -144,7 +145,7 @@ def probe_index(where: Upstream) -> None:
             raise _unreachable(url, FileNotFoundError("no such folder"))
         return
     try:
-        with urllib.request.urlopen(_request(url, login=where.login), timeout=_TIMEOUT):  # noqa: S310
+        with urllib.request.urlopen(build_request(url, login=where.login), timeout=_TIMEOUT):  # noqa: S310
             pass
     except urllib.error.HTTPError as exc:
         if exc.code in _REFUSED:
@@ -161,7 +162,7 @@ def fetch_page(where: Upstream, project: str) -> Page | None:
         return _local_page(page_url)
     try:
         with urllib.request.urlopen(  # noqa: S310 - http(s) checked by spec
-            _request(page_url, _ACCEPT, where.login), timeout=_TIMEOUT
+            build_request(page_url, _ACCEPT, where.login), timeout=_TIMEOUT
         ) as resp:
             ctype = resp.headers.get("Content-Type", "")
             return Page(body=resp.read(), content_type=ctype, url=resp.geturl())
@@ -196,7 +197,7 @@ def files_for(where: Upstream, project: str) -> list[IndexFile]:
 def files_for_page(page_url: str) -> list[IndexFile]:
     """Every file linked from a find-links HTML page."""
     try:
-        with urllib.request.urlopen(_request(page_url), timeout=_TIMEOUT) as resp:  # noqa: S310
+        with urllib.request.urlopen(build_request(page_url), timeout=_TIMEOUT) as resp:  # noqa: S310
             body = resp.read()
             final = resp.geturl()
     except (urllib.error.URLError, OSError) as exc:
@@ -289,7 +290,7 @@ def hash_url(url: str, login: Login | None = None) -> str:
         return hash_file(Path(urllib.request.url2pathname(urlsplit(url).path)))
     digest = hashlib.sha256()
     try:
-        with urllib.request.urlopen(_request(url, login=login), timeout=_TIMEOUT) as resp:  # noqa: S310
+        with urllib.request.urlopen(build_request(url, login=login), timeout=_TIMEOUT) as resp:  # noqa: S310
             for chunk in iter(lambda: resp.read(_CHUNK), b""):
                 digest.update(chunk)
     except (urllib.error.URLError, OSError) as exc:
