@@ -42,6 +42,7 @@ from envsync import cache, indexproxy
 from envsync._subprocess import Runner, clean_env, run
 from envsync.errors import EnvsyncError, InstallError, VenvError
 from envsync.installer import Installer, PipInstaller
+from envsync.report import Counter, NullReporter
 from envsync.resolver import default_index_url
 from envsync.uninstall import inside, uninstall_dist
 
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     from envsync._types import NormalizedName
     from envsync.credentials import Upstream
     from envsync.lockfile import Artifact, Wanted
+    from envsync.report import Reporter
     from envsync.spec import IndexConfig, NamedIndex, Source
 
 __all__ = ["NativeInstaller"]
@@ -96,7 +98,9 @@ class NativeInstaller:
         wheel_cache: cache.Cache | None = None,
         fallback: Installer | None = None,
         runner: Runner = run,
+        reporter: Reporter | None = None,
     ) -> None:
+        self._reporter = reporter or NullReporter()
         self._compile = compile_bytecode
         self._cache = wheel_cache or cache.Cache.default()
         self._fallback = fallback or PipInstaller(runner=runner)
@@ -133,7 +137,14 @@ class NativeInstaller:
     def _prepare(self, wheels: Sequence[Wanted], lookup: cache.UpstreamLookup) -> list[cache.Tree]:
         files = self._cache.fetch_all([p.artifact for p in wheels], lookup)
         pairs = zip(files, (str(p.artifact.sha256).lower() for p in wheels), strict=True)
-        return cache.parallel(lambda pair: self._cache.unpacked(*pair), pairs)
+        counter = Counter(self._reporter, "fetching", len(wheels))
+
+        def unpack(pair: tuple[Path, str]) -> cache.Tree:
+            tree = self._cache.unpacked(*pair)
+            counter.tick()
+            return tree
+
+        return cache.parallel(unpack, pairs)
 
     def _install(self, venv: _Venv, pairs: Sequence[tuple[Wanted, cache.Tree]]) -> None:
         """Take out the versions being replaced, then install: both steps in parallel."""
@@ -143,7 +154,14 @@ class NativeInstaller:
             lambda pair: uninstall_dist(venv.libs(), pair[0].name, venv=venv.root), pairs
         )
         linker = _Linker()
-        done = cache.parallel(lambda pair: _install_one(venv, *pair, linker=linker), pairs)
+        counter = Counter(self._reporter, "installing", len(pairs))
+
+        def install(pair: tuple[Wanted, cache.Tree]) -> _Destination:
+            written = _install_one(venv, *pair, linker=linker)
+            counter.tick()
+            return written
+
+        done = cache.parallel(install, pairs)
         if self._compile:
             self._compile_bytecode(venv, done)
 

@@ -105,23 +105,23 @@ class Outcome:
     """The venv's site-packages folders after apply (empty for plan)."""
 
 
-def _native(spec: Spec) -> Installer:
+def _native(spec: Spec, reporter: Reporter) -> Installer:
     # Imported here: plan, check and an apply with nothing to do never load it.
     from envsync.nativeinstall import NativeInstaller  # noqa: PLC0415
 
-    return NativeInstaller(compile_bytecode=spec.compile_bytecode)
+    return NativeInstaller(compile_bytecode=spec.compile_bytecode, reporter=reporter)
 
 
 #: The backends ``[env] installer`` names, each made from the spec.
-_INSTALLERS: Mapping[InstallerName, Callable[[Spec], Installer]] = {
+_INSTALLERS: Mapping[InstallerName, Callable[[Spec, Reporter], Installer]] = {
     "native": _native,
-    "pip": lambda _spec: PipInstaller(),
+    "pip": lambda _spec, _reporter: PipInstaller(),
 }
 
 
-def installer_for(spec: Spec) -> Installer:
+def installer_for(spec: Spec, reporter: Reporter | None = None) -> Installer:
     """The installer backend *spec* chooses (``[env] installer``, native by default)."""
-    return _INSTALLERS[spec.installer](spec)
+    return _INSTALLERS[spec.installer](spec, reporter or NullReporter())
 
 
 # -- lock ----------------------------------------------------------------------------------
@@ -378,7 +378,7 @@ def _execute(the_plan: Plan, python: Path, spec: Spec, services: Services) -> No
     """Install first, remove last: a failed install leaves nothing half-removed."""
     to_install = the_plan.of(Change.INSTALL, Change.UPGRADE, Change.DOWNGRADE, Change.REINSTALL)
     to_remove = the_plan.of(Change.REMOVE)
-    installer = services.installer or installer_for(spec)
+    installer = services.installer or installer_for(spec, services.reporter)
     if to_install:
         services.reporter.emit(Step(what=f"installing {len(to_install)} package(s)"))
         wanted = [a.want for a in to_install if a.want is not None]

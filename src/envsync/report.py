@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeAlias
 
@@ -9,11 +10,13 @@ if TYPE_CHECKING:
     from envsync.planner import Plan
 
 __all__ = [
+    "Counter",
     "Event",
     "ListReporter",
     "Locked",
     "NullReporter",
     "Planned",
+    "Progress",
     "Reporter",
     "Resolving",
     "Step",
@@ -56,7 +59,19 @@ class Planned:
     """The plan."""
 
 
-Event: TypeAlias = "Step | Resolving | Locked | Planned"
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Progress:
+    """One more item of a long step is done (a wheel fetched, a package installed)."""
+
+    step: str
+    """What is being counted: ``fetching`` or ``installing``."""
+    done: int
+    """Items finished so far."""
+    total: int
+    """Items in the step."""
+
+
+Event: TypeAlias = "Step | Resolving | Locked | Planned | Progress"
 
 
 class Reporter(Protocol):
@@ -64,6 +79,24 @@ class Reporter(Protocol):
 
     def emit(self, event: Event) -> None:
         """Handle one event."""
+
+
+class Counter:
+    """Counts finished items of one step and reports each as a Progress event; thread-safe."""
+
+    def __init__(self, reporter: Reporter, step: str, total: int) -> None:
+        self._reporter = reporter
+        self._step = step
+        self._total = total
+        self._done = 0
+        self._lock = threading.Lock()
+
+    def tick(self) -> None:
+        """One more item is done."""
+        with self._lock:
+            self._done += 1
+            event = Progress(step=self._step, done=self._done, total=self._total)
+        self._reporter.emit(event)
 
 
 class NullReporter:

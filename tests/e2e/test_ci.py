@@ -222,14 +222,14 @@ def test_quiet_prints_no_progress(
     assert "+ alpha 2.0" in out
 
 
-def run_on_a_terminal(args: list[str], env: dict[str, str]) -> str:
-    """Run envsync with stdout on a pseudo-terminal, as a user's shell would."""
+def run_on_a_terminal(args: list[str], env: dict[str, str], *, stderr: bool = False) -> str:
+    """Run envsync with stdout (or stderr) on a pseudo-terminal, as a user's shell would."""
     leader, follower = pty.openpty()
     try:
         subprocess.run(
             [sys.executable, "-m", "envsync", *args],
-            stdout=follower,
-            stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL if stderr else follower,
+            stderr=follower if stderr else subprocess.DEVNULL,
             env=env,
             check=False,
             timeout=120,
@@ -265,3 +265,19 @@ def test_a_usage_error_has_its_own_exit_code(capsys: pytest.CaptureFixture[str])
     result = envsync(capsys, "check", "--no-such-flag")
     assert result.code == 64  # never 2, which means "out of sync"
     assert "unrecognized arguments: --no-such-flag" in result.err
+
+
+def test_installs_show_a_progress_bar_on_a_terminal_only(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
+) -> None:
+    write_spec(tmp_path, ["alpha"], index_url=package_index.url)
+    shown = run_on_a_terminal(
+        ["apply", "--spec", str(tmp_path / "env.toml")], isolated_env(), stderr=True
+    )
+    assert "installing" in shown
+    assert "2/2" in shown
+    shutil.rmtree(tmp_path / ".venv")
+    code, _, err = cli(capsys, tmp_path, "apply")  # not a terminal: lines, no bar
+    assert code == 0
+    assert "\r" not in err
+    assert "Installing 2 package(s)..." in err

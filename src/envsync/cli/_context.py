@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
 from envsync import render
-from envsync.report import Event, Locked, Planned, Resolving, Step
+from envsync.report import Event, Locked, Planned, Progress, Resolving, Step
 
 if TYPE_CHECKING:
     import argparse
@@ -105,8 +105,29 @@ class TextReporter:
             return
         if self.ctx.quiet:
             return
+        if isinstance(event, Progress):
+            self._bar(event)
+            return
         self.ctx.err.write(progress_line(event) + "\n")
         self.ctx.err.flush()
+
+    def _bar(self, event: Progress) -> None:
+        """A bar redrawn in place on a terminal; nothing in a log (the step line says it)."""
+        if not _is_tty(self.ctx.err):
+            return
+        filled = _BAR * event.done // max(event.total, 1)
+        bar = "#" * filled + "-" * (_BAR - filled)
+        end = "\n" if event.done >= event.total else ""
+        self.ctx.err.write(f"\r  {event.step:<10} [{bar}] {event.done}/{event.total}{end}")
+        self.ctx.err.flush()
+
+
+_BAR = 30
+
+
+def _is_tty(stream: TextIO) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
 
 
 def progress_line(event: Event) -> str:
@@ -117,4 +138,4 @@ def progress_line(event: Event) -> str:
         return f"Locked {event.packages} package(s) in pylock.toml"
     if isinstance(event, Step):
         return event.what[:1].upper() + event.what[1:] + "..."
-    return str(event)  # pragma: no cover - every event type is handled above
+    return str(event)  # pragma: no cover - Progress is drawn as a bar, never as a line
