@@ -39,14 +39,23 @@ def tail(output: str, lines: int = 15) -> str:
     return redact("\n".join(f"  {line}" for line in kept))
 
 
+_CACHE_VARIABLES = frozenset({"PIP_CACHE_DIR", "UV_CACHE_DIR"})
+
+
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """os.environ without pip's configuration: envsync's spec is the only source of indexes.
 
     pip.conf files and PIP_* variables would otherwise add indexes, find-links or constraints
     behind the user's back, so every pip and pip-compile run sees none of them.
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "PIP-"))}
+    # Cache locations are kept: where downloads are cached changes no result.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PIP_", "PIP-", "UV_")) or k in _CACHE_VARIABLES
+    }
     env["PIP_CONFIG_FILE"] = os.devnull
+    env["UV_NO_CONFIG"] = "1"  # the same for uv, when it is the resolver
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     env["PIP_NO_INPUT"] = "1"
     env["PYTHONDONTWRITEBYTECODE"] = "1"

@@ -21,7 +21,13 @@ from envsync.errors import (
 from envsync.installer import Installer, PipInstaller
 from envsync.planner import Change, Plan, make_plan
 from envsync.report import Locked, NullReporter, Planned, Reporter, Resolving, Step
-from envsync.resolver import PipToolsResolver, Resolver, ResolveRequest
+from envsync.resolver import (
+    PipToolsResolver,
+    Resolver,
+    ResolveRequest,
+    UvResolver,
+    find_uv,
+)
 from envsync.selection import Chosen, GroupSelection, choose
 from envsync.target import find_target, local_inputs, minor_of, policy, staleness
 
@@ -45,6 +51,7 @@ __all__ = [
     "installer_for",
     "lock",
     "plan",
+    "resolver_for",
 ]
 
 #: auto: relock when stale. frozen: install the lock as it is, never resolve.
@@ -57,8 +64,8 @@ LockChange = Literal["unchanged", "created", "updated"]
 class Services:
     """The effects a use case runs against; tests and other backends swap them."""
 
-    resolver: Resolver = field(default_factory=PipToolsResolver)
-    """Turns the spec into pins and artifacts."""
+    resolver: Resolver | None = None
+    """Turns the spec into pins and artifacts; None: the backend env.toml chooses."""
     installer: Installer | None = None
     """Installs and removes dists; None: the backend env.toml chooses (``installer_for``)."""
     reporter: Reporter = field(default_factory=NullReporter)
@@ -119,6 +126,17 @@ _INSTALLERS: Mapping[InstallerName, Callable[[Spec, Reporter], Installer]] = {
 }
 
 
+def resolver_for(spec: Spec) -> Resolver:
+    """The resolver backend *spec* chooses (``[env] resolver``, pip-tools by default)."""
+    if spec.resolver == "pip-tools":
+        return PipToolsResolver()
+    uv = find_uv()
+    if uv is None:
+        msg = 'env.toml asks for resolver = "uv", but uv is not installed'
+        raise EnvsyncError(msg, hint='install uv (pip install uv), or set resolver = "pip-tools"')
+    return UvResolver(uv=uv)
+
+
 def installer_for(spec: Spec, reporter: Reporter | None = None) -> Installer:
     """The installer backend *spec* chooses (``[env] installer``, native by default)."""
     return _INSTALLERS[spec.installer](spec, reporter or NullReporter())
@@ -175,7 +193,7 @@ def _resolve(
         sources=spec.sources,
         indexes=spec.indexes,
     )
-    resolution = services.resolver.resolve(request)
+    resolution = (services.resolver or resolver_for(spec)).resolve(request)
     return lockfile.build_lock(
         spec=spec,
         python=resolution.python,

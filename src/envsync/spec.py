@@ -10,7 +10,7 @@ import os.path
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TYPE_CHECKING, Literal, TypeVar, get_args
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -50,12 +50,14 @@ __all__ = [
     "INDEXES_KEYS",
     "INDEX_KEYS",
     "INSTALLERS",
+    "RESOLVERS",
     "SOURCE_KEYS",
     "TOP_KEYS",
     "Group",
     "IndexConfig",
     "InstallerName",
     "NamedIndex",
+    "ResolverName",
     "Source",
     "Spec",
     "parse_spec",
@@ -65,13 +67,25 @@ DEFAULT_VENV = ".venv"
 #: The installer backends ``[env] installer`` may name; the first is the default.
 InstallerName = Literal["native", "pip"]
 INSTALLERS: tuple[InstallerName, ...] = get_args(InstallerName)
+#: The resolver backends ``[env] resolver`` may name; the first is the default.
+ResolverName = Literal["pip-tools", "uv"]
+RESOLVERS: tuple[ResolverName, ...] = get_args(ResolverName)
 #: Installed packages that apply never removes unless the spec says otherwise.
 DEFAULT_KEEP: tuple[str, ...] = ("pip",)
 #: The tables an env.toml may hold (schemas/env.schema.json lists the same, a test checks).
 TOP_KEYS = frozenset({"env", "groups", "index", "indexes", "sources"})
 #: The keys of ``[env]``.
 ENV_KEYS = frozenset(
-    {"python", "venv", "dependencies", "keep", "default-groups", "installer", "compile-bytecode"}
+    {
+        "python",
+        "venv",
+        "dependencies",
+        "keep",
+        "default-groups",
+        "installer",
+        "compile-bytecode",
+        "resolver",
+    }
 )
 #: The keys of ``[index]``.
 INDEX_KEYS = frozenset({"url", "extra-urls", "find-links"})
@@ -164,6 +178,8 @@ class Spec:
     """The backend that installs: envsync's own (``native``) or ``pip``."""
     compile_bytecode: bool = False
     """Write ``.pyc`` files at install time (the native installer; pip always does)."""
+    resolver: ResolverName = "pip-tools"
+    """What resolves: pip-compile (pip's resolver), or ``uv pip compile`` where uv is installed."""
 
     def source(self, name: str) -> Source | None:
         """The [sources] entry for package *name*, if any."""
@@ -212,7 +228,8 @@ def parse_spec(text: str, *, path: Path) -> Spec:
         default_groups=_default_groups(check, env, groups),
         indexes=_indexes(check, data),
         sources=tuple(sources[package][1] for package in sorted(sources)),
-        installer=_installer(check, env),
+        installer=_choice(check, env, "installer", INSTALLERS),
+        resolver=_choice(check, env, "resolver", RESOLVERS),
         compile_bytecode=get_boolean(check, env, ("env", "compile-bytecode")),
     )
     if check.problems:
@@ -268,14 +285,19 @@ def _venv(check: Checker, env: Mapping[str, object], path: Path) -> Path:
     return venv
 
 
-def _installer(check: Checker, env: Mapping[str, object]) -> InstallerName:
-    """Read ``[env] installer``: one of INSTALLERS (the first when absent or wrong)."""
-    key: Key = ("env", "installer")
+_C = TypeVar("_C", bound=str)
+
+
+def _choice(check: Checker, env: Mapping[str, object], name: str, choices: tuple[_C, ...]) -> _C:
+    """Read ``[env] <name>``: one of *choices* (the first when absent or wrong)."""
+    key: Key = ("env", name)
     text = get_string(check, env, key)
-    chosen = next((name for name in INSTALLERS if name == text), None)
+    chosen = next((choice for choice in choices if choice == text), None)
     if text is not None and chosen is None:
-        undefined(check, key, "an installer", text, list(INSTALLERS))
-    return chosen or INSTALLERS[0]
+        undefined(
+            check, key, f"an {name}" if name[0] in "aeiou" else f"a {name}", text, list(choices)
+        )
+    return chosen or choices[0]
 
 
 def _requirements(

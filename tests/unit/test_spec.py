@@ -57,6 +57,7 @@ def _view(spec):
         "sources": {source.package: _source_view(source) for source in spec.sources},
         "installer": spec.installer,
         "compile-bytecode": spec.compile_bytecode,
+        "resolver": spec.resolver,
     }
 
 
@@ -107,6 +108,7 @@ def test_defaults(tmp_path):
     assert spec.index.url is None
     assert (spec.default_groups, spec.indexes, spec.sources) == ((), (), ())
     assert (spec.installer, spec.compile_bytecode) == ("native", False)
+    assert spec.resolver == "pip-tools"
 
 
 def test_venv_is_absolute_under_the_spec_folder(tmp_path):
@@ -223,7 +225,8 @@ def test_problem_without_a_line_comes_last(tmp_path):
 _KEYS = st.sampled_from(
     ["env", "groups", "index", "python", "venv", "dependencies", "keep", "url", "extra-urls",
      "find-links", "dev", "Dev", "a b", "pyhton", "default-groups", "indexes", "sources",
-     "internal", "requests", "rich", "path", "editable", "installer", "compile-bytecode"]
+     "internal", "requests", "rich", "path", "editable", "installer", "compile-bytecode",
+     "resolver"]
 ) | st.text(max_size=8)  # fmt: skip
 _STRINGS = st.sampled_from(
     ["", "3.12", "3.12.1", ">=3.11", "requests", "requests>=2", "a; python_version<'3'", ".",
