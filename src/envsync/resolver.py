@@ -183,12 +183,7 @@ class PipToolsResolver:
         self, inputs: Sequence[str], request: ResolveRequest, access: PipAccess
     ) -> list[str]:
         argv = [
-            os.fspath(request.python),
-            "-I",
-            "-c",
-            _BOOT,
-            os.fspath(shim_dir(_PIPTOOLS_PACKAGES)),
-            os.fspath(pycache_dir()),
+            *_under_target(request.python, _BOOT),
             "--allow-unsafe",
             "--strip-extras",
             "--no-config",
@@ -221,12 +216,7 @@ class PipToolsResolver:
         if not urls:
             return {}
         argv = [
-            os.fspath(request.python),
-            "-I",
-            "-c",
-            _PIP_BOOT,
-            os.fspath(shim_dir(_PIPTOOLS_PACKAGES)),
-            os.fspath(pycache_dir()),
+            *_under_target(request.python, _PIP_BOOT),
             "install",
             "--dry-run",
             "--no-deps",
@@ -293,6 +283,12 @@ def find_uv() -> Path | None:
         return Path(find_uv_bin())
     except FileNotFoundError:
         return None
+
+
+def _under_target(python: Path, boot: str) -> list[str]:
+    """Run *boot* in the target interpreter with envsync's pip-tools and pip lent to it."""
+    shims = shim_dir(_PIPTOOLS_PACKAGES)
+    return [os.fspath(python), "-I", "-c", boot, os.fspath(shims), os.fspath(pycache_dir())]
 
 
 def _is_folder(url: str) -> bool:
