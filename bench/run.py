@@ -1,0 +1,580 @@
+"""Time envsync against pip-tools and uv on a local index of real wheels (see bench/README.md).
+
+.venv/bin/python bench/run.py --set medium --runs 5
+.venv/bin/python bench/run.py --quick                 # smoke test: small set, 1 run
+.venv/bin/python bench/run.py --scenario noop --tool envsync --tool uv
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from operator import methodcaller
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from common import SET_NAMES, WORK, RequirementSet, add_package, load_set, normalize
+from tools import (
+    BIN,
+    PYTHON,
+    TOOLS,
+    Argv,
+    Envsync,
+    Tool,
+    envsync_under_test,
+    uv_binary,
+    write_if_changed,
+)
+from wheelhouse import WheelhouseIndex, ensure_certificates, ensure_wheelhouse, trust_env
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+#: The top-level requirement the remove-one scenario drops, per set.
+REMOVE = {"small": "requests", "medium": "rich", "large": "rich"}
+#: Packages a venv may hold besides the lock's: what `python -m venv` seeds (pip-tools).
+SEEDED = {"pip", "setuptools"}
+
+
+# -- measuring ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One timed run of a scenario: wall-clock seconds and the peak RSS of any one process."""
+
+    seconds: float
+    peak_rss_kib: int
+
+
+class CommandFailedError(RuntimeError):
+    """A tool exited non-zero: the benchmark cannot go on with a broken state."""
+
+
+GNU_TIME = "/usr/bin/time"
+
+
+class Meter:
+    """Runs commands, timing them and reading their peak RSS.
+
+    Peak RSS comes from GNU time (`/usr/bin/time -f %M`): the ru_maxrss that wait4 reports
+    for the command, i.e. its own peak or its largest descendant's. The wrapper matters: a
+    child of this Python process starts out sharing its memory (vfork), and the kernel folds
+    that high-water mark into the child's ru_maxrss at exec, so reaping the tools directly
+    would report at least this process's RSS for every one of them. GNU time is small (~2 MB).
+    Starting it costs about a millisecond, measured at start-up and subtracted from every
+    command's wall-clock time. Without /usr/bin/time, ru_maxrss of the direct child is used,
+    and `baseline_rss_kib` says how much of it may be this process's own memory.
+    """
+
+    def __init__(self, scratch: Path) -> None:
+        self._rss_file = scratch / "maxrss.txt"
+        self.wrapped = Path(GNU_TIME).is_file() and os.access(GNU_TIME, os.X_OK)
+        self.overhead = self._calibrate() if self.wrapped else 0.0
+        """Seconds the wrapper adds to each command (median), subtracted from each time."""
+
+    @property
+    def baseline_rss_kib(self) -> int:
+        """What ru_maxrss would show for a trivial command (this process's own RSS, unwrapped)."""
+        return 0 if self.wrapped else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+    def _calibrate(self, rounds: int = 41) -> float:
+        bare, wrapped = [], []
+        for _ in range(rounds):
+            bare.append(self._spawn(["true"], wrap=False)[0])
+            wrapped.append(self._spawn(["true"], wrap=True)[0])
+        return max(0.0, statistics.median(wrapped) - statistics.median(bare))
+
+    def _spawn(
+        self,
+        argv: Argv,
+        *,
+        wrap: bool,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+        out: IO[bytes] | None = None,
+    ) -> tuple[float, int, int]:
+        """Run *argv*; return (seconds, exit code, peak RSS in KiB)."""
+        full = [GNU_TIME, "-f", "%M", "-o", str(self._rss_file), *argv] if wrap else argv
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            full,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out or subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        rss = usage.ru_maxrss
+        if wrap:
+            # GNU time writes "Command exited with non-zero status N" first on failure.
+            rss = int(self._rss_file.read_text("utf-8").split()[-1])
+        return seconds, proc.returncode, rss
+
+    def execute(self, tool: Tool, argvs: Sequence[Argv], log: Path) -> Sample:
+        """Run the commands one after the other: their summed time, their largest peak RSS.
+
+        Output goes to *log*; a failing command raises CommandFailedError.
+        """
+        seconds, peak = 0.0, 0
+        with log.open("ab") as out:
+            for argv in argvs:
+                out.write(f"$ {' '.join(argv)}\n".encode())
+                out.flush()
+                elapsed, code, rss = self._spawn(
+                    argv, wrap=self.wrapped, cwd=tool.project, env=tool.env(), out=out
+                )
+                seconds += max(0.0, elapsed - self.overhead)
+                peak = max(peak, rss)
+                if code != 0:
+                    out.flush()
+                    lines = log.read_text("utf-8", "replace").splitlines(keepends=True)
+                    msg = f"{tool.name}: exit {code} from {' '.join(argv)}\n{''.join(lines[-30:])}"
+                    raise CommandFailedError(msg)
+        return Sample(seconds, peak)
+
+
+# -- scenario building blocks (all untimed) -------------------------------------------------
+
+
+@dataclass
+class Bench:
+    """What the scenarios share: the set, the tools and where logs go."""
+
+    rset: RequirementSet
+    logs: Path
+    meter: Meter
+
+    def run(self, tool: Tool, argvs: Sequence[Argv], what: str) -> Sample:
+        return self.meter.execute(tool, argvs, self.logs / f"{tool.name}-{what}.log")
+
+    def base_locked(self, tool: Tool) -> None:
+        """The set's spec with its lock in place (made once, then copied back)."""
+        tool.write_spec(self.rset.top_level)
+        if tool.saved_lock.is_file():
+            write_if_changed(tool.lock_file, tool.saved_lock.read_text("utf-8"))
+            return
+        tool.lock_file.unlink(missing_ok=True)
+        self.run(tool, tool.lock(), "setup")
+        shutil.copyfile(tool.lock_file, tool.saved_lock)
+
+    def base_synced(self, tool: Tool) -> None:
+        """The set's spec, its lock, and a venv that matches it."""
+        self.base_locked(tool)
+        self.run(tool, tool.sync() if tool.python.exists() else tool.fresh_sync(), "setup")
+
+    def installed(self, tool: Tool) -> dict[str, str]:
+        """Normalized name -> version of every distribution in the tool's venv."""
+        found: dict[str, str] = {}
+        for site in tool.venv.glob("lib/python3*/site-packages"):
+            for info in site.glob("*.dist-info"):
+                name, _, version = info.name.removesuffix(".dist-info").partition("-")
+                found[normalize(name)] = version
+        return found
+
+    def expect(self, tool: Tool, wanted: dict[str, str]) -> None:
+        """Fail unless the venv holds exactly *wanted* (plus what venv seeds)."""
+        found = {k: v for k, v in self.installed(tool).items() if k not in SEEDED}
+        if found != wanted:
+            missing = sorted(set(wanted.items()) - set(found.items()))
+            extra = sorted(set(found.items()) - set(wanted.items()))
+            raise CommandFailedError(f"{tool.name}: venv differs: missing {missing}, extra {extra}")
+
+
+# -- scenarios ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A timed action with its untimed set-up and check.
+
+    `prepare` runs before every timed run; with `warm_up`, one untimed prepare + action runs
+    first, so that the cache is populated by a previous run of the same tool.
+    """
+
+    key: str
+    title: str
+    prepare: Callable[[Bench, Tool], None]
+    action: Callable[[Tool], list[Argv]]
+    check: Callable[[Bench, Tool], None] = lambda _bench, _tool: None
+    warm_up: bool = False
+    bytecode_variant: bool = False
+    """Whether uv-bytecode runs it (fresh syncs only); otherwise it is the same as uv."""
+
+
+def _cold_lock(bench: Bench, tool: Tool) -> None:
+    tool.write_spec(bench.rset.top_level)
+    tool.lock_file.unlink(missing_ok=True)
+    tool.clear_cache()
+
+
+def _warm_lock(bench: Bench, tool: Tool) -> None:
+    tool.write_spec(bench.rset.top_level)
+    tool.lock_file.unlink(missing_ok=True)
+
+
+def _cold_sync(bench: Bench, tool: Tool) -> None:
+    bench.base_locked(tool)
+    tool.remove_venv()
+    tool.clear_cache()
+
+
+def _warm_sync(bench: Bench, tool: Tool) -> None:
+    bench.base_locked(tool)
+    tool.remove_venv()
+
+
+def _add_one(bench: Bench, tool: Tool) -> None:
+    bench.base_synced(tool)
+    name, version = add_package()
+    tool.write_spec([*bench.rset.top_level, f"{name}=={version}"])
+
+
+def _remove_one(bench: Bench, tool: Tool) -> None:
+    bench.base_synced(tool)
+    tool.write_spec([r for r in bench.rset.top_level if r != REMOVE[bench.rset.name]])
+
+
+def _has_set(bench: Bench, tool: Tool) -> None:
+    bench.expect(tool, bench.rset.pins)
+
+
+def _has_added(bench: Bench, tool: Tool) -> None:
+    name, version = add_package()
+    bench.expect(tool, {**bench.rset.pins, name: version})
+
+
+def _has_removed(bench: Bench, tool: Tool) -> None:
+    found = {k: v for k, v in bench.installed(tool).items() if k not in SEEDED}
+    removed = normalize(REMOVE[bench.rset.name])
+    if removed in found or not found.items() <= bench.rset.pins.items():
+        raise CommandFailedError(f"{tool.name}: {removed} not removed cleanly: {sorted(found)}")
+
+
+SCENARIOS = (
+    Scenario("lock-cold", "lock, cold cache", _cold_lock, methodcaller("lock")),
+    Scenario("lock-warm", "lock, warm cache", _warm_lock, methodcaller("lock"), warm_up=True),
+    Scenario(
+        "lock-unchanged",
+        "lock, unchanged spec (lock exists)",
+        Bench.base_locked,
+        methodcaller("lock"),
+        warm_up=True,
+    ),
+    Scenario(
+        "sync-cold",
+        "fresh sync, cold cache (venv included)",
+        _cold_sync,
+        methodcaller("fresh_sync"),
+        _has_set,
+        bytecode_variant=True,
+    ),
+    Scenario(
+        "sync-warm",
+        "fresh sync, warm cache (venv included)",
+        _warm_sync,
+        methodcaller("fresh_sync"),
+        _has_set,
+        warm_up=True,
+        bytecode_variant=True,
+    ),
+    Scenario("noop", "no-op sync", Bench.base_synced, methodcaller("sync"), _has_set),
+    Scenario(
+        "add-one",
+        "add one package (relock + sync)",
+        _add_one,
+        methodcaller("relock_sync"),
+        _has_added,
+    ),
+    Scenario(
+        "remove-one",
+        "remove one package (relock + sync)",
+        _remove_one,
+        methodcaller("relock_sync"),
+        _has_removed,
+    ),
+)
+SCENARIO_KEYS = {s.key: s for s in SCENARIOS}
+
+
+def run_scenario(
+    bench: Bench, scenario: Scenario, tools: Sequence[Tool], runs: int
+) -> dict[str, list[Sample]]:
+    """Time *scenario* for each tool: runs in rounds, the tools in turn within a round."""
+    tools = [t for t in tools if scenario.bytecode_variant or t.name != "uv-bytecode"]
+    samples: dict[str, list[Sample]] = {t.name: [] for t in tools}
+    if scenario.warm_up:
+        for tool in tools:
+            scenario.prepare(bench, tool)
+            bench.run(tool, scenario.action(tool), f"{scenario.key}-warmup")
+    for round_ in range(runs):
+        for tool in tools:
+            scenario.prepare(bench, tool)
+            os.sync()  # start every timed run with no writeback pending from the last one
+            sample = bench.run(tool, scenario.action(tool), scenario.key)
+            scenario.check(bench, tool)
+            samples[tool.name].append(sample)
+            print(
+                f"  {scenario.key:<15} run {round_ + 1}/{runs}  {tool.name:<12} "
+                f"{sample.seconds:8.3f} s  {sample.peak_rss_kib / 1024:7.1f} MiB",
+                flush=True,
+            )
+    return samples
+
+
+# -- the machine and the versions -----------------------------------------------------------
+
+
+def _output(argv: Sequence[str]) -> str:
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    return (proc.stdout or proc.stderr).strip().splitlines()[0] if proc.returncode == 0 else "?"
+
+
+def _first_match(path: str, pattern: str) -> str:
+    try:
+        text = Path(path).read_text("utf-8")
+    except OSError:
+        return "?"
+    match = re.search(pattern, text, re.MULTILINE)
+    return match.group(1).strip() if match else "?"
+
+
+def filesystem_of(path: Path) -> str:
+    """The type of the filesystem *path* is on, from /proc/mounts (longest mount point)."""
+    best, kind = "", "?"
+    try:
+        mounts = Path("/proc/mounts").read_text("utf-8").splitlines()
+    except OSError:
+        return kind
+    for line in mounts:
+        fields = line.split()
+        point = fields[1]
+        inside = str(path) == point or str(path).startswith(point.rstrip("/") + "/")
+        if inside and len(point) > len(best):
+            best, kind = point, fields[2]
+    return kind
+
+
+def describe_machine() -> dict[str, str]:
+    """CPU, memory, OS and Python of this machine."""
+    mem_kib = _first_match("/proc/meminfo", r"^MemTotal:\s+(\d+)")
+    return {
+        "cpus": str(os.cpu_count()),
+        "cpu": _first_match("/proc/cpuinfo", r"^model name\s*:\s*(.+)$"),
+        "memory": f"{int(mem_kib) / 1024**2:.1f} GiB" if mem_kib.isdigit() else "?",
+        "os": _first_match("/etc/os-release", r'^PRETTY_NAME="?([^"\n]+)'),
+        "kernel": platform.release(),
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+    }
+
+
+def describe_tools(envsync: str) -> dict[str, str]:
+    """The version of every tool involved, as each reports it; *envsync* says which one."""
+    import ensurepip  # noqa: PLC0415
+
+    return {
+        "envsync": f"{_output([str(BIN / 'envsync'), '--version'])} ({envsync})",
+        "pip (envsync's, and pip-compile's)": _output([PYTHON, "-m", "pip", "--version"]).split(
+            " from "
+        )[0],
+        "pip-tools": _output([str(BIN / "pip-compile"), "--version"]),
+        "pip (seeded by python -m venv, runs pip-sync's installs)": f"pip {ensurepip.version()}",
+        "uv": _output([uv_binary(), "--version"]),
+    }
+
+
+# -- report ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    """Everything one invocation measured (printed, and saved as .work/results-<set>.json)."""
+
+    set_name: str
+    packages: int
+    runs: int
+    command: str
+    machine: dict[str, str]
+    versions: dict[str, str]
+    measurement: dict[str, str]
+    results: dict[str, dict[str, list[Sample]]] = field(default_factory=dict)
+
+    def median(self, scenario: str, tool: str) -> float | None:
+        samples = self.results.get(scenario, {}).get(tool)
+        return statistics.median(s.seconds for s in samples) if samples else None
+
+    def peak(self, scenario: str, tool: str) -> int | None:
+        samples = self.results.get(scenario, {}).get(tool)
+        return max(s.peak_rss_kib for s in samples) if samples else None
+
+
+def _cell(value: float | None, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def _ratio(top: float | None, bottom: float | None) -> str:
+    return "-" if top is None or not bottom else f"{top / bottom:.1f}x"
+
+
+def render(report: Report) -> str:
+    """Markdown: the medians with ratios, then the peak RSS."""
+    names = [t for t in TOOLS if any(t in r for r in report.results.values())]
+    head = "| scenario | " + " | ".join(names) + " | envsync / uv | envsync / pip-tools |"
+    title = f"Set `{report.set_name}` ({report.packages} packages), median of {report.runs} run(s)"
+    lines = [
+        f"{title}, seconds:",
+        "",
+        head,
+        "| --- " * (len(names) + 3) + "|",
+    ]
+    for scenario in SCENARIOS:
+        if scenario.key not in report.results:
+            continue
+        meds = {t: report.median(scenario.key, t) for t in names}
+        cells = [_cell(meds[t], ".3f") for t in names]
+        ratios = [
+            _ratio(meds.get("envsync"), meds.get("uv")),
+            _ratio(meds.get("envsync"), meds.get("pip-tools")),
+        ]
+        lines.append(f"| {scenario.title} | " + " | ".join(cells + ratios) + " |")
+    lines += ["", "Peak RSS of the largest single process, MiB (max over runs):", ""]
+    lines += ["| scenario | " + " | ".join(names) + " |", "| --- " * (len(names) + 1) + "|"]
+    for scenario in SCENARIOS:
+        if scenario.key not in report.results:
+            continue
+        peaks = [report.peak(scenario.key, t) for t in names]
+        cells = [_cell(None if p is None else p / 1024, ".0f") for p in peaks]
+        lines.append(f"| {scenario.title} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def save(report: Report, path: Path) -> None:
+    data = asdict(report)
+    path.write_text(json.dumps(data, indent=1) + "\n", "utf-8")
+
+
+# -- command line ---------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--set", choices=SET_NAMES, default="medium", dest="set_name")
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per scenario and tool")
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        choices=list(SCENARIO_KEYS),
+        help="run only this scenario (repeatable; default: all)",
+    )
+    parser.add_argument(
+        "--tool",
+        action="append",
+        choices=list(TOOLS),
+        help="run only this tool (repeatable; default: all)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke test: the small set, 1 run (overrides --set and --runs)",
+    )
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        default=WORK,
+        help="where the tools' projects, venvs and caches go (default: bench/.work); "
+        "e.g. a tmpfs, to take the disk out of the measurement",
+    )
+    parser.add_argument(
+        "--envsync-rev",
+        metavar="REV",
+        help="benchmark envsync as of this git commit (exported to bench/.work) instead of "
+        "the working tree the dev venv runs",
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        help="where to save every sample as JSON (default: bench/.work/results-<set>.json)",
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.set_name, args.runs = "small", 1
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    return args
+
+
+def main(argv: Sequence[str]) -> int:
+    args = parse_args(argv)
+    rset = load_set(args.set_name)
+    scenarios = [SCENARIO_KEYS[k] for k in args.scenario] if args.scenario else list(SCENARIOS)
+    tool_names = args.tool or list(TOOLS)
+    wheelhouse = ensure_wheelhouse(rset)
+    run_dir = args.work_dir.resolve() / f"run-{rset.name}"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    (run_dir / "logs").mkdir(parents=True)
+    meter = Meter(run_dir)
+    envsync_desc, envsync_env = envsync_under_test(args.envsync_rev)
+    report = Report(
+        set_name=rset.name,
+        packages=len(rset.pins),
+        runs=args.runs,
+        command=" ".join([".venv/bin/python", "bench/run.py", *argv]),
+        machine=describe_machine(),
+        versions=describe_tools(envsync_desc),
+        measurement={
+            "peak RSS": f"{GNU_TIME} -f %M" if meter.wrapped else "os.wait4 ru_maxrss",
+            "wrapper overhead subtracted": f"{meter.overhead * 1000:.2f} ms per command",
+            "work dir": f"{run_dir} ({filesystem_of(run_dir)})",
+        },
+    )
+    if not meter.wrapped:
+        floor = f"{meter.baseline_rss_kib / 1024:.0f} MiB"
+        report.measurement["RSS floor (this process, included in every figure)"] = floor
+    tls = ensure_certificates()
+    with WheelhouseIndex(wheelhouse, tls) as index:
+        print(f"serving {wheelhouse} at {index.url}; logs in {run_dir / 'logs'}", flush=True)
+        bench = Bench(rset, run_dir / "logs", meter)
+        tools = [
+            TOOLS[name](
+                run_dir / name,
+                index.url,
+                {**trust_env(tls), **(envsync_env if name == Envsync.name else {})},
+            )
+            for name in tool_names
+        ]
+        started = time.perf_counter()
+        try:
+            for scenario in scenarios:
+                report.results[scenario.key] = run_scenario(bench, scenario, tools, args.runs)
+        except CommandFailedError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        elapsed = time.perf_counter() - started
+    results = args.results or WORK / f"results-{rset.name}.json"
+    save(report, results)
+    print(f"\n{len(scenarios)} scenario(s) in {elapsed:.0f} s; results in {results}\n")
+    print(
+        "\n".join(
+            f"- {k}: {v}"
+            for k, v in {**report.machine, **report.versions, **report.measurement}.items()
+        )
+    )
+    print(f"\n{render(report)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

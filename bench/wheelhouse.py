@@ -1,0 +1,283 @@
+"""Download a set's wheels once, and serve them as a PEP 503 / 691 index on 127.0.0.1 over HTTPS.
+
+Pages and files come from the test suite's index, `tests/support/pkgindex.py` (imported:
+`PackageIndex.respond` routes and renders, with PEP 658 metadata files), with the file list
+read once, since the wheelhouse does not change while the benchmark runs. The server itself is
+a small copy of that module's (threaded, HTTP/1.1 keep-alive, TCP_NODELAY, listen backlog 128)
+with two additions, both so that every tool behaves as it does against PyPI:
+
+* HTTPS, with a throw-away CA made by `openssl` under bench/.work/tls/ that the tools trust
+  through SSL_CERT_FILE (pip >= 24.2 via truststore, envsync's urllib, uv) and
+  REQUESTS_CA_BUNDLE (the older pip that `python -m venv` seeds, which runs pip-sync's
+  installs). Over plain http:// pip mounts no HTTP cache at all (only https:// and
+  --trusted-host origins are cached), so a "warm cache" would mean nothing for pip-based tools.
+* PyPI's Cache-Control headers: files and their metadata are immutable, project pages may be
+  reused for 10 minutes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import socket
+import socketserver
+import ssl
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
+
+from common import REPO, SETS, WORK, RequirementSet, add_package, isolated_env, normalize
+
+sys.path.insert(0, str(REPO / "tests"))
+from support.pkgindex import DistFile, PackageIndex, Response
+
+if TYPE_CHECKING:
+    from pathlib import Path
+    from types import TracebackType
+
+    from typing_extensions import Self
+
+_FILES_CACHE = "max-age=365000000, immutable, public"
+_PAGES_CACHE = "max-age=600, public"
+_MARKER = ".complete"
+
+
+def _wanted(rset: RequirementSet) -> dict[str, str]:
+    name, version = add_package()
+    return {**rset.pins, name: version}
+
+
+def _fingerprint(wanted: dict[str, str]) -> str:
+    text = "".join(f"{name}=={version}\n" for name, version in sorted(wanted.items()))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def ensure_wheelhouse(rset: RequirementSet) -> Path:
+    """Return bench/.work/wheelhouse-<set>/, downloading it first unless already complete.
+
+    `pip download --only-binary=:all: --no-deps` of sets/<set>.txt and sets/add.txt, isolated
+    from this machine's pip configuration, from pip's default index. A marker file records
+    what was downloaded, so a changed set is fetched again (pip skips files it already has).
+    """
+    folder = WORK / f"wheelhouse-{rset.name}"
+    wanted = _wanted(rset)
+    marker = folder / _MARKER
+    if marker.is_file() and marker.read_text("utf-8") == _fingerprint(wanted):
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"downloading the {rset.name} wheelhouse ({len(wanted)} wheels) into {folder} ...")
+    argv = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--only-binary=:all:",
+        "--no-deps",
+        "--quiet",
+        f"--dest={folder}",
+        "-r",
+        str(rset.pinned_file),
+        "-r",
+        str(SETS / "add.txt"),
+    ]
+    subprocess.run(argv, env=isolated_env(local_only=False), check=True)
+    _check_complete(folder, wanted)
+    marker.write_text(_fingerprint(wanted), "utf-8")
+    return folder
+
+
+def _check_complete(folder: Path, wanted: dict[str, str]) -> None:
+    """Fail unless the folder holds exactly one wheel of each wanted pin and nothing else."""
+    found: dict[str, list[str]] = {}
+    for wheel in folder.glob("*.whl"):
+        name, version = wheel.name.split("-")[:2]
+        found.setdefault(normalize(name), []).append(version)
+    problems = [
+        f"{name}=={version}: found {found.get(name, [])}"
+        for name, version in wanted.items()
+        if found.get(name) != [version]
+    ]
+    problems += [f"unexpected wheel for {name}" for name in found if name not in wanted]
+    if problems:
+        raise SystemExit(
+            f"wheelhouse {folder} is not what the set pins:\n  " + "\n  ".join(problems)
+        )
+
+
+# -- TLS --------------------------------------------------------------------------------------
+
+_SERVER_EXTENSIONS = """\
+subjectAltName=IP:127.0.0.1
+basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature
+extendedKeyUsage=serverAuth
+subjectKeyIdentifier=hash
+authorityKeyIdentifier=keyid
+"""
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def ensure_certificates() -> Path:
+    """Return bench/.work/tls/, holding ca.pem and server.pem/.key (made once with openssl).
+
+    A CA plus a leaf certificate for IP 127.0.0.1 signed by it: uv (rustls/webpki) accepts
+    no self-signed leaf as its own trust anchor.
+    """
+    folder = WORK / "tls"
+    if (folder / "server.pem").is_file():
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
+    _openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "3650",
+             "-subj", "/CN=envsync bench CA",
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=folder)  # fmt: skip
+    _openssl("req", *ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1",
+             cwd=folder)  # fmt: skip
+    (folder / "server.ext").write_text(_SERVER_EXTENSIONS, "utf-8")
+    _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+             "-CAcreateserial", "-days", "3650", "-extfile", "server.ext", "-out", "server.pem.tmp",
+             cwd=folder)  # fmt: skip
+    (folder / "server.pem.tmp").replace(folder / "server.pem")
+    return folder
+
+
+def trust_env(tls: Path) -> dict[str, str]:
+    """The variables that make every tool trust the bench CA (and only it)."""
+    ca = str(tls / "ca.pem")
+    return {"SSL_CERT_FILE": ca, "REQUESTS_CA_BUNDLE": ca, "CURL_CA_BUNDLE": ca}
+
+
+# -- the index --------------------------------------------------------------------------------
+
+
+class WheelhouseIndex(PackageIndex):
+    """The test index's pages over a fixed folder, served over HTTPS with PyPI's headers.
+
+    Use as a context manager; `url` is the index URL to give the tools.
+    """
+
+    def __init__(self, root: Path, tls: Path) -> None:
+        super().__init__(root)
+        self._files = super().files()
+        self._context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self._context.load_cert_chain(tls / "server.pem", tls / "server.key")
+        self._https: _Server | None = None
+        self._serving: threading.Thread | None = None
+
+    def files(self) -> list[DistFile]:
+        """The folder's distributions, as read when the index was made."""
+        return self._files
+
+    def respond(self, path: str, *, accept: str | None, authorization: str | None) -> Response:
+        """The test index's response, with PyPI's Cache-Control header on successes."""
+        response = super().respond(path, accept=accept, authorization=authorization)
+        if response.status != 200:  # noqa: PLR2004 - HTTP OK
+            return response
+        policy = _FILES_CACHE if path.startswith("/files/") else _PAGES_CACHE
+        headers = (*response.headers, ("Cache-Control", policy))
+        return dataclasses.replace(response, headers=headers)
+
+    def start(self) -> Self:
+        """Bind a free port and serve HTTPS in a daemon thread."""
+        self._https = _Server(self, self._context)
+        self._serving = threading.Thread(
+            target=self._https.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._serving.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the listening socket."""
+        if self._https is not None and self._serving is not None:
+            self._https.shutdown()
+            self._serving.join()
+            self._https.server_close()
+        self._https = self._serving = None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._https is None:
+            raise RuntimeError("index not started")
+        return int(self._https.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+
+class _Server(ThreadingHTTPServer):
+    """Threaded, backlog 128, TCP_NODELAY; TLS handshakes happen in the handler threads."""
+
+    request_queue_size = 128
+    daemon_threads = True
+
+    def __init__(self, index: WheelhouseIndex, context: ssl.SSLContext) -> None:
+        self.index = index
+        self.context = context
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+    def server_bind(self) -> None:
+        """Bind without HTTPServer's reverse-DNS lookup of the host."""
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = "127.0.0.1", int(self.server_address[1])
+
+    def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
+        conn, address = self.socket.accept()
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return conn, address
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Stay quiet about clients that hang up or fail the handshake."""
+        if not isinstance(sys.exc_info()[1], (ConnectionError, ssl.SSLError)):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Answer GET/HEAD from WheelhouseIndex.respond, always with Content-Length."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = 60
+    server: _Server
+
+    def setup(self) -> None:
+        """Wrap the connection in TLS (the handshake runs here, in this thread)."""
+        self.request = self.server.context.wrap_socket(self.request, server_side=True)
+        super().setup()
+
+    def do_GET(self) -> None:
+        self._send(head=False)
+
+    def do_HEAD(self) -> None:
+        self._send(head=True)
+
+    def _send(self, *, head: bool) -> None:
+        response = self.server.index.respond(
+            self.path, accept=self.headers.get("Accept"), authorization=None
+        )
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(response.body)))
+        for key, value in response.headers:
+            self.send_header(key, value)
+        self.end_headers()
+        if not head:
+            with contextlib.suppress(ConnectionError):
+                self.wfile.write(response.body)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+        """No access log: it would cost time on the server's side of every request."""
