@@ -12,7 +12,7 @@ before the rest of envsync is loaded. Anything unusual (another option, an unrea
 means "not sure", and the full path decides.
 """
 
-# ruff: noqa: PTH100, PTH105, PTH116, PTH118, PTH120, PTH123 - os.path, not pathlib:
+# ruff: noqa: PTH100, PTH103, PTH105, PTH110, PTH111, PTH116, PTH118, PTH120, PTH123 - os.path, not pathlib:
 # this module runs before anything else is imported, and pathlib costs milliseconds here.
 from __future__ import annotations
 
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 __all__ = [
-    "LOCK_STATE_NAME",
     "NO_CHANGES",
     "STATE_NAME",
     "record",
@@ -37,8 +36,6 @@ __all__ = [
 ]
 
 STATE_NAME = ".envsync-state.json"
-#: The same for ``lock``: it depends on env.toml, pylock.toml and the venv's Python only.
-LOCK_STATE_NAME = ".envsync-lock-state.json"
 NO_CHANGES = "No changes. The environment matches the lock."
 _FORMAT = 1
 _FLAGS = {"-q", "--quiet", "--all-groups", "--no-default-groups", "--frozen", "--locked"}
@@ -97,7 +94,7 @@ def try_lock(argv: Sequence[str]) -> int | None:
     spec = options.pop("--spec", ["env.toml"])[-1]
     try:
         venv = _venv_of(spec)
-        with open(os.path.join(venv, LOCK_STATE_NAME), encoding="utf-8") as fh:
+        with open(_lock_state_path(spec), encoding="utf-8") as fh:
             state = json.load(fh)
         if state.get("format") != _FORMAT or state.get("key") != _key(spec, venv, state, {}):
             return None
@@ -109,7 +106,10 @@ def try_lock(argv: Sequence[str]) -> int | None:
 
 
 def record_lock(*, spec: Path, venv: Path, local_files: Iterable[Path], summary: str) -> None:
-    """Write the lock state after a lock or apply left pylock.toml fresh for env.toml."""
+    """Write the lock state after a lock or apply left pylock.toml fresh for env.toml.
+
+    A lock needs no venv, so this state lives in envsync's cache folder, one file per spec.
+    """
     state: dict[str, object] = {
         "format": _FORMAT,
         "site_packages": [],
@@ -118,9 +118,21 @@ def record_lock(*, spec: Path, venv: Path, local_files: Iterable[Path], summary:
     }
     try:
         state["key"] = _key(str(spec), str(venv), state, {})
-        _write(os.path.join(venv, LOCK_STATE_NAME), state)
+        path = _lock_state_path(str(spec))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        _write(path, state)
     except OSError:
         return
+
+
+def _lock_state_path(spec: str) -> str:
+    """Where the lock state of *spec* is kept: envsync's cache folder, keyed by the spec path."""
+    base = os.environ.get("ENVSYNC_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+        "envsync",
+    )
+    name = hashlib.sha256(os.path.abspath(spec).encode()).hexdigest()[:32]
+    return os.path.join(base, "lock-state", f"{name}.json")
 
 
 def _write(path: str, state: dict[str, object]) -> None:
@@ -173,9 +185,11 @@ def _key(spec: str, venv: str, state: dict[str, object], options: dict[str, list
     files = [
         os.path.abspath(spec),
         os.path.join(root, "pylock.toml"),
-        os.path.join(venv, "pyvenv.cfg"),
         *_strings(state.get("local_files")),
     ]
+    # The venv's Python decides what a lock is for; without a venv, "none" is the state.
+    venv_cfg = os.path.join(venv, "pyvenv.cfg")
+    files += [venv_cfg] if os.path.exists(venv_cfg) else []
     digest = hashlib.sha256(__version__.encode())
     # Which packages are wanted depends on these options; --quiet changes only the output.
     chosen = sorted((k, sorted(v)) for k, v in options.items() if k not in _OUTPUT_ONLY)

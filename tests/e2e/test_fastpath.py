@@ -124,3 +124,23 @@ def test_a_frozen_apply_of_a_stale_lock_does_not_vouch_for_the_lock(
     result = lock_in_a_process(synced)
 
     assert result.stdout.startswith("pylock.toml updated")
+
+
+def test_lock_without_a_venv_also_answers_without_the_machinery(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
+) -> None:
+    write_spec(tmp_path, ["alpha"], index_url=package_index.url)
+    assert envsync(capsys, "lock", "--spec", str(tmp_path / "env.toml")).code == 0
+    assert not (tmp_path / ".venv").exists()
+
+    again = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "envsync", "lock", "--spec",
+         str(tmp_path / "env.toml")],
+        capture_output=True, text=True, env=isolated_env(), check=False, timeout=300,
+    )  # fmt: skip
+
+    assert again.stdout.startswith("pylock.toml is up to date: 2 package(s)")
+    assert " envsync.reconcile\n" not in again.stderr
+    write_spec(tmp_path, ["alpha", "theta"], index_url=package_index.url)
+    changed = envsync(capsys, "lock", "--spec", str(tmp_path / "env.toml"))
+    assert changed.out.startswith("pylock.toml updated")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from envsync import _fastpath, projectfiles, reconcile, target, venv
+from envsync import _fastpath, projectfiles, reconcile, target
 from envsync.errors import EXIT_OK
 
 if TYPE_CHECKING:
@@ -46,11 +46,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
 def remember_lock(spec: Spec, outcome: reconcile.LockOutcome) -> None:
     """Let the next ``lock`` with nothing changed answer without loading envsync."""
-    if venv.is_venv(spec.venv):
-        _fastpath.record_lock(
-            spec=spec.path,
-            venv=spec.venv,
-            local_files=target.local_build_files(spec),
-            summary=f"{outcome.path.name} is up to date: "
-            f"{outcome.packages} package(s) for Python {outcome.python}",
-        )
+    _fastpath.record_lock(
+        spec=spec.path,
+        venv=spec.venv,
+        local_files=target.local_build_files(spec),
+        summary=f"{outcome.path.name} is up to date: "
+        f"{outcome.packages} package(s) for Python {outcome.python}",
+    )
