@@ -63,6 +63,8 @@ paths = sysconfig.get_paths()
 print(json.dumps({
     "purelib": paths["purelib"],
     "platlib": paths["platlib"],
+    "scripts": paths["scripts"],
+    "data": paths["data"],
     "markers": markers.default_environment(),
     "tags": [str(tag) for tag in tags.sys_tags()],
     "base_executable": base,
@@ -84,6 +86,10 @@ class VenvInfo:
     """site-packages for pure-Python files."""
     platlib: Path
     """site-packages for compiled files; often the same folder as ``purelib``."""
+    scripts: Path
+    """Where console scripts go (``bin``)."""
+    data: Path
+    """The scheme's data folder (the venv itself)."""
     markers: dict[str, str]
     """The PEP 508 marker environment, as the venv's interpreter computes it."""
     tags: tuple[str, ...]
@@ -116,6 +122,22 @@ def probe_interpreter(python: Path) -> VenvInfo:
 
 
 def _probe(root: Path, python: Path) -> VenvInfo:
+    # An interpreter's answers change only when the interpreter does: one probe per run,
+    # however often apply, verify and the installer ask (keyed by the file's identity).
+    try:
+        stat = python.stat()
+    except OSError as exc:
+        raise VenvError(f"cannot run {python}: {exc.strerror or exc}") from exc
+    key = (str(root), str(python), stat.st_ino, stat.st_mtime_ns)
+    if key not in _PROBED:
+        _PROBED[key] = _run_probe(root, python)
+    return _PROBED[key]
+
+
+_PROBED: dict[tuple[str, str, int, int], VenvInfo] = {}
+
+
+def _run_probe(root: Path, python: Path) -> VenvInfo:
     argv = [str(python), "-I", "-c", _PROBE, str(shim_dir(["packaging"])), str(pycache_dir())]
     proc = run(argv, env=clean_env(), error=_probe_failed(python))
     try:
@@ -159,6 +181,8 @@ def _venv_info(root: Path, python: Path, data: dict[str, Any]) -> VenvInfo:
         version=Version(markers["python_full_version"]),
         purelib=Path(data["purelib"]),
         platlib=Path(data["platlib"]),
+        scripts=Path(data["scripts"]),
+        data=Path(data["data"]),
         markers=markers,
         tags=tuple(str(tag) for tag in data["tags"]),
         base_executable=Path(data["base_executable"]),

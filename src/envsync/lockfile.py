@@ -456,12 +456,15 @@ def select(
     LockError when the lock does not fit the environment (another Python, no wheel).
     """
     parsed_tags = [Tag(*t.split("-", 2)) for t in tags]
+    # Group names are checked against the spec before this; a group the lock does not declare
+    # selects nothing (packaging >= 26.4 would raise instead of ignoring it).
+    declared = frozenset(groups) & frozenset(lock.dependency_groups or ())
     try:
         chosen = list(
             lock.select(
                 environment=dict(environment),  # type: ignore[arg-type] # a plain marker dict
                 tags=parsed_tags,
-                dependency_groups=frozenset(groups),
+                dependency_groups=declared,
             )
         )
     except PylockSelectError as exc:

@@ -38,16 +38,16 @@ from installer.records import Hash, RecordEntry
 from installer.sources import WheelContentElement, WheelSource
 from installer.utils import copyfileobj_with_hashing, parse_wheel_filename
 
-from envsync import cache, indexproxy
+from envsync import cache, environment, indexproxy
 from envsync._subprocess import Runner, clean_env, run
-from envsync.errors import EnvsyncError, InstallError, VenvError
+from envsync.errors import EnvsyncError, InstallError
 from envsync.installer import Installer, PipInstaller
 from envsync.report import Counter, NullReporter
 from envsync.resolver import default_index_url
 from envsync.uninstall import inside, uninstall_dist
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Sequence
+    from collections.abc import Iterable, Iterator, Sequence
 
     from installer.utils import Scheme
 
@@ -65,14 +65,6 @@ _LOG = logging.getLogger("envsync.nativeinstall")
 _INSTALLER_NAME = b"envsync\n"
 
 # Runs in the venv's interpreter (any Python 3): where its files go.
-_PATHS = """\
-import json, sys, sysconfig
-paths = sysconfig.get_paths()
-found = dict((key, paths[key]) for key in ("purelib", "platlib", "scripts", "data"))
-found["version"] = "%d.%d" % sys.version_info[:2]
-print(json.dumps(found))
-"""
-
 # Runs in the venv's interpreter: compile the files listed in argv[1]; print each one's .pyc
 # (null when it did not compile: pip skips those too).
 _COMPILE = """\
@@ -168,9 +160,16 @@ class NativeInstaller:
     def _venv(self, python: Path) -> _Venv:
         """Where the venv of *python* puts files; asked once per installer."""
         if python not in self._venvs:
-            argv = [os.fspath(python), "-I", "-c", _PATHS]
-            proc = self._run(argv, error=_probe_failed(python), env=clean_env())
-            self._venvs[python] = _Venv.from_probe(python, json.loads(proc.stdout))
+            # The same probe apply already made (environment caches it): no new process.
+            info = environment.probe_venv(python.parent.parent)
+            found = {
+                "purelib": os.fspath(info.purelib),
+                "platlib": os.fspath(info.platlib),
+                "scripts": os.fspath(info.scripts),
+                "data": os.fspath(info.data),
+                "version": f"{info.version.major}.{info.version.minor}",
+            }
+            self._venvs[python] = _Venv.from_probe(python, found)
         return self._venvs[python]
 
     def _compile_bytecode(self, venv: _Venv, done: Sequence[_Destination]) -> None:
@@ -234,7 +233,7 @@ class _Venv:
 
     @classmethod
     def from_probe(cls, python: Path, found: dict[str, str]) -> _Venv:
-        """Build from the ``_PATHS`` probe's answer."""
+        """Build from the venv probe's paths (purelib, platlib, scripts, data, version)."""
         paths = {key: found[key] for key in ("purelib", "platlib", "scripts", "data")}
         return cls(root=Path(found["data"]), python=python, paths=paths, version=found["version"])
 
@@ -246,10 +245,6 @@ class _Venv:
         """The installer scheme for the dist *name*: headers go where pip puts them in a venv."""
         headers = Path(self.paths["data"], "include", "site", f"python{self.version}", name)
         return {**self.paths, "headers": os.fspath(headers)}
-
-
-def _probe_failed(python: Path) -> Callable[[str], EnvsyncError]:
-    return lambda output: VenvError(f"cannot run the venv's interpreter {python}:\n{output}")
 
 
 def _compile_failed(output: str) -> EnvsyncError:

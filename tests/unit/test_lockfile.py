@@ -568,7 +568,9 @@ def test_loads_dumps_round_trip(packages, python):
 
 @given(packages=resolutions(), asked=st.frozensets(st.sampled_from(GROUP_NAMES)))
 def test_select_installs_main_and_asked_groups_only(packages, asked):
-    wanted = selected(lock_of(*packages), tags=TAGS, groups=asked)
+    # A spec that declares every group the packages may be marked with, as real locks do.
+    spec = spec_of(SPEC_TEXT.replace('docs = ["sphinx"]\n', 'docs = ["sphinx"]\ntest = ["tox"]\n'))
+    wanted = selected(lock_of(*packages, spec=spec), tags=TAGS, groups=asked)
     expected = [p.name for p in packages if not p.groups or p.groups & asked]
     assert [w.name for w in wanted] == sorted(expected)
 
