@@ -551,7 +551,7 @@ def main(argv: Sequence[str]) -> int:
             TOOLS[name](
                 run_dir / name,
                 index.url,
-                {**trust_env(tls), **(envsync_env if name == Envsync.name else {})},
+                {**trust_env(tls), **(envsync_env if issubclass(TOOLS[name], Envsync) else {})},
             )
             for name in tool_names
         ]

@@ -171,6 +171,17 @@ class Envsync(Tool):
         return [self._envsync("apply")]  # one command: a stale lock is re-resolved first
 
 
+class EnvsyncUv(Envsync):
+    """envsync with ``resolver = "uv"``: uv resolves, envsync locks and installs."""
+
+    name = "envsync-uv"
+
+    def write_spec(self, requirements: Sequence[str]) -> None:
+        super().write_spec(requirements)
+        text = self.spec.read_text()
+        write_if_changed(self.spec, text.replace("[env]\n", '[env]\nresolver = "uv"\n', 1))
+
+
 class PipTools(Tool):
     """pip-tools: pip-compile, then `python -m venv` (with ensurepip) and pip-sync into it."""
 
@@ -251,4 +262,4 @@ class UvBytecode(Uv):
     compile_bytecode = True
 
 
-TOOLS: dict[str, type[Tool]] = {t.name: t for t in (Envsync, PipTools, Uv, UvBytecode)}
+TOOLS: dict[str, type[Tool]] = {t.name: t for t in (Envsync, EnvsyncUv, PipTools, Uv, UvBytecode)}
