@@ -624,6 +624,16 @@ def test_template_loads_and_asks_for_the_python_given():
     assert spec.dependencies == ()
     assert "# [groups]" in text
     assert "# [index]" in text
+    assert '# resolver = "pip-tools"' in text
+    # Each commented-out [env] line is a valid setting once uncommented.
+    settings = [line[2:].split("  #")[0] for line in text.splitlines() if line.startswith("# ")]
+    options = [
+        line
+        for line in settings
+        if line.split(" = ")[0] in {"installer", "resolver", "compile-bytecode"}
+    ]
+    uncommented = text.replace("[env]\n", "[env]\n" + "\n".join(options) + "\n", 1)
+    assert parse_spec(uncommented, path=SPEC_PATH).resolver == "pip-tools"
     assert template(python=">=3.11", path=SPEC_PATH) == text
 
 

@@ -35,6 +35,9 @@ _TEMPLATE = """\
 dependencies = [
     # "requests>=2.31",
 ]
+# installer = "native"      # or "pip": what installs the packages
+# resolver = "pip-tools"    # or "uv" (uv pip compile, where uv is installed)
+# compile-bytecode = false  # write .pyc files at install time
 
 # Groups, installed on request with `envsync apply --group NAME`:
 # [groups]
