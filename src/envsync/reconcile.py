@@ -166,7 +166,7 @@ def lock(
     new = None if upgrade or names else _pruned(spec, target, current)
     if new is None:
         new = _resolve(spec, target, current, services, upgrade=upgrade, upgrade_packages=names)
-    return _write_lock(spec, new, current)
+    return _write_lock(spec, new)
 
 
 def _resolve(
@@ -203,13 +203,18 @@ def _resolve(
     )
 
 
-def _write_lock(spec: Spec, new: Pylock, current: Pylock | None) -> LockOutcome:
+def _write_lock(spec: Spec, new: Pylock) -> LockOutcome:
+    """Write *new* unless pylock.toml already holds exactly its text."""
     path = projectfiles.lock_path(spec)
     text = lockfile.dumps(new)
-    if current is not None and path.read_text("utf-8") == text:
+    try:
+        existing: str | None = path.read_text("utf-8")
+    except FileNotFoundError:
+        existing = None
+    if existing == text:
         return _lock_outcome(spec, new, "unchanged")
     projectfiles.write_atomic(path, text)
-    return _lock_outcome(spec, new, "created" if current is None else "updated")
+    return _lock_outcome(spec, new, "created" if existing is None else "updated")
 
 
 def _lock_outcome(spec: Spec, lock: Pylock, change: LockChange) -> LockOutcome:
@@ -262,9 +267,7 @@ def apply(
         the_plan, info = _sync(spec, the_lock, target, chosen, services, verify=verify)
     # 3. The venv now equals the lock: only now is a new lock worth keeping.
     if lock_change != "unchanged":
-        lock_change = _write_lock(
-            spec, the_lock, projectfiles.read_lock(projectfiles.lock_path(spec))
-        ).change
+        lock_change = _write_lock(spec, the_lock).change
         services.reporter.emit(Locked(packages=len(the_lock.packages), written=True))
     done = _outcome(spec, target, the_lock, lock_change, chosen, the_plan, applied=True)
     return replace(done, site_packages=(info.purelib, info.platlib))
