@@ -23,7 +23,8 @@ LAYERS = [
         "importers",
         "export",
     },
-    {"_subprocess", "_shims", "_pipoutput", "_fastpath"},
+    {"_cachedir"},
+    {"_subprocess", "_shims", "_pipoutput", "_fastpath", "_probecache"},
     {
         "credentials",
         "simpleapi",

@@ -12,7 +12,7 @@ before the rest of envsync is loaded. Anything unusual (another option, an unrea
 means "not sure", and the full path decides.
 """
 
-# ruff: noqa: PTH100, PTH103, PTH105, PTH110, PTH111, PTH116, PTH118, PTH120, PTH123 - os.path, not pathlib:
+# ruff: noqa: PTH100, PTH103, PTH105, PTH110, PTH116, PTH118, PTH120, PTH123 - os.path, not pathlib:
 # this module runs before anything else is imported, and pathlib costs milliseconds here.
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ import json
 import os
 import sys
 from typing import TYPE_CHECKING
+
+from envsync._cachedir import cache_root
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -127,12 +129,8 @@ def record_lock(*, spec: Path, venv: Path, local_files: Iterable[Path], summary:
 
 def _lock_state_path(spec: str) -> str:
     """Where the lock state of *spec* is kept: envsync's cache folder, keyed by the spec path."""
-    base = os.environ.get("ENVSYNC_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
-        "envsync",
-    )
     name = hashlib.sha256(os.path.abspath(spec).encode()).hexdigest()[:32]
-    return os.path.join(base, "lock-state", f"{name}.json")
+    return os.path.join(cache_root(), "lock-state", f"{name}.json")
 
 
 def _write(path: str, state: dict[str, object]) -> None:

@@ -35,6 +35,7 @@ from typing import IO, TYPE_CHECKING, TypeAlias, TypeVar
 from urllib.parse import urlsplit
 
 from envsync import credentials
+from envsync._cachedir import cache_root
 from envsync._subprocess import redact
 from envsync.errors import (
     HashMismatchError,
@@ -82,10 +83,7 @@ def parallel(function: Callable[[_T], _R], items: Iterable[_T]) -> list[_R]:
 
 def cache_dir() -> Path:
     """``$ENVSYNC_CACHE_DIR``, else ``$XDG_CACHE_HOME/envsync``, else ``~/.cache/envsync``."""
-    if folder := os.environ.get("ENVSYNC_CACHE_DIR"):
-        return Path(folder).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path("~/.cache").expanduser()
-    return Path(base) / "envsync"
+    return Path(cache_root())
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -165,6 +163,10 @@ class Cache:
         return path
 
     # -- unpacked wheels --------------------------------------------------------------------
+
+    def tree(self, sha256: str) -> Tree | None:
+        """The wheel with this hash as unpacked earlier, if every file is as it was unpacked."""
+        return _load(self.root / "unpacked" / sha256)
 
     def unpacked(self, wheel: Path, sha256: str) -> Tree:
         """*wheel* (whose hash is *sha256*) unpacked once in the cache, checked on every use."""
@@ -310,23 +312,31 @@ def _load(folder: Path) -> Tree | None:
         data = json.loads((folder / "manifest.json").read_text("utf-8"))
         if data["format"] != _MANIFEST_FORMAT:
             return None
+        root = folder / "files"
         rows = [tuple(row) for row in data["files"]]
-        if not all(_unchanged(folder / "files" / row[0], row) for row in rows):
+        if not _all_unchanged(os.fspath(root), rows):
             return None
         members = tuple(
             Member(path=path, hash=digest, size=size, executable=executable)
             for path, digest, size, executable, *_ in rows
         )
-        root = folder / "files"
         return Tree(wheel=data["wheel"], root=root, dist_info=data["dist_info"], members=members)
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
-def _unchanged(path: Path, row: tuple[object, ...]) -> bool:
-    """Whether *path* still has the size, mode and mtime its manifest row recorded."""
-    try:
-        found = path.lstat()
-    except OSError:
-        return False
-    return (found.st_size, found.st_mode, found.st_mtime_ns) == (row[2], row[4], row[5])
+def _all_unchanged(root: str, rows: Iterable[tuple[object, ...]]) -> bool:
+    """Whether every file still has the size, mode and mtime its manifest row recorded.
+
+    The cached files are hard-linked into venvs, so an edit made in a venv lands here too:
+    such a tree must not be linked again. One lstat per file, on strings (this runs for
+    every file of every wheel installed).
+    """
+    for row in rows:
+        try:
+            found = os.lstat(os.path.join(root, str(row[0])))  # noqa: PTH118
+        except OSError:
+            return False
+        if (found.st_size, found.st_mode, found.st_mtime_ns) != (row[2], row[4], row[5]):
+            return False
+    return True

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from envsync import _probecache
 from envsync._shims import pycache_dir, shim_dir
 from envsync._subprocess import clean_env, run
 from envsync.errors import VenvError
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "VenvInfo",
+    "expect_new_venv",
     "inspect",
     "own_requirements",
     "probe_interpreter",
@@ -60,6 +63,14 @@ if base == sys.executable:
     # Before 3.11, POSIX venvs report themselves; their python links to the base.
     base = os.path.realpath(sys.executable)
 paths = sysconfig.get_paths()
+# Where a venv made from this interpreter puts files, with a placeholder for its folder: the
+# venv module asks sysconfig the same way (3.11+), and before 3.11 a venv used posix_prefix.
+names = sysconfig.get_scheme_names()
+scheme = "venv" if "venv" in names else ("nt" if os.name == "nt" else "posix_prefix")
+here = sys.argv[3]
+venv_paths = sysconfig.get_paths(scheme, vars={
+    "base": here, "platbase": here, "installed_base": here, "installed_platbase": here,
+})
 print(json.dumps({
     "purelib": paths["purelib"],
     "platlib": paths["platlib"],
@@ -68,8 +79,12 @@ print(json.dumps({
     "markers": markers.default_environment(),
     "tags": [str(tag) for tag in tags.sys_tags()],
     "base_executable": base,
+    "venv_paths": {key: venv_paths[key] for key in ("purelib", "platlib", "scripts", "data")},
 }))
 """
+
+# Stands for the venv's folder in the probe's ``venv_paths``.
+_VENV_HERE = "/@envsync-venv@"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -121,29 +136,85 @@ def probe_interpreter(python: Path) -> VenvInfo:
     return _probe(python.parent.parent, python)
 
 
-def _probe(root: Path, python: Path) -> VenvInfo:
-    # An interpreter's answers change only when the interpreter does: one probe per run,
-    # however often apply, verify and the installer ask (keyed by the file's identity).
+def expect_new_venv(root: Path, base: Path) -> None:
+    """Learn what the venv just made at *root* from *base* will say, without starting it.
+
+    Its markers and tags are *base*'s, and *base*'s probe said where a venv of it puts
+    files; when those folders are there, that answer stands in for a probe of the new venv.
+    """
+    data = _ANSWERS.get(_key(base.parent.parent, base))
+    python = venv_python(root)
+    if data is None or "venv_paths" not in data or not python.exists():
+        return
+    here = os.fspath(root)
+    paths = {key: str(value).replace(_VENV_HERE, here) for key, value in data["venv_paths"].items()}
+    if not all(Path(paths[key]).is_dir() for key in ("purelib", "scripts")):
+        return  # not the layout expected: the venv will be asked
+    answer = {**data, **paths}
+    _PROBED[_key(root, python)] = _venv_info(root, python, answer)
+
+
+def _key(root: Path, python: Path) -> tuple[str, str, int, int]:
     try:
         stat = python.stat()
     except OSError as exc:
         raise VenvError(f"cannot run {python}: {exc.strerror or exc}") from exc
-    key = (str(root), str(python), stat.st_ino, stat.st_mtime_ns)
+    return (str(root), str(python), stat.st_ino, stat.st_mtime_ns)
+
+
+def _probe(root: Path, python: Path) -> VenvInfo:
+    # An interpreter's answers change only when the interpreter does: one probe per run,
+    # however often apply, verify and the installer ask (keyed by the file's identity), and
+    # kept across runs in the cache (see _probecache), for a venv keyed by its pyvenv.cfg too.
+    key = _key(root, python)
     if key not in _PROBED:
-        _PROBED[key] = _run_probe(root, python)
+        _PROBED[key] = _cached_probe(root, python, key)
     return _PROBED[key]
 
 
 _PROBED: dict[tuple[str, str, int, int], VenvInfo] = {}
+_ANSWERS: dict[tuple[str, str, int, int], dict[str, Any]] = {}
 
 
-def _run_probe(root: Path, python: Path) -> VenvInfo:
-    argv = [str(python), "-I", "-c", _PROBE, str(shim_dir(["packaging"])), str(pycache_dir())]
-    proc = run(argv, env=clean_env(), error=_probe_failed(python))
+def _cached_probe(root: Path, python: Path, key: tuple[str, str, int, int]) -> VenvInfo:
+    extra = (os.fspath(root), _probecache.identity(root / "pyvenv.cfg"), _PROBE)
+    stored = _probecache.load("venv", python, *extra)
+    if isinstance(stored, dict) and "error" not in stored:
+        try:
+            info = _venv_info(root, python, stored)
+        except (ValueError, KeyError, TypeError, InvalidVersion):
+            pass  # unreadable: ask again
+        else:
+            _ANSWERS[key] = stored
+            return info
+    data = _run_probe(python)
     try:
-        return _venv_info(root, python, json.loads(proc.stdout))
+        info = _venv_info(root, python, data)
     except (ValueError, KeyError, TypeError) as exc:
         raise VenvError(f"{python} gave an answer envsync did not understand: {exc}") from exc
+    _ANSWERS[key] = data
+    _probecache.store("venv", python, data, *extra)
+    return info
+
+
+def _run_probe(python: Path) -> dict[str, Any]:
+    argv = [
+        str(python),
+        "-I",
+        "-c",
+        _PROBE,
+        str(shim_dir(["packaging"])),
+        str(pycache_dir()),
+        _VENV_HERE,
+    ]
+    proc = run(argv, env=clean_env(), error=_probe_failed(python))
+    try:
+        data = json.loads(proc.stdout)
+    except ValueError as exc:
+        raise VenvError(f"{python} gave an answer envsync did not understand: {exc}") from exc
+    if not isinstance(data, dict):
+        raise VenvError(f"{python} gave an answer envsync did not understand: {data!r}")
+    return data
 
 
 def _unsupported(python: Path, data: dict[str, Any]) -> VenvError:

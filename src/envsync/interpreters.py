@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from packaging.version import InvalidVersion, Version
 
+from envsync import _probecache
 from envsync._subprocess import clean_env, run
 from envsync.errors import InterpreterNotFoundError, VenvError
 
@@ -90,15 +91,44 @@ def find_python(
 
 
 def _probe_cached(executable: Path) -> tuple[str, Version] | str:
-    """Probe results, remembered per real file and modification time."""
+    """Probe results, remembered per real file and modification time, and across runs."""
     try:
         real = os.path.realpath(executable)
         key = (real, Path(real).stat().st_mtime_ns)
     except OSError as exc:
         return exc.strerror or str(exc)
     if key not in _PROBES:
-        _PROBES[key] = _run_probe(executable)
+        _PROBES[key] = _known(executable) or _run_probe(executable)
     return _PROBES[key]
+
+
+def _known(executable: Path) -> tuple[str, Version] | None:
+    """The answer without starting *executable*: it is envsync's own, or it was asked before."""
+    if _same_file(executable, sys.executable):
+        return _answer(sys.implementation.name, *_release(sys.version_info))
+    stored = _probecache.load("version", executable, _PROBE)
+    try:
+        return _answer(*stored) if stored else None
+    except (ValueError, TypeError, InvalidVersion):
+        return None
+
+
+def _same_file(one: Path, other: str) -> bool:
+    try:
+        return one.samefile(other)
+    except OSError:
+        return False
+
+
+def _release(info: Iterable[object]) -> tuple[str, str]:
+    """``("3.12.1", "")`` or ``("3.14.0", "rc1")`` from a version_info-like sequence."""
+    major, minor, micro, level, serial = info
+    suffix = "" if level == "final" else f"{_PRE_RELEASE[str(level)]}{serial}"
+    return f"{major}.{minor}.{micro}", suffix
+
+
+def _answer(implementation: str, release: str, suffix: str) -> tuple[str, Version]:
+    return str(implementation), Version(release + suffix)
 
 
 def _run_probe(executable: Path) -> tuple[str, Version] | str:
@@ -106,12 +136,14 @@ def _run_probe(executable: Path) -> tuple[str, Version] | str:
     try:
         proc = run([str(executable), "-I", "-c", _PROBE], env=clean_env(), error=VenvError)
         implementation, release, level, serial = json.loads(proc.stdout)
-        suffix = "" if level == "final" else f"{_PRE_RELEASE[level]}{serial}"
-        return str(implementation), Version(".".join(map(str, release)) + suffix)
+        stored = [str(implementation), *_release([*release, level, serial])]
+        answer = _answer(*stored)
     except VenvError as exc:
         return exc.message.splitlines()[0] if exc.message else "it failed"
     except (ValueError, KeyError, TypeError, InvalidVersion):
         return "it gave an answer envsync did not understand"
+    _probecache.store("version", executable, stored, _PROBE)
+    return answer
 
 
 def _candidates(search_path: str | None, prefer: Sequence[Path]) -> Iterator[Path]:

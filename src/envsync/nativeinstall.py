@@ -19,6 +19,7 @@ to the pip backend, in one call, before any wheel is installed.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -31,12 +32,17 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, BinaryIO, cast
 from urllib.parse import urlsplit
 
-from installer import install
 from installer.destinations import SchemeDictionaryDestination
-from installer.exceptions import InstallerError
+from installer.exceptions import InstallerError, InvalidWheelSource
 from installer.records import Hash, RecordEntry
-from installer.sources import WheelContentElement, WheelSource
-from installer.utils import copyfileobj_with_hashing, parse_wheel_filename
+from installer.sources import WheelSource
+from installer.utils import (
+    SCHEME_NAMES,
+    copyfileobj_with_hashing,
+    parse_entrypoints,
+    parse_metadata_file,
+    parse_wheel_filename,
+)
 
 from envsync import cache, environment, indexproxy
 from envsync._subprocess import Runner, clean_env, run
@@ -47,8 +53,9 @@ from envsync.resolver import default_index_url
 from envsync.uninstall import inside, uninstall_dist
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
+    from _typeshed import WriteableBuffer
     from installer.utils import Scheme
 
     from envsync._types import NormalizedName
@@ -127,24 +134,39 @@ class NativeInstaller:
             cache.parallel(lambda name: uninstall_dist(venv.libs(), name, venv=venv.root), names)
 
     def _prepare(self, wheels: Sequence[Wanted], lookup: cache.UpstreamLookup) -> list[cache.Tree]:
-        files = self._cache.fetch_all([p.artifact for p in wheels], lookup)
-        pairs = zip(files, (str(p.artifact.sha256).lower() for p in wheels), strict=True)
-        counter = Counter(self._reporter, "fetching", len(wheels))
+        """Each wheel unpacked in the cache: downloaded, checked and unpacked where it is not.
+
+        A wheel already unpacked, every file as its manifest recorded, needs no download and
+        no re-hash: the unpacked files, not the archive, are what get installed.
+        """
+        hashes = [str(p.artifact.sha256).lower() for p in wheels]
+        trees = [self._cache.tree(sha256) for sha256 in hashes]  # lstat calls: threads slow it
+        missing = [i for i, tree in enumerate(trees) if tree is None]
+        if not missing:
+            return cast("list[cache.Tree]", trees)
+        files = self._cache.fetch_all([wheels[i].artifact for i in missing], lookup)
+        counter = Counter(self._reporter, "fetching", len(missing))
 
         def unpack(pair: tuple[Path, str]) -> cache.Tree:
             tree = self._cache.unpacked(*pair)
             counter.tick()
             return tree
 
-        return cache.parallel(unpack, pairs)
+        unpacked = cache.parallel(unpack, zip(files, (hashes[i] for i in missing), strict=True))
+        for i, tree in zip(missing, unpacked, strict=True):
+            trees[i] = tree
+        return cast("list[cache.Tree]", trees)
 
     def _install(self, venv: _Venv, pairs: Sequence[tuple[Wanted, cache.Tree]]) -> None:
-        """Take out the versions being replaced, then install: both steps in parallel."""
+        """Take out the versions being replaced, then install, one wheel after the other.
+
+        Not in threads: linking is a system call of microseconds per file, and threads
+        contending for the GIL made it twice as slow (measured, on tmpfs and on ext4).
+        """
         # All removals come first: a file that moved from one dist to another between their
         # versions must not be deleted by the old owner after the new one wrote it.
-        cache.parallel(
-            lambda pair: uninstall_dist(venv.libs(), pair[0].name, venv=venv.root), pairs
-        )
+        for wanted, _ in pairs:
+            uninstall_dist(venv.libs(), wanted.name, venv=venv.root)
         linker = _Linker()
         counter = Counter(self._reporter, "installing", len(pairs))
 
@@ -153,7 +175,7 @@ class NativeInstaller:
             counter.tick()
             return written
 
-        done = cache.parallel(install, pairs)
+        done = [install(pair) for pair in pairs]
         if self._compile:
             self._compile_bytecode(venv, done)
 
@@ -173,25 +195,46 @@ class NativeInstaller:
         return self._venvs[python]
 
     def _compile_bytecode(self, venv: _Venv, done: Sequence[_Destination]) -> None:
-        """Compile every installed module in one run of the venv's Python; record the .pyc."""
+        """Compile every installed module in the venv's Python; record the .pyc files.
+
+        One process per CPU, each given an equal share of the files: compiling is CPU-bound,
+        and one process per file would cost more in start-up than the compiling.
+        """
         libs = [os.fspath(lib) for lib in venv.libs()]
-        sources = {
-            os.fspath(path): dest
+        owners = {
+            path: dest
             for dest in done
             for path in dest.written
-            if path.suffix == ".py" and any(inside(lib, os.fspath(path)) for lib in libs)
+            if path.endswith(".py") and any(inside(lib, path) for lib in libs)
         }
-        if not sources:
+        if not owners:
             return
+        shares = _shares(sorted(owners), os.cpu_count() or 1)
         with tempfile.TemporaryDirectory(prefix="envsync-compile-") as folder:
-            listing = Path(folder) / "files.json"
-            listing.write_text(json.dumps(sorted(sources)), "utf-8")
-            argv = [os.fspath(venv.python), "-I", "-c", _COMPILE, os.fspath(listing)]
-            proc = self._run(argv, error=_compile_failed, env=clean_env())
-        compiled = zip(sorted(sources), json.loads(proc.stdout), strict=True)
-        written = [(sources[source], Path(pyc)) for source, pyc in compiled if pyc]
+            compiled = cache.parallel(
+                lambda share: self._compile_share(venv, Path(folder), *share), enumerate(shares)
+            )
+        written: dict[int, list[str]] = {}
+        for share, pycs in zip(shares, compiled, strict=True):
+            for source, pyc in zip(share, pycs, strict=True):
+                if pyc:  # None: it did not compile (pip skips those too)
+                    written.setdefault(id(owners[source]), []).append(pyc)
         for dest in done:
-            dest.add_to_record([pyc for owner, pyc in written if owner is dest])
+            dest.add_to_record(written.get(id(dest), []))
+
+    def _compile_share(
+        self, venv: _Venv, folder: Path, number: int, sources: Sequence[str]
+    ) -> list[str | None]:
+        listing = folder / f"files-{number}.json"
+        listing.write_text(json.dumps(list(sources)), "utf-8")
+        argv = [os.fspath(venv.python), "-I", "-c", _COMPILE, os.fspath(listing)]
+        proc = self._run(argv, error=_compile_failed, env=clean_env())
+        return cast("list[str | None]", json.loads(proc.stdout))
+
+
+def _shares(items: Sequence[str], count: int) -> list[Sequence[str]]:
+    """*items* dealt round-robin into at most *count* non-empty shares."""
+    return [share for share in (items[start::count] for start in range(count)) if share]
 
 
 # -- what to install, and from where -------------------------------------------------------
@@ -255,7 +298,7 @@ def _compile_failed(output: str) -> EnvsyncError:
 
 
 def _install_one(venv: _Venv, wanted: Wanted, tree: cache.Tree, *, linker: _Linker) -> _Destination:
-    """Install one unpacked wheel with ``installer``; the destination knows what it wrote."""
+    """Install one unpacked wheel; the destination knows what it wrote."""
     destination = _Destination(venv.scheme(wanted.name), os.fspath(venv.python), linker)
     extra = {
         "INSTALLER": _INSTALLER_NAME,
@@ -263,10 +306,78 @@ def _install_one(venv: _Venv, wanted: Wanted, tree: cache.Tree, *, linker: _Link
         "direct_url.json": _direct_url(wanted.artifact),
     }
     try:
-        install(_TreeSource(tree), destination, extra)
+        _place(_TreeSource(tree), destination, extra)
     except (InstallerError, OSError, ValueError) as exc:
         raise InstallError(f"could not install {tree.wheel}: {exc}") from exc
     return destination
+
+
+def _place(source: _TreeSource, destination: _Destination, extra: dict[str, bytes]) -> None:
+    """``installer.install()``'s rules, with envsync's loop over the files.
+
+    The rules are installer's: the root scheme from WHEEL, ``.data/<scheme>/`` folders,
+    ``__pycache__`` skipped, console scripts from entry points, shebangs rewritten, RECORD
+    written last, and its helpers do the parts that need care (scripts, shebangs, RECORD).
+    The loop is envsync's because it runs once per file: a file of the root scheme, nearly
+    every file, is one hard link with its RECORD row from the cache's manifest, where
+    installer's general loop costs several times that.
+    """
+    root_scheme = _root_scheme(source)
+    records: list[tuple[Scheme, RecordEntry]] = []
+    if "entry_points.txt" in source.dist_info_filenames:
+        for name, module, attr, section in parse_entrypoints(
+            source.read_dist_info("entry_points.txt")
+        ):
+            record = destination.write_script(name=name, module=module, attr=attr, section=section)
+            records.append((_SCRIPTS, record))
+    record_path = f"{source.dist_info_dir}/RECORD"
+    data_prefix = f"{source.data_dir}/"
+    root = os.fspath(source.tree.root)
+    for member in source.tree.members:
+        path = member.path
+        if path == record_path:
+            continue
+        if "__pycache__" in path.split("/")[:-1]:
+            _LOG.warning("not installing %s from %s: bytecode in a wheel", path, source.tree.wheel)
+            continue
+        if not path.startswith(data_prefix):
+            records.append((root_scheme, destination.link(root_scheme, path, root, member)))
+            continue
+        scheme, inner = _data_scheme(source, path.removeprefix(data_prefix))
+        with _LinkableStream(os.path.join(root, path), member) as stream:  # noqa: PTH118
+            written = destination.write_file(
+                scheme, inner, cast("BinaryIO", stream), member.executable
+            )
+        records.append((scheme, written))
+    for filename, contents in extra.items():
+        with io.BytesIO(contents) as stream:
+            path = f"{source.dist_info_dir}/{filename}"
+            written = destination.write_file(root_scheme, path, stream, is_executable=False)
+            records.append((root_scheme, written))
+    records.append((root_scheme, RecordEntry(record_path, None, None)))
+    destination.finalize_installation(root_scheme, record_path, records)
+
+
+_SCRIPTS = cast("Scheme", "scripts")
+
+
+def _root_scheme(source: _TreeSource) -> Scheme:
+    """The scheme of the wheel's root, purelib or platlib, from WHEEL (a 1.x wheel only)."""
+    metadata = parse_metadata_file(source.read_dist_info("WHEEL"))
+    version = metadata["Wheel-Version"]
+    if not (version and version.startswith("1.")):
+        message = f"incompatible Wheel-Version {version}: only 1.x wheels are supported"
+        raise InvalidWheelSource(source, message)
+    return cast("Scheme", "purelib" if metadata["Root-Is-Purelib"] == "true" else "platlib")
+
+
+def _data_scheme(source: _TreeSource, inside_data: str) -> tuple[Scheme, str]:
+    """``("scripts", "tool")`` from ``scripts/tool`` under the wheel's .data folder."""
+    scheme, _, rest = inside_data.partition("/")
+    if scheme not in SCHEME_NAMES or not rest:
+        message = f"{source.data_dir}/{inside_data} is not in a valid .data subfolder"
+        raise InvalidWheelSource(source, message)
+    return cast("Scheme", scheme), rest
 
 
 def _direct_url(artifact: Artifact) -> bytes:
@@ -277,31 +388,86 @@ def _direct_url(artifact: Artifact) -> bytes:
 
 
 class _Linker:
-    """Puts cache files into venvs: hard links while the filesystem allows them, else copies."""
+    """Puts cache files into venvs: hard links while the filesystem allows them, else copies.
+
+    Shared by the threads installing one plan: it remembers the folders it made, so each
+    is made once, not once per file.
+    """
 
     def __init__(self) -> None:
         self.linking = True
+        self._folders: set[str] = set()
 
-    def place(self, source: Path, target: Path) -> None:
-        """Make *target* a file with *source*'s content and mode."""
+    def folder_for(self, target: str) -> None:
+        """Make sure *target*'s folder exists."""
+        folder = os.path.dirname(target)  # noqa: PTH120 - strings: this runs once per file
+        if folder not in self._folders:
+            os.makedirs(folder, exist_ok=True)  # noqa: PTH103 - exist_ok: threads may race
+            self._folders.add(folder)
+
+    def place(self, source: str, target: str) -> None:
+        """Make *target* a file with *source*'s content and mode, replacing what is there."""
         if self.linking:
             try:
-                os.link(source, target)
+                _replacing(os.link, source, target)
             except OSError as exc:  # another filesystem, or one without hard links
                 _LOG.debug("copying instead of hard-linking (%s)", exc)
                 self.linking = False
             else:
                 return
-        shutil.copy(source, target)
+        _replacing(shutil.copy, source, target)
 
 
-class _LinkableStream(io.FileIO):
-    """An unpacked file opened for ``installer``; the destination links its ``source`` instead."""
+def _replacing(make: Callable[[str, str], object], source: str, target: str) -> None:
+    """``make(source, target)``; a file already at *target* is unlinked first, as pip does.
 
-    def __init__(self, source: Path, member: cache.Member) -> None:
-        super().__init__(source, "rb")
+    Unlinking (never opening for write) matters: the old file may be a hard link into the
+    cache. Trying first saves a system call per file in the usual case, a fresh target.
+    """
+    try:
+        make(source, target)
+    except FileExistsError:
+        os.unlink(target)  # noqa: PTH108
+        make(source, target)
+
+
+class _LinkableStream(io.RawIOBase):
+    """An unpacked file for ``installer``; the destination links its ``source`` instead.
+
+    The file is opened only if something reads it (a script's shebang): most are linked
+    unread, and an open per file would cost as much as the link.
+    """
+
+    def __init__(self, source: str, member: cache.Member) -> None:
+        super().__init__()
         self.source = source
         self.member = member
+        self._file: io.FileIO | None = None
+
+    def _opened(self) -> io.FileIO:
+        if self._file is None:
+            self._file = io.FileIO(self.source, "rb")
+        return self._file
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int | None:
+        return self._opened().readinto(buffer)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self._opened().seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._opened().tell()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        super().close()
 
 
 class _TreeSource(WheelSource):
@@ -310,31 +476,22 @@ class _TreeSource(WheelSource):
     def __init__(self, tree: cache.Tree) -> None:
         parsed = parse_wheel_filename(tree.wheel)
         super().__init__(distribution=parsed.distribution, version=parsed.version)
-        self._tree = tree
+        self.tree = tree
 
     @property
     def dist_info_dir(self) -> str:
         """The dist-info folder the wheel really has (checked when it was unpacked)."""
-        return self._tree.dist_info
+        return self.tree.dist_info
 
     @property
     def dist_info_filenames(self) -> list[str]:
         """Files in the dist-info folder, relative to it."""
-        prefix = f"{self._tree.dist_info}/"
-        return [
-            m.path.removeprefix(prefix) for m in self._tree.members if m.path.startswith(prefix)
-        ]
+        prefix = f"{self.tree.dist_info}/"
+        return [m.path.removeprefix(prefix) for m in self.tree.members if m.path.startswith(prefix)]
 
     def read_dist_info(self, filename: str) -> str:
         """A dist-info file's text."""
-        return (self._tree.root / self._tree.dist_info / filename).read_text("utf-8")
-
-    def get_contents(self) -> Iterator[WheelContentElement]:
-        """Every file, as an open stream that carries the cached file it came from."""
-        for member in self._tree.members:
-            record = (member.path, f"sha256={member.hash}", str(member.size))
-            with _LinkableStream(self._tree.root / member.path, member) as stream:
-                yield record, cast("BinaryIO", stream), member.executable
+        return (self.tree.root / self.tree.dist_info / filename).read_text("utf-8")
 
 
 class _Destination(SchemeDictionaryDestination):
@@ -344,36 +501,53 @@ class _Destination(SchemeDictionaryDestination):
         # A file already there is replaced, as pip does (write_to_fs unlinks it first).
         super().__init__(scheme_dict=scheme, interpreter=interpreter, script_kind="posix")
         self.linker = linker
-        self.written: list[Path] = []
+        self.written: list[str] = []
         self.record: Path | None = None
+        self._bases: dict[str, str] = {}
 
     def write_to_fs(
         self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool
     ) -> RecordEntry:
         """Link (or write) one file; its RECORD entry hashes what is now on disk."""
         target = self._target(scheme, path)
-        target.parent.mkdir(parents=True, exist_ok=True)  # exist_ok: another thread may race
-        target.unlink(missing_ok=True)  # never write through a hard link into the cache
+        self.linker.folder_for(target)
         if isinstance(stream, _LinkableStream):
             self.linker.place(stream.source, target)
             entry = RecordEntry(path, Hash("sha256", stream.member.hash), stream.member.size)
         else:
-            with target.open("xb") as out:
-                digest, size = copyfileobj_with_hashing(stream, out, self.hash_algorithm)
-            if is_executable:  # not installer's helper: it flips the process umask, not thread-safe
-                target.chmod(target.stat().st_mode | (target.stat().st_mode & 0o444) >> 2)
-            entry = RecordEntry(path, Hash(self.hash_algorithm, digest), size)
+            entry = self._write(path, target, stream, is_executable=is_executable)
         self.written.append(target)
         return entry
+
+    def link(self, scheme: Scheme, path: str, root: str, member: cache.Member) -> RecordEntry:
+        """Link the cached file *path* (under *root*) into *scheme*; its RECORD row."""
+        target = self._target(scheme, path)
+        self.linker.folder_for(target)
+        self.linker.place(os.path.join(root, path), target)  # noqa: PTH118
+        self.written.append(target)
+        return RecordEntry(path, Hash("sha256", member.hash), member.size)
+
+    def _write(
+        self, path: str, target: str, stream: BinaryIO, *, is_executable: bool
+    ) -> RecordEntry:
+        """Write a generated file (a script, INSTALLER, ...): never through an old hard link."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(target)  # noqa: PTH108
+        with open(target, "xb") as out:  # noqa: PTH123
+            digest, size = copyfileobj_with_hashing(stream, out, self.hash_algorithm)
+        if is_executable:  # not installer's helper: it flips the process umask, not thread-safe
+            mode = os.stat(target).st_mode  # noqa: PTH116
+            os.chmod(target, mode | (mode & 0o444) >> 2)  # noqa: PTH101
+        return RecordEntry(path, Hash(self.hash_algorithm, digest), size)
 
     def finalize_installation(
         self, scheme: Scheme, record_file_path: str, records: Iterable[tuple[Scheme, RecordEntry]]
     ) -> None:
         """Write RECORD (installer's code), remembering where it is."""
-        self.record = self._target(scheme, record_file_path)
+        self.record = Path(self._target(scheme, record_file_path))
         super().finalize_installation(scheme, record_file_path, records)
 
-    def add_to_record(self, files: Sequence[Path]) -> None:
+    def add_to_record(self, files: Sequence[str]) -> None:
         """Append rows without hash for *files* (bytecode), as pip records the .pyc it writes."""
         if not files or self.record is None:
             return
@@ -382,11 +556,14 @@ class _Destination(SchemeDictionaryDestination):
             writer = csv.writer(out, lineterminator="\n")
             writer.writerows([os.path.relpath(f, lib).replace(os.sep, "/"), "", ""] for f in files)
 
-    def _target(self, scheme: Scheme, path: str) -> Path:
+    def _target(self, scheme: Scheme, path: str) -> str:
         """Where *path* of *scheme* lands; an error if that is outside the scheme's folder."""
-        # os.path, as installer does: lexical (no symlinks followed) and faster than resolve().
-        base = os.path.abspath(self.scheme_dict[scheme])  # noqa: PTH100
-        target = os.path.abspath(os.path.join(base, path))  # noqa: PTH100, PTH118
-        if not inside(base, target):
+        # Strings and os.path, as installer does: lexical (no symlinks followed), and this
+        # runs once per file, where pathlib's parsing would cost more than the link itself.
+        base = self._bases.get(scheme)
+        if base is None:
+            base = self._bases[scheme] = os.path.abspath(self.scheme_dict[scheme])  # noqa: PTH100
+        target = os.path.normpath(os.path.join(base, path))  # noqa: PTH118
+        if not target.startswith(base + os.sep):
             raise ValueError(f"{path} would be written outside {base}")
-        return Path(target)
+        return target

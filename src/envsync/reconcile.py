@@ -32,12 +32,13 @@ from envsync.selection import Chosen, GroupSelection, choose
 from envsync.target import find_target, local_inputs, minor_of, policy, staleness
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Mapping, Sequence
+    from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
     from pathlib import Path
 
     from packaging.pylock import Pylock
 
     from envsync._types import NormalizedName
+    from envsync.interpreters import Interpreter
     from envsync.planner import InstalledDist
     from envsync.spec import InstallerName, Spec
     from envsync.target import Target, VenvChange
@@ -392,7 +393,15 @@ def _venv_for(
         reporter.emit(Step(what=f"creating {spec.venv} with Python {target.version}"))
     else:
         reporter.emit(Step(what=f"recreating {spec.venv}: {target.reason}"))
-    return venv.new_venv(spec.venv, interpreter, replace=target.change == "recreate")
+    return _new_venv(spec.venv, interpreter, replace=target.change == "recreate")
+
+
+@contextlib.contextmanager
+def _new_venv(root: Path, interpreter: Interpreter, *, replace: bool) -> Iterator[None]:
+    with venv.new_venv(root, interpreter, replace=replace):
+        # What the new venv would answer is known from its interpreter: no probe of it.
+        environment.expect_new_venv(root, interpreter.executable)
+        yield
 
 
 def _execute(the_plan: Plan, python: Path, spec: Spec, services: Services) -> None:

@@ -2,7 +2,10 @@
 
 New venvs get no pip: envsync installs with its own pip through ``pip --python <venv>``,
 which takes a fraction of the time ``ensurepip`` needs and leaves nothing in the venv that
-the lock did not ask for.
+the lock did not ask for. The venv is made by the interpreter's own ``venv`` module: in a new
+process (``python -m venv``), or, when that interpreter is the one running envsync, in this
+process, which saves the 40 ms of starting it (the same module, the same result; only the
+``command`` line of pyvenv.cfg names envsync's interpreter path).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import logging
 import os
 import secrets
 import shutil
+import sys
 from typing import TYPE_CHECKING
 
 from envsync._subprocess import clean_env, run
@@ -57,11 +61,35 @@ def create_venv(root: Path, interpreter: Interpreter) -> None:
         raise VenvError(f"cannot create a venv at {root}: the path already exists")
     argv = [str(interpreter.executable), "-I", "-m", "venv", "--without-pip", str(root)]
     try:
-        run(argv, env=clean_env(), error=lambda out: _creation_failed(root, interpreter, out))
+        if _is_running(interpreter):
+            _create_here(root, interpreter)
+        else:
+            run(argv, env=clean_env(), error=lambda out: _creation_failed(root, interpreter, out))
         _check_created(root, interpreter)
     except BaseException:
         _remove(root)
         raise
+
+
+def _is_running(interpreter: Interpreter) -> bool:
+    """Whether *interpreter* is the one running envsync (the base, when envsync is in a venv)."""
+    base = getattr(sys, "_base_executable", None) or sys.executable
+    running = ".".join(map(str, sys.version_info[:3]))
+    try:
+        same = interpreter.executable.samefile(base)
+    except OSError:
+        return False
+    return same and sys.version_info.releaselevel == "final" and str(interpreter.version) == running
+
+
+def _create_here(root: Path, interpreter: Interpreter) -> None:
+    """``python -m venv --without-pip root``, run in this process."""
+    import venv  # noqa: PLC0415 - the standard library's; needed only here
+
+    try:
+        venv.EnvBuilder(symlinks=os.name != "nt", with_pip=False).create(os.fspath(root))
+    except (OSError, ValueError) as exc:
+        raise _creation_failed(root, interpreter, str(exc)) from exc
 
 
 def _check_created(root: Path, interpreter: Interpreter) -> None:

@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import threading
@@ -18,6 +19,7 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
+from envsync import environment
 from envsync._shims import shim_dir
 from envsync._subprocess import clean_env, run
 from envsync.environment import VenvInfo, inspect, probe_venv, read_installed
@@ -117,6 +119,40 @@ def test_probe_reads_the_target_interpreter_not_envsyncs(tmp_path, other):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="manylinux tags are Linux's")
+@pytest.mark.parametrize("which", ["current", "other"])
+def test_a_new_venv_is_known_without_asking_it(tmp_path, monkeypatch, which, request):
+    base = request.getfixturevalue("other") if which == "other" else find_current()
+    root = tmp_path / "venv"
+    create_venv(root, base)
+    environment.probe_interpreter(base.executable)
+
+    environment.expect_new_venv(root, base.executable)
+    with monkeypatch.context() as patch:
+        patch.setattr(environment, "_run_probe", lambda python: pytest.fail(f"{python} was run"))
+        expected = probe_venv(root)
+
+    # What the venv says when asked, with nothing remembered (a new process, an empty cache).
+    monkeypatch.setattr(environment, "_PROBED", {})
+    monkeypatch.setenv("ENVSYNC_CACHE_DIR", str(tmp_path / "empty-cache"))
+    assert probe_venv(root) == expected
+    assert expected.version == base.version
+
+
+def test_a_venv_remade_with_another_python_is_asked_again(tmp_path, monkeypatch, other):
+    root = tmp_path / "venv"
+    create_venv(root, find_current())
+    assert probe_venv(root).version == CURRENT
+    shutil.rmtree(root)
+    create_venv(root, other)
+    monkeypatch.setattr(environment, "_PROBED", {})  # as in a new envsync process
+
+    assert probe_venv(root).version == other.version
+
+
+def find_current() -> Interpreter:
+    return find_python(SpecifierSet(f"=={CURRENT}"))
+
+
 def test_probe_lists_manylinux_tags(venv):
     py = f"cp{CURRENT.major}{CURRENT.minor}"
     assert any(tag.startswith(f"{py}-{py}-manylinux") for tag in probe_venv(venv).tags)

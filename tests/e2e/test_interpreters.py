@@ -11,6 +11,7 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
+from envsync import interpreters
 from envsync._subprocess import clean_env, run
 from envsync.errors import InterpreterNotFoundError, VenvError
 from envsync.interpreters import Interpreter, find_python, probe
@@ -120,6 +121,23 @@ def test_each_interpreter_is_probed_once(tmp_path):
     assert first.implementation == "pypy"
     assert find_python(SpecifierSet("==3.98.*"), search_path=str(tmp_path)) == first
     assert counter.read_text().splitlines() == ["run"]
+
+
+def test_an_interpreters_answer_is_kept_across_runs(tmp_path, monkeypatch):
+    counter = tmp_path / "runs"
+    fake = fake_python(tmp_path, "python3", '["cpython", [3, 96, 1], "final", 0]', counter=counter)
+    first = probe(fake)
+    monkeypatch.setattr(interpreters, "_PROBES", {})  # as in a new envsync process
+    assert probe(fake) == first
+    assert counter.read_text().splitlines() == ["run"]
+
+
+def test_an_interpreter_changed_in_place_is_asked_again(tmp_path, monkeypatch):
+    fake = fake_python(tmp_path, "python3", '["cpython", [3, 96, 1], "final", 0]')
+    assert probe(fake).version == Version("3.96.1")
+    monkeypatch.setattr(interpreters, "_PROBES", {})
+    fake_python(tmp_path, "python3", '["cpython", [3, 96, 12], "final", 0]')  # upgraded
+    assert probe(fake).version == Version("3.96.12")
 
 
 def test_pyenv_shims_are_not_probed(tmp_path, monkeypatch):

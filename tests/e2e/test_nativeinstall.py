@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -18,7 +21,7 @@ from packaging.version import Version
 
 from envsync import reconcile
 from envsync.cache import cache_dir
-from envsync.errors import HashMismatchError
+from envsync.errors import HashMismatchError, InstallError
 from envsync.installer import PipInstaller, requirement_line
 from envsync.lockfile import Artifact, Wanted
 from envsync.nativeinstall import NativeInstaller
@@ -31,7 +34,6 @@ from support.wheels import build_wheel, dist_stem
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
-    from pathlib import Path
 
     from support.pkgindex import PackageIndex
 
@@ -217,7 +219,8 @@ def test_data_folders_pth_files_and_scripts_install_as_pip_installs_them(tmp_pat
 def test_bytecode_is_compiled_on_request_and_recorded_as_pip_records_it(
     tmp_path: Path, package_index: PackageIndex
 ) -> None:
-    packages = [wanted(package_index, "cli-tool", "1.0", "cli_tool-1.0-py3-none-any.whl")]
+    # Several packages: the modules are compiled in one share per CPU, each recorded by its own.
+    packages = [wanted(package_index, *w) for w in rounds()[0]]
     native, pip = make_venv(tmp_path / "native"), make_venv(tmp_path / "pip")
 
     native_install(native, packages, compile_bytecode=True)
@@ -226,6 +229,40 @@ def test_bytecode_is_compiled_on_request_and_recorded_as_pip_records_it(
     assert_same_as_pip(native, pip)
     pyc = list(site_packages(native.parent.parent).glob("cli_tool/__pycache__/*.pyc"))
     assert len(pyc) == 1
+    modules = list(site_packages(native.parent.parent).rglob("*.py"))
+    assert len(modules) > 2
+    assert all(Path(importlib.util.cache_from_source(str(m))).is_file() for m in modules)
+
+
+def test_a_wheel_with_an_unknown_data_folder_is_refused(tmp_path: Path) -> None:
+    wheel = build_wheel(
+        tmp_path / "wheels",
+        "odd-data",
+        "1.0",
+        files={"odd_data/__init__.py": "", "odd_data-1.0.data/elsewhere/x.txt": "x\n"},
+    )
+    python = make_venv(tmp_path / "venv")
+
+    with pytest.raises(InstallError, match=r"odd_data-1\.0\.data/elsewhere/x\.txt .*\.data"):
+        native_install(python, [local_wanted(wheel, "odd-data", "1.0")])
+
+
+def test_bytecode_shipped_inside_a_wheel_is_not_installed(tmp_path: Path) -> None:
+    wheel = build_wheel(
+        tmp_path / "wheels",
+        "with-pyc",
+        "1.0",
+        files={
+            "with_pyc/__init__.py": "X = 1\n",
+            "with_pyc/__pycache__/__init__.cpython-311.pyc": "not bytecode",
+        },
+    )
+    python = make_venv(tmp_path / "venv")
+
+    native_install(python, [local_wanted(wheel, "with-pyc", "1.0")])
+
+    assert not (site_packages(tmp_path / "venv") / "with_pyc" / "__pycache__").exists()
+    assert run_venv(python, "-c", "import with_pyc; print(with_pyc.X)").stdout == "1\n"
 
 
 def test_bytecode_is_not_compiled_by_default(tmp_path: Path, package_index: PackageIndex) -> None:
@@ -272,6 +309,8 @@ def test_a_corrupted_cache_entry_is_discarded_and_fetched_again(
     native_install(make_venv(tmp_path / "first"), [package])
     entry = next(cache.glob("wheels/*/*/theta-1.0-py3-none-any.whl"))
     entry.write_bytes(b"not a wheel any more")
+    # Without its unpacked copy, the archive is needed again, and checked.
+    shutil.rmtree(cache / "unpacked" / package.artifact.sha256)
     downloads = package_index.requests.count("/files/theta-1.0-py3-none-any.whl")
 
     python = make_venv(tmp_path / "second")
@@ -279,6 +318,21 @@ def test_a_corrupted_cache_entry_is_discarded_and_fetched_again(
 
     assert package_index.requests.count("/files/theta-1.0-py3-none-any.whl") == downloads + 1
     assert hashlib.sha256(entry.read_bytes()).hexdigest() == package.artifact.sha256
+    assert run_venv(python, "-c", "import theta; print(theta.__version__)").stdout == "1.0\n"
+
+
+def test_a_wheel_unpacked_in_the_cache_needs_neither_its_archive_nor_the_index(
+    tmp_path: Path, cache: Path, package_index: PackageIndex
+) -> None:
+    package = wanted(package_index, "theta", "1.0", "theta-1.0-py3-none-any.whl")
+    native_install(make_venv(tmp_path / "first"), [package])
+    next(cache.glob("wheels/*/*/theta-1.0-py3-none-any.whl")).unlink()
+    downloads = package_index.requests.count("/files/theta-1.0-py3-none-any.whl")
+
+    python = make_venv(tmp_path / "second")
+    native_install(python, [package])
+
+    assert package_index.requests.count("/files/theta-1.0-py3-none-any.whl") == downloads
     assert run_venv(python, "-c", "import theta; print(theta.__version__)").stdout == "1.0\n"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 from typing import TYPE_CHECKING
 
@@ -54,6 +55,40 @@ def test_create_makes_a_venv_without_pip(tmp_path, other):
     with pytest.raises(VenvError, match="pip"):
         run([str(venv_python(root)), "-c", "import pip"], env=clean_env(), error=VenvError)
     assert not list(root.glob("lib*/python*/site-packages/pip"))
+
+
+def test_a_venv_made_in_process_equals_one_made_by_python_m_venv(tmp_path, current):
+    # `current` runs envsync (these tests), so create_venv makes its venv in this process.
+    ours, theirs = tmp_path / "ours" / "venv", tmp_path / "theirs" / "venv"
+    create_venv(ours, current)
+    argv = [str(current.executable), "-I", "-m", "venv", "--without-pip", str(theirs)]
+    run(argv, env=clean_env(), error=VenvError)
+
+    assert layout(ours) == layout(theirs)
+    assert config(ours) == config(theirs)
+    assert version_in(ours) == CURRENT
+
+
+def layout(root: Path) -> dict[str, str]:
+    """Every path in the venv: a link's target, a file's bytes with the venv's path replaced."""
+    out = {}
+    for path in sorted(root.rglob("*")):
+        key = path.relative_to(root).as_posix()
+        if key == "pyvenv.cfg":
+            continue  # compared by config()
+        if path.is_symlink():
+            out[key] = f"-> {path.readlink()}"
+        elif path.is_file():
+            out[key] = path.read_bytes().replace(os.fsencode(root), b"<venv>").decode("latin-1")
+        else:
+            out[key] = "folder"
+    return out
+
+
+def config(root: Path) -> dict[str, str]:
+    """pyvenv.cfg's keys, but ``command`` (which names the interpreter that made it)."""
+    rows = (line.partition("=") for line in (root / "pyvenv.cfg").read_text().splitlines())
+    return {k.strip(): v.strip() for k, _, v in rows if k.strip() != "command"}
 
 
 def test_create_refuses_an_existing_path(tmp_path, current):
