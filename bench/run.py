@@ -212,7 +212,7 @@ class Scenario:
     check: Callable[[Bench, Tool], None] = lambda _bench, _tool: None
     warm_up: bool = False
     bytecode_variant: bool = False
-    """Whether uv-bytecode runs it (fresh syncs only); otherwise it is the same as uv."""
+    """Whether uv-bytecode and envsync-bytecode run it (fresh syncs only)."""
 
 
 def _cold_lock(bench: Bench, tool: Tool) -> None:
@@ -314,7 +314,7 @@ def run_scenario(
     bench: Bench, scenario: Scenario, tools: Sequence[Tool], runs: int
 ) -> dict[str, list[Sample]]:
     """Time *scenario* for each tool: runs in rounds, the tools in turn within a round."""
-    tools = [t for t in tools if scenario.bytecode_variant or t.name != "uv-bytecode"]
+    tools = [t for t in tools if scenario.bytecode_variant or not t.name.endswith("-bytecode")]
     samples: dict[str, list[Sample]] = {t.name: [] for t in tools}
     if scenario.warm_up:
         for tool in tools:

@@ -182,6 +182,17 @@ class EnvsyncUv(Envsync):
         write_if_changed(self.spec, text.replace("[env]\n", '[env]\nresolver = "uv"\n', 1))
 
 
+class EnvsyncBytecode(Envsync):
+    """envsync with ``compile-bytecode = true``: .pyc files at install, like uv-bytecode."""
+
+    name = "envsync-bytecode"
+
+    def write_spec(self, requirements: Sequence[str]) -> None:
+        super().write_spec(requirements)
+        text = self.spec.read_text()
+        write_if_changed(self.spec, text.replace("[env]\n", "[env]\ncompile-bytecode = true\n", 1))
+
+
 class PipTools(Tool):
     """pip-tools: pip-compile, then `python -m venv` (with ensurepip) and pip-sync into it."""
 
@@ -262,4 +273,6 @@ class UvBytecode(Uv):
     compile_bytecode = True
 
 
-TOOLS: dict[str, type[Tool]] = {t.name: t for t in (Envsync, EnvsyncUv, PipTools, Uv, UvBytecode)}
+TOOLS: dict[str, type[Tool]] = {
+    t.name: t for t in (Envsync, EnvsyncUv, EnvsyncBytecode, PipTools, Uv, UvBytecode)
+}
