@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from envsync.cli import main
 
-raise SystemExit(main())
+# Guarded: processes that unpack wheels start by importing this module again (spawn).
+if __name__ == "__main__":
+    raise SystemExit(main())

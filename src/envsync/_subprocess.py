@@ -10,7 +10,8 @@ import logging
 import os
 import re
 import subprocess
-from typing import TYPE_CHECKING, Protocol
+import threading
+from typing import IO, TYPE_CHECKING, Protocol
 
 from envsync.errors import CommandNotFoundError
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
     from envsync.errors import EnvsyncError
 
-__all__ = ["Runner", "call", "clean_env", "redact", "run", "tail"]
+__all__ = ["Runner", "call", "clean_env", "redact", "run", "run_lines", "tail"]
 
 _LOG = logging.getLogger("envsync.subprocess")
 
@@ -106,6 +107,58 @@ def run(
         output = (proc.stderr or "") + (proc.stdout or "")
         raise error(redact(output.strip()))
     return proc
+
+
+def run_lines(
+    argv: Sequence[str],
+    *,
+    error: Callable[[str], EnvsyncError],
+    on_line: Callable[[str], None],
+    env: Mapping[str, str] | None = None,
+) -> None:
+    """Run *argv*, calling *on_line* with each line it prints (for progress) as it comes.
+
+    stderr is kept for the error a non-zero exit raises, redacted like ``run``'s.
+    """
+    argv = [os.fspath(a) for a in argv]
+    _LOG.debug("running: %s", redact(" ".join(argv)))
+    try:
+        proc = subprocess.Popen(
+            argv,
+            env=dict(env) if env is not None else None,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    except OSError as exc:
+        raise error(redact(f"could not start {argv[0]}: {exc}")) from exc
+    with proc:
+        errors = _drain(proc.stderr)
+        for line in proc.stdout or ():
+            on_line(line.rstrip("\n"))
+        errors.join()
+    if proc.returncode != 0:
+        raise error(redact("".join(errors.text).strip()))
+
+
+class _Drain(threading.Thread):
+    """Reads a pipe to its end in the background, so the process never blocks writing it."""
+
+    def __init__(self, pipe: IO[str] | None) -> None:
+        super().__init__(daemon=True)
+        self._pipe = pipe
+        self.text: list[str] = []
+
+    def run(self) -> None:
+        if self._pipe is not None:
+            self.text.extend(self._pipe)
+
+
+def _drain(pipe: IO[str] | None) -> _Drain:
+    drain = _Drain(pipe)
+    drain.start()
+    return drain
 
 
 def call(argv: Sequence[str], *, env: Mapping[str, str]) -> int:

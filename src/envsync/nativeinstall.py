@@ -146,14 +146,8 @@ class NativeInstaller:
             return cast("list[cache.Tree]", trees)
         files = self._cache.fetch_all([wheels[i].artifact for i in missing], lookup)
         counter = Counter(self._reporter, "fetching", len(missing))
-
-        def unpack(pair: tuple[Path, str]) -> cache.Tree:
-            tree = self._cache.unpacked(*pair)
-            counter.tick()
-            return tree
-
-        unpacked = cache.parallel(unpack, zip(files, (hashes[i] for i in missing), strict=True))
-        for i, tree in zip(missing, unpacked, strict=True):
+        pairs = list(zip(files, (hashes[i] for i in missing), strict=True))
+        for i, tree in zip(missing, self._cache.unpack_all(pairs, counter.tick), strict=True):
             trees[i] = tree
         return cast("list[cache.Tree]", trees)
 

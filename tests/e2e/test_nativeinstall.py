@@ -19,6 +19,7 @@ from packaging.tags import sys_tags
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from envsync import cache as cache_module
 from envsync import reconcile
 from envsync.cache import cache_dir
 from envsync.errors import HashMismatchError, InstallError
@@ -185,6 +186,45 @@ def test_every_wheel_of_the_index_installs_as_pip_installs_it(
             }
     assert run_venv(native.parent / "hello").stdout == "hello from cli-tool\n"
     assert run_venv(native.parent / "hello").stdout == run_venv(pip.parent / "hello").stdout
+
+
+def test_wheels_unpacked_by_helper_processes_install_as_pip_installs_them(
+    tmp_path: Path, package_index: PackageIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Large batches are unpacked by one helper process per CPU; the test index's are small.
+    monkeypatch.setattr(cache_module, "_PROCESS_BATCH", 0)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    packages = [wanted(package_index, *w) for w in rounds()[0]]
+    native, pip = make_venv(tmp_path / "native"), make_venv(tmp_path / "pip")
+    unpack_here = lambda *_: pytest.fail("a wheel was unpacked in this process")  # noqa: E731
+
+    with monkeypatch.context() as patch:
+        patch.setattr(cache_module, "_extract", unpack_here)
+        native_install(native, packages)
+    pip_install(pip, packages, tmp_path, "--no-compile")
+
+    assert_same_as_pip(native, pip)
+
+
+def test_a_wheel_a_helper_process_refused_is_reported_by_envsync(
+    tmp_path: Path, package_index: PackageIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cache_module, "_PROCESS_BATCH", 0)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    evil = build_wheel(
+        tmp_path / "wheels",
+        "evil",
+        "1.0",
+        files={"evil/__init__.py": "", "../escape.py": "x = 1\n"},
+    )
+    packages = [wanted(package_index, "theta", "1.0", "theta-1.0-py3-none-any.whl")]
+    packages.append(local_wanted(evil, "evil", "1.0"))
+    python = make_venv(tmp_path / "venv")
+
+    with pytest.raises(InstallError, match=r"evil-1\.0-py3-none-any\.whl holds a file outside"):
+        native_install(python, packages)
+    assert not (tmp_path / "escape.py").exists()
+    assert not list(site_packages(tmp_path / "venv").iterdir())  # nothing installed
 
 
 def test_data_folders_pth_files_and_scripts_install_as_pip_installs_them(tmp_path: Path) -> None:
