@@ -279,7 +279,25 @@ def _dist_infos(info: VenvInfo) -> Iterator[Path]:
 
 
 def _read_dist(folder: Path) -> InstalledDist | None:
-    """One dist-info folder, or None (with a warning) when it is unusable."""
+    """One dist-info folder, or None (with a warning) when it is unusable.
+
+    Remembered for the rest of the run while its files are unchanged: apply reads the venv
+    again after installing, and only what it installed needs parsing then.
+    """
+    files = [folder / name for name in ("METADATA", "INSTALLER", "direct_url.json")]
+    key = tuple(_probecache.identity(path) for path in files)
+    known = _READ.get(folder)
+    if known is not None and known[0] == key:
+        return known[1]
+    dist = _parse_dist(folder)
+    _READ[folder] = (key, dist)
+    return dist
+
+
+_READ: dict[Path, tuple[tuple[list[int] | None, ...], InstalledDist | None]] = {}
+
+
+def _parse_dist(folder: Path) -> InstalledDist | None:
     try:
         name, version = _name_and_version(folder / "METADATA")
     except (OSError, KeyError, ValueError, InvalidVersion) as exc:

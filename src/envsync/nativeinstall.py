@@ -129,9 +129,11 @@ class NativeInstaller:
 
     def uninstall(self, python: Path, names: Sequence[NormalizedName]) -> None:
         """Remove each dist by its RECORD (no pip)."""
-        if names:
-            venv = self._venv(python)
-            cache.parallel(lambda name: uninstall_dist(venv.libs(), name, venv=venv.root), names)
+        if not names:
+            return
+        venv = self._venv(python)
+        for name in names:  # unlinking is quick: threads would only contend for the GIL
+            uninstall_dist(venv.libs(), name, venv=venv.root)
 
     def _prepare(self, wheels: Sequence[Wanted], lookup: cache.UpstreamLookup) -> list[cache.Tree]:
         """Each wheel unpacked in the cache: downloaded, checked and unpacked where it is not.

@@ -28,6 +28,7 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
+from envsync import pagecache
 from envsync._subprocess import redact
 from envsync.credentials import refused
 from envsync.errors import IndexUnreachableError
@@ -58,6 +59,7 @@ _TIMEOUT = 30.0
 _CHUNK = 1 << 16
 _REFUSED = frozenset({401, 403})
 _NOT_FOUND = 404
+_NOT_MODIFIED = 304
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -156,17 +158,35 @@ def probe_index(where: Upstream) -> None:
 
 
 def fetch_page(where: Upstream, project: str) -> Page | None:
-    """The index's page for *project* as served; None when the index does not know it."""
+    """The index's page for *project*; None when the index does not know it.
+
+    Served from envsync's cache while the index's Cache-Control says it is fresh, and
+    revalidated with a conditional request once it is not (see ``pagecache``).
+    """
     page_url = urljoin(where.url.rstrip("/") + "/", f"{canonicalize_name(project)}/")
     if urlsplit(page_url).scheme == "file":
         return _local_page(page_url)
+    user = where.login[0] if where.login else None
+    kept = pagecache.load(page_url, _ACCEPT, user)
+    if kept is not None and kept.is_fresh():
+        return _as_page(kept)
+    request = build_request(page_url, _ACCEPT, where.login)
+    for header, value in (kept.validators() if kept else {}).items():
+        request.add_header(header, value)
     try:
-        with urllib.request.urlopen(  # noqa: S310 - http(s) checked by spec
-            build_request(page_url, _ACCEPT, where.login), timeout=_TIMEOUT
-        ) as resp:
-            ctype = resp.headers.get("Content-Type", "")
-            return Page(body=resp.read(), content_type=ctype, url=resp.geturl())
+        with urllib.request.urlopen(request, timeout=_TIMEOUT) as resp:  # noqa: S310 - http(s) checked by spec
+            served = pagecache.CachedPage(
+                body=resp.read(),
+                content_type=resp.headers.get("Content-Type", ""),
+                url=resp.geturl(),
+                etag=None,
+                last_modified=None,
+                fresh_until=0.0,
+            )
+            return _as_page(pagecache.store(page_url, _ACCEPT, user, served, resp.headers))
     except urllib.error.HTTPError as exc:
+        if exc.code == _NOT_MODIFIED and kept is not None:
+            return _as_page(pagecache.store(page_url, _ACCEPT, user, kept, exc.headers))
         if exc.code == _NOT_FOUND:  # the project is not on this index
             return None
         if exc.code in _REFUSED:
@@ -174,6 +194,10 @@ def fetch_page(where: Upstream, project: str) -> Page | None:
         raise _unreachable(where.url, exc) from exc
     except (urllib.error.URLError, OSError) as exc:
         raise _unreachable(where.url, exc) from exc
+
+
+def _as_page(kept: pagecache.CachedPage) -> Page:
+    return Page(body=kept.body, content_type=kept.content_type, url=kept.url)
 
 
 def _local_page(page_url: str) -> Page | None:

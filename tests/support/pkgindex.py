@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import email.parser
 import hashlib
 import hmac
@@ -216,6 +217,8 @@ class PackageIndex:
     def __init__(self, root: Path, *, auth: tuple[str, str] | None = None) -> None:
         self.root = Path(root)
         self.auth = auth
+        self.page_cache_control: str | None = None
+        """When set, project pages carry this Cache-Control header and an ETag (304 on match)."""
         self._lock = threading.Lock()
         self._requests: list[str] = []
         self._cache: dict[tuple[str, int, int], DistFile] = {}
@@ -337,7 +340,14 @@ class PackageIndex:
         token = base64.b64encode(":".join(self.auth).encode()).decode()
         return hmac.compare_digest((header or "").encode(), f"Basic {token}".encode())
 
-    def respond(self, path: str, *, accept: str | None, authorization: str | None) -> Response:
+    def respond(
+        self,
+        path: str,
+        *,
+        accept: str | None,
+        authorization: str | None,
+        if_none_match: str | None = None,
+    ) -> Response:
         """Route one GET request to its response."""
         if not self._authorized(authorization):
             challenge = (("WWW-Authenticate", 'Basic realm="envsync-test-index"'),)
@@ -349,12 +359,12 @@ class PackageIndex:
             projects = sorted({d.project for d in self.files()})
             return render_index(projects, as_json=wants_json(accept))
         if route.startswith("/simple/"):
-            return self._project(route.removeprefix("/simple/"), accept)
+            return self._project(route.removeprefix("/simple/"), accept, if_none_match)
         if route.startswith("/files/"):
             return self._file(route.removeprefix("/files/"))
         return _not_found(route)
 
-    def _project(self, name: str, accept: str | None) -> Response:
+    def _project(self, name: str, accept: str | None, if_none_match: str | None) -> Response:
         bare = name.rstrip("/")
         if not bare or "/" in bare:
             return _not_found(name)
@@ -363,7 +373,14 @@ class PackageIndex:
         dists = [d for d in self.files() if d.project == bare]
         if not dists:
             return _not_found(bare)
-        return render_project(bare, dists, as_json=wants_json(accept))
+        page = render_project(bare, dists, as_json=wants_json(accept))
+        if self.page_cache_control is None:
+            return page
+        etag = f'"{hashlib.sha256(page.body).hexdigest()[:16]}"'
+        headers = (("Cache-Control", self.page_cache_control), ("ETag", etag))
+        if if_none_match == etag:
+            return Response(304, headers=headers)
+        return dataclasses.replace(page, headers=(*page.headers, *headers))
 
     def _file(self, filename: str) -> Response:
         wanted = filename.removesuffix(".metadata")
@@ -445,6 +462,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.path,
             accept=self.headers.get("Accept"),
             authorization=self.headers.get("Authorization"),
+            if_none_match=self.headers.get("If-None-Match"),
         )
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
