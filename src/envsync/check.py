@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from envsync import drift, environment, lockfile, projectfiles, venv
+from envsync import environment, lockfile, projectfiles, venv
 from envsync.errors import LockError
 from envsync.planner import Plan, make_plan
 from envsync.selection import Chosen, GroupSelection, choose
@@ -84,7 +84,7 @@ def check(
     info, installed = environment.inspect(spec.venv)
     version = str(info.version)
     lock_state, reason = _lock_state(the_lock, spec, version)
-    found = drift.verify(info) if verify else ()
+    found = _drift(info) if verify else ()
     plan = None
     if the_lock is not None:
         plan = _plan(spec, the_lock, info, installed, chosen, found)
@@ -136,3 +136,10 @@ def _plan(  # noqa: PLR0917 - one private step of check, called once
     except LockError:
         return None
     return make_plan(wanted, installed, policy(spec, reinstall={d.package for d in found}))
+
+
+def _drift(info: environment.VenvInfo) -> tuple[DriftItem, ...]:
+    """``drift.verify``, imported only for ``--verify``: it re-hashes every installed file."""
+    from envsync import drift  # noqa: PLC0415 - not needed on the usual path
+
+    return drift.verify(info)

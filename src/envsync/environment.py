@@ -8,7 +8,6 @@ nothing is ever imported into, or written to, the venv.
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import logging
 import os
@@ -230,6 +229,8 @@ def _unsupported(python: Path, data: dict[str, Any]) -> VenvError:
 
 def _packaging_requires_python() -> str:
     """``Requires-Python`` of the packaging that envsync runs with."""
+    import importlib.metadata  # noqa: PLC0415 - an error path: 5 ms not spent on every run
+
     try:
         return importlib.metadata.metadata("packaging")["Requires-Python"] or "?"
     except (importlib.metadata.PackageNotFoundError, KeyError):
@@ -370,6 +371,8 @@ def _archive_sha256(archive: dict[str, Any]) -> str | None:
 
 def own_requirements() -> set[NormalizedName]:
     """Envsync and everything it needs at run time, from its installed metadata."""
+    import importlib.metadata  # noqa: PLC0415 - only when the venv is envsync's own
+
     seen: set[NormalizedName] = set()
     todo = ["envsync"]
     while todo:

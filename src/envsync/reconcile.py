@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 from packaging.utils import canonicalize_name
 
-from envsync import drift, environment, interpreters, lockfile, projectfiles, pruning, venv
+from envsync import environment, interpreters, lockfile, projectfiles, pruning, venv
 from envsync.errors import (
     ApplyError,
     EnvsyncError,
@@ -30,6 +30,7 @@ from envsync.resolver import (
 )
 from envsync.selection import Chosen, GroupSelection, choose
 from envsync.target import find_target, local_inputs, minor_of, policy, staleness
+from envsync.uvinstall import UvInstaller
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from packaging.pylock import Pylock
 
     from envsync._types import NormalizedName
+    from envsync.drift import DriftItem
     from envsync.interpreters import Interpreter
     from envsync.planner import InstalledDist
     from envsync.spec import InstallerName, Spec
@@ -120,22 +122,33 @@ def _native(spec: Spec, reporter: Reporter) -> Installer:
     return NativeInstaller(compile_bytecode=spec.compile_bytecode, reporter=reporter)
 
 
+def _uv(spec: Spec, _reporter: Reporter) -> Installer:
+    uv = _require_uv("installer", 'installer = "native" (or "pip")')
+    return UvInstaller(uv=uv, compile_bytecode=spec.compile_bytecode)
+
+
 #: The backends ``[env] installer`` names, each made from the spec.
 _INSTALLERS: Mapping[InstallerName, Callable[[Spec, Reporter], Installer]] = {
     "native": _native,
     "pip": lambda _spec, _reporter: PipInstaller(),
+    "uv": _uv,
 }
+
+
+def _require_uv(key: str, instead: str) -> Path:
+    """The uv binary for the ``[env] KEY = "uv"`` asking for it; else an error saying the fix."""
+    uv = find_uv()
+    if uv is None:
+        msg = f'env.toml asks for {key} = "uv", but uv is not installed'
+        raise EnvsyncError(msg, hint=f"install uv (pip install uv), or set {instead}")
+    return uv
 
 
 def resolver_for(spec: Spec) -> Resolver:
     """The resolver backend *spec* chooses (``[env] resolver``, pip-tools by default)."""
     if spec.resolver == "pip-tools":
         return PipToolsResolver()
-    uv = find_uv()
-    if uv is None:
-        msg = 'env.toml asks for resolver = "uv", but uv is not installed'
-        raise EnvsyncError(msg, hint='install uv (pip install uv), or set resolver = "pip-tools"')
-    return UvResolver(uv=uv)
+    return UvResolver(uv=_require_uv("resolver", 'resolver = "pip-tools"'))
 
 
 def installer_for(spec: Spec, reporter: Reporter | None = None) -> Installer:
@@ -303,7 +316,7 @@ def _sync(
 ) -> tuple[Plan, environment.VenvInfo]:
     """Plan against the venv as it is, show the plan, carry it out, and check the result."""
     info, installed = environment.inspect(spec.venv)
-    found = drift.verify(info) if verify else ()
+    found = _drift(info) if verify else ()
     the_plan = _plan(
         spec, the_lock, target, chosen, installed, info=info, reinstall={d.package for d in found}
     )
@@ -463,3 +476,10 @@ def _outcome(  # noqa: PLR0917 - a private constructor helper, called twice
         main=chosen.main,
         applied=applied,
     )
+
+
+def _drift(info: environment.VenvInfo) -> tuple[DriftItem, ...]:
+    """``drift.verify``, imported only for ``--verify``: it re-hashes every installed file."""
+    from envsync import drift  # noqa: PLC0415 - not needed on the usual path
+
+    return drift.verify(info)
