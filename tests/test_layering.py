@@ -24,7 +24,7 @@ LAYERS = [
         "export",
     },
     {"_cachedir"},
-    {"_subprocess", "_shims", "_pipoutput", "_fastpath", "_probecache"},
+    {"_subprocess", "_shims", "_pipoutput", "_fastpath", "_probecache", "pagecache"},
     {
         "credentials",
         "simpleapi",
@@ -38,6 +38,7 @@ LAYERS = [
         "uninstall",
         "cache",
         "nativeinstall",
+        "uvinstall",
     },
     {"projectfiles", "target"},
     {"check"},

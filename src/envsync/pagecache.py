@@ -39,6 +39,7 @@ class Headers(Protocol):
         """The header's value, or None."""
         ...
 
+
 _FORMAT = 1
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
 

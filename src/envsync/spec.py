@@ -65,7 +65,7 @@ __all__ = [
 
 DEFAULT_VENV = ".venv"
 #: The installer backends ``[env] installer`` may name; the first is the default.
-InstallerName = Literal["native", "pip"]
+InstallerName = Literal["native", "pip", "uv"]
 INSTALLERS: tuple[InstallerName, ...] = get_args(InstallerName)
 #: The resolver backends ``[env] resolver`` may name; the first is the default.
 ResolverName = Literal["pip-tools", "uv"]
@@ -175,9 +175,9 @@ class Spec:
     sources: tuple[Source, ...] = ()
     """Per-package sources, sorted by package."""
     installer: InstallerName = "native"
-    """The backend that installs: envsync's own (``native``) or ``pip``."""
+    """The backend that installs: envsync's own (``native``), ``pip``, or ``uv`` where installed."""
     compile_bytecode: bool = False
-    """Write ``.pyc`` files at install time (the native installer; pip always does)."""
+    """Write ``.pyc`` files at install time (the native and uv installers; pip always does)."""
     resolver: ResolverName = "pip-tools"
     """What resolves: pip-compile (pip's resolver), or ``uv pip compile`` where uv is installed."""
 

@@ -35,7 +35,7 @@ _TEMPLATE = """\
 dependencies = [
     # "requests>=2.31",
 ]
-# installer = "native"      # or "pip": what installs the packages
+# installer = "native"      # or "pip", or "uv" (where uv is installed): what installs
 # resolver = "pip-tools"    # or "uv" (uv pip compile, where uv is installed)
 # compile-bytecode = false  # write .pyc files at install time
 

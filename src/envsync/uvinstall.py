@@ -1,0 +1,159 @@
+"""The uv installer backend: ``uv pip install`` into the venv. SUBPROCESS.
+
+Like the pip backend, it never resolves: it is handed the exact artifacts the lock selected
+and installs them with ``--no-deps --require-hashes``, pointed at the venv with ``--python``.
+It touches only that venv (and uv's own cache); uv's configuration files and UV_* variables
+are kept out (see _subprocess.clean_env), so env.toml is the only source of indexes.
+
+The locked URLs carry no credentials: uv gets those of the indexes' hosts through a private
+netrc file (``NETRC``, which uv reads as pip does). The index options only matter to an
+sdist's build requirements, and go through the routing proxy when packages are pinned to
+named indexes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from envsync import indexproxy
+from envsync._subprocess import Runner, clean_env, run, tail
+from envsync.errors import (
+    BuildError,
+    EnvsyncError,
+    HashMismatchError,
+    IndexAuthError,
+    IndexUnreachableError,
+    InstallError,
+)
+from envsync.installer import requirement_line
+from envsync.resolver import default_index_url
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from envsync._types import NormalizedName
+    from envsync.indexproxy import PipAccess
+    from envsync.lockfile import Wanted
+    from envsync.spec import IndexConfig, NamedIndex, Source
+
+__all__ = ["UvInstaller"]
+
+
+class UvInstaller:
+    """Installs with ``uv pip install`` (the uv binary given, pointed at the venv)."""
+
+    def __init__(self, *, uv: Path, compile_bytecode: bool = False, runner: Runner = run) -> None:
+        self._run = runner
+        self._uv = os.fspath(uv)
+        self._compile_bytecode = compile_bytecode
+
+    def install(
+        self,
+        python: Path,
+        packages: Sequence[Wanted],
+        *,
+        index: IndexConfig,
+        indexes: Sequence[NamedIndex] = (),
+        sources: Sequence[Source] = (),
+    ) -> None:
+        """Hashed artifacts in one uv call; local folders (which have no hash) in another."""
+        hashed = [p for p in packages if p.artifact.kind != "directory"]
+        folders = [p for p in packages if p.artifact.kind == "directory"]
+        routes = indexproxy.routes(index, indexes, sources, default_url=default_index_url())
+        with indexproxy.pip_access(routes, index.find_links) as access:
+            if hashed:
+                self._install(python, hashed, access, ["--require-hashes"])
+            if folders:
+                self._install(python, folders, access, [])
+
+    def uninstall(self, python: Path, names: Sequence[NormalizedName]) -> None:
+        """``uv pip uninstall`` the given names."""
+        if not names:
+            return
+        argv = [
+            self._uv,
+            "pip",
+            "uninstall",
+            f"--python={os.fspath(python)}",
+            "--color=never",
+            *names,
+        ]
+        self._run(argv, error=_uninstall_error, env=clean_env())
+
+    def _install(
+        self,
+        python: Path,
+        packages: Sequence[Wanted],
+        access: PipAccess,
+        extra: list[str],
+    ) -> None:
+        with tempfile.TemporaryDirectory(prefix="envsync-install-") as tmp:
+            reqs = Path(tmp) / "requirements.txt"
+            reqs.write_text("".join(f"{requirement_line(p)}\n" for p in packages), "utf-8")
+            argv = [
+                self._uv,
+                "pip",
+                "install",
+                f"--python={os.fspath(python)}",
+                "--no-deps",
+                # The plan hands over only what must change: a same-version package is a
+                # reinstall (a changed source, or files edited in the venv), never "satisfied".
+                "--reinstall",
+                # Errors are shown to the user and matched below: no escape codes, even
+                # where FORCE_COLOR is set.
+                "--color=never",
+                *(["--compile-bytecode"] if self._compile_bytecode else []),
+                *extra,
+                *access.args,  # read only by build isolation: an sdist's build requirements
+                "-r",
+                os.fspath(reqs),
+            ]
+            access.run(self._run, argv, error=_install_error)
+
+
+# uv's words for a download an index refused: "HTTP status client error (401 Unauthorized)".
+_REFUSED = re.compile(r"\b40[13] (?:Unauthorized|Forbidden)\b")
+_HASH = "Hash mismatch for"
+_BUILD = ("Failed to build", "The build backend returned an error")
+_UNREACHABLE = (
+    "Failed to fetch",
+    "Failed to download",
+    "error sending request",
+    "Connection refused",
+    "dns error",
+)
+
+
+def _install_error(output: str) -> EnvsyncError:
+    shown = tail(output)
+    if _REFUSED.search(output):
+        return IndexAuthError(
+            f"an index refused a download (no or wrong credentials):\n{shown}",
+            hint="give envsync the index's credentials: the ENVSYNC_INDEX_<NAME>_USERNAME and "
+            "_PASSWORD variables (ENVSYNC_INDEX_USERNAME for [index] url), ~/.netrc or keyring",
+        )
+    if _HASH in output:
+        return HashMismatchError(
+            f"a downloaded file does not match the hash in pylock.toml:\n{shown}",
+            hint="the index served different bytes than were locked; if that is expected, "
+            "run `envsync lock --upgrade-package NAME`",
+        )
+    if any(marker in output for marker in _BUILD):
+        return BuildError(
+            f"a package failed to build:\n{shown}",
+            hint="fix the package's build, or pin a version that ships a wheel",
+        )
+    if any(marker in output for marker in _UNREACHABLE):
+        return IndexUnreachableError(
+            f"a package could not be downloaded:\n{shown}",
+            hint="check [index] url in env.toml and your network",
+        )
+    return InstallError(f"uv could not install the locked packages:\n{shown}")
+
+
+def _uninstall_error(output: str) -> EnvsyncError:
+    return InstallError(f"uv could not remove packages:\n{tail(output)}")
