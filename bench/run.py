@@ -429,27 +429,34 @@ def _ratio(top: float | None, bottom: float | None) -> str:
     return "-" if top is None or not bottom else f"{top / bottom:.1f}x"
 
 
+#: The ratio columns: (envsync's tool, the tool it is compared with).
+_RATIOS = (
+    ("envsync", "uv"),
+    ("envsync", "pip-tools"),
+    ("envsync-uv", "uv"),
+    ("envsync-bytecode", "uv-bytecode"),
+)
+
+
 def render(report: Report) -> str:
     """Markdown: the medians with ratios, then the peak RSS."""
     names = [t for t in TOOLS if any(t in r for r in report.results.values())]
-    head = "| scenario | " + " | ".join(names) + " | envsync / uv | envsync / pip-tools |"
+    ratios = [(a, b) for a, b in _RATIOS if a in names and b in names] or list(_RATIOS[:2])
+    head = "| scenario | " + " | ".join([*names, *(f"{a} / {b}" for a, b in ratios)]) + " |"
     title = f"Set `{report.set_name}` ({report.packages} packages), median of {report.runs} run(s)"
     lines = [
         f"{title}, seconds:",
         "",
         head,
-        "| --- " * (len(names) + 3) + "|",
+        "| --- " * (len(names) + len(ratios) + 1) + "|",
     ]
     for scenario in SCENARIOS:
         if scenario.key not in report.results:
             continue
         meds = {t: report.median(scenario.key, t) for t in names}
         cells = [_cell(meds[t], ".3f") for t in names]
-        ratios = [
-            _ratio(meds.get("envsync"), meds.get("uv")),
-            _ratio(meds.get("envsync"), meds.get("pip-tools")),
-        ]
-        lines.append(f"| {scenario.title} | " + " | ".join(cells + ratios) + " |")
+        cells += [_ratio(meds.get(a), meds.get(b)) for a, b in ratios]
+        lines.append(f"| {scenario.title} | " + " | ".join(cells) + " |")
     lines += ["", "Peak RSS of the largest single process, MiB (max over runs):", ""]
     lines += ["| scenario | " + " | ".join(names) + " |", "| --- " * (len(names) + 1) + "|"]
     for scenario in SCENARIOS:
@@ -464,6 +471,16 @@ def render(report: Report) -> str:
 def save(report: Report, path: Path) -> None:
     data = asdict(report)
     path.write_text(json.dumps(data, indent=1) + "\n", "utf-8")
+
+
+def load(path: Path) -> Report:
+    """A report saved by ``save``."""
+    data = json.loads(path.read_text("utf-8"))
+    results = {
+        scenario: {tool: [Sample(**s) for s in samples] for tool, samples in tools.items()}
+        for scenario, tools in data.pop("results").items()
+    }
+    return Report(**data, results=results)
 
 
 # -- command line ---------------------------------------------------------------------------
@@ -508,6 +525,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         type=Path,
         help="where to save every sample as JSON (default: bench/.work/results-<set>.json)",
     )
+    parser.add_argument(
+        "--render",
+        type=Path,
+        metavar="RESULTS",
+        help="print the tables of a saved results file and exit (nothing is run)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.set_name, args.runs = "small", 1
@@ -518,6 +541,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 def main(argv: Sequence[str]) -> int:
     args = parse_args(argv)
+    if args.render:
+        print(render(load(args.render)))
+        return 0
     rset = load_set(args.set_name)
     scenarios = [SCENARIO_KEYS[k] for k in args.scenario] if args.scenario else list(SCENARIOS)
     tool_names = args.tool or list(TOOLS)
