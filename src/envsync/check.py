@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from envsync import environment, lockfile, projectfiles, venv
+from envsync import environment, lockfile, projectfiles, transaction, venv
 from envsync.errors import LockError
 from envsync.planner import Plan, make_plan
 from envsync.selection import Chosen, GroupSelection, choose
@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 __all__ = ["CheckOutcome", "LockState", "VenvState", "check"]
 
 LockState = Literal["fresh", "stale", "missing"]
-VenvState = Literal["ok", "missing", "wrong-python"]
+#: interrupted: an apply was killed part way and left its journal (``transaction``).
+VenvState = Literal["ok", "missing", "wrong-python", "interrupted"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -104,6 +105,8 @@ def check(
 
 
 def _venv_state(spec: Spec, info: environment.VenvInfo) -> VenvState:
+    if transaction.pending(spec.venv):
+        return "interrupted"
     return "ok" if spec.python.contains(info.version, prereleases=True) else "wrong-python"
 
 

@@ -28,7 +28,9 @@ __all__ = [
     "IndexUnreachableError",
     "InstallError",
     "InterpreterNotFoundError",
+    "Interrupted",
     "LockError",
+    "LockTimeoutError",
     "MissingLockError",
     "ResolutionError",
     "SpecError",
@@ -144,6 +146,12 @@ class VenvError(EnvsyncError):
     code = "venv"
 
 
+class LockTimeoutError(EnvsyncError):
+    """Another envsync kept the venv's lock longer than ``--lock-timeout`` allowed."""
+
+    code = "locked"
+
+
 class IndexUnreachableError(EnvsyncError):
     """A package index could not be reached."""
 
@@ -210,3 +218,23 @@ class CommandNotFoundError(EnvsyncError):
             message or f"command not found: {command}",
             hint="install the package that provides it (add it to env.toml), or check the spelling",
         )
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped envsync; says whether a venv was put back as it was.
+
+    A KeyboardInterrupt, not an EnvsyncError: nothing may catch it on the way up but the
+    clean-up it must run through.
+    """
+
+    def __init__(self, what: str = "interrupted", *, restored: Path | None = None) -> None:
+        super().__init__(what)
+        self.what = what
+        self.restored = restored
+
+    @property
+    def message(self) -> str:
+        """What the user reads."""
+        if self.restored is None:
+            return self.what
+        return f"{self.what}: nothing was changed, {self.restored} is as it was before this run"

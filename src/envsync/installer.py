@@ -45,6 +45,18 @@ __all__ = ["Installer", "PipInstaller", "requirement_line"]
 class Installer(Protocol):
     """Puts exact artifacts into a venv and takes dists out of it."""
 
+    def prepare(
+        self,
+        python: Path,
+        packages: Sequence[Wanted],
+        *,
+        index: IndexConfig,
+        indexes: Sequence[NamedIndex] = (),
+        sources: Sequence[Source] = (),
+    ) -> None:
+        """Fetch and check what ``install`` will need, before anything in the venv changes."""
+        ...
+
     def install(
         self,
         python: Path,
@@ -84,6 +96,17 @@ class PipInstaller:
     def __init__(self, *, runner: Runner = run, pip_python: Path | None = None) -> None:
         self._run = runner
         self._pip = [os.fspath(pip_python or sys.executable), "-m", "pip"]
+
+    def prepare(
+        self,
+        python: Path,
+        packages: Sequence[Wanted],
+        *,
+        index: IndexConfig,
+        indexes: Sequence[NamedIndex] = (),
+        sources: Sequence[Source] = (),
+    ) -> None:
+        """Nothing ahead: pip downloads and checks every hash before it changes the venv."""
 
     def install(
         self,

@@ -44,7 +44,7 @@ from installer.utils import (
     parse_wheel_filename,
 )
 
-from envsync import cache, environment, indexproxy
+from envsync import _faults, cache, environment, indexproxy
 from envsync._subprocess import Runner, clean_env, run
 from envsync.errors import EnvsyncError, InstallError
 from envsync.installer import Installer, PipInstaller
@@ -105,6 +105,23 @@ class NativeInstaller:
         self._fallback = fallback or PipInstaller(runner=runner)
         self._run = runner
         self._venvs: dict[Path, _Venv] = {}
+        self._prepared: dict[str, cache.Tree] = {}
+
+    def prepare(
+        self,
+        python: Path,
+        packages: Sequence[Wanted],
+        *,
+        index: IndexConfig,
+        indexes: Sequence[NamedIndex] = (),
+        sources: Sequence[Source] = (),
+    ) -> None:
+        """Download, check and unpack every wheel into the cache; the venv is not touched."""
+        del python  # the same for every venv: the cache is shared
+        wheels = [p for p in packages if _is_wheel(p.artifact)]
+        if wheels:
+            trees = self._prepare(wheels, _lookup(index, indexes, sources))
+            self._prepared.update(zip((_sha(p) for p in wheels), trees, strict=True))
 
     def install(
         self,
@@ -119,7 +136,9 @@ class NativeInstaller:
         wheels = [p for p in packages if _is_wheel(p.artifact)]
         others = [p for p in packages if not _is_wheel(p.artifact)]
         # 1. Every wheel is downloaded and verified first: a bad file changes nothing.
-        trees = self._prepare(wheels, _lookup(index, indexes, sources)) if wheels else []
+        if any(_sha(p) not in self._prepared for p in wheels):
+            self.prepare(python, wheels, index=index, indexes=indexes, sources=sources)
+        trees = [self._prepared[_sha(p)] for p in wheels]
         # 2. pip checks and builds everything it gets before installing any of it.
         if others:
             self._fallback.install(python, others, index=index, indexes=indexes, sources=sources)
@@ -169,6 +188,7 @@ class NativeInstaller:
         def install(pair: tuple[Wanted, cache.Tree]) -> _Destination:
             written = _install_one(venv, *pair, linker=linker)
             counter.tick()
+            _faults.reached("installed")
             return written
 
         done = [install(pair) for pair in pairs]
@@ -234,6 +254,10 @@ def _shares(items: Sequence[str], count: int) -> list[Sequence[str]]:
 
 
 # -- what to install, and from where -------------------------------------------------------
+
+
+def _sha(package: Wanted) -> str:
+    return str(package.artifact.sha256).lower()
 
 
 def _is_wheel(artifact: Artifact) -> bool:

@@ -11,10 +11,20 @@ from typing import TYPE_CHECKING, Literal
 
 from packaging.utils import canonicalize_name
 
-from envsync import environment, interpreters, lockfile, projectfiles, pruning, venv
+from envsync import (
+    _faults,
+    environment,
+    interpreters,
+    lockfile,
+    projectfiles,
+    pruning,
+    transaction,
+    venv,
+)
 from envsync.errors import (
     ApplyError,
     EnvsyncError,
+    Interrupted,
     MissingLockError,
     StaleLockError,
 )
@@ -274,6 +284,9 @@ def apply(
     matches it.
     """
     services = services or Services()
+    # 0. A run killed part way left its journal: put the venv back (or finish) first.
+    if repaired := transaction.recover(spec.venv):
+        services.reporter.emit(Step(what=f"{spec.venv}: {repaired}"))
     # 1. Resolve first: a failed resolve must leave everything as it was.
     chosen, target, the_lock, lock_change = _prepare(spec, groups, mode, services)
     # 2. Make the venv when missing or made from a Python the spec no longer accepts.
@@ -324,10 +337,32 @@ def _sync(
     # The no-change path returns here, without starting pip.
     if not the_plan.is_empty():
         stray = [d.path for d in found if d.kind == "unrecorded"]
-        venv.remove_stray_files({info.purelib, info.platlib}, stray)
-        _execute(the_plan, info.python, spec, services)
-        _verify(spec, the_lock, target, chosen)
+        installer = services.installer or installer_for(spec, services.reporter)
+        _fetch(the_plan, info.python, spec, installer)  # before anything in the venv changes
+        _faults.reached("downloaded")
+        replaced = [a.name for a in the_plan.of(*_REPLACING)]
+        with _transaction(spec.venv, replaced, (info.purelib, info.platlib)):
+            venv.remove_stray_files({info.purelib, info.platlib}, stray)
+            _execute(the_plan, info.python, spec, services, installer)
+            _verify(spec, the_lock, target, chosen)
     return the_plan, info
+
+
+#: Changes whose old dist leaves the venv: moved aside first, deleted only at commit.
+_REPLACING = (Change.UPGRADE, Change.DOWNGRADE, Change.REINSTALL, Change.REMOVE)
+
+
+@contextlib.contextmanager
+def _transaction(root: Path, replaced: Sequence[str], libs: Sequence[Path]) -> Iterator[None]:
+    """The venv's changes as one transaction; a failure says that the venv was put back."""
+    try:
+        with transaction.applying(root, replaced, libs):
+            yield
+    except EnvsyncError as exc:
+        exc.message += f"\nNothing was changed: {root} is as it was before this run."
+        raise
+    except KeyboardInterrupt as exc:
+        raise Interrupted(str(exc) or "interrupted", restored=root) from exc
 
 
 def _lock_for(
@@ -417,11 +452,27 @@ def _new_venv(root: Path, interpreter: Interpreter, *, replace: bool) -> Iterato
         yield
 
 
-def _execute(the_plan: Plan, python: Path, spec: Spec, services: Services) -> None:
-    """Install first, remove last: a failed install leaves nothing half-removed."""
-    to_install = the_plan.of(Change.INSTALL, Change.UPGRADE, Change.DOWNGRADE, Change.REINSTALL)
-    to_remove = the_plan.of(Change.REMOVE)
-    installer = services.installer or installer_for(spec, services.reporter)
+def _fetch(the_plan: Plan, python: Path, spec: Spec, installer: Installer) -> None:
+    """Have the installer fetch and check every file the plan installs."""
+    wanted = [a.want for a in the_plan.of(*_INSTALLING) if a.want is not None]
+    if wanted:
+        installer.prepare(
+            python,
+            wanted,
+            index=spec.index.resolved(spec.root),
+            indexes=spec.indexes,
+            sources=spec.sources,
+        )
+
+
+_INSTALLING = (Change.INSTALL, Change.UPGRADE, Change.DOWNGRADE, Change.REINSTALL)
+
+
+def _execute(
+    the_plan: Plan, python: Path, spec: Spec, services: Services, installer: Installer
+) -> None:
+    """Install what the plan installs; what it removes was moved aside by the transaction."""
+    to_install = the_plan.of(*_INSTALLING)
     if to_install:
         services.reporter.emit(Step(what=f"installing {len(to_install)} package(s)"))
         wanted = [a.want for a in to_install if a.want is not None]
@@ -432,17 +483,8 @@ def _execute(the_plan: Plan, python: Path, spec: Spec, services: Services) -> No
             indexes=spec.indexes,
             sources=spec.sources,
         )
-    if to_remove:
-        services.reporter.emit(Step(what=f"removing {len(to_remove)} package(s)"))
-        try:
-            installer.uninstall(python, [a.name for a in to_remove])
-        except EnvsyncError as exc:
-            raise ApplyError(
-                f"installed the new packages but could not remove the old ones: {exc}",
-                done=[a.name for a in to_install],
-                left=[a.name for a in to_remove],
-                hint="run `envsync apply` again",
-            ) from exc
+    if removed := the_plan.of(Change.REMOVE):
+        services.reporter.emit(Step(what=f"removed {len(removed)} package(s)"))
 
 
 def _verify(spec: Spec, the_lock: Pylock, target: Target, chosen: Chosen) -> None:

@@ -24,11 +24,11 @@ from packaging.utils import canonicalize_name
 from envsync.errors import InstallError
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
     from envsync._types import NormalizedName
 
-__all__ = ["inside", "uninstall_dist"]
+__all__ = ["dist_files", "find_dists", "inside", "prune_empty", "uninstall_dist"]
 
 _LOG = logging.getLogger("envsync.uninstall")
 
@@ -40,17 +40,38 @@ def uninstall_dist(libs: Sequence[Path], name: str, *, venv: Path) -> bool:
     that leaves empty inside site-packages, then the dist-info. Paths outside *venv* are
     never deleted: they are skipped with a warning.
     """
+    found = find_dists(libs, name)
+    for folder in found:
+        _remove_dist(folder, os.path.abspath(venv))
+    return bool(found)
+
+
+def find_dists(libs: Sequence[Path], name: str) -> list[Path]:
+    """The ``*.dist-info`` folders of the dists called *name* in *libs*."""
     wanted = canonicalize_name(name)
-    found = [
+    return [
         folder
         for lib in dict.fromkeys(libs)
         if lib.is_dir()
         for folder in lib.glob("*.dist-info")
         if _dist_name(folder) == wanted
     ]
-    for folder in found:
-        _remove_dist(folder, os.path.abspath(venv))
-    return bool(found)
+
+
+def dist_files(dist_info: Path, root: str) -> list[str]:
+    """Every file of one dist inside the venv at *root*, each once, the dist-info's last.
+
+    RECORD's files, the bytecode of its modules, then every file in the dist-info folder.
+    """
+    recorded = [p for file in _recorded(dist_info, root) for p in (file, *_bytecode_of(file))]
+    own = [os.fspath(p) for p in dist_info.rglob("*") if not p.is_dir()]
+    return list(dict.fromkeys([*recorded, *own]))
+
+
+def prune_empty(folders: Iterable[str], lib: str) -> None:
+    """Remove each folder and its parents while they are empty and strictly inside *lib*."""
+    for folder in sorted(set(folders), key=len, reverse=True):
+        _prune(folder, lib)
 
 
 def _dist_name(folder: Path) -> NormalizedName:
@@ -68,8 +89,7 @@ def _remove_dist(dist_info: Path, root: str) -> None:
                 os.unlink(path)
             folders.add(os.path.dirname(path))
     shutil.rmtree(dist_info, ignore_errors=True)
-    for folder in sorted(folders, key=len, reverse=True):
-        _prune(folder, lib)
+    prune_empty(folders, lib)
 
 
 def _recorded(dist_info: Path, root: str) -> list[str]:

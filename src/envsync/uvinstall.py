@@ -51,6 +51,17 @@ class UvInstaller:
         self._uv = os.fspath(uv)
         self._compile_bytecode = compile_bytecode
 
+    def prepare(
+        self,
+        python: Path,
+        packages: Sequence[Wanted],
+        *,
+        index: IndexConfig,
+        indexes: Sequence[NamedIndex] = (),
+        sources: Sequence[Source] = (),
+    ) -> None:
+        """Nothing ahead: uv downloads and checks every hash before it changes the venv."""
+
     def install(
         self,
         python: Path,

@@ -8,19 +8,22 @@ int``; ``COMMANDS`` names them.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import logging
+import signal
 import sys
+import threading
 from typing import TYPE_CHECKING, NoReturn
 
 from envsync import __version__, render
 from envsync.cli._context import Context, envelope, use_color
 from envsync.cli._options import add_common
-from envsync.errors import EXIT_ERROR, EXIT_USAGE, EnvsyncError
+from envsync.errors import EXIT_ERROR, EXIT_USAGE, EnvsyncError, Interrupted
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
 __all__ = ["main"]
 
@@ -99,17 +102,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.verbose:
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
     try:
-        return int(args.handler(args, ctx))
+        with _terminated_as_interrupt():
+            return int(args.handler(args, ctx))
     except EnvsyncError as exc:
         return _fail(ctx, exc.code, exc.message, exc.hint, exc.exit_code)
-    except KeyboardInterrupt:
-        return _fail(ctx, "interrupted", "interrupted", None, _EXIT_INTERRUPTED)
+    except KeyboardInterrupt as exc:
+        message = exc.message if isinstance(exc, Interrupted) else "interrupted"
+        by_term = isinstance(exc, Interrupted) and exc.what == _TERMINATED
+        code = _EXIT_TERMINATED if by_term else _EXIT_INTERRUPTED
+        return _fail(ctx, "interrupted", message, None, code)
     except Exception as exc:
         if args.verbose:
             logging.getLogger("envsync").exception("internal error")
         message = f"internal error in envsync: {type(exc).__name__}: {exc}"
         hint = "this is a bug in envsync; rerun with --verbose for details and report it"
         return _fail(ctx, "internal", message, hint, EXIT_ERROR)
+
+
+_TERMINATED = "terminated (SIGTERM)"
+#: 128 + SIGTERM, as a shell reports a process SIGTERM ended.
+_EXIT_TERMINATED = 143
+
+
+@contextlib.contextmanager
+def _terminated_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises Interrupted, like Ctrl-C: an apply under way is undone, not cut off."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise Interrupted(_TERMINATED)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _fail(ctx: Context, code: str, message: str, hint: str | None, exit_code: int) -> int:

@@ -45,6 +45,8 @@ def text(outcome: CheckOutcome, *, color: bool) -> str:
         "ok": f" (Python {outcome.python})",
         "missing": " (run `envsync apply` to create it)",
         "wrong-python": f" (Python {outcome.python} does not satisfy env.toml's python)",
+        "interrupted": " (an apply was stopped part way; `envsync apply` puts the venv back "
+        "and finishes)",
     }[outcome.venv_state]
     lines.append(f"venv: {outcome.venv_state}{venv_reason}")
     if outcome.plan is not None and not outcome.plan.is_empty():

@@ -1,0 +1,270 @@
+"""Changes to a venv as one transaction: it ends as it was, or as the plan says. VENV.
+
+``begin`` writes a journal into the venv (``.envsync-txn/journal.json``, written whole,
+flushed and renamed into place) that lists every path the venv holds. Then the dists the plan
+removes or replaces are moved aside into ``.envsync-txn/old/`` — renames within one
+filesystem: instant, and the files stay exactly as they were — and the installer runs.
+``commit`` marks the journal committed, then deletes what was moved aside.
+
+When anything fails first (an error, Ctrl-C, SIGTERM), ``rollback`` deletes every path the
+journal does not list and moves the old files back: the venv is what it was. A run killed
+outright (SIGKILL, a power cut) leaves the journal behind; the next run that opens the venv
+finds it and rolls back (``recover``), or, if the journal says committed, finishes the
+clean-up. One thing is not undone: a file of a dist the plan keeps that an install
+overwrote in place (two dists claiming one path, which pip warns about too).
+"""
+
+# Paths are strings: a venv holds thousands of files, walked once per transaction.
+# ruff: noqa: PTH100, PTH103, PTH105, PTH106, PTH108, PTH112, PTH114, PTH118, PTH120, PTH123
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from envsync import _faults
+from envsync.errors import VenvError
+from envsync.uninstall import dist_files, find_dists, prune_empty
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
+    from pathlib import Path
+
+__all__ = ["FOLDER", "Transaction", "begin", "pending", "recover"]
+
+_LOG = logging.getLogger("envsync.transaction")
+
+#: The transaction's folder inside the venv: the journal and what was moved aside.
+FOLDER = ".envsync-txn"
+_JOURNAL = "journal.json"
+_OLD = "old"
+_FORMAT = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Transaction:
+    """An open transaction on the venv at *root*."""
+
+    root: str
+    """The venv folder."""
+
+    @property
+    def folder(self) -> str:
+        """Where its journal and the moved-aside files are."""
+        return os.path.join(self.root, FOLDER)
+
+    def move_aside(self, libs: Sequence[Path], names: Iterable[str]) -> None:
+        """Move the installed dists called *names* out of the venv, into the journal's keeping.
+
+        An install then finds them gone, a rollback puts them back, a commit deletes them.
+        """
+        old = os.path.join(self.folder, _OLD)
+        for number, name in enumerate(names, start=1):
+            for dist_info in find_dists(libs, name):
+                paths = dist_files(dist_info, self.root)
+                for path in paths:
+                    _move(path, os.path.join(old, os.path.relpath(path, self.root)))
+                    _faults.reached("moving-aside")
+                lib = os.path.abspath(dist_info.parent)
+                prune_empty([os.path.dirname(p) for p in paths], lib)
+            _faults.reached("moved-aside", number)
+
+    def commit(self) -> None:
+        """Keep the new state: mark the journal committed, then drop what was moved aside."""
+        _faults.reached("before-commit")
+        journal = _read_journal(self.folder)
+        journal["state"] = "committed"
+        _write_journal(self.folder, journal)
+        _faults.reached("committed")
+        _finish(self.root)
+
+    def rollback(self) -> None:
+        """Put the venv back as the journal found it."""
+        _rollback(self.root)
+
+
+def begin(root: Path) -> Transaction:
+    """Open a transaction on the venv at *root*: its journal is on disk when this returns."""
+    where = os.path.abspath(root)
+    folder = os.path.join(where, FOLDER)
+    if os.path.lexists(folder):
+        recover(root)
+    os.makedirs(folder)
+    _write_journal(folder, {"format": _FORMAT, "state": "open", "paths": sorted(_walk(where))})
+    return Transaction(where)
+
+
+@contextlib.contextmanager
+def applying(root: Path, replaced: Sequence[str], libs: Sequence[Path]) -> Iterator[Transaction]:
+    """``begin``; move *replaced* aside; yield; ``commit`` — or ``rollback`` on any failure."""
+    txn = begin(root)
+    try:
+        txn.move_aside(libs, replaced)
+        yield txn
+        txn.commit()
+    except BaseException:
+        with _uninterrupted():
+            txn.rollback()
+        raise
+
+
+def pending(root: Path) -> bool:
+    """Whether a transaction was left open on the venv at *root* (a run was killed)."""
+    return os.path.lexists(os.path.join(root, FOLDER))
+
+
+def recover(root: Path) -> str | None:
+    """Finish what a killed run left: roll back, or clean up after a commit. What was done."""
+    where = os.path.abspath(root)
+    folder = os.path.join(where, FOLDER)
+    if not os.path.lexists(folder):
+        return None
+    try:
+        state = _read_journal(folder).get("state")
+    except (OSError, ValueError):
+        state = None  # killed before its journal was complete: nothing was changed yet
+    with _uninterrupted():
+        if state == "committed":
+            _finish(where)
+            return "finished an apply that was interrupted after it had completed"
+        if state == "open":
+            _rollback(where)
+            return "undid the changes of an apply that was interrupted"
+        shutil.rmtree(folder)
+    return "removed what an apply that was interrupted before it changed anything left"
+
+
+# -- the work -------------------------------------------------------------------------------
+
+
+def _rollback(root: str) -> None:
+    folder = os.path.join(root, FOLDER)
+    try:
+        before = {str(path) for path in _journal_paths(folder)}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise VenvError(
+            f"cannot undo the interrupted changes to {root}: its journal is unreadable ({exc})",
+            hint=f"delete {root} and run `envsync apply` to make it again",
+        ) from exc
+    _remove_new(root, before)
+    old = os.path.join(folder, _OLD)
+    for path in _files_under(old):
+        _move(path, os.path.join(root, os.path.relpath(path, old)))
+    shutil.rmtree(folder)
+
+
+def _journal_paths(folder: str) -> list[object]:
+    paths = _read_journal(folder)["paths"]
+    if not isinstance(paths, list):
+        raise TypeError("the journal has no list of paths")
+    return paths
+
+
+def _finish(root: str) -> None:
+    folder = os.path.join(root, FOLDER)
+    shutil.rmtree(os.path.join(folder, _OLD), ignore_errors=True)
+    shutil.rmtree(folder)
+
+
+def _remove_new(root: str, before: set[str]) -> None:
+    """Delete every file, link and folder under *root* that is not in *before*."""
+    for folder, dirs, files in os.walk(root, topdown=False):
+        relative = os.path.relpath(folder, root)
+        if relative == FOLDER or relative.startswith(FOLDER + os.sep):
+            continue
+        if folder == root:
+            dirs = [d for d in dirs if d != FOLDER]  # noqa: PLW2901 - its own copy
+        for name in files:
+            path = os.path.join(folder, name)
+            if _key(root, path) not in before:
+                os.unlink(path)
+        for name in dirs:
+            path = os.path.join(folder, name)
+            if os.path.islink(path) and _key(root, path) not in before:
+                os.unlink(path)
+            elif _key(root, path) + "/" not in before and os.path.isdir(path):
+                with contextlib.suppress(OSError):  # not empty: something we keep is in it
+                    os.rmdir(path)
+
+
+def _walk(root: str) -> Iterator[str]:
+    """Every path under *root* but the transaction's folder: files as ``a/b``, folders ``a/``."""
+    for folder, dirs, files in os.walk(root):
+        if folder == root:
+            dirs[:] = [d for d in dirs if d != FOLDER]
+        for name in dirs:
+            path = os.path.join(folder, name)
+            yield _key(root, path) + ("" if os.path.islink(path) else "/")
+        for name in files:
+            yield _key(root, os.path.join(folder, name))
+
+
+def _key(root: str, path: str) -> str:
+    return os.path.relpath(path, root).replace(os.sep, "/")
+
+
+def _files_under(folder: str) -> Iterator[str]:
+    for parent, dirs, files in os.walk(folder):
+        yield from (os.path.join(parent, name) for name in files)
+        yield from (
+            os.path.join(parent, d) for d in dirs if os.path.islink(os.path.join(parent, d))
+        )
+
+
+def _move(source: str, target: str) -> None:
+    """Rename *source* to *target*, making its folder; a missing *source* is no error."""
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        os.replace(source, target)
+
+
+def _read_journal(folder: str) -> dict[str, object]:
+    with open(os.path.join(folder, _JOURNAL), encoding="utf-8") as fh:
+        data = json.load(fh)
+    if not isinstance(data, dict) or data.get("format") != _FORMAT:
+        raise ValueError("not a journal envsync wrote")
+    return data
+
+
+def _write_journal(folder: str, journal: dict[str, object]) -> None:
+    """Write the journal whole: a temporary file, flushed to disk, renamed over the old one."""
+    path = os.path.join(folder, _JOURNAL)
+    partial = f"{path}.tmp"
+    with open(partial, "w", encoding="utf-8") as fh:
+        json.dump(journal, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(partial, path)
+    _sync_folder(folder)
+
+
+def _sync_folder(folder: str) -> None:
+    """Flush a folder's entries (the rename) to disk, where the platform allows it."""
+    with contextlib.suppress(OSError, AttributeError):
+        handle = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(handle)
+        finally:
+            os.close(handle)
+
+
+@contextlib.contextmanager
+def _uninterrupted() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM off while the venv is put back: half a rollback helps no one."""
+    import signal  # noqa: PLC0415 - only on the failure path
+    import threading  # noqa: PLC0415
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
