@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import csv
 import hashlib
+import http.client
 import json
 import logging
 import os
@@ -35,7 +37,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, TypeAlias, TypeVar
 from urllib.parse import urlsplit
 
-from envsync import credentials
+from envsync import credentials, retry
 from envsync._cachedir import cache_root
 from envsync._subprocess import clean_env, redact, run_lines
 from envsync.errors import (
@@ -62,7 +64,6 @@ _R = TypeVar("_R")
 UpstreamLookup: TypeAlias = "Callable[[str], Upstream | None]"
 
 _CHUNK = 1 << 16
-_TIMEOUT = 60.0
 _REFUSED = frozenset({401, 403})
 _MANIFEST_FORMAT = 1
 #: Parallel downloads: enough to hide latency, few enough to be polite to an index.
@@ -159,7 +160,8 @@ class Cache:
         """The cached file of *artifact*, downloaded and checked against its sha256 if need be.
 
         A cached file that no longer has its hash is discarded and fetched again. A download
-        whose hash differs from the lock's raises HashMismatchError and leaves nothing behind.
+        cut short is tried again (see ``retry``); one that arrived whole but whose hash differs
+        from the lock's raises HashMismatchError. Neither leaves anything behind.
         """
         sha256, filename = _identity(artifact)
         path = self.wheel_path(sha256, filename)
@@ -277,8 +279,8 @@ def _mismatch(artifact: Artifact, filename: str, wanted: str, found: str) -> Has
 
 def _download(url: str, out: IO[bytes], lookup: UpstreamLookup) -> str:
     """Copy *url* into *out*; return the hex sha256 of what was copied."""
-    digest = hashlib.sha256()
     if urlsplit(url).scheme == "file":
+        digest = hashlib.sha256()
         try:
             with local_path(url).open("rb") as source:
                 _copy(source, out, digest)
@@ -288,21 +290,38 @@ def _download(url: str, out: IO[bytes], lookup: UpstreamLookup) -> str:
     where = lookup(url)
     request = build_request(url, login=where.login if where else None)
     try:
-        with urllib.request.urlopen(request, timeout=_TIMEOUT) as response:  # noqa: S310
-            _copy(response, out, digest)
+        return retry.call(
+            lambda timeout: _download_once(request, out, timeout), url=url, doing="cannot download"
+        )
     except urllib.error.HTTPError as exc:
         if exc.code in _REFUSED:
             raise _refused(url, where, exc.code) from None
         raise _unreachable(url, exc) from exc
-    except (urllib.error.URLError, OSError) as exc:
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
         raise _unreachable(url, exc) from exc
+
+
+def _download_once(request: urllib.request.Request, out: IO[bytes], timeout: float) -> str:
+    """One try at copying the answer to *request* into *out* (emptied first); its sha256."""
+    out.seek(0)
+    out.truncate()
+    digest = hashlib.sha256()
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) from the lock
+        received = _copy(response, out, digest)
+        # Counted, not trusted to read(): a wheel cut short must be fetched again, not
+        # reported as a hash mismatch.
+        retry.check_complete(response.headers.get("Content-Length"), received)
     return digest.hexdigest()
 
 
-def _copy(source: IO[bytes], out: IO[bytes], digest: hashlib._Hash) -> None:
+def _copy(source: IO[bytes], out: IO[bytes], digest: hashlib._Hash) -> int:
+    """Copy *source* into *out*, hashing it; the number of bytes copied."""
+    copied = 0
     while chunk := source.read(_CHUNK):
         digest.update(chunk)
         out.write(chunk)
+        copied += len(chunk)
+    return copied
 
 
 def _refused(url: str, where: Upstream | None, status: int) -> IndexAuthError:
@@ -349,6 +368,7 @@ def _extract(wheel: Path, folder: Path) -> None:
     files = folder / "files"
     with zipfile.ZipFile(wheel) as archive:
         dist_info = WheelFile(archive).dist_info_dir  # checks there is exactly one, named right
+        _check_record(archive, f"{dist_info}/RECORD", wheel)
         entries = [
             _extract_member(archive, info, files)
             for info in archive.infolist()
@@ -361,10 +381,27 @@ def _extract(wheel: Path, folder: Path) -> None:
 
 def _wanted(name: str, wheel: Path) -> bool:
     """False for bytecode caches (installers skip them); an unsafe path is an error."""
-    parts = PurePosixPath(name).parts
-    if name.startswith("/") or ".." in parts or "\\" in name or ":" in parts[0]:
+    if _unsafe(name):
         raise InstallError(f"{wheel.name} holds a file outside its own folder: {name}")
-    return "__pycache__" not in parts[:-1]
+    return "__pycache__" not in PurePosixPath(name).parts[:-1]
+
+
+def _unsafe(name: str) -> bool:
+    """An absolute path, a drive, a backslash or a ``..`` part: it could leave the venv."""
+    parts = PurePosixPath(name).parts
+    return not parts or name.startswith("/") or ".." in parts or "\\" in name or ":" in parts[0]
+
+
+def _check_record(archive: zipfile.ZipFile, record: str, wheel: Path) -> None:
+    """Refuse a wheel whose RECORD names a path outside it: no installer should trust one."""
+    try:
+        text = archive.read(record).decode("utf-8")
+    except (KeyError, UnicodeDecodeError) as exc:
+        raise InstallError(f"{wheel.name} has no readable {record}: {exc}") from exc
+    for row in csv.reader(text.splitlines()):
+        if row and row[0] and _unsafe(row[0]):
+            msg = f"{wheel.name}'s RECORD names a file outside the wheel: {row[0]}"
+            raise InstallError(msg, hint="do not install this wheel; report it to its authors")
 
 
 def _extract_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, files: Path) -> list[object]:

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -221,10 +222,46 @@ def test_a_wheel_a_helper_process_refused_is_reported_by_envsync(
     packages.append(local_wanted(evil, "evil", "1.0"))
     python = make_venv(tmp_path / "venv")
 
-    with pytest.raises(InstallError, match=r"evil-1\.0-py3-none-any\.whl holds a file outside"):
+    with pytest.raises(InstallError, match=r"evil-1\.0-py3-none-any\.whl.* outside"):
         native_install(python, packages)
     assert not (tmp_path / "escape.py").exists()
     assert not list(site_packages(tmp_path / "venv").iterdir())  # nothing installed
+
+
+@pytest.mark.parametrize("row", ["../../../escape.py", "/etc/escape.py", "a/../../escape.py"])
+def test_a_wheel_whose_record_points_outside_it_is_refused(tmp_path: Path, row: str) -> None:
+    good = build_wheel(tmp_path / "wheels", "sneaky", "1.0", files={"sneaky/__init__.py": ""})
+    bad = tmp_path / "bad" / good.name
+    bad.parent.mkdir()
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(bad, "w") as out:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename.endswith(".dist-info/RECORD"):
+                data += f"{row},sha256=AAAA,1\n".encode()
+            out.writestr(info, data)
+    python = make_venv(tmp_path / "venv")
+
+    with pytest.raises(InstallError, match="RECORD names a file outside the wheel") as caught:
+        native_install(python, [local_wanted(bad, "sneaky", "1.0")])
+    assert row in caught.value.message
+    assert not list(site_packages(tmp_path / "venv").iterdir())
+
+
+@pytest.mark.parametrize("member", ["../escape.py", "/abs/escape.py", "sneaky/../../escape.py"])
+def test_a_wheel_with_an_archive_member_outside_it_is_refused(tmp_path: Path, member: str) -> None:
+    good = build_wheel(tmp_path / "wheels", "sneaky", "1.0", files={"sneaky/__init__.py": ""})
+    bad = tmp_path / "bad" / good.name
+    bad.parent.mkdir()
+    shutil.copy(good, bad)
+    with zipfile.ZipFile(bad, "a") as out:
+        out.writestr(zipfile.ZipInfo(member), b"x = 1\n")  # in the archive, not in RECORD
+    python = make_venv(tmp_path / "venv")
+
+    with pytest.raises(InstallError, match="holds a file outside its own folder") as caught:
+        native_install(python, [local_wanted(bad, "sneaky", "1.0")])
+    assert member in caught.value.message
+    assert not (tmp_path / "escape.py").exists()
+    assert not list(site_packages(tmp_path / "venv").iterdir())
 
 
 def test_data_folders_pth_files_and_scripts_install_as_pip_installs_them(tmp_path: Path) -> None:
