@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import io
 import json
 import logging
@@ -327,9 +328,26 @@ def _install_one(venv: _Venv, wanted: Wanted, tree: cache.Tree, *, linker: _Link
     }
     try:
         _place(_TreeSource(tree), destination, extra)
-    except (InstallerError, OSError, ValueError) as exc:
+    except OSError as exc:
+        if exc.errno in _DISK_FULL:
+            raise _disk_full(venv.root, tree.wheel) from exc
+        raise InstallError(f"could not install {tree.wheel}: {exc}") from exc
+    except (InstallerError, ValueError) as exc:
         raise InstallError(f"could not install {tree.wheel}: {exc}") from exc
     return destination
+
+
+_DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def _disk_full(venv: Path, wheel: str) -> InstallError:
+    free = shutil.disk_usage(venv).free if venv.exists() else 0
+    return InstallError(
+        f"no space left on the disk holding {venv} while installing {wheel} "
+        f"({free // (1 << 20)} MiB free)",
+        hint="free some space on that disk (or move the venv to another one) and run "
+        "`envsync apply` again",
+    )
 
 
 def _place(source: _TreeSource, destination: _Destination, extra: dict[str, bytes]) -> None:
@@ -543,6 +561,7 @@ class _Destination(SchemeDictionaryDestination):
         """Link the cached file *path* (under *root*) into *scheme*; its RECORD row."""
         target = self._target(scheme, path)
         self.linker.folder_for(target)
+        _faults.reached("linking")
         self.linker.place(os.path.join(root, path), target)  # noqa: PTH118
         self.written.append(target)
         return RecordEntry(path, Hash("sha256", member.hash), member.size)
