@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from envsync import _faults
+from envsync._fastpath import STATE_NAME
 from envsync.errors import VenvError
 from envsync.uninstall import dist_files, find_dists, prune_empty
 
@@ -94,6 +95,10 @@ def begin(root: Path) -> Transaction:
     folder = os.path.join(where, FOLDER)
     if os.path.lexists(folder):
         recover(root)
+    # The no-change path's record of the venv is void from here on: were this run killed,
+    # that record must not vouch for a half-changed venv.
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(os.path.join(where, STATE_NAME))
     os.makedirs(folder)
     _write_journal(folder, {"format": _FORMAT, "state": "open", "paths": _walk(where)})
     return Transaction(where)

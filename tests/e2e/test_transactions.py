@@ -9,6 +9,7 @@ by hash, with the states A and B that plain applies produce.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import signal
 import subprocess
@@ -155,6 +156,30 @@ def test_the_next_apply_repairs_a_killed_one_and_says_so(
     assert done.returncode == 0, done.stderr
     assert "undid the changes of an apply that was interrupted" in done.stderr
     assert state(project / ".venv") == found["B"]
+
+
+@pytest.mark.parametrize("point", ["moving-aside:2", "installed:1", "before-commit"])
+def test_a_killed_apply_is_repaired_even_when_the_lock_file_is_back_as_it_was(
+    states: tuple[Path, dict[str, dict[str, str]]], point: str
+) -> None:
+    project, found = states
+    back_to_a(project, found["A"])
+    use(project, (project / "lock-A.toml").read_bytes())
+    assert run(project, "apply", "--frozen").stdout.startswith("No changes")  # its record exists
+    lock = project / "pylock.toml"
+    stamp = lock.stat()
+    use(project, (project / "lock-B.toml").read_bytes())
+    assert run(project, "apply", "--frozen", fault=point).returncode == -signal.SIGKILL
+    # Back to the very lock file the record was made for: same bytes, same mtime.
+    use(project, (project / "lock-A.toml").read_bytes())
+    os.utime(lock, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+
+    again = run(project, "apply", "--frozen")
+
+    assert again.returncode == 0, again.stderr
+    # The full path ran (the no-change path would have printed one line and stopped):
+    assert "undid the changes of an apply that was interrupted" in again.stderr
+    assert state(project / ".venv") == found["A"]
 
 
 def test_a_failed_install_puts_the_venv_back(
