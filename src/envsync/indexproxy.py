@@ -31,7 +31,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from packaging.utils import canonicalize_name
 
-from envsync import credentials, simpleapi
+from envsync import credentials, retry, simpleapi
 from envsync._subprocess import clean_env
 from envsync.errors import EnvsyncError, IndexUnreachableError
 
@@ -116,7 +116,7 @@ class PipAccess:
     args: tuple[str, ...]
     """``--index-url`` / ``--extra-index-url`` / ``--find-links`` options."""
     env: Mapping[str, str] = field(default_factory=dict)
-    """Variables to add to pip's environment (``NETRC``)."""
+    """Variables to add to pip's environment (``NETRC``, timeouts and retries)."""
     proxy: IndexProxy | None = None
     """The proxy pip talks to, when packages are pinned."""
 
@@ -148,11 +148,14 @@ def pip_access(routes: Routes, find_links: Iterable[str]) -> Iterator[PipAccess]
     """How pip reaches the indexes for the length of the block.
 
     With pinned packages, pip gets the proxy as its only index; without, the indexes
-    themselves. Either way the credentials go in a private netrc file (``NETRC``), and
-    find-links locations are passed as they are.
+    themselves. Either way the credentials go in a private netrc file (``NETRC``),
+    find-links locations are passed as they are, and pip and uv wait and retry as envsync
+    does (``retry.Policy.subprocess_env``).
     """
     links = tuple(f"--find-links={location}" for location in find_links)
-    with credentials.pip_netrc(routes.upstreams()) as env:
+    patience = retry.policy().subprocess_env()
+    with credentials.pip_netrc(routes.upstreams()) as netrc:
+        env = {**patience, **netrc}
         if not routes.pinned:
             yield PipAccess(args=(*_direct_args(routes.default), *links), env=env)
             return
@@ -251,6 +254,10 @@ class IndexProxy:
         return self._project(canonicalize_name(name), as_json=_JSON in (accept or ""))
 
     def _project(self, name: str, *, as_json: bool) -> _Response:
+        if self.failure() is not None:
+            # The run fails anyway (PipAccess.run raises it): answer at once, rather than
+            # let pip's retries multiply envsync's own against an index that is failing.
+            return _Response(502, b"the upstream index failed\n")
         upstreams = self.routes.for_project(name)
         _LOG.debug("index proxy: %s from %s", name, ", ".join(u.url for u in upstreams))
         try:

@@ -11,6 +11,7 @@ its hash from the index, so the lock covers every platform the index publishes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -21,13 +22,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
-from packaging.requirements import Requirement
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from envsync import compiled, credentials, indexproxy, simpleapi
-from envsync._pipoutput import classify, missing_requirement
+from envsync import compiled, credentials, indexproxy, retry, simpleapi
+from envsync._pipoutput import classify, cut_off, missing_requirement, without_tracebacks
 from envsync._shims import pycache_dir, shim_dir
 from envsync._subprocess import Runner, run, tail
 from envsync.errors import (
@@ -166,7 +167,7 @@ class PipToolsResolver:
             work = Path(tmp)
             inputs = _write_inputs(work, request)
             _write_preferences(work / _OUTPUT, request)
-            self._compile(work, inputs, request, access)
+            self._compile(work, inputs, request, access, routes)
             pins = compiled.parse((work / _OUTPUT).read_text("utf-8"), _editables(request))
             versions = self._local_versions(pins, request, access)
         packages = _with_files(pins, request, versions, routes)
@@ -174,10 +175,33 @@ class PipToolsResolver:
         return Resolution(python=request.python_version, packages=packages, roots=roots)
 
     def _compile(
-        self, work: Path, inputs: Sequence[str], request: ResolveRequest, access: PipAccess
+        self,
+        work: Path,
+        inputs: Sequence[str],
+        request: ResolveRequest,
+        access: PipAccess,
+        routes: Routes,
     ) -> None:
+        """Run pip-compile (again, if a download was cut off); blame an index that fails."""
         argv = self._compile_argv(inputs, request, access)
-        access.run(self._run, argv, error=_compile_error, cwd=work)
+        settings = retry.policy()
+        try:
+            retry.again(
+                lambda: access.run(self._run, argv, error=_compile_error, cwd=work),
+                transient=_cut_off_text,
+                what="the resolver",
+                settings=settings,
+            )
+        except (_NoVersionError, _PipUnreachableError) as exc:
+            # pip skips an index page it cannot read, then finds "no version", and its own
+            # network errors seldom name the page: read the pages ourselves, so that an index
+            # that fails is named as such. (The routing proxy's failures are ours already.)
+            _read_pages(_names_to_check(exc, request), routes)
+            if isinstance(exc, _CutOffError):
+                raise IndexUnreachableError(
+                    f"{exc.message} (tried {settings.attempts} times)", hint=exc.hint
+                ) from exc
+            raise
 
     def _compile_argv(
         self, inputs: Sequence[str], request: ResolveRequest, access: PipAccess
@@ -488,18 +512,64 @@ def _relative(path: Path, root: Path) -> str:
 # -- errors ---------------------------------------------------------------------------------
 
 
+class _NoVersionError(ResolutionError):
+    """pip found no version of a requirement: a wrong name, or an index page it could not read."""
+
+    def __init__(self, requirement: str) -> None:
+        super().__init__(
+            f"no version of {requirement} is available from the configured indexes",
+            hint="check the name and version in env.toml and [index] url",
+        )
+        self.requirement = requirement
+
+
+class _PipUnreachableError(IndexUnreachableError):
+    """pip (or uv) could not read an index, in its own words."""
+
+
+class _CutOffError(_PipUnreachableError):
+    """pip crashed on an answer that stopped short: worth running it again."""
+
+
+def _cut_off_text(exc: Exception) -> str | None:
+    return "an answer from an index stopped short" if isinstance(exc, _CutOffError) else None
+
+
+def _names_to_check(exc: EnvsyncError, request: ResolveRequest) -> list[str]:
+    """The projects whose pages may explain *exc*: the one pip missed, or every top-level one."""
+    if isinstance(exc, _NoVersionError):
+        with contextlib.suppress(InvalidRequirement):
+            return [Requirement(exc.requirement).name]
+    wanted = [*request.dependencies, *(r for g in request.groups for r in g.requirements)]
+    local = {s.package for s in request.sources if s.path is not None}
+    names = [r.name for r in wanted if not r.url and canonicalize_name(r.name) not in local]
+    return list(dict.fromkeys(names))
+
+
+def _read_pages(names: Sequence[str], routes: Routes) -> None:
+    """Read each project's pages (with retries): raises IndexUnreachableError if one fails."""
+    pairs = [(where, name) for name in names for where in routes.for_project(name)]
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+        list(pool.map(lambda pair: simpleapi.fetch_page(*pair), pairs))
+
+
 def _compile_error(output: str) -> EnvsyncError:
     """Turn pip-compile's output into the one error a user should read."""
     shown = tail(output)
     kind = classify(output)
     if kind == "no-version":
-        return ResolutionError(
-            f"no version of {missing_requirement(output)} is available from the configured indexes",
-            hint="check the name and version in env.toml and [index] url",
+        return _NoVersionError(missing_requirement(output))
+    if cut_off(output):
+        last = tail(output, lines=1).strip()  # the exception, not pip's traceback
+        return _CutOffError(
+            f"an answer from a package index stopped short while resolving: {last}",
+            hint="check that the index is up and your network; "
+            f"{retry.RETRIES_VARIABLE} sets how often envsync tries",
         )
     if kind == "unreachable":
-        return IndexUnreachableError(
-            f"a package index could not be reached while resolving:\n{shown}",
+        return _PipUnreachableError(
+            "a package index could not be reached while resolving:\n"
+            + tail(without_tracebacks(output)),
             hint="check [index] url in env.toml and your network",
         )
     if kind == "build":

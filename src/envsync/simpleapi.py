@@ -3,13 +3,15 @@
 pip-compile decides *which* versions; this module lists *every file* of those versions with
 its hash, so the lock covers all platforms an index publishes, not only this machine's. It also
 fetches the pages indexproxy serves to pip. Requests carry an index's credentials (found by
-``credentials``) as basic auth; a 401 or 403 becomes an error naming the index.
+``credentials``) as basic auth; a 401 or 403 becomes an error naming the index. Every request
+is retried as ``retry`` says (timeouts, dropped connections, 5xx, cut-off answers).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import json
 import logging
 import urllib.error
@@ -28,12 +30,14 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
-from envsync import pagecache
+from envsync import pagecache, retry
 from envsync._subprocess import redact
 from envsync.credentials import refused
 from envsync.errors import IndexUnreachableError
 
 if TYPE_CHECKING:
+    from email.message import Message
+
     from packaging.version import Version
 
     from envsync.credentials import Login, Upstream
@@ -55,7 +59,6 @@ __all__ = [
 _LOG = logging.getLogger("envsync.simpleapi")
 _JSON = "application/vnd.pypi.simple.v1+json"
 _ACCEPT = f"{_JSON}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1"
-_TIMEOUT = 30.0
 _CHUNK = 1 << 16
 _REFUSED = frozenset({401, 403})
 _NOT_FOUND = 404
@@ -131,12 +134,29 @@ def build_request(
     return urllib.request.Request(url, headers=headers)  # noqa: S310 - http(s) checked by spec
 
 
+_CANNOT_REACH = "cannot reach the package index"
+#: What a network failure that retrying cannot help looks like (an unknown host, say).
+_NETWORK_ERRORS = (urllib.error.URLError, OSError, http.client.HTTPException)
+
+
 def _unreachable(url: str, exc: BaseException) -> IndexUnreachableError:
     return IndexUnreachableError(
-        redact(f"cannot reach the package index {url}: {exc}"),
+        redact(f"{_CANNOT_REACH} {url}: {exc}"),
         hint="check [index] url in env.toml and your network; "
         "credentials belong in the URL's user:password part or your netrc",
     )
+
+
+def _connect(request: urllib.request.Request, timeout: float) -> None:
+    """One GET whose answer is not read: a public index's root page runs to megabytes."""
+    with urllib.request.urlopen(request, timeout=timeout):  # noqa: S310 - http(s) checked by spec
+        pass
+
+
+def _read(request: urllib.request.Request, timeout: float) -> tuple[bytes, str, Message]:
+    """One GET: the whole body, the final URL and the headers (IncompleteRead if cut off)."""
+    with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310 - http(s) checked by spec
+        return resp.read(), resp.geturl(), resp.headers
 
 
 def probe_index(where: Upstream) -> None:
@@ -146,14 +166,14 @@ def probe_index(where: Upstream) -> None:
         if not Path(urllib.request.url2pathname(urlsplit(url).path)).exists():
             raise _unreachable(url, FileNotFoundError("no such folder"))
         return
+    request = build_request(url, login=where.login)
     try:
-        with urllib.request.urlopen(build_request(url, login=where.login), timeout=_TIMEOUT):  # noqa: S310
-            pass
+        retry.call(lambda timeout: _connect(request, timeout), url=url, doing=_CANNOT_REACH)
     except urllib.error.HTTPError as exc:
         if exc.code in _REFUSED:
             raise refused(where, exc.code) from None
         return  # it answered: a 404 on the root is no reason to stop here
-    except (urllib.error.URLError, OSError) as exc:
+    except _NETWORK_ERRORS as exc:
         raise _unreachable(url, exc) from exc
 
 
@@ -174,16 +194,9 @@ def fetch_page(where: Upstream, project: str) -> Page | None:
     for header, value in (kept.validators() if kept else {}).items():
         request.add_header(header, value)
     try:
-        with urllib.request.urlopen(request, timeout=_TIMEOUT) as resp:  # noqa: S310 - http(s) checked by spec
-            served = pagecache.CachedPage(
-                body=resp.read(),
-                content_type=resp.headers.get("Content-Type", ""),
-                url=resp.geturl(),
-                etag=None,
-                last_modified=None,
-                fresh_until=0.0,
-            )
-            return _as_page(pagecache.store(page_url, _ACCEPT, user, served, resp.headers))
+        body, final, headers = retry.call(
+            lambda timeout: _read(request, timeout), url=page_url, doing=_CANNOT_REACH
+        )
     except urllib.error.HTTPError as exc:
         if exc.code == _NOT_MODIFIED and kept is not None:
             return _as_page(pagecache.store(page_url, _ACCEPT, user, kept, exc.headers))
@@ -192,8 +205,17 @@ def fetch_page(where: Upstream, project: str) -> Page | None:
         if exc.code in _REFUSED:
             raise refused(where, exc.code) from None
         raise _unreachable(where.url, exc) from exc
-    except (urllib.error.URLError, OSError) as exc:
+    except _NETWORK_ERRORS as exc:
         raise _unreachable(where.url, exc) from exc
+    served = pagecache.CachedPage(
+        body=body,
+        content_type=headers.get("Content-Type", ""),
+        url=final,
+        etag=None,
+        last_modified=None,
+        fresh_until=0.0,
+    )
+    return _as_page(pagecache.store(page_url, _ACCEPT, user, served, headers))
 
 
 def _as_page(kept: pagecache.CachedPage) -> Page:
@@ -220,11 +242,14 @@ def files_for(where: Upstream, project: str) -> list[IndexFile]:
 
 def files_for_page(page_url: str) -> list[IndexFile]:
     """Every file linked from a find-links HTML page."""
+    request = build_request(page_url)
     try:
-        with urllib.request.urlopen(build_request(page_url), timeout=_TIMEOUT) as resp:  # noqa: S310
-            body = resp.read()
-            final = resp.geturl()
-    except (urllib.error.URLError, OSError) as exc:
+        body, final, _ = retry.call(
+            lambda timeout: _read(request, timeout),
+            url=page_url,
+            doing="cannot read the find-links page",
+        )
+    except _NETWORK_ERRORS as exc:
         raise _unreachable(page_url, exc) from exc
     return _parse_html(body.decode("utf-8", "replace"), _with_userinfo(final, page_url))
 
@@ -312,13 +337,23 @@ def hash_url(url: str, login: Login | None = None) -> str:
     """Hex sha256 of a file fetched from *url* (for indexes that publish no hashes)."""
     if urlsplit(url).scheme == "file":
         return hash_file(Path(urllib.request.url2pathname(urlsplit(url).path)))
-    digest = hashlib.sha256()
+    request = build_request(url, login=login)
     try:
-        with urllib.request.urlopen(build_request(url, login=login), timeout=_TIMEOUT) as resp:  # noqa: S310
-            for chunk in iter(lambda: resp.read(_CHUNK), b""):
-                digest.update(chunk)
-    except (urllib.error.URLError, OSError) as exc:
+        return retry.call(
+            lambda timeout: _hash_download(request, timeout), url=url, doing="cannot download"
+        )
+    except _NETWORK_ERRORS as exc:
         raise _unreachable(url, exc) from exc
+
+
+def _hash_download(request: urllib.request.Request, timeout: float) -> str:
+    digest = hashlib.sha256()
+    received = 0
+    with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310 - http(s) checked by spec
+        for chunk in iter(lambda: resp.read(_CHUNK), b""):
+            digest.update(chunk)
+            received += len(chunk)
+        retry.check_complete(resp.headers.get("Content-Length"), received)
     return digest.hexdigest()
 
 
