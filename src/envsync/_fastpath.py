@@ -12,7 +12,7 @@ before the rest of envsync is loaded. Anything unusual (another option, an unrea
 means "not sure", and the full path decides.
 """
 
-# ruff: noqa: PTH100, PTH103, PTH105, PTH110, PTH116, PTH118, PTH120, PTH123 - os.path, not pathlib:
+# ruff: noqa: PTH100, PTH103, PTH110, PTH116, PTH118, PTH120, PTH123 - os.path, not pathlib:
 # this module runs before anything else is imported, and pathlib costs milliseconds here.
 from __future__ import annotations
 
@@ -41,8 +41,9 @@ STATE_NAME = ".envsync-state.json"
 NO_CHANGES = "No changes. The environment matches the lock."
 _FORMAT = 1
 _FLAGS = {"-q", "--quiet", "--all-groups", "--no-default-groups", "--frozen", "--locked"}
-_VALUED = {"--spec", "--group", "--only-group"}
-_OUTPUT_ONLY = {"-q", "--quiet"}
+_VALUED = {"--spec", "--group", "--only-group", "--lock-timeout"}
+#: Options that change how a run talks or waits, never what it installs: not in the key.
+_OUTPUT_ONLY = {"-q", "--quiet", "--lock-timeout"}
 
 
 def try_apply(argv: Sequence[str]) -> int | None:
@@ -91,7 +92,7 @@ def record(
 def try_lock(argv: Sequence[str]) -> int | None:
     """Answer ``lock`` at once when nothing it depends on changed since it last ran."""
     options = _options(argv, command="lock")
-    if options is None or set(options) - {"--spec", "-q", "--quiet"}:
+    if options is None or set(options) - {"--spec", *_OUTPUT_ONLY}:
         return None
     spec = options.pop("--spec", ["env.toml"])[-1]
     try:
@@ -134,10 +135,10 @@ def _lock_state_path(spec: str) -> str:
 
 
 def _write(path: str, state: dict[str, object]) -> None:
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(state, fh)
-    os.replace(tmp, path)
+    """Replace the state file whole: a torn one must never be read as "No changes"."""
+    from envsync import _atomic  # noqa: PLC0415 - only a full run writes; keep start-up lean
+
+    _atomic.write_text(path, json.dumps(state), fault="writing-state")
 
 
 def _options(argv: Sequence[str], command: str = "apply") -> dict[str, list[str]] | None:
@@ -159,7 +160,18 @@ def _options(argv: Sequence[str], command: str = "apply") -> dict[str, list[str]
             found.setdefault(arg, []).append("")
         else:
             return None
+    # A bad --lock-timeout is a usage error, and only the full command line says so.
+    if not all(_seconds(v) for v in found.get("--lock-timeout", [])):
+        return None
     return found
+
+
+def _seconds(value: str) -> bool:
+    """Whether *value* is a number of seconds --lock-timeout accepts."""
+    try:
+        return float(value) >= 0
+    except ValueError:
+        return False
 
 
 def _venv_of(spec: str) -> str:

@@ -1,20 +1,23 @@
-"""env.toml and pylock.toml on disk: read them, validate them, write the lock atomically."""
+"""env.toml and pylock.toml on disk: read them, validate them, replace them atomically.
+
+Both are written through ``_atomic``: a temporary file beside the target, flushed to disk and
+renamed over it, so a crash leaves the old file or the new one, never a mix.
+"""
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from envsync import lockfile
+from envsync import _atomic, lockfile
 from envsync.errors import EnvsyncError, LockError, SpecError, SpecProblem
 from envsync.spec import Spec, parse_spec
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from packaging.pylock import Pylock
 
-__all__ = ["load_spec", "lock_path", "read_lock", "write_atomic"]
+__all__ = ["load_spec", "lock_path", "read_lock", "write_lock", "write_spec"]
 
 
 def load_spec(path: Path) -> Spec:
@@ -47,15 +50,13 @@ def read_lock(path: Path) -> Pylock | None:
     return lockfile.loads(text, path=path)
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write *text* to *path* through a temporary file and a rename: never half a file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def write_lock(path: Path, text: str) -> None:
+    """Replace pylock.toml at *path* with *text*, whole or not at all."""
+    _atomic.write_text(path, text, fault="writing-lock")
+
+
+
+
+def write_spec(path: Path, text: str) -> None:
+    """Replace env.toml at *path* with *text*, whole or not at all."""
+    _atomic.write_text(path, text, fault="writing-spec")

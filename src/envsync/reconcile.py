@@ -237,7 +237,7 @@ def _write_lock(spec: Spec, new: Pylock) -> LockOutcome:
         existing = None
     if existing == text:
         return _lock_outcome(spec, new, "unchanged")
-    projectfiles.write_atomic(path, text)
+    projectfiles.write_lock(path, text)
     return _lock_outcome(spec, new, "created" if existing is None else "updated")
 
 

@@ -27,7 +27,7 @@ import shutil
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from envsync import _faults
+from envsync import _atomic, _faults
 from envsync._fastpath import STATE_NAME
 from envsync.errors import VenvError
 from envsync.uninstall import dist_files, find_dists, prune_empty
@@ -95,11 +95,11 @@ def begin(root: Path) -> Transaction:
     folder = os.path.join(where, FOLDER)
     if os.path.lexists(folder):
         recover(root)
-    # The no-change path's record of the venv is void from here on: were this run killed,
-    # that record must not vouch for a half-changed venv.
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(os.path.join(where, STATE_NAME))
     os.makedirs(folder)
+    # The no-change path's record of the venv must not vouch for a venv this run may leave
+    # half-changed: it goes aside with the old files (back on rollback, gone on commit).
+    state = os.path.join(where, STATE_NAME)
+    _move(state, os.path.join(folder, _OLD, STATE_NAME))
     _write_journal(folder, {"format": _FORMAT, "state": "open", "paths": _walk(where)})
     return Transaction(where)
 
@@ -249,24 +249,7 @@ def _read_journal(folder: str) -> dict[str, object]:
 
 def _write_journal(folder: str, journal: dict[str, object]) -> None:
     """Write the journal whole: a temporary file, flushed to disk, renamed over the old one."""
-    path = os.path.join(folder, _JOURNAL)
-    partial = f"{path}.tmp"
-    with open(partial, "w", encoding="utf-8") as fh:
-        json.dump(journal, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(partial, path)
-    _sync_folder(folder)
-
-
-def _sync_folder(folder: str) -> None:
-    """Flush a folder's entries (the rename) to disk, where the platform allows it."""
-    with contextlib.suppress(OSError, AttributeError):
-        handle = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(handle)
-        finally:
-            os.close(handle)
+    _atomic.write_bytes(os.path.join(folder, _JOURNAL), json.dumps(journal).encode())
 
 
 @contextlib.contextmanager

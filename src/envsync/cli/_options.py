@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    import argparse
-
-__all__ = ["add_common", "add_groups", "add_json", "add_mode"]
+__all__ = ["add_common", "add_groups", "add_json", "add_lock_timeout", "add_mode"]
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -77,3 +74,27 @@ def add_mode(parser: argparse.ArgumentParser) -> None:
         help="fail, changing nothing, if pylock.toml is out of date",
     )
     parser.set_defaults(mode="auto")
+
+
+def add_lock_timeout(parser: argparse.ArgumentParser) -> None:
+    """--lock-timeout: how long to wait for another envsync working on the same venv."""
+    parser.add_argument(
+        "--lock-timeout",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="while another envsync is changing the same venv, wait at most SECONDS for it "
+        "(default: as long as it takes; 0: fail at once)",
+    )
+
+
+def _seconds(value: str) -> float:
+    """A non-negative number of seconds, for argparse."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:  # also refuses NaN
+        msg = f"expected a number of seconds (0 or more), found {value!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return seconds

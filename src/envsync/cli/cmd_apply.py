@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 from envsync import _fastpath, projectfiles, reconcile, render, target
 from envsync.cli._data import outcome_data
-from envsync.cli._options import add_groups, add_json, add_mode
+from envsync.cli._locking import holding
+from envsync.cli._options import add_groups, add_json, add_lock_timeout, add_mode
 from envsync.cli._selection import selection
 from envsync.cli.cmd_lock import remember_lock
 from envsync.errors import EXIT_OK
@@ -30,6 +31,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_groups(parser)
     add_mode(parser)
     add_json(parser)
+    add_lock_timeout(parser)
     parser.add_argument(
         "--verify",
         action="store_true",
@@ -38,24 +40,29 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    """Apply, then summarize what changed."""
+    """Apply, then summarize what changed.
+
+    The venv's lock is held from the first look at the venv until the state the no-change
+    path trusts is written: that state must describe this run's result, not another's.
+    """
     spec = projectfiles.load_spec(args.spec)
-    outcome = reconcile.apply(
-        spec,
-        groups=selection(args),
-        mode=args.mode,
-        verify=args.verify,
-        services=reconcile.Services(reporter=ctx.reporter()),
-    )
-    _fastpath.record(
-        spec=args.spec,
-        venv=outcome.venv,
-        site_packages=outcome.site_packages,
-        local_files=target.local_build_files(spec),
-        argv=ctx.argv,
-    )
-    if args.mode != "frozen":  # a frozen install may have used a stale lock
-        remember_lock(spec, outcome.lock)
+    with holding(spec, args, ctx):
+        outcome = reconcile.apply(
+            spec,
+            groups=selection(args),
+            mode=args.mode,
+            verify=args.verify,
+            services=reconcile.Services(reporter=ctx.reporter()),
+        )
+        _fastpath.record(
+            spec=args.spec,
+            venv=outcome.venv,
+            site_packages=outcome.site_packages,
+            local_files=target.local_build_files(spec),
+            argv=ctx.argv,
+        )
+        if args.mode != "frozen":  # a frozen install may have used a stale lock
+            remember_lock(spec, outcome.lock)
     if not outcome.plan.is_empty():  # an empty plan already said "No changes."
         counts = render.plan_counts(outcome.plan)
         done = ", ".join(f"{n} {_PAST[kind]}" for kind, n in counts.items() if n)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from envsync import export, lockfile, projectfiles, target
+from envsync import _atomic, export, lockfile, projectfiles, target
 from envsync.cli._options import add_groups
 from envsync.cli._selection import selection
 from envsync.errors import EXIT_OK, MissingLockError
@@ -73,5 +73,5 @@ def _write(output: Path | None, exported: export.Exported, ctx: Context) -> None
     if output is None:
         ctx.out.write(exported.text)
         return
-    projectfiles.write_atomic(output, exported.text)
+    _atomic.write_text(output, exported.text)
     ctx.write(f"Exported {len(exported.packages)} package(s) to {output}")

@@ -6,6 +6,7 @@ the files a requirements file names (``-r``, ``-e`` folders) through ``DiskReade
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from pathlib import Path
@@ -63,7 +64,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     for warning in warnings:
         ctx.err.write(f"warning: {warning}\n")
     target.parent.mkdir(parents=True, exist_ok=True)
-    projectfiles.write_atomic(target, text)
+    projectfiles.write_spec(target, text)
     origin = f" from {args.source}" if args.source else ""
     ctx.write(f"Wrote {path}{origin}. Run `envsync apply` to lock it and create the venv.")
     return EXIT_OK
@@ -90,7 +91,11 @@ def _read(path: Path) -> str:
         return path.read_text("utf-8")
     except FileNotFoundError:
         raise EnvsyncError(f"{path} was not found", hint="check the path given to --from") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        msg = f"cannot read {path}: line {line} is not UTF-8 ({exc.reason}: byte {exc.start})"
+        raise EnvsyncError(msg, hint="save the file as UTF-8 and run init again") from None
+    except OSError as exc:
         raise EnvsyncError(f"cannot read {path}: {exc}") from exc
 
 
@@ -104,6 +109,8 @@ class DiskReader:
     def read(self, reference: str, *, within: str) -> tuple[str, str]:
         """Read *reference*, a path relative to the file *within*."""
         path = _beside(reference, within)
+        if "\0" in reference:  # open() would raise ValueError: no file has such a name
+            raise FileNotFoundError(errno.ENOENT, "no file name holds a NUL character", reference)
         return str(path), path.read_text("utf-8")
 
     def path(self, reference: str, *, within: str) -> str:
@@ -118,7 +125,8 @@ class DiskReader:
         pyproject = _beside(reference, within) / "pyproject.toml"
         try:
             data = tomllib.loads(pyproject.read_text("utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        # ValueError: not UTF-8, not TOML, a NUL in the path, a 5000-digit number.
+        except (OSError, ValueError, RecursionError):
             return None
         project = data.get("project")
         name = project.get("name") if isinstance(project, dict) else None

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from envsync import _fastpath, projectfiles, reconcile, target
+from envsync.cli._locking import holding
+from envsync.cli._options import add_lock_timeout
 from envsync.errors import EXIT_OK
 
 if TYPE_CHECKING:
@@ -24,23 +26,28 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="ignore the existing pin of NAME (repeatable)",
     )
+    add_lock_timeout(parser)
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    """Lock and say what happened to pylock.toml."""
+    """Lock and say what happened to pylock.toml.
+
+    Under the venv's lock, like apply: an apply of this project rewrites pylock.toml too.
+    """
     spec = projectfiles.load_spec(args.spec)
-    outcome = reconcile.lock(
-        spec,
-        upgrade=args.upgrade,
-        upgrade_packages=args.upgrade_package,
-        services=reconcile.Services(reporter=ctx.reporter()),
-    )
+    with holding(spec, args, ctx):
+        outcome = reconcile.lock(
+            spec,
+            upgrade=args.upgrade,
+            upgrade_packages=args.upgrade_package,
+            services=reconcile.Services(reporter=ctx.reporter()),
+        )
+        remember_lock(spec, outcome)
     verb = {"unchanged": "is up to date", "created": "written", "updated": "updated"}
     ctx.write(
         f"{outcome.path.name} {verb[outcome.change]}: "
         f"{outcome.packages} package(s) for Python {outcome.python}"
     )
-    remember_lock(spec, outcome)
     return EXIT_OK
 
 

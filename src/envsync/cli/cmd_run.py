@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 from envsync import check, projectfiles, reconcile
 from envsync._subprocess import call
 from envsync.cli._context import Context
-from envsync.cli._options import add_groups, add_mode
+from envsync.cli._locking import holding
+from envsync.cli._options import add_groups, add_lock_timeout, add_mode
 from envsync.cli._selection import selection
 from envsync.errors import EnvsyncError, VenvError
 from envsync.venv import is_venv, venv_python
@@ -29,6 +30,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="run in the venv as it is: no check, no lock, no install",
     )
+    add_lock_timeout(parser)
     parser.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD ARGS")
 
 
@@ -47,14 +49,20 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _sync(spec: Spec, args: argparse.Namespace, ctx: Context) -> None:
-    """The fast check first; apply only when the venv or lock differs."""
+    """The fast check first; apply only when the venv or lock differs.
+
+    Both under the venv's lock, so no other envsync changes the venv between the check and
+    the apply. The lock is released before the command starts: a long-running command must
+    not keep every other envsync waiting, and the command may well run envsync itself.
+    """
     groups = selection(args)
-    if check.check(spec, groups=groups).in_sync():
-        return
-    # Everything envsync says goes to stderr: the command's stdout stays its own.
-    quiet = Context(args=args, out=ctx.err, err=ctx.err)
-    services = reconcile.Services(reporter=quiet.reporter())
-    reconcile.apply(spec, groups=groups, mode=args.mode, services=services)
+    with holding(spec, args, ctx):
+        if check.check(spec, groups=groups).in_sync():
+            return
+        # Everything envsync says goes to stderr: the command's stdout stays its own.
+        quiet = Context(args=args, out=ctx.err, err=ctx.err)
+        services = reconcile.Services(reporter=quiet.reporter())
+        reconcile.apply(spec, groups=groups, mode=args.mode, services=services)
 
 
 def activated(venv: Path) -> dict[str, str]:

@@ -1,0 +1,31 @@
+"""The venv lock as the commands that change a venv (apply, lock, run) take it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from envsync import venvlock
+
+if TYPE_CHECKING:
+    import argparse
+    from contextlib import AbstractContextManager
+
+    from envsync.cli._context import Context
+    from envsync.spec import Spec
+
+__all__ = ["holding"]
+
+
+def holding(spec: Spec, args: argparse.Namespace, ctx: Context) -> AbstractContextManager[None]:
+    """Hold the lock of *spec*'s venv, waiting at most ``--lock-timeout``.
+
+    The waiting line goes to stderr even under --quiet and --json: a run that sits silent
+    behind another one looks hung.
+    """
+
+    def notice(line: str) -> None:
+        ctx.err.write(line + "\n")
+        ctx.err.flush()
+
+    command = f"envsync {args.command}"
+    return venvlock.hold(spec.venv, timeout=args.lock_timeout, command=command, notice=notice)
