@@ -21,10 +21,15 @@ def _isolate_pip(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Keep the machine's pip.conf files and PIP_* variables out of the whole session.
 
     envsync's wheel cache goes to a session folder too, so no run shares it with the user's
-    (or with an earlier run's) ~/.cache/envsync.
+    (or with an earlier run's) ~/.cache/envsync. Retries wait 10 ms, not 0.25 s: a test of
+    an index that is down would otherwise wait seconds per command (the retry tests set
+    their own policy).
     """
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ENVSYNC_CACHE_DIR", str(tmp_path_factory.mktemp("envsync-cache")))
+        for key in [k for k in os.environ if k.startswith(("ENVSYNC_HTTP_", "ENVSYNC_FAULT"))]:
+            patch.delenv(key)
+        patch.setenv("ENVSYNC_HTTP_BACKOFF", "0.01")
         for key in [k for k in os.environ if k.startswith("PIP_")]:
             patch.delenv(key)
         patch.setenv("PIP_CONFIG_FILE", os.devnull)
