@@ -10,7 +10,11 @@ import difflib
 import json
 import re
 import sys
-from typing import TYPE_CHECKING, Any, TypeVar
+import unicodedata
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from urllib.parse import unquote, urlsplit
+
+from packaging.markers import UndefinedEnvironmentName
 
 from envsync.errors import SpecError, SpecProblem
 
@@ -23,10 +27,15 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from pathlib import Path
 
+    from packaging.markers import Marker
+
 __all__ = [
     "Checker",
     "Key",
+    "TomlDecodeError",
+    "check_digits",
     "check_keys",
+    "check_marker",
     "closest",
     "convert_value",
     "dotted",
@@ -35,8 +44,12 @@ __all__ = [
     "get_string",
     "get_table",
     "load_toml",
+    "parse_toml",
+    "path_problem",
+    "plain_reason",
     "show",
     "undefined",
+    "url_problem",
 ]
 
 
@@ -54,17 +67,103 @@ _TOML_NAMES = {
 }
 
 
-def load_toml(text: str, path: Path) -> dict[str, Any]:
-    """Decode *text*, or raise a SpecError carrying the parser's message and line."""
+class TomlDecodeError(ValueError):
+    """A text that is not TOML: what is wrong, in words for a user, and where."""
+
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(message)
+        self.message = message
+        """What is wrong, such as ``Invalid statement (at line 3, column 1)``."""
+        self.line = line
+        """The 1-based line, where it is known."""
+
+
+def parse_toml(text: str) -> dict[str, Any]:
+    """Decode *text*; TomlDecodeError says what is wrong where tomllib's own words would not.
+
+    tomllib calls a byte-order mark an "invalid statement" and a NUL outside a string a
+    missing newline, and lets a too-deep nesting or a 5000-digit number escape as another
+    exception: each becomes a message that names the cause.
+    """
+    if text.startswith("\ufeff"):
+        raise TomlDecodeError(
+            "a byte-order mark (BOM) at the start; save the file as UTF-8 without BOM", 1
+        )
+    if (nul := text.find("\0")) >= 0:
+        line = text.count("\n", 0, nul) + 1
+        column = nul - (text.rfind("\n", 0, nul) + 1) + 1
+        message = f"a NUL character (at line {line}, column {column}); is this a binary file?"
+        raise TomlDecodeError(message, line)
     try:
         return tomllib.loads(text)
     except ValueError as err:  # TOMLDecodeError, or int() refusing a huge integer
-        message = str(err)
+        message = plain_reason(str(err))
     except RecursionError:
         message = "arrays or tables nested too deeply"
     match = _LINE_IN_MESSAGE.search(message)
-    line = int(match[1]) if match else None
-    raise SpecError(path, [SpecProblem(key="", expected="valid TOML", found=message, line=line)])
+    raise TomlDecodeError(message, int(match[1]) if match else None)
+
+
+def load_toml(text: str, path: Path) -> dict[str, Any]:
+    """Decode *text*, or raise a SpecError carrying the parser's message and line."""
+    try:
+        return parse_toml(text)
+    except TomlDecodeError as problem:
+        found = SpecProblem(key="", expected="valid TOML", found=problem.message, line=problem.line)
+        raise SpecError(path, [found]) from None
+
+
+_INT_LIMIT = re.compile(r"Exceeds the limit \((\d+) digits\) for integer string conversion")
+# Python reads at most this many digits as one int (0: no limit; the limit is from 3.10.7 on).
+_MAX_DIGITS: int = getattr(sys, "get_int_max_str_digits", lambda: 0)()
+
+
+#: Any complete marker environment: whether a marker can be evaluated does not depend on it.
+_SOME_ENVIRONMENT = {
+    "implementation_name": "cpython",
+    "implementation_version": "3.12.0",
+    "os_name": "posix",
+    "platform_machine": "x86_64",
+    "platform_python_implementation": "CPython",
+    "platform_release": "6.1.0",
+    "platform_system": "Linux",
+    "platform_version": "1",
+    "python_full_version": "3.12.0",
+    "python_version": "3.12",
+    "sys_platform": "linux",
+}
+
+
+def check_marker(marker: Marker, context: Literal["requirement", "lock_file"]) -> None:
+    """ValueError unless *marker* can be evaluated where *context* says it is written.
+
+    packaging parses ``"dev" in dependency_groups`` in a requirement, or ``extra == "x"`` in
+    a lock, and fails only when evaluating it (pip with a traceback): this finds out first.
+    """
+    try:
+        marker.evaluate(_SOME_ENVIRONMENT, context=context)
+    except UndefinedEnvironmentName as exc:
+        raise ValueError(f"there is no marker variable {exc} here") from None
+    except ValueError as exc:  # UndefinedComparison, or a version of 5000 digits
+        raise ValueError(plain_reason(str(exc))) from None
+
+
+def check_digits(text: str) -> str:
+    """Return *text*; ValueError if a number in it is longer than Python reads as an int.
+
+    packaging reads each part of a version as an int only when it compares versions, so such
+    a number passes the parser and fails later, in a marker or a specifier.
+    """
+    if _MAX_DIGITS and re.search(rf"\d{{{_MAX_DIGITS + 1},}}", text):
+        raise ValueError(f"a number of more than {_MAX_DIGITS} digits")
+    return text
+
+
+def plain_reason(message: str) -> str:
+    """*message*, with Python's advice on its integer-size limit put in a user's words."""
+    if match := _INT_LIMIT.search(message):
+        return f"a number of more than {match[1]} digits"
+    return message
 
 
 class Checker:
@@ -99,7 +198,7 @@ def dotted(key: Key) -> str:
         if isinstance(part, int):
             text += f"[{part}]"
         else:
-            shown = part if _BARE_KEY.fullmatch(part) else json.dumps(part, ensure_ascii=False)
+            shown = part if _BARE_KEY.fullmatch(part) else _quoted(part)
             text += f".{shown}" if text else shown
     return text
 
@@ -137,12 +236,23 @@ def _key_pattern(name: str) -> str:
     return f"(?:{escaped}|\"{escaped}\"|'{escaped}')"
 
 
+#: Characters a terminal would act on or hide rather than show: controls (C0 and C1, such as
+#: ESC), format characters (bidi overrides, BOM), line and paragraph separators.
+_INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+
+
+def _quoted(value: object) -> str:
+    """*value* as JSON (TOML's spelling of strings), every invisible character escaped."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return "".join(
+        f"\\u{ord(char):04x}" if unicodedata.category(char) in _INVISIBLE else char for char in text
+    )
+
+
 def show(value: object) -> str:
     """Spell *value* the way it looks in TOML, shortened for a message."""
-    if isinstance(value, (str, bool, list, dict)):
-        text = json.dumps(value, ensure_ascii=False, default=str)  # same spelling as TOML
-    else:
-        text = str(value)
+    # Strings, booleans, arrays and tables as TOML spells them; numbers and dates as they are.
+    text = _quoted(value) if isinstance(value, (str, bool, list, dict)) else str(value)
     return text if len(text) <= _SHOW_LIMIT else text[: _SHOW_LIMIT - 3] + "..."
 
 
@@ -233,6 +343,54 @@ def convert_value(
     try:
         return convert(text)
     except ValueError as err:  # packaging's Invalid* errors, int() refusing a huge number, ours
-        reason = str(err).partition("\n")[0]  # the rest is packaging's caret diagram
+        reason = plain_reason(str(err).partition("\n")[0])  # the rest: packaging's caret diagram
         check.add(key, expected, f"{show(text)} ({reason})" if reason else show(text), text)
         return None
+
+
+# --- URLs ----------------------------------------------------------------------------------------
+
+#: What a URL may not hold as it is: whitespace, control characters and non-ASCII.
+_UNSAFE = re.compile(r"[^\x21-\x7e]")
+#: What a path may not hold: control characters.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def url_problem(url: str) -> str | None:
+    """Why pip or urllib could not open *url* (a space, a port that is no number, ...), if so.
+
+    A file: URL is a path on this machine, which may hold spaces and any letter.
+    """
+    local = url[:5].lower() == "file:"
+    if unsafe := (_CONTROL if local else _UNSAFE).search(url):
+        char = "a space" if unsafe[0] == " " else f"the character U+{ord(unsafe[0]):04X}"
+        return f"{char} must be percent-encoded"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as err:  # "Invalid IPv6 URL", "Port out of range 0-65535", ...
+        return str(err)
+    if local and parts.netloc not in {"", "localhost"}:
+        host = parts.netloc
+        return f"a file URL names a path on this machine (file:///path), not the host {host!r}"
+    return path_problem(unquote(parts.path)) if local else None
+
+
+#: The longest file name (ext4, APFS, NTFS: 255) and path (Linux: 4096) most systems take.
+_NAME_MAX = 255
+_PATH_MAX = 4096
+
+
+def path_problem(path: str) -> str | None:
+    """Why no file system could hold *path* (a control character, a name too long), if so.
+
+    The file system would say so itself, as an OSError from a call that expects none.
+    """
+    if unsafe := _CONTROL.search(path):
+        return f"the control character U+{ord(unsafe[0]):04X}"
+    if len(path.encode()) > _PATH_MAX:
+        return f"a path of more than {_PATH_MAX} bytes"
+    longest = max(path.replace("\\", "/").split("/"), key=len)
+    if len(longest.encode()) > _NAME_MAX:
+        return f"a name of more than {_NAME_MAX} bytes"
+    return None

@@ -20,9 +20,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     from envsync import _fastpath  # noqa: PLC0415 - imports only the standard library
 
-    answered = _fastpath.try_apply(args)
-    if answered is None:
-        answered = _fastpath.try_lock(args)
+    try:
+        answered = _fastpath.try_apply(args)
+        if answered is None:
+            answered = _fastpath.try_lock(args)
+    except RecursionError:  # an env.toml nested thousands deep: the full path reports it
+        answered = None
     if answered is not None:
         return answered
     from envsync.cli._main import main as full  # noqa: PLC0415 - the heavy path, on demand

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -11,11 +10,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
-
+from envsync._tomlcheck import TomlDecodeError, parse_toml
 from envsync.importers._model import Imported, ImportSourceError, merged, reason
 
 if TYPE_CHECKING:
@@ -31,10 +26,19 @@ def from_pyproject(text: str, *, name: str) -> Imported:
     dependency: ``me[extra]`` naming the project stands for that extra's requirements.
     """
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ImportSourceError(name, [f"{name}: not valid TOML ({exc})"]) from exc
-    doc = _Pyproject(text, name)
+        data = parse_toml(text)
+    except TomlDecodeError as exc:
+        raise ImportSourceError(name, [f"{name}: not valid TOML ({exc.message})"]) from None
+    try:
+        return _imported(data, _Pyproject(text, name))
+    except RecursionError:  # include-group or self-referencing extras, hundreds deep
+        problem = f"{name}: include-group or extras naming each other nest too deeply"
+        raise ImportSourceError(name, [problem]) from None
+
+
+def _imported(data: Mapping[str, object], doc: _Pyproject) -> Imported:
+    """What the decoded pyproject.toml *data* says; ImportSourceError lists every problem."""
+    name = doc.file
     project = doc.table(data, "project", "project")
     extras = _extras(doc, project)
     expand = _SelfExpander(_own_name(project), {canonicalize_name(e): r for e, r in extras.items()})

@@ -161,7 +161,8 @@ class _Collector:
 
     def parse(self, text: str, file: str, chain: tuple[str, ...]) -> None:
         """Take in every line of *file*; *chain* is the files including it, itself last."""
-        for number, line in _logical_lines(text):
+        # pip reads past a byte-order mark (an editor's, often on Windows): so does envsync.
+        for number, line in _logical_lines(text.removeprefix("\ufeff")):
             at = _At(f"{file}:{number}", file, chain)
             try:
                 requirement, tokens = _split(line)
