@@ -55,8 +55,6 @@ def write_lock(path: Path, text: str) -> None:
     _atomic.write_text(path, text, fault="writing-lock")
 
 
-
-
 def write_spec(path: Path, text: str) -> None:
     """Replace env.toml at *path* with *text*, whole or not at all."""
     _atomic.write_text(path, text, fault="writing-spec")

@@ -23,9 +23,11 @@ from envsync import (
 )
 from envsync.errors import (
     ApplyError,
+    BuildError,
     EnvsyncError,
     Interrupted,
     MissingLockError,
+    ResolutionError,
     StaleLockError,
 )
 from envsync.installer import Installer, PipInstaller
@@ -216,8 +218,17 @@ def _resolve(
         upgrade_packages=upgrade_packages,
         sources=spec.sources,
         indexes=spec.indexes,
+        build=spec.build,
     )
-    resolution = (services.resolver or resolver_for(spec)).resolve(request)
+    try:
+        resolution = (services.resolver or resolver_for(spec)).resolve(request)
+    except ResolutionError as exc:
+        if not spec.build:  # "no version" may only mean "no wheel": say so
+            exc.hint = (
+                "env.toml says build = false, so only versions with a wheel count: a package "
+                "that publishes only an sdist needs build = true"
+            )
+        raise
     return lockfile.build_lock(
         spec=spec,
         python=resolution.python,
@@ -337,6 +348,7 @@ def _sync(
     # The no-change path returns here, without starting pip.
     if not the_plan.is_empty():
         stray = [d.path for d in found if d.kind == "unrecorded"]
+        _refuse_builds(the_plan, spec)
         installer = services.installer or installer_for(spec, services.reporter)
         _fetch(the_plan, info.python, spec, installer)  # before anything in the venv changes
         _faults.reached("downloaded")
@@ -450,6 +462,29 @@ def _new_venv(root: Path, interpreter: Interpreter, *, replace: bool) -> Iterato
         # What the new venv would answer is known from its interpreter: no probe of it.
         environment.expect_new_venv(root, interpreter.executable)
         yield
+
+
+def _refuse_builds(the_plan: Plan, spec: Spec) -> None:
+    """With ``build = false``, stop before a package whose only file here is an sdist."""
+    if spec.build:
+        return
+    built = sorted(
+        a.name
+        for a in the_plan.of(*_INSTALLING)
+        if a.want is not None and not _is_wheel(a.want.artifact.filename or a.want.artifact.url)
+    )
+    if built:
+        raise BuildError(
+            f"{', '.join(built)} can only be installed by building it from source here, "
+            "and env.toml says build = false",
+            hint="allow building (build = true), or pin a version that publishes a wheel "
+            "for this platform",
+        )
+
+
+def _is_wheel(name_or_url: str) -> bool:
+    """A wheel installs without building; anything else (sdist, folder) runs build code."""
+    return name_or_url.split("#", 1)[0].split("?", 1)[0].endswith(".whl")
 
 
 def _fetch(the_plan: Plan, python: Path, spec: Spec, installer: Installer) -> None:

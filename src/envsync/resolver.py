@@ -108,6 +108,8 @@ class ResolveRequest:
     """Per-package sources from env.toml: local folders (editable or not), pinned indexes."""
     indexes: tuple[NamedIndex, ...] = ()
     """The named indexes of env.toml, which serve only the packages pinned to them."""
+    build: bool = True
+    """False: wheels only, so resolving never runs a package's build code (``[env] build``)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -224,6 +226,8 @@ class PipToolsResolver:
         ]
         if request.upgrade:
             argv.append("--upgrade")
+        if not request.build:  # pip builds an sdist just to read its metadata: never
+            argv.append("--pip-args=--only-binary=:all:")
         return argv
 
     def _local_versions(
@@ -291,6 +295,8 @@ class UvResolver(PipToolsResolver):
         ]
         if request.upgrade:
             argv.append("--upgrade")
+        if not request.build:
+            argv.append("--no-build")
         return argv
 
 

@@ -20,7 +20,9 @@ from packaging.version import Version
 from envsync._tomlcheck import (
     Checker,
     Key,
+    check_digits,
     check_keys,
+    check_marker,
     convert_value,
     dotted,
     get_boolean,
@@ -28,8 +30,10 @@ from envsync._tomlcheck import (
     get_string,
     get_table,
     load_toml,
+    path_problem,
     show,
     undefined,
+    url_problem,
 )
 from envsync.errors import SpecError
 
@@ -85,6 +89,7 @@ ENV_KEYS = frozenset(
         "installer",
         "compile-bytecode",
         "resolver",
+        "build",
     }
 )
 #: The keys of ``[index]``.
@@ -180,6 +185,9 @@ class Spec:
     """Write ``.pyc`` files at install time (the native and uv installers; pip always does)."""
     resolver: ResolverName = "pip-tools"
     """What resolves: pip-compile (pip's resolver), or ``uv pip compile`` where uv is installed."""
+    build: bool = True
+    """Whether packages may be built from source (sdists, local folders): false means wheels
+    only, so no package's build code ever runs."""
 
     def source(self, name: str) -> Source | None:
         """The [sources] entry for package *name*, if any."""
@@ -231,6 +239,7 @@ def parse_spec(text: str, *, path: Path) -> Spec:
         installer=_choice(check, env, "installer", INSTALLERS),
         resolver=_choice(check, env, "resolver", RESOLVERS),
         compile_bytecode=get_boolean(check, env, ("env", "compile-bytecode")),
+        build=_build(check, env, sources),
     )
     if check.problems:
         # File order reads best; problems without a line go last.
@@ -240,6 +249,21 @@ def parse_spec(text: str, *, path: Path) -> Spec:
 
 
 # --- the keys -------------------------------------------------------------------------------------
+
+
+def _build(
+    check: Checker, env: Mapping[str, object], sources: Mapping[NormalizedName, tuple[Key, Source]]
+) -> bool:
+    """Read ``[env] build`` (default true); false forbids [sources] folders, which need a build."""
+    if "build" not in env:
+        return True
+    build = get_boolean(check, env, ("env", "build"))
+    for key, source in sources.values():
+        if not build and source.path is not None:
+            found = f"a local folder, {source.path}"
+            check.add(key, "a source that needs no build (build = false)", found, None)
+    return build
+
 
 _PYTHON_EXPECTED = 'a Python version like "3.12" or a specifier like ">=3.11"'
 _URL_EXPECTED = "an http://, https:// or file:// URL"
@@ -260,6 +284,7 @@ def _python(check: Checker, env: Mapping[str, object]) -> SpecifierSet:
 
 def _python_specifier(text: str) -> SpecifierSet:
     """Turn ``"3.12"`` into ``==3.12.*`` and ``"3.12.1"`` into ``==3.12.1``; parse the rest."""
+    check_digits(text)  # packaging would accept it here and fail when it compares versions
     if not text[0].isdigit():
         return SpecifierSet(text)
     version = Version(text)
@@ -276,6 +301,9 @@ def _venv(check: Checker, env: Mapping[str, object], path: Path) -> Path:
     raw = get_string(check, env, key)
     if raw is not None and (not raw.strip() or "\0" in raw):
         check.add(key, "a folder path", show(raw), raw)
+        raw = None
+    elif raw is not None and (problem := path_problem(raw)):
+        check.add(key, "a folder path", f"{show(raw)} ({problem})", raw)
         raw = None
     root = Path(os.path.normpath(path.parent.absolute()))
     venv = Path(os.path.normpath(root / (raw or DEFAULT_VENV)))
@@ -307,7 +335,7 @@ def _requirements(
 
     Each is also added to *asked*, keyed, for the checks that look across lists.
     """
-    parsed = get_each(check, table, key, Requirement, "a PEP 508 requirement") or []
+    parsed = get_each(check, table, key, _requirement, "a PEP 508 requirement") or []
     asked.extend(parsed)
     seen: dict[str, list[tuple[Key, str | None]]] = {}
     for item_key, requirement in parsed:
@@ -320,6 +348,16 @@ def _requirements(
             check.add(item_key, expected, f"{show(name)} again, also at {dotted(clash)}", None)
         seen.setdefault(name, []).append((item_key, marker))
     return tuple(requirement for _, requirement in parsed)
+
+
+def _requirement(text: str) -> Requirement:
+    """Parse a PEP 508 requirement whose direct URL, if any, pip can open."""
+    requirement = Requirement(check_digits(text))
+    if requirement.url and (problem := url_problem(requirement.url)):
+        raise ValueError(problem)
+    if requirement.marker is not None:
+        check_marker(requirement.marker, "requirement")
+    return requirement
 
 
 def _keep(check: Checker, env: Mapping[str, object]) -> tuple[NormalizedName, ...]:
@@ -378,19 +416,28 @@ def _url(check: Checker, table: Mapping[str, object], key: Key) -> str | None:
 
 
 def _index_url(text: str) -> str:
-    """Return *text* if it is an http(s) URL with a host or a file URL (as the schema's pattern)."""
+    """Return *text* if it is an http(s) URL with a host or a file URL (as the schema's pattern).
+
+    The schema's pattern only looks at the start; the rest must be a URL pip can open too.
+    """
     scheme, separator, rest = text.partition("://")
-    if separator and scheme.lower() == "file":
-        return text
-    if separator and scheme.lower() in _URL_SCHEMES and rest[:1] not in {"", "/", "?", "#"}:
-        return text
-    raise ValueError("")
+    local = scheme.lower() == "file"
+    if not separator or not (
+        local or (scheme.lower() in _URL_SCHEMES and rest[:1] not in {"", "/", "?", "#"})
+    ):
+        raise ValueError("")
+    if problem := url_problem(text):
+        raise ValueError(problem)
+    return text
 
 
 def _location(text: str) -> str:
-    """Return *text* if it is not blank."""
+    """Return *text* if it is a folder path or a URL pip can open."""
     if not text.strip():
         raise ValueError("")
+    problem = url_problem(text) if "://" in text else path_problem(text)
+    if problem:
+        raise ValueError(problem)
     return text
 
 

@@ -170,6 +170,7 @@ BACKEND_TEMPLATE = '''\
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import {kit} as kit
@@ -182,6 +183,14 @@ BROKEN = {broken!r}
 ROOT = Path(__file__).resolve().parent
 
 
+def _mark(hook):
+    """Note that this backend ran (for tests that prove build code did not run)."""
+    marker = os.environ.get("ENVSYNC_TEST_BUILD_MARKER")
+    if marker:
+        with open(marker, "a") as fh:
+            fh.write(f"{{NAME}} {{hook}}\\n")
+
+
 def _tree(under):
     """Return every file below ROOT/under (no caches) as text, keyed by relative posix path."""
     return {{
@@ -192,18 +201,22 @@ def _tree(under):
 
 
 def get_requires_for_build_wheel(config_settings=None):
+    _mark("get_requires_for_build_wheel")
     return []
 
 
 def get_requires_for_build_sdist(config_settings=None):
+    _mark("get_requires_for_build_sdist")
     return []
 
 
 def get_requires_for_build_editable(config_settings=None):
+    _mark("get_requires_for_build_editable")
     return []
 
 
 def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+    _mark("prepare_metadata_for_build_wheel")
     files = kit.dist_info_files(NAME, VERSION, requires=REQUIRES, requires_python=REQUIRES_PYTHON)
     for member, data in files.items():
         target = Path(metadata_directory) / member
@@ -216,6 +229,7 @@ prepare_metadata_for_build_editable = prepare_metadata_for_build_wheel
 
 
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    _mark("build_wheel")
     if BROKEN:
         raise RuntimeError(f"{{NAME}} {{VERSION}}: this test backend is broken on purpose")
     files = _tree(kit.import_name(NAME))

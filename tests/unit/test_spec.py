@@ -58,6 +58,7 @@ def _view(spec):
         "installer": spec.installer,
         "compile-bytecode": spec.compile_bytecode,
         "resolver": spec.resolver,
+        "build": spec.build,
     }
 
 
@@ -226,7 +227,7 @@ _KEYS = st.sampled_from(
     ["env", "groups", "index", "python", "venv", "dependencies", "keep", "url", "extra-urls",
      "find-links", "dev", "Dev", "a b", "pyhton", "default-groups", "indexes", "sources",
      "internal", "requests", "rich", "path", "editable", "installer", "compile-bytecode",
-     "resolver"]
+     "resolver", "build"]
 ) | st.text(max_size=8)  # fmt: skip
 _STRINGS = st.sampled_from(
     ["", "3.12", "3.12.1", ">=3.11", "requests", "requests>=2", "a; python_version<'3'", ".",

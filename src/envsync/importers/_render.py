@@ -37,6 +37,7 @@ dependencies = [
 ]
 # installer = "native"      # or "pip", or "uv" (where uv is installed): what installs
 # resolver = "pip-tools"    # or "uv" (uv pip compile, where uv is installed)
+# build = true              # false: wheels only, so no package's build code ever runs
 # compile-bytecode = false  # write .pyc files at install time
 
 # Groups, installed on request with `envsync apply --group NAME`:
