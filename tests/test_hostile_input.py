@@ -204,8 +204,7 @@ def assert_sane(result: Result) -> None:
     assert "internal error" not in result.err, result
     assert result.code in EXIT_CODES.get(result.argv[0], DEFAULT_EXIT_CODES), result
     if result.code == 1:
-        # apply adds "Nothing was changed: VENV is as it was" on a line of its own.
-        error_of(result, indented=False)
+        error_of(result)
     else:
         assert "error: " not in result.err, result
     if "--json" in result.argv:

@@ -371,7 +371,7 @@ def _transaction(root: Path, replaced: Sequence[str], libs: Sequence[Path]) -> I
         with transaction.applying(root, replaced, libs):
             yield
     except EnvsyncError as exc:
-        exc.message += f"\nNothing was changed: {root} is as it was before this run."
+        exc.message += f" (nothing was changed: {root} is as it was before this run)"
         raise
     except KeyboardInterrupt as exc:
         raise Interrupted(str(exc) or "interrupted", restored=root) from exc

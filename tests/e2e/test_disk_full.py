@@ -95,7 +95,7 @@ def test_a_full_disk_puts_the_venv_back_and_says_what_to_free(
     assert failed.returncode == 1, failed.stderr
     assert "no space left on the disk holding" in failed.stderr
     assert "free some space on that disk" in failed.stderr
-    assert "Nothing was changed" in failed.stderr
+    assert "(nothing was changed:" in failed.stderr
     assert "Traceback" not in failed.stderr
     assert state(project / ".venv") == before
     assert (project / "pylock.toml").read_bytes() == lock_before
@@ -114,7 +114,7 @@ def test_an_injected_disk_full_error_puts_the_venv_back(
 
     assert failed.returncode == 1, failed.stderr
     assert "no space left on the disk holding" in failed.stderr
-    assert "Nothing was changed" in failed.stderr
+    assert "(nothing was changed:" in failed.stderr
     assert state(tmp_path / ".venv") == before
     assert run(tmp_path, "apply").returncode == 0
     assert "delta-1.0.dist-info/METADATA" in "".join(state(tmp_path / ".venv"))

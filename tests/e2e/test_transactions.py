@@ -198,7 +198,7 @@ def test_a_failed_install_puts_the_venv_back(
     failed = run(project, "apply", "--frozen")
 
     assert failed.returncode == 1
-    assert "Nothing was changed" in failed.stderr
+    assert "(nothing was changed:" in failed.stderr
     assert "Traceback" not in failed.stderr
     assert state(venv) == before
     assert not transaction.pending(venv)
