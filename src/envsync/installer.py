@@ -90,12 +90,15 @@ def requirement_line(package: Wanted) -> str:
     return line
 
 
-class PipInstaller:
-    """Installs with pip (envsync's own, pointed at the venv with ``--python``)."""
+class RequirementsInstaller:
+    """A backend that installs by handing a tool (pip, uv) a hashed requirements file.
 
-    def __init__(self, *, runner: Runner = run, pip_python: Path | None = None) -> None:
+    The tool is pointed at the venv and never resolves: ``--no-deps``, the exact artifacts,
+    their hashes required. Subclasses give the command line and the error it maps to.
+    """
+
+    def __init__(self, *, runner: Runner = run) -> None:
         self._run = runner
-        self._pip = [os.fspath(pip_python or sys.executable), "-m", "pip"]
 
     def prepare(
         self,
@@ -106,7 +109,7 @@ class PipInstaller:
         indexes: Sequence[NamedIndex] = (),
         sources: Sequence[Source] = (),
     ) -> None:
-        """Nothing ahead: pip downloads and checks every hash before it changes the venv."""
+        """Nothing ahead: the tool downloads and checks every hash before it changes the venv."""
 
     def install(
         self,
@@ -117,7 +120,7 @@ class PipInstaller:
         indexes: Sequence[NamedIndex] = (),
         sources: Sequence[Source] = (),
     ) -> None:
-        """Hashed artifacts in one pip call; local folders (which have no hash) in another."""
+        """Hashed artifacts in one call; local folders (which have no hash) in another."""
         hashed = [p for p in packages if p.artifact.kind != "directory"]
         folders = [p for p in packages if p.artifact.kind == "directory"]
         routes = indexproxy.routes(index, indexes, sources, default_url=default_index_url())
@@ -128,38 +131,64 @@ class PipInstaller:
                 self._install(python, folders, access, [])
 
     def uninstall(self, python: Path, names: Sequence[NormalizedName]) -> None:
-        """``pip uninstall -y`` the given names."""
-        if not names:
-            return
-        argv = [*self._pip, "--python", os.fspath(python), "uninstall", "--yes", *names]
-        self._run(argv, error=_uninstall_error, env=clean_env())
+        """Uninstall the dists called *names*."""
+        if names:
+            self._run(
+                self._uninstall_argv(python, names), error=self._uninstall_error, env=clean_env()
+            )
 
     def _install(
-        self,
-        python: Path,
-        packages: Sequence[Wanted],
-        access: PipAccess,
-        extra: list[str],
+        self, python: Path, packages: Sequence[Wanted], access: PipAccess, extra: list[str]
     ) -> None:
         with tempfile.TemporaryDirectory(prefix="envsync-install-") as tmp:
             reqs = Path(tmp) / "requirements.txt"
             reqs.write_text("".join(f"{requirement_line(p)}\n" for p in packages), "utf-8")
-            argv = [
-                *self._pip,
-                "--python",
-                os.fspath(python),
-                "install",
-                "--no-deps",
-                "--force-reinstall",
-                "--no-warn-script-location",
-                "--no-warn-conflicts",
-                "--root-user-action=ignore",
-                *extra,
-                *access.args,  # read only by build isolation: an sdist's build requirements
-                "-r",
-                os.fspath(reqs),
-            ]
-            access.run(self._run, argv, error=_install_error)
+            # access.args are read only by build isolation: an sdist's build requirements.
+            argv = [*self._install_argv(python, extra), *access.args, "-r", os.fspath(reqs)]
+            access.run(self._run, argv, error=self._install_error)
+
+    def _install_argv(self, python: Path, extra: list[str]) -> list[str]:
+        raise NotImplementedError
+
+    def _uninstall_argv(self, python: Path, names: Sequence[NormalizedName]) -> list[str]:
+        raise NotImplementedError
+
+    def _install_error(self, output: str) -> EnvsyncError:
+        raise NotImplementedError
+
+    def _uninstall_error(self, output: str) -> EnvsyncError:
+        raise NotImplementedError
+
+
+class PipInstaller(RequirementsInstaller):
+    """Installs with pip (envsync's own, pointed at the venv with ``--python``)."""
+
+    def __init__(self, *, runner: Runner = run, pip_python: Path | None = None) -> None:
+        super().__init__(runner=runner)
+        self._pip = [os.fspath(pip_python or sys.executable), "-m", "pip"]
+
+    def _install_argv(self, python: Path, extra: list[str]) -> list[str]:
+        return [
+            *self._pip,
+            "--python",
+            os.fspath(python),
+            "install",
+            "--no-deps",
+            "--force-reinstall",
+            "--no-warn-script-location",
+            "--no-warn-conflicts",
+            "--root-user-action=ignore",
+            *extra,
+        ]
+
+    def _uninstall_argv(self, python: Path, names: Sequence[NormalizedName]) -> list[str]:
+        return [*self._pip, "--python", os.fspath(python), "uninstall", "--yes", *names]
+
+    def _install_error(self, output: str) -> EnvsyncError:
+        return _install_error(output)
+
+    def _uninstall_error(self, output: str) -> EnvsyncError:
+        return _uninstall_error(output)
 
 
 # pip's words for a download an index refused: "HTTP error 401 while getting URL" and

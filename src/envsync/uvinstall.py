@@ -15,12 +15,9 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from envsync import indexproxy
-from envsync._subprocess import Runner, clean_env, run, tail
+from envsync._subprocess import Runner, run, tail
 from envsync.errors import (
     BuildError,
     EnvsyncError,
@@ -29,63 +26,44 @@ from envsync.errors import (
     IndexUnreachableError,
     InstallError,
 )
-from envsync.installer import requirement_line
-from envsync.resolver import default_index_url
+from envsync.installer import RequirementsInstaller
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from pathlib import Path
 
     from envsync._types import NormalizedName
-    from envsync.indexproxy import PipAccess
-    from envsync.lockfile import Wanted
-    from envsync.spec import IndexConfig, NamedIndex, Source
 
 __all__ = ["UvInstaller"]
 
 
-class UvInstaller:
+class UvInstaller(RequirementsInstaller):
     """Installs with ``uv pip install`` (the uv binary given, pointed at the venv)."""
 
     def __init__(self, *, uv: Path, compile_bytecode: bool = False, runner: Runner = run) -> None:
-        self._run = runner
+        super().__init__(runner=runner)
         self._uv = os.fspath(uv)
         self._compile_bytecode = compile_bytecode
 
-    def prepare(
-        self,
-        python: Path,
-        packages: Sequence[Wanted],
-        *,
-        index: IndexConfig,
-        indexes: Sequence[NamedIndex] = (),
-        sources: Sequence[Source] = (),
-    ) -> None:
-        """Nothing ahead: uv downloads and checks every hash before it changes the venv."""
+    def _install_argv(self, python: Path, extra: list[str]) -> list[str]:
+        return [
+            self._uv,
+            "pip",
+            "install",
+            f"--python={os.fspath(python)}",
+            "--no-deps",
+            # The plan hands over only what must change: a same-version package is a
+            # reinstall (a changed source, or files edited in the venv), never "satisfied".
+            "--reinstall",
+            # Errors are shown to the user and matched below: no escape codes, even where
+            # FORCE_COLOR is set.
+            "--color=never",
+            *(["--compile-bytecode"] if self._compile_bytecode else []),
+            *extra,
+        ]
 
-    def install(
-        self,
-        python: Path,
-        packages: Sequence[Wanted],
-        *,
-        index: IndexConfig,
-        indexes: Sequence[NamedIndex] = (),
-        sources: Sequence[Source] = (),
-    ) -> None:
-        """Hashed artifacts in one uv call; local folders (which have no hash) in another."""
-        hashed = [p for p in packages if p.artifact.kind != "directory"]
-        folders = [p for p in packages if p.artifact.kind == "directory"]
-        routes = indexproxy.routes(index, indexes, sources, default_url=default_index_url())
-        with indexproxy.pip_access(routes, index.find_links) as access:
-            if hashed:
-                self._install(python, hashed, access, ["--require-hashes"])
-            if folders:
-                self._install(python, folders, access, [])
-
-    def uninstall(self, python: Path, names: Sequence[NormalizedName]) -> None:
-        """``uv pip uninstall`` the given names."""
-        if not names:
-            return
-        argv = [
+    def _uninstall_argv(self, python: Path, names: Sequence[NormalizedName]) -> list[str]:
+        return [
             self._uv,
             "pip",
             "uninstall",
@@ -93,37 +71,12 @@ class UvInstaller:
             "--color=never",
             *names,
         ]
-        self._run(argv, error=_uninstall_error, env=clean_env())
 
-    def _install(
-        self,
-        python: Path,
-        packages: Sequence[Wanted],
-        access: PipAccess,
-        extra: list[str],
-    ) -> None:
-        with tempfile.TemporaryDirectory(prefix="envsync-install-") as tmp:
-            reqs = Path(tmp) / "requirements.txt"
-            reqs.write_text("".join(f"{requirement_line(p)}\n" for p in packages), "utf-8")
-            argv = [
-                self._uv,
-                "pip",
-                "install",
-                f"--python={os.fspath(python)}",
-                "--no-deps",
-                # The plan hands over only what must change: a same-version package is a
-                # reinstall (a changed source, or files edited in the venv), never "satisfied".
-                "--reinstall",
-                # Errors are shown to the user and matched below: no escape codes, even
-                # where FORCE_COLOR is set.
-                "--color=never",
-                *(["--compile-bytecode"] if self._compile_bytecode else []),
-                *extra,
-                *access.args,  # read only by build isolation: an sdist's build requirements
-                "-r",
-                os.fspath(reqs),
-            ]
-            access.run(self._run, argv, error=_install_error)
+    def _install_error(self, output: str) -> EnvsyncError:
+        return _install_error(output)
+
+    def _uninstall_error(self, output: str) -> EnvsyncError:
+        return _uninstall_error(output)
 
 
 # uv's words for a download an index refused: "HTTP status client error (401 Unauthorized)".

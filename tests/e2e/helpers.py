@@ -20,6 +20,7 @@ else:
     import tomli as tomllib
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
     import pytest
@@ -71,6 +72,23 @@ def envsync(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
     code = main(list(args))
     captured = capsys.readouterr()
     return Result(code=code, out=captured.out, err=captured.err)
+
+
+def envsync_process(
+    project: Path, *args: str, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m envsync ARGS --spec project/env.toml`` in its own process, as a user runs it.
+
+    For what an in-process run cannot show: signals, kills, fault points read at start-up.
+    """
+    return subprocess.run(
+        [sys.executable, "-m", "envsync", *args, "--spec", str(project / "env.toml")],
+        env=isolated_env(env),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
 
 
 def venv_python(root: Path) -> Path:

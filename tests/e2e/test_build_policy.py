@@ -6,8 +6,6 @@ $ENVSYNC_TEST_BUILD_MARKER: the file's absence proves that no build code ran.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from typing import TYPE_CHECKING
 
 import pytest
@@ -15,10 +13,10 @@ import tomli_w
 
 from envsync.resolver import find_uv
 
-from helpers import lock_packages, venv_packages
-from support import isolated_env
+from helpers import envsync_process, lock_packages, venv_packages
 
 if TYPE_CHECKING:
+    import subprocess
     from pathlib import Path
 
     from support.pkgindex import PackageIndex
@@ -32,15 +30,7 @@ def write(root: Path, deps: list[str], index: PackageIndex, **env: object) -> No
 
 
 def run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    marker = {"ENVSYNC_TEST_BUILD_MARKER": str(root / "built.txt")}
-    return subprocess.run(
-        [sys.executable, "-m", "envsync", *args, "--spec", str(root / "env.toml")],
-        env=isolated_env(marker),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    return envsync_process(root, *args, env={"ENVSYNC_TEST_BUILD_MARKER": str(root / "built.txt")})
 
 
 def test_the_marker_shows_build_code_running_when_building_is_allowed(

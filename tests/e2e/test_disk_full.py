@@ -17,8 +17,7 @@ import pytest
 
 from envsync import transaction
 
-from helpers import write_spec
-from support import isolated_env
+from helpers import envsync_process, write_spec
 from support.wheels import build_wheel
 
 if TYPE_CHECKING:
@@ -31,14 +30,7 @@ pytestmark = pytest.mark.e2e
 
 
 def run(project: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "envsync", *args, "--spec", str(project / "env.toml")],
-        env=isolated_env(extra),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    return envsync_process(project, *args, env=extra)
 
 
 def state(venv: Path) -> dict[str, str]:

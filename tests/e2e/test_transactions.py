@@ -12,18 +12,16 @@ import hashlib
 import os
 import shutil
 import signal
-import subprocess
-import sys
 from typing import TYPE_CHECKING
 
 import pytest
 
 from envsync import transaction
 
-from helpers import write_spec
-from support import isolated_env
+from helpers import envsync_process, write_spec
 
 if TYPE_CHECKING:
+    import subprocess
     from pathlib import Path
 
     from support.pkgindex import PackageIndex
@@ -49,14 +47,7 @@ def run(
     project: Path, *args: str, fault: str | None = None, sig: str = "KILL"
 ) -> subprocess.CompletedProcess[str]:
     extra = {"ENVSYNC_FAULT": fault, "ENVSYNC_FAULT_SIGNAL": sig} if fault else {}
-    return subprocess.run(
-        [sys.executable, "-m", "envsync", *args, "--spec", str(project / "env.toml")],
-        env=isolated_env(extra),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    return envsync_process(project, *args, env=extra)
 
 
 def state(venv: Path) -> dict[str, str]:
