@@ -366,15 +366,17 @@ _REPLACING = (Change.UPGRADE, Change.DOWNGRADE, Change.REINSTALL, Change.REMOVE)
 
 @contextlib.contextmanager
 def _transaction(root: Path, replaced: Sequence[str], libs: Sequence[Path]) -> Iterator[None]:
-    """The venv's changes as one transaction; a failure says that the venv was put back."""
+    """The venv's changes as one transaction; a failure says whether the venv was put back."""
+    txn: transaction.Transaction | None = None
     try:
-        with transaction.applying(root, replaced, libs):
+        with transaction.applying(root, replaced, libs) as txn:
             yield
     except EnvsyncError as exc:
         exc.message += f" (nothing was changed: {root} is as it was before this run)"
         raise
     except KeyboardInterrupt as exc:
-        raise Interrupted(str(exc) or "interrupted", restored=root) from exc
+        restored = None if txn is not None and txn.committed else root
+        raise Interrupted(str(exc) or "interrupted", restored=restored) from exc
 
 
 def _lock_for(

@@ -47,12 +47,14 @@ _OLD = "old"
 _FORMAT = 1
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Transaction:
     """An open transaction on the venv at *root*."""
 
     root: str
     """The venv folder."""
+    committed: bool = False
+    """Whether the journal says committed: from then on the new state stands, whatever happens."""
 
     @property
     def folder(self) -> str:
@@ -81,8 +83,10 @@ class Transaction:
         journal = _read_journal(self.folder)
         journal["state"] = "committed"
         _write_journal(self.folder, journal)
+        self.committed = True
         _faults.reached("committed")
-        _finish(self.root)
+        with _uninterrupted():
+            _finish(self.root)
 
     def rollback(self) -> None:
         """Put the venv back as the journal found it."""
@@ -114,7 +118,10 @@ def applying(root: Path, replaced: Sequence[str], libs: Sequence[Path]) -> Itera
         txn.commit()
     except BaseException:
         with _uninterrupted():
-            txn.rollback()
+            if txn.committed:  # the new state stands: only the clean-up is left
+                _finish(txn.root)
+            else:
+                txn.rollback()
         raise
 
 

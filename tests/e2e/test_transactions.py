@@ -121,8 +121,13 @@ def test_an_interrupted_apply_leaves_the_before_or_the_after_state(
             assert "an apply was stopped part way" in checked.stdout
         transaction.recover(venv)
         assert state(venv) == found["B" if committed else "A"]
+    elif point == "committed":
+        # Ctrl-C and SIGTERM once the journal says committed: the new state stands.
+        assert not transaction.pending(venv)
+        assert state(venv) == found["B"]
+        assert "nothing was changed" not in stopped.stderr
     else:
-        # Ctrl-C and SIGTERM: the run puts the venv back itself, and says so.
+        # Ctrl-C and SIGTERM before: the run puts the venv back itself, and says so.
         assert not transaction.pending(venv)
         assert state(venv) == found["A"]
         if point != "downloaded":
