@@ -44,9 +44,14 @@ def read_lock(path: Path) -> Pylock | None:
         text = path.read_text("utf-8")
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError) as exc:
-        msg = f"cannot read {path}: {exc}"
-        raise LockError(msg) from exc
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        msg = f"cannot read {path}: line {line} is not UTF-8 ({exc.reason}: byte {exc.start})"
+        raise LockError(
+            msg, hint="pylock.toml is UTF-8: run `envsync lock` to write it again"
+        ) from exc
+    except OSError as exc:
+        raise LockError(f"cannot read {path}: {exc.strerror or exc}") from exc
     return lockfile.loads(text, path=path)
 
 

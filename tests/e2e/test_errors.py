@@ -125,6 +125,23 @@ def test_a_corrupt_lock_is_named_with_its_key(
     assert snapshot(applied) == before
 
 
+def test_a_lock_that_is_not_utf8_names_the_line_and_the_fix(
+    capsys: pytest.CaptureFixture[str], applied: Path
+) -> None:
+    lock = applied / "pylock.toml"
+    lines = lock.read_bytes().split(b"\n")
+    lines[2] += b" # caf\xe9"  # a Latin-1 comment on line 3
+    lock.write_bytes(b"\n".join(lines))
+    before = snapshot(applied)
+
+    result = envsync(capsys, "apply", "--frozen", "--spec", str(applied / "env.toml"))
+
+    assert result.code == 1
+    assert "line 3 is not UTF-8" in result.err
+    assert "hint: pylock.toml is UTF-8: run `envsync lock` to write it again" in result.err
+    assert snapshot(applied) == before
+
+
 def test_an_unknown_group_lists_the_known_ones(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
 ) -> None:
