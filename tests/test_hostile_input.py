@@ -26,6 +26,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -148,7 +149,13 @@ def _offline() -> Iterator[None]:
         patch.delenv("no_proxy", raising=False)
         patch.delenv("NO_PROXY", raising=False)
         patch.setenv("ENVSYNC_HTTP_RETRIES", "0")
-        yield
+        # urllib builds its global opener, proxies included, at the first urlopen: the dead
+        # proxies must not outlive this module in the tests that run after it.
+        urllib.request.install_opener(None)
+        try:
+            yield
+        finally:
+            urllib.request.install_opener(None)
 
 
 # --- running envsync and reading what it said ------------------------------------------------

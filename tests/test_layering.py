@@ -15,6 +15,7 @@ LAYERS = [
     {
         "_tomlcheck",
         "spec",
+        "_lockcheck",
         "lockfile",
         "planner",
         "compiled",
@@ -59,6 +60,7 @@ LAYERS = [
 ]
 PURE = {
     "_tomlcheck",
+    "_lockcheck",
     "pruning",
     "selection",
     "spec",
