@@ -6,6 +6,7 @@ a failure becomes, so the message is theirs and the stderr travels with it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
     from envsync.errors import EnvsyncError
 
-__all__ = ["Runner", "call", "clean_env", "redact", "run", "run_lines", "tail"]
+__all__ = ["Runner", "Worker", "call", "clean_env", "redact", "run", "tail"]
 
 _LOG = logging.getLogger("envsync.subprocess")
 
@@ -109,54 +110,74 @@ def run(
     return proc
 
 
-def run_lines(
-    argv: Sequence[str],
-    *,
-    error: Callable[[str], EnvsyncError],
-    on_line: Callable[[str], None],
-    env: Mapping[str, str] | None = None,
-) -> None:
-    """Run *argv*, calling *on_line* with each line it prints (for progress) as it comes.
+class Worker:
+    """A helper process fed one line at a time on stdin, as work arrives.
 
-    stderr is kept for the error a non-zero exit raises, redacted like ``run``'s.
+    Each line it prints is passed to *on_line* (progress); ``finish`` closes its stdin, waits,
+    and returns its redacted stderr when it failed (None when it did not).
     """
-    argv = [os.fspath(a) for a in argv]
-    _LOG.debug("running: %s", redact(" ".join(argv)))
-    try:
-        proc = subprocess.Popen(
+
+    def __init__(
+        self, argv: Sequence[str], *, on_line: Callable[[str], None], env: Mapping[str, str]
+    ) -> None:
+        argv = [os.fspath(a) for a in argv]
+        _LOG.debug("starting: %s", redact(" ".join(argv)))
+        self._proc = subprocess.Popen(
             argv,
-            env=dict(env) if env is not None else None,
-            stdin=subprocess.DEVNULL,
+            env=dict(env),
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-    except OSError as exc:
-        raise error(redact(f"could not start {argv[0]}: {exc}")) from exc
-    with proc:
-        errors = _drain(proc.stderr)
-        for line in proc.stdout or ():
-            on_line(line.rstrip("\n"))
-        errors.join()
-    if proc.returncode != 0:
-        raise error(redact("".join(errors.text).strip()))
+        self._errors = _drain(self._proc.stderr)
+        self._lines = _drain(self._proc.stdout, on_line)
+        self._lock = threading.Lock()
+
+    def send(self, line: str) -> bool:
+        """Give the worker *line*; False if it is gone (its work then falls to the caller)."""
+        with self._lock:
+            try:
+                assert self._proc.stdin is not None  # noqa: S101 - opened with PIPE above
+                self._proc.stdin.write(line + "\n")
+                self._proc.stdin.flush()
+            except (OSError, ValueError):  # a broken pipe, or already closed
+                return False
+            return True
+
+    def finish(self) -> str | None:
+        """Tell the worker there is no more work, wait for it; its error output if it failed."""
+        with self._lock, contextlib.suppress(OSError):
+            if self._proc.stdin is not None:
+                self._proc.stdin.close()
+        self._proc.wait()
+        self._lines.join()
+        self._errors.join()
+        for pipe in (self._proc.stdout, self._proc.stderr):
+            if pipe is not None:
+                pipe.close()
+        return None if self._proc.returncode == 0 else redact("".join(self._errors.text).strip())
 
 
 class _Drain(threading.Thread):
     """Reads a pipe to its end in the background, so the process never blocks writing it."""
 
-    def __init__(self, pipe: IO[str] | None) -> None:
+    def __init__(self, pipe: IO[str] | None, on_line: Callable[[str], None] | None) -> None:
         super().__init__(daemon=True)
         self._pipe = pipe
+        self._on_line = on_line
         self.text: list[str] = []
 
     def run(self) -> None:
-        if self._pipe is not None:
-            self.text.extend(self._pipe)
+        for line in self._pipe or ():
+            if self._on_line is None:
+                self.text.append(line)
+            else:
+                self._on_line(line.rstrip("\n"))
 
 
-def _drain(pipe: IO[str] | None) -> _Drain:
-    drain = _Drain(pipe)
+def _drain(pipe: IO[str] | None, on_line: Callable[[str], None] | None = None) -> _Drain:
+    drain = _Drain(pipe, on_line)
     drain.start()
     return drain
 

@@ -28,6 +28,7 @@ import shutil
 import stat
 import sys
 import tempfile
+import threading
 import urllib.error
 import urllib.request
 import zipfile
@@ -39,7 +40,7 @@ from urllib.parse import urlsplit
 
 from envsync import credentials, retry
 from envsync._cachedir import cache_root
-from envsync._subprocess import clean_env, redact, run_lines
+from envsync._subprocess import Worker, clean_env, redact
 from envsync.errors import (
     HashMismatchError,
     IndexAuthError,
@@ -68,17 +69,20 @@ _REFUSED = frozenset({401, 403})
 _MANIFEST_FORMAT = 1
 #: Parallel downloads: enough to hide latency, few enough to be polite to an index.
 WORKERS = 8
-#: Compressed bytes from which unpacking in helper processes pays for starting them.
-_PROCESS_BATCH = 8 << 20
-# Runs in a helper process: argv[1] is envsync's sys.path, [2] the cache, [3] the wheels.
-# Prints each wheel's hash once it is unpacked (or failed: the caller tries it again).
+#: Wheels from which unpacking in helper processes pays for starting them (~40 ms each,
+#: hidden behind the downloads).
+_HELPED_BATCH = 4
+# Runs in a helper process: argv[1] is envsync's sys.path, [2] the cache; each stdin line is
+# "WHEEL<tab>SHA256". Prints each hash once that wheel is unpacked (or failed: the caller
+# unpacks it again, and reports the error).
 _UNPACK = """\
 import json, sys
 sys.path[:0] = json.loads(sys.argv[1])
 from pathlib import Path
 from envsync.cache import Cache
 cache = Cache(Path(sys.argv[2]))
-for wheel, sha256 in json.loads(sys.argv[3]):
+for line in sys.stdin:
+    wheel, sha256 = line.rstrip("\\n").split("\\t")
     try:
         cache.unpacked(Path(wheel), sha256)
     except Exception:
@@ -213,44 +217,59 @@ class Cache:
             raise InstallError(f"could not unpack {wheel.name} into the cache at {target}")
         return tree
 
-    def unpack_all(
-        self, wheels: Sequence[tuple[Path, str]], done: Callable[[], None] = lambda: None
+    def fetch_and_unpack(
+        self,
+        artifacts: Sequence[Artifact],
+        lookup: UpstreamLookup,
+        done: Callable[[], None] = lambda: None,
     ) -> list[Tree]:
-        """``unpacked(wheel, sha256)`` for each pair; *done* is called as each one is ready.
+        """Each artifact downloaded, checked and unpacked; *done* is called as each is ready.
 
-        Inflating thousands of files is CPU work that threads do not speed up (the GIL);
-        processes do, once the batch is large enough to pay for starting them: on two CPUs
-        the medium benchmark set unpacks in 0.55 s instead of 0.87 s. Whatever a helper did
-        not unpack, this process unpacks, and reports any error itself.
+        Inflating thousands of files is CPU work that threads do not speed up (the GIL), so a
+        batch of wheels is unpacked by one helper process per CPU, started at once and handed
+        each wheel as soon as its download is checked: downloading and unpacking overlap. A
+        wheel a helper did not unpack is unpacked here, which reports any error itself.
         """
-        shares = _shares(wheels, os.cpu_count() or 1)
-        if len(shares) > 1 and sum(_size(wheel) for wheel, _ in wheels) >= _PROCESS_BATCH:
-            parallel(lambda share: self._unpack_elsewhere(share, done), shares)
-            return [self.unpacked(wheel, sha256) for wheel, sha256 in wheels]
+        count = min(os.cpu_count() or 1, len(artifacts))
+        helpers = self._helpers(count, done) if len(artifacts) >= _HELPED_BATCH else []
+        handed: set[str] = set()
+        lock = threading.Lock()
+        loads = [0] * len(helpers)
+
+        def fetch(artifact: Artifact) -> Path:
+            path = self.fetch(artifact, lookup)
+            if helpers:
+                with lock:  # to the helper with the fewest bytes so far
+                    i = loads.index(min(loads))
+                    loads[i] += _size(path)
+                if helpers[i].send(f"{path}\t{_identity(artifact)[0]}"):
+                    handed.add(_identity(artifact)[0])
+            return path
+
+        try:
+            files = parallel(fetch, artifacts)
+        finally:
+            for helper in helpers:
+                if failure := helper.finish():
+                    _LOG.debug("a helper could not unpack: %s", failure)
         trees = []
-        for wheel, sha256 in wheels:
-            trees.append(self.unpacked(wheel, sha256))
-            done()
+        for path, artifact in zip(files, artifacts, strict=True):
+            sha256 = _identity(artifact)[0]
+            trees.append(self.unpacked(path, sha256))
+            if sha256 not in handed:
+                done()
         return trees
 
-    def _unpack_elsewhere(
-        self, share: Sequence[tuple[Path, str]], done: Callable[[], None]
-    ) -> None:
-        """Unpack *share* in a helper process (this interpreter, this envsync)."""
-        todo = json.dumps([[os.fspath(wheel), sha256] for wheel, sha256 in share])
-        argv = [
-            sys.executable,
-            "-I",
-            "-c",
-            _UNPACK,
-            json.dumps(sys.path),
-            os.fspath(self.root),
-            todo,
-        ]
+    def _helpers(self, count: int, done: Callable[[], None]) -> list[Worker]:
+        """*count* helper processes unpacking into this cache (none where they cannot start)."""
+        if count < 2:  # noqa: PLR2004 - one CPU: this process does it all, without the start-up
+            return []
+        argv = [sys.executable, "-I", "-c", _UNPACK, json.dumps(sys.path), os.fspath(self.root)]
         try:
-            run_lines(argv, error=InstallError, on_line=lambda _: done(), env=clean_env())
-        except InstallError as exc:  # this process will unpack what is left, and say why
-            _LOG.debug("a helper could not unpack: %s", exc)
+            return [Worker(argv, on_line=lambda _: done(), env=clean_env()) for _ in range(count)]
+        except OSError as exc:  # cannot start processes here: this one does the work
+            _LOG.debug("unpacking in this process: %s", exc)
+            return []
 
     def _discard(self, folder: Path) -> None:
         """Move *folder* out of the way (one rename), then delete it."""
@@ -341,17 +360,6 @@ def _unreachable(url: str, exc: BaseException) -> IndexUnreachableError:
 
 
 # -- unpacking ------------------------------------------------------------------------------
-
-
-def _shares(wheels: Sequence[tuple[Path, str]], count: int) -> list[list[tuple[Path, str]]]:
-    """*wheels* split into at most *count* shares of about equal size, largest first."""
-    shares: list[list[tuple[Path, str]]] = [[] for _ in range(min(count, len(wheels)))]
-    sizes = [0] * len(shares)
-    for pair in sorted(wheels, key=lambda pair: _size(pair[0]), reverse=True):
-        lightest = sizes.index(min(sizes))
-        shares[lightest].append(pair)
-        sizes[lightest] += _size(pair[0])
-    return shares
 
 
 def _size(path: Path) -> int:

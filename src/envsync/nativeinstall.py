@@ -166,10 +166,11 @@ class NativeInstaller:
         missing = [i for i, tree in enumerate(trees) if tree is None]
         if not missing:
             return cast("list[cache.Tree]", trees)
-        files = self._cache.fetch_all([wheels[i].artifact for i in missing], lookup)
         counter = Counter(self._reporter, "fetching", len(missing))
-        pairs = list(zip(files, (hashes[i] for i in missing), strict=True))
-        for i, tree in zip(missing, self._cache.unpack_all(pairs, counter.tick), strict=True):
+        fetched = self._cache.fetch_and_unpack(
+            [wheels[i].artifact for i in missing], lookup, counter.tick
+        )
+        for i, tree in zip(missing, fetched, strict=True):
             trees[i] = tree
         return cast("list[cache.Tree]", trees)
 

@@ -192,8 +192,7 @@ def test_every_wheel_of_the_index_installs_as_pip_installs_it(
 def test_wheels_unpacked_by_helper_processes_install_as_pip_installs_them(
     tmp_path: Path, package_index: PackageIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Large batches are unpacked by one helper process per CPU; the test index's are small.
-    monkeypatch.setattr(cache_module, "_PROCESS_BATCH", 0)
+    # Batches are unpacked by one helper process per CPU, fed as downloads finish.
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     packages = [wanted(package_index, *w) for w in rounds()[0]]
     native, pip = make_venv(tmp_path / "native"), make_venv(tmp_path / "pip")
@@ -210,7 +209,6 @@ def test_wheels_unpacked_by_helper_processes_install_as_pip_installs_them(
 def test_a_wheel_a_helper_process_refused_is_reported_by_envsync(
     tmp_path: Path, package_index: PackageIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cache_module, "_PROCESS_BATCH", 0)
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     evil = build_wheel(
         tmp_path / "wheels",
@@ -218,12 +216,18 @@ def test_a_wheel_a_helper_process_refused_is_reported_by_envsync(
         "1.0",
         files={"evil/__init__.py": "", "../escape.py": "x = 1\n"},
     )
-    packages = [wanted(package_index, "theta", "1.0", "theta-1.0-py3-none-any.whl")]
+    packages = [wanted(package_index, *w) for w in rounds()[0]]  # a batch helpers take
     packages.append(local_wanted(evil, "evil", "1.0"))
     python = make_venv(tmp_path / "venv")
+    unpacked_here: list[str] = []
+    extract = cache_module._extract
+    monkeypatch.setattr(
+        cache_module, "_extract", lambda w, f: unpacked_here.append(w.name) or extract(w, f)
+    )
 
     with pytest.raises(InstallError, match=r"evil-1\.0-py3-none-any\.whl.* outside"):
         native_install(python, packages)
+    assert unpacked_here == ["evil-1.0-py3-none-any.whl"]  # the rest went to the helpers
     assert not (tmp_path / "escape.py").exists()
     assert not list(site_packages(tmp_path / "venv").iterdir())  # nothing installed
 
