@@ -10,11 +10,12 @@ import contextlib
 import logging
 import os
 import re
+import signal
 import subprocess
 import threading
 from typing import IO, TYPE_CHECKING, Protocol
 
-from envsync.errors import CommandNotFoundError
+from envsync.errors import CommandNotFoundError, Interrupted
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -199,5 +200,8 @@ def call(argv: Sequence[str], *, env: Mapping[str, str]) -> int:
     while True:
         try:
             return proc.wait()
-        except KeyboardInterrupt:  # noqa: PERF203 - waiting, not a hot loop
+        except Interrupted:  # noqa: PERF203 - waiting, not a hot loop
+            # SIGTERM was sent to envsync alone: pass it on, as a shell's exec would.
+            proc.send_signal(signal.SIGTERM)
+        except KeyboardInterrupt:
             continue  # the child got the same SIGINT; its exit code is what counts

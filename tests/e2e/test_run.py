@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 from typing import TYPE_CHECKING
 
 import pytest
@@ -102,6 +104,24 @@ def test_frozen_syncs_from_the_lock_without_resolving(
     assert result.returncode == 0, result.stderr
     assert (project / "pylock.toml").read_bytes() == lock
     assert "theta" not in venv_packages(project)
+
+
+def test_sigterm_reaches_the_command_and_its_exit_code_comes_back(project: Path) -> None:
+    assert envsync_run(project, "--", "python", "-c", "pass").returncode == 0  # synced
+    ready = project / "ready"
+    code = (
+        "import pathlib, signal, sys, time\n"
+        "signal.signal(signal.SIGTERM, lambda *_: sys.exit(42))\n"
+        f"pathlib.Path({str(ready)!r}).touch()\n"
+        "time.sleep(60)\n"
+    )
+    argv = [sys.executable, "-m", "envsync", "run", "--spec", str(project / "env.toml")]
+    with subprocess.Popen([*argv, "--", "python", "-c", code], env=isolated_env()) as envsync:
+        deadline = time.monotonic() + 60
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        envsync.send_signal(signal.SIGTERM)  # to envsync only, as `kill PID` does
+        assert envsync.wait(timeout=30) == 42
 
 
 def test_no_command_is_a_usage_error(project: Path) -> None:
