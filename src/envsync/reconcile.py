@@ -41,7 +41,14 @@ from envsync.resolver import (
     find_uv,
 )
 from envsync.selection import Chosen, GroupSelection, choose
-from envsync.target import find_target, local_inputs, minor_of, policy, staleness
+from envsync.target import (
+    check_local_sources,
+    find_target,
+    local_inputs,
+    minor_of,
+    policy,
+    staleness,
+)
 from envsync.uvinstall import UvInstaller
 
 if TYPE_CHECKING:
@@ -180,6 +187,7 @@ def lock(
 ) -> LockOutcome:
     """Resolve *spec* and write pylock.toml; a fresh lock is kept unless asked to upgrade."""
     services = services or Services()
+    check_local_sources(spec)  # pip would stumble on a missing folder with a traceback
     target = find_target(spec, services.reporter)
     current = projectfiles.read_lock(projectfiles.lock_path(spec))
     names = frozenset(canonicalize_name(n) for n in upgrade_packages)
@@ -273,6 +281,7 @@ def plan(
 ) -> Outcome:
     """What apply would do; changes nothing (a stale lock is resolved in memory only)."""
     services = services or Services()
+    check_local_sources(spec)  # pip would stumble on a missing folder with a traceback
     chosen, target, the_lock, lock_change = _prepare(spec, groups, mode, services)
     installed = _installed(spec.venv) if target.change == "keep" else ()
     the_plan = _plan(spec, the_lock, target, chosen, installed)
@@ -295,6 +304,7 @@ def apply(
     matches it.
     """
     services = services or Services()
+    check_local_sources(spec)  # pip would stumble on a missing folder with a traceback
     # 0. A run killed part way left its journal: put the venv back (or finish) first.
     if repaired := transaction.recover(spec.venv):
         services.reporter.emit(Step(what=f"{spec.venv}: {repaired}"))

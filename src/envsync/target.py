@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from envsync import environment, interpreters, lockfile, simpleapi, venv
+from envsync.errors import SpecError, SpecProblem
 from envsync.planner import Policy
 from envsync.report import Step
 
@@ -107,6 +108,35 @@ def local_inputs(spec: Spec) -> dict[str, str]:
     folders = [s.path for s in spec.sources if s.path is not None]
     folders += _file_urls(spec)
     return {folder: _hash_build_files(_folder(spec, folder)) for folder in sorted(set(folders))}
+
+
+def check_local_sources(spec: Spec) -> None:
+    """Every ``[sources]`` folder exists and holds a Python project: else a SpecError.
+
+    pip would otherwise fail on it with a traceback (or take a file for an archive).
+    """
+    problems = [
+        SpecProblem(
+            key=f"sources.{source.package}.path",
+            expected="a folder holding a Python project",
+            found=f"{problem} ({folder})",
+        )
+        for source in spec.sources
+        if source.path is not None
+        and (problem := _project_problem(folder := _folder(spec, source.path)))
+    ]
+    if problems:
+        raise SpecError(spec.path, problems)
+
+
+def _project_problem(folder: Path) -> str | None:
+    if not folder.exists():
+        return "no such folder"
+    if not folder.is_dir():
+        return "a file"
+    if not any((folder / name).is_file() for name in _BUILD_FILES):
+        return "a folder without pyproject.toml, setup.cfg or setup.py"
+    return None
 
 
 def local_build_files(spec: Spec) -> list[Path]:

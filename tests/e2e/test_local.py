@@ -104,3 +104,30 @@ def test_check_sees_a_changed_local_package(
 
     assert result.code == 2
     assert "lock: stale" in result.out
+
+
+@pytest.mark.parametrize(
+    ("make", "found"),
+    [
+        (lambda _folder: None, "no such folder"),
+        (lambda folder: folder.write_text("not a project\n"), "a file"),
+        (lambda folder: folder.mkdir(), "a folder without pyproject.toml, setup.cfg or setup.py"),
+    ],
+    ids=["missing", "a file", "no build files"],
+)
+def test_a_source_path_that_is_no_project_is_one_clear_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex, make, found
+) -> None:
+    (tmp_path / "libs").mkdir()
+    make(tmp_path / "libs" / "mylib")
+    write_project(tmp_path, package_index.url, editable=False)
+
+    for command in ("lock", "apply", "plan"):
+        result = envsync(capsys, command, "--spec", str(tmp_path / "env.toml"))
+        assert result.code == 1, (command, result.err)
+        assert f"sources.mylib.path: expected a folder holding a Python project, found {found}" in (
+            result.err
+        )
+        assert "Traceback" not in result.err
+    assert not (tmp_path / "pylock.toml").exists()
+    assert not (tmp_path / ".venv").exists()
