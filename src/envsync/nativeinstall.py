@@ -29,7 +29,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, cast
 from urllib.parse import urlsplit
 
@@ -264,8 +264,7 @@ def _sha(package: Wanted) -> str:
 
 def _is_wheel(artifact: Artifact) -> bool:
     """A hashed wheel file (from an index, find-links or a direct URL): ours to install."""
-    name = artifact.filename or PurePosixPath(urlsplit(artifact.url).path).name
-    return artifact.kind in {"wheel", "archive"} and bool(artifact.sha256) and name.endswith(".whl")
+    return artifact.is_wheel() and bool(artifact.sha256)
 
 
 def _lookup(
@@ -380,7 +379,8 @@ def _place(source: _TreeSource, destination: _Destination, extra: dict[str, byte
             _LOG.warning("not installing %s from %s: bytecode in a wheel", path, source.tree.wheel)
             continue
         if not path.startswith(data_prefix):
-            records.append((root_scheme, destination.link(root_scheme, path, root, member)))
+            cached = os.path.join(root, path)  # noqa: PTH118
+            records.append((root_scheme, destination.link(root_scheme, path, cached, member)))
             continue
         scheme, inner = _data_scheme(source, path.removeprefix(data_prefix))
         with _LinkableStream(os.path.join(root, path), member) as stream:  # noqa: PTH118
@@ -548,22 +548,20 @@ class _Destination(SchemeDictionaryDestination):
         self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool
     ) -> RecordEntry:
         """Link (or write) one file; its RECORD entry hashes what is now on disk."""
+        if isinstance(stream, _LinkableStream):
+            return self.link(scheme, path, stream.source, stream.member)
         target = self._target(scheme, path)
         self.linker.folder_for(target)
-        if isinstance(stream, _LinkableStream):
-            self.linker.place(stream.source, target)
-            entry = RecordEntry(path, Hash("sha256", stream.member.hash), stream.member.size)
-        else:
-            entry = self._write(path, target, stream, is_executable=is_executable)
+        entry = self._write(path, target, stream, is_executable=is_executable)
         self.written.append(target)
         return entry
 
-    def link(self, scheme: Scheme, path: str, root: str, member: cache.Member) -> RecordEntry:
-        """Link the cached file *path* (under *root*) into *scheme*; its RECORD row."""
+    def link(self, scheme: Scheme, path: str, source: str, member: cache.Member) -> RecordEntry:
+        """Link the cached file *source* to *path* in *scheme*; its RECORD row."""
         target = self._target(scheme, path)
         self.linker.folder_for(target)
         _faults.reached("linking")
-        self.linker.place(os.path.join(root, path), target)  # noqa: PTH118
+        self.linker.place(source, target)
         self.written.append(target)
         return RecordEntry(path, Hash("sha256", member.hash), member.size)
 

@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from envsync._types import NormalizedName
     from envsync.drift import DriftItem
     from envsync.interpreters import Interpreter
+    from envsync.lockfile import Wanted
     from envsync.planner import InstalledDist
     from envsync.spec import InstallerName, Spec
     from envsync.target import Target, VenvChange
@@ -358,18 +359,31 @@ def _sync(
     # The no-change path returns here, without starting pip.
     if not the_plan.is_empty():
         stray = [d.path for d in found if d.kind == "unrecorded"]
-        _refuse_builds(the_plan, spec)
+        wanted = [a.want for a in the_plan.of(*_INSTALLING) if a.want is not None]
+        _refuse_builds(wanted, spec)
         installer = services.installer or installer_for(spec, services.reporter)
-        _fetch(the_plan, info.python, spec, installer)  # before anything in the venv changes
+        index = spec.index.resolved(spec.root)
+        if wanted:  # every file fetched and checked before anything in the venv changes
+            installer.prepare(
+                info.python, wanted, index=index, indexes=spec.indexes, sources=spec.sources
+            )
         _faults.reached("downloaded")
         replaced = [a.name for a in the_plan.of(*_REPLACING)]
         with _transaction(spec.venv, replaced, (info.purelib, info.platlib)):
             venv.remove_stray_files({info.purelib, info.platlib}, stray)
-            _execute(the_plan, info.python, spec, services, installer)
+            if wanted:
+                services.reporter.emit(Step(what=f"installing {len(wanted)} package(s)"))
+                installer.install(
+                    info.python, wanted, index=index, indexes=spec.indexes, sources=spec.sources
+                )
+            if removed := the_plan.of(Change.REMOVE):  # moved aside by the transaction
+                services.reporter.emit(Step(what=f"removed {len(removed)} package(s)"))
             _verify(spec, the_lock, target, chosen)
     return the_plan, info
 
 
+#: Changes that install a file.
+_INSTALLING = (Change.INSTALL, Change.UPGRADE, Change.DOWNGRADE, Change.REINSTALL)
 #: Changes whose old dist leaves the venv: moved aside first, deleted only at commit.
 _REPLACING = (Change.UPGRADE, Change.DOWNGRADE, Change.REINSTALL, Change.REMOVE)
 
@@ -476,15 +490,11 @@ def _new_venv(root: Path, interpreter: Interpreter, *, replace: bool) -> Iterato
         yield
 
 
-def _refuse_builds(the_plan: Plan, spec: Spec) -> None:
+def _refuse_builds(wanted: Sequence[Wanted], spec: Spec) -> None:
     """With ``build = false``, stop before a package whose only file here is an sdist."""
     if spec.build:
         return
-    built = sorted(
-        a.name
-        for a in the_plan.of(*_INSTALLING)
-        if a.want is not None and not _is_wheel(a.want.artifact.filename or a.want.artifact.url)
-    )
+    built = sorted(w.name for w in wanted if not w.artifact.is_wheel())
     if built:
         raise BuildError(
             f"{', '.join(built)} can only be installed by building it from source here, "
@@ -492,46 +502,6 @@ def _refuse_builds(the_plan: Plan, spec: Spec) -> None:
             hint="allow building (build = true), or pin a version that publishes a wheel "
             "for this platform",
         )
-
-
-def _is_wheel(name_or_url: str) -> bool:
-    """A wheel installs without building; anything else (sdist, folder) runs build code."""
-    return name_or_url.split("#", 1)[0].split("?", 1)[0].endswith(".whl")
-
-
-def _fetch(the_plan: Plan, python: Path, spec: Spec, installer: Installer) -> None:
-    """Have the installer fetch and check every file the plan installs."""
-    wanted = [a.want for a in the_plan.of(*_INSTALLING) if a.want is not None]
-    if wanted:
-        installer.prepare(
-            python,
-            wanted,
-            index=spec.index.resolved(spec.root),
-            indexes=spec.indexes,
-            sources=spec.sources,
-        )
-
-
-_INSTALLING = (Change.INSTALL, Change.UPGRADE, Change.DOWNGRADE, Change.REINSTALL)
-
-
-def _execute(
-    the_plan: Plan, python: Path, spec: Spec, services: Services, installer: Installer
-) -> None:
-    """Install what the plan installs; what it removes was moved aside by the transaction."""
-    to_install = the_plan.of(*_INSTALLING)
-    if to_install:
-        services.reporter.emit(Step(what=f"installing {len(to_install)} package(s)"))
-        wanted = [a.want for a in to_install if a.want is not None]
-        installer.install(
-            python,
-            wanted,
-            index=spec.index.resolved(spec.root),
-            indexes=spec.indexes,
-            sources=spec.sources,
-        )
-    if removed := the_plan.of(Change.REMOVE):
-        services.reporter.emit(Step(what=f"removed {len(removed)} package(s)"))
 
 
 def _verify(spec: Spec, the_lock: Pylock, target: Target, chosen: Chosen) -> None:
