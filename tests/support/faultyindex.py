@@ -145,17 +145,7 @@ class _FaultyHandler(_Handler):
         self.wfile.write(body)
 
     def _truncated(self) -> None:
-        index = self.server.index
-        response = index.respond(
-            self.path,
-            accept=self.headers.get("Accept"),
-            authorization=self.headers.get("Authorization"),
-        )
-        self.send_response(response.status)
-        self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
-        for key, value in response.headers:
-            self.send_header(key, value)
-        self.end_headers()
+        response = self._response()
+        self._send_head(response)  # announces the whole body; half of it follows
         self.wfile.write(response.body[: len(response.body) // 2])
         self.wfile.flush()

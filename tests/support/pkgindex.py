@@ -456,22 +456,29 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(head=True)
 
     def _send(self, *, head: bool) -> None:
-        index = self.server.index
-        index._record(self.path)
-        response = index.respond(
+        self.server.index._record(self.path)
+        response = self._response()
+        self._send_head(response)
+        if not head:
+            self.wfile.write(response.body)
+
+    def _response(self) -> Response:
+        """The index's answer to this request."""
+        return self.server.index.respond(
             self.path,
             accept=self.headers.get("Accept"),
             authorization=self.headers.get("Authorization"),
             if_none_match=self.headers.get("If-None-Match"),
         )
+
+    def _send_head(self, response: Response) -> None:
+        """Status line and headers, with the whole body's Content-Length."""
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))
         for key, value in response.headers:
             self.send_header(key, value)
         self.end_headers()
-        if not head:
-            self.wfile.write(response.body)
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
         """Keep the test output clean; `PackageIndex.requests` records the paths."""
