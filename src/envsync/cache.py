@@ -242,8 +242,9 @@ class Cache:
                 with lock:  # to the helper with the fewest bytes so far
                     i = loads.index(min(loads))
                     loads[i] += _size(path)
-                if helpers[i].send(f"{path}\t{_identity(artifact)[0]}"):
-                    handed.add(_identity(artifact)[0])
+                sha256 = _identity(artifact)[0]
+                if helpers[i].send(f"{path}\t{sha256}"):
+                    handed.add(sha256)
             return path
 
         try:
