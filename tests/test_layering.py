@@ -34,6 +34,7 @@ LAYERS = [
         "pagecache",
         "_faults",
         "_atomic",
+        "removal",
         "retry",
     },
     {
@@ -42,6 +43,7 @@ LAYERS = [
         "indexproxy",
         "interpreters",
         "venv",
+        "venvsafety",
         "environment",
         "drift",
         "resolver",

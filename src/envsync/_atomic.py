@@ -10,12 +10,12 @@ Only ``os``: the no-change path imports this module before anything else is load
 tempfile alone would cost ~10 ms there.
 """
 
-# ruff: noqa: PTH105, PTH107, PTH116, PTH118, PTH208 - os, not pathlib: this is on the start-up path
+# ruff: noqa: PTH116, PTH118, PTH208 - os, not pathlib: this is on the start-up path
 from __future__ import annotations
 
 import os
 
-from envsync import _faults
+from envsync import _faults, removal
 
 __all__ = ["write_bytes", "write_text"]
 
@@ -47,7 +47,7 @@ def write_bytes(path: str | os.PathLike[str], data: bytes, *, fault: str | None 
             os.fsync(fh.fileno())
         if fault is not None:
             _faults.reached(fault)
-        os.replace(tmp, target)
+        removal.publish(tmp, target)
     except BaseException:
         _unlink(tmp)
         raise
@@ -122,6 +122,6 @@ def _alive(pid: int) -> bool:
 
 def _unlink(path: str) -> None:
     try:  # noqa: SIM105 - contextlib would cost 2 ms at start-up
-        os.remove(path)
+        removal.delete_own_file(path)
     except OSError:
         pass

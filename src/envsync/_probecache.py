@@ -13,7 +13,6 @@ Only the standard library is used: the no-change path imports this module.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -21,6 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from envsync import removal
 from envsync._cachedir import cache_root
 
 __all__ = ["identity", "load", "store"]
@@ -56,13 +56,13 @@ def store(kind: str, python: Path, answer: object, *extra: object) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, partial = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        owned = removal.Owned.cache(cache_root())
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as fh:
                 json.dump(answer, fh)
-            Path(partial).replace(path)
+            removal.move(partial, path, within=owned)
         finally:
-            with contextlib.suppress(FileNotFoundError):
-                Path(partial).unlink()
+            removal.delete(partial, within=owned)
     except OSError:
         return
 

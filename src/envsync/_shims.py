@@ -9,7 +9,6 @@ of envsync's own environment, and nothing else that could shadow the target's mo
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.util
 import os
@@ -19,6 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from envsync import removal
 from envsync.errors import EnvsyncError
 
 if TYPE_CHECKING:
@@ -99,28 +99,28 @@ def _base_dir() -> Path:
 
 def _build(target: Path, sources: Sequence[Path]) -> None:
     """Fill a fresh folder beside *target*, then rename it into place (first one wins)."""
+    owned = removal.Owned(target.parent, "temporary")  # checked private by _base_dir
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=target.parent))
     try:
         for source in sources:
-            _link(source, staging / source.name)
+            _link(source, staging / source.name, owned)
         try:
-            staging.rename(target)
+            removal.move(staging, target, within=owned)
         except OSError:
             if not target.is_dir():
                 raise
             # Another process finished the same folder first; theirs is as good as ours.
     finally:
         if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+            removal.delete(staging, within=owned)
 
 
-def _link(source: Path, dest: Path) -> None:
+def _link(source: Path, dest: Path, owned: removal.Owned) -> None:
     """Symlink *dest* to *source*, copying instead where symlinks are not permitted."""
     try:
         dest.symlink_to(source, target_is_directory=source.is_dir())
     except OSError:
-        with contextlib.suppress(FileNotFoundError):
-            dest.unlink()
+        removal.delete(dest, within=owned)
         if source.is_dir():
             shutil.copytree(source, dest, ignore=shutil.ignore_patterns("__pycache__"))
         else:

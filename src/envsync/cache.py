@@ -24,7 +24,6 @@ import http.client
 import json
 import logging
 import os
-import shutil
 import stat
 import sys
 import tempfile
@@ -38,7 +37,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, TypeAlias, TypeVar
 from urllib.parse import urlsplit
 
-from envsync import credentials, retry
+from envsync import credentials, removal, retry
 from envsync._cachedir import cache_root
 from envsync._subprocess import Worker, clean_env, redact
 from envsync.errors import (
@@ -173,7 +172,7 @@ class Cache:
             if hash_file(path) == sha256:
                 return path
             _LOG.warning("discarding %s from the cache: its content changed", path)
-            path.unlink(missing_ok=True)
+            removal.delete(path, within=self._owned())
         (self.root / "tmp").mkdir(parents=True, exist_ok=True)
         handle, partial = tempfile.mkstemp(dir=self.root / "tmp", prefix=f"{filename}.")
         try:
@@ -182,9 +181,9 @@ class Cache:
             if found != sha256:
                 raise _mismatch(artifact, filename, sha256, found)
             path.parent.mkdir(parents=True, exist_ok=True)
-            Path(partial).replace(path)
+            removal.move(partial, path, within=self._owned())
         finally:
-            Path(partial).unlink(missing_ok=True)
+            removal.delete(partial, within=self._owned())
         return path
 
     # -- unpacked wheels --------------------------------------------------------------------
@@ -206,12 +205,13 @@ class Cache:
         building = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
         try:
             _extract(wheel, building)
-            building.rename(target)
+            removal.move(building, target, within=self._owned())
         except OSError:
             if _load(target) is None:  # not a lost race with another envsync: a real failure
                 raise
         finally:
-            shutil.rmtree(building, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                removal.delete(building, within=self._owned())
         tree = _load(target)
         if tree is None:
             raise InstallError(f"could not unpack {wheel.name} into the cache at {target}")
@@ -275,9 +275,14 @@ class Cache:
     def _discard(self, folder: Path) -> None:
         """Move *folder* out of the way (one rename), then delete it."""
         trash = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".trash-"))
-        with contextlib.suppress(FileNotFoundError):  # another envsync discarded it first
-            folder.rename(trash / "old")
-        shutil.rmtree(trash, ignore_errors=True)
+        owned = self._owned()
+        removal.move(folder, trash / "old", within=owned)  # missing: another envsync did it
+        with contextlib.suppress(OSError):
+            removal.delete(trash, within=owned)
+
+    def _owned(self) -> removal.Owned:
+        """The cache folder, as the folder whose contents envsync may delete."""
+        return removal.Owned.cache(self.root)
 
 
 def _identity(artifact: Artifact) -> tuple[str, str]:

@@ -13,12 +13,12 @@ import netrc
 import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
+from envsync import removal
 from envsync._subprocess import run
 from envsync.errors import EnvsyncError, IndexAuthError
 
@@ -229,7 +229,7 @@ def pip_netrc(upstreams: Iterable[Upstream]) -> Iterator[dict[str, str]]:
         yield {}
         return
     text = "".join(f"machine {h} login {u} password {p}\n" for h, (u, p) in entries.items())
-    with tempfile.TemporaryDirectory(prefix="envsync-netrc-") as folder:
+    with removal.temporary_folder("envsync-netrc-") as folder:
         path = Path(folder) / "netrc"
         handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(handle, "w", encoding="utf-8") as out:

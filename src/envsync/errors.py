@@ -32,6 +32,7 @@ __all__ = [
     "LockError",
     "LockTimeoutError",
     "MissingLockError",
+    "RemovalRefused",
     "ResolutionError",
     "SpecError",
     "SpecProblem",
@@ -144,6 +145,20 @@ class VenvError(EnvsyncError):
     """The virtual environment could not be created or read."""
 
     code = "venv"
+
+
+class RemovalRefused(EnvsyncError):  # noqa: N818 - a refusal, named as users read it
+    """envsync was about to delete or replace a path it does not own, and stopped."""
+
+    code = "removal-refused"
+
+    def __init__(self, path: str, why: str) -> None:
+        super().__init__(
+            f"refusing to delete or replace {path}: {why}",
+            hint="nothing was deleted; envsync only removes what it created (its venv, its "
+            "cache, its temporary files): please report this with the command you ran",
+        )
+        self.path = path
 
 
 class LockTimeoutError(EnvsyncError):

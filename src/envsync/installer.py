@@ -14,11 +14,10 @@ from __future__ import annotations
 import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from envsync import indexproxy
+from envsync import indexproxy, removal
 from envsync._pipoutput import classify
 from envsync._subprocess import Runner, clean_env, run, tail
 from envsync.errors import (
@@ -70,6 +69,14 @@ class Installer(Protocol):
 
         *index* (find-links absolute), *indexes* and *sources* say where build requirements
         come from and whose credentials pip gets.
+        """
+        ...
+
+    def writes(self, python: Path, packages: Sequence[Wanted]) -> Sequence[str] | None:
+        """Every path ``install`` will write, checked to be the packages' own; None: unknown.
+
+        Called after ``prepare``, before the venv changes: a package that would write the
+        venv's own files (its interpreter, scripts, pyvenv.cfg) is refused here.
         """
         ...
 
@@ -130,6 +137,14 @@ class RequirementsInstaller:
             if folders:
                 self._install(python, folders, access, [])
 
+    def writes(self, python: Path, packages: Sequence[Wanted]) -> Sequence[str] | None:
+        """Unknown ahead: the tool reads the archives.
+
+        The transaction checks the venv's own files after the tool ran instead.
+        """
+        del python, packages
+        return None
+
     def uninstall(self, python: Path, names: Sequence[NormalizedName]) -> None:
         """Uninstall the dists called *names*."""
         if names:
@@ -140,7 +155,7 @@ class RequirementsInstaller:
     def _install(
         self, python: Path, packages: Sequence[Wanted], access: PipAccess, extra: list[str]
     ) -> None:
-        with tempfile.TemporaryDirectory(prefix="envsync-install-") as tmp:
+        with removal.temporary_folder("envsync-install-") as tmp:
             reqs = Path(tmp) / "requirements.txt"
             reqs.write_text("".join(f"{requirement_line(p)}\n" for p in packages), "utf-8")
             # access.args are read only by build isolation: an sdist's build requirements.

@@ -19,7 +19,7 @@ to the pip backend, in one call, before any wheel is installed.
 
 from __future__ import annotations
 
-import contextlib
+import configparser
 import csv
 import errno
 import io
@@ -27,14 +27,13 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, cast
 from urllib.parse import urlsplit
 
 from installer.destinations import SchemeDictionaryDestination
-from installer.exceptions import InstallerError, InvalidWheelSource
+from installer.exceptions import InstallerError
 from installer.records import Hash, RecordEntry
 from installer.sources import WheelSource
 from installer.utils import (
@@ -45,7 +44,7 @@ from installer.utils import (
     parse_wheel_filename,
 )
 
-from envsync import _faults, cache, environment, indexproxy
+from envsync import _faults, cache, environment, indexproxy, removal, venvsafety
 from envsync._subprocess import Runner, clean_env, run
 from envsync.errors import EnvsyncError, InstallError
 from envsync.installer import Installer, PipInstaller
@@ -57,6 +56,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
     from _typeshed import WriteableBuffer
+    from installer.scripts import ScriptSection
     from installer.utils import Scheme
 
     from envsync._types import NormalizedName
@@ -147,6 +147,19 @@ class NativeInstaller:
         if wheels:
             self._install(self._venv(python), list(zip(wheels, trees, strict=True)))
 
+    def writes(self, python: Path, packages: Sequence[Wanted]) -> list[str]:
+        """Every path ``install`` will write for the prepared wheels (pip's part is unknown).
+
+        Refuses, before the venv changes, a wheel that would write the venv's own files (its
+        interpreter, activation scripts, pyvenv.cfg, envsync's journal) or outside the venv.
+        """
+        venv = self._venv(python)
+        paths: list[str] = []
+        for package in packages:
+            if _is_wheel(package.artifact) and _sha(package) in self._prepared:
+                paths += _vetted(venv, package, self._prepared[_sha(package)])
+        return paths
+
     def uninstall(self, python: Path, names: Sequence[NormalizedName]) -> None:
         """Remove each dist by its RECORD (no pip)."""
         if not names:
@@ -184,7 +197,7 @@ class NativeInstaller:
         # versions must not be deleted by the old owner after the new one wrote it.
         for wanted, _ in pairs:
             uninstall_dist(venv.libs(), wanted.name, venv=venv.root)
-        linker = _Linker()
+        linker = _Linker(venv)
         counter = Counter(self._reporter, "installing", len(pairs))
 
         def install(pair: tuple[Wanted, cache.Tree]) -> _Destination:
@@ -228,7 +241,7 @@ class NativeInstaller:
         if not owners:
             return
         shares = _shares(sorted(owners), os.cpu_count() or 1)
-        with tempfile.TemporaryDirectory(prefix="envsync-compile-") as folder:
+        with removal.temporary_folder("envsync-compile-") as folder:
             compiled = cache.parallel(
                 lambda share: self._compile_share(venv, Path(folder), *share), enumerate(shares)
             )
@@ -311,6 +324,64 @@ class _Venv:
         return {**self.paths, "headers": os.fspath(headers)}
 
 
+def _vetted(venv: _Venv, wanted: Wanted, tree: cache.Tree) -> list[str]:
+    """Where each file of *tree* will land, checked to be the wheel's to write."""
+    source = _TreeSource(tree)
+    destination = _Destination(venv.scheme(wanted.name), os.fspath(venv.python), _Linker(venv))
+    root = os.fspath(venv.root)
+    landing = []
+    for scheme, path in _planned(source):
+        try:
+            target = destination.target(scheme, path)
+        except ValueError as exc:
+            raise _hostile(tree.wheel, str(exc)) from exc
+        relative = os.path.relpath(target, root).replace(os.sep, "/")
+        if relative.startswith("../") or venvsafety.is_layout(relative):
+            raise _hostile(tree.wheel, f"it would overwrite the venv's own {relative}")
+        landing.append(target)
+    return landing
+
+
+def _planned(source: _TreeSource) -> Iterable[tuple[Scheme, str]]:
+    """Each file the wheel installs, as (scheme, path inside it): ``_place``'s rules."""
+    root_scheme = _root_scheme(source)
+    for name, *_ in _entry_points(source):
+        yield _SCRIPTS, name
+    data_prefix = f"{source.data_dir}/"
+    for member in source.tree.members:
+        if "__pycache__" in member.path.split("/")[:-1]:
+            continue
+        if member.path.startswith(data_prefix):
+            yield _data_scheme(source, member.path.removeprefix(data_prefix))
+        else:
+            yield root_scheme, member.path
+    for filename in _EXTRA_FILES:
+        yield root_scheme, f"{source.dist_info_dir}/{filename}"
+
+
+#: The files envsync adds to each dist-info, as pip does.
+_EXTRA_FILES = ("INSTALLER", "REQUESTED", "direct_url.json")
+
+
+def _entry_points(source: _TreeSource) -> list[tuple[str, str, str, ScriptSection]]:
+    """The console and GUI scripts the wheel declares; an unreadable file is an error."""
+    if "entry_points.txt" not in source.dist_info_filenames:
+        return []
+    try:
+        return list(parse_entrypoints(source.read_dist_info("entry_points.txt")))
+    except (configparser.Error, ValueError, UnicodeDecodeError) as exc:
+        problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        why = f"its entry_points.txt cannot be read ({problem})"
+        raise _hostile(source.tree.wheel, why) from exc
+
+
+def _hostile(wheel: str, why: str) -> InstallError:
+    return InstallError(
+        f"refusing to install {wheel}: {why}",
+        hint="nothing was changed; do not install this wheel (report it to its authors)",
+    )
+
+
 def _compile_failed(output: str) -> EnvsyncError:
     return InstallError(f"could not compile the installed modules to bytecode:\n{output}")
 
@@ -362,12 +433,9 @@ def _place(source: _TreeSource, destination: _Destination, extra: dict[str, byte
     """
     root_scheme = _root_scheme(source)
     records: list[tuple[Scheme, RecordEntry]] = []
-    if "entry_points.txt" in source.dist_info_filenames:
-        for name, module, attr, section in parse_entrypoints(
-            source.read_dist_info("entry_points.txt")
-        ):
-            record = destination.write_script(name=name, module=module, attr=attr, section=section)
-            records.append((_SCRIPTS, record))
+    for name, module, attr, section in _entry_points(source):
+        record = destination.write_script(name=name, module=module, attr=attr, section=section)
+        records.append((_SCRIPTS, record))
     record_path = f"{source.dist_info_dir}/RECORD"
     data_prefix = f"{source.data_dir}/"
     root = os.fspath(source.tree.root)
@@ -405,8 +473,8 @@ def _root_scheme(source: _TreeSource) -> Scheme:
     metadata = parse_metadata_file(source.read_dist_info("WHEEL"))
     version = metadata["Wheel-Version"]
     if not (version and version.startswith("1.")):
-        message = f"incompatible Wheel-Version {version}: only 1.x wheels are supported"
-        raise InvalidWheelSource(source, message)
+        why = f"its Wheel-Version is {version}, and only 1.x wheels are supported"
+        raise _hostile(source.tree.wheel, why)
     return cast("Scheme", "purelib" if metadata["Root-Is-Purelib"] == "true" else "platlib")
 
 
@@ -414,8 +482,9 @@ def _data_scheme(source: _TreeSource, inside_data: str) -> tuple[Scheme, str]:
     """``("scripts", "tool")`` from ``scripts/tool`` under the wheel's .data folder."""
     scheme, _, rest = inside_data.partition("/")
     if scheme not in SCHEME_NAMES or not rest:
-        message = f"{source.data_dir}/{inside_data} is not in a valid .data subfolder"
-        raise InvalidWheelSource(source, message)
+        folders = ", ".join(SCHEME_NAMES)
+        why = f"{source.data_dir}/{inside_data} is not in a .data subfolder ({folders})"
+        raise _hostile(source.tree.wheel, why)
     return cast("Scheme", scheme), rest
 
 
@@ -427,20 +496,28 @@ def _direct_url(artifact: Artifact) -> bytes:
 
 
 class _Linker:
-    """Puts cache files into venvs: hard links while the filesystem allows them, else copies.
+    """Puts cache files into one venv: hard links while the filesystem allows them, else copies.
 
-    Shared by the threads installing one plan: it remembers the folders it made, so each
-    is made once, not once per file.
+    Shared by the threads installing one plan: it remembers the folders it checked and made,
+    so each is done once, not once per file. A folder reached through a link that leads out
+    of the venv is refused: envsync writes only inside the venv.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, venv: _Venv) -> None:
         self.linking = True
+        self.owned = removal.Owned.venv(venv.root)
         self._folders: set[str] = set()
 
     def folder_for(self, target: str) -> None:
-        """Make sure *target*'s folder exists."""
+        """Make sure *target*'s folder exists, inside the venv."""
         folder = os.path.dirname(target)  # noqa: PTH120 - strings: this runs once per file
         if folder not in self._folders:
+            if not self.owned.contains(target):
+                raise InstallError(
+                    f"refusing to write {target}: a folder on its way is a link that leads "
+                    f"out of the venv {self.owned.root}",
+                    hint="replace that link with a folder (or remove it) and run again",
+                )
             os.makedirs(folder, exist_ok=True)  # noqa: PTH103 - exist_ok: threads may race
             self._folders.add(folder)
 
@@ -448,26 +525,25 @@ class _Linker:
         """Make *target* a file with *source*'s content and mode, replacing what is there."""
         if self.linking:
             try:
-                _replacing(os.link, source, target)
+                self.replacing(os.link, source, target)
             except OSError as exc:  # another filesystem, or one without hard links
                 _LOG.debug("copying instead of hard-linking (%s)", exc)
                 self.linking = False
             else:
                 return
-        _replacing(shutil.copy, source, target)
+        self.replacing(shutil.copy, source, target)
 
+    def replacing(self, make: Callable[[str, str], object], source: str, target: str) -> None:
+        """``make(source, target)``; a file already at *target* is removed first, as pip does.
 
-def _replacing(make: Callable[[str, str], object], source: str, target: str) -> None:
-    """``make(source, target)``; a file already at *target* is unlinked first, as pip does.
-
-    Unlinking (never opening for write) matters: the old file may be a hard link into the
-    cache. Trying first saves a system call per file in the usual case, a fresh target.
-    """
-    try:
-        make(source, target)
-    except FileExistsError:
-        os.unlink(target)  # noqa: PTH108
-        make(source, target)
+        Removing (never opening for write) matters: the old file may be a hard link into the
+        cache. Trying first saves a system call per file in the usual case, a fresh target.
+        """
+        try:
+            make(source, target)
+        except FileExistsError:
+            removal.delete(target, within=self.owned)
+            make(source, target)
 
 
 class _LinkableStream(io.RawIOBase):
@@ -550,7 +626,7 @@ class _Destination(SchemeDictionaryDestination):
         """Link (or write) one file; its RECORD entry hashes what is now on disk."""
         if isinstance(stream, _LinkableStream):
             return self.link(scheme, path, stream.source, stream.member)
-        target = self._target(scheme, path)
+        target = self.target(scheme, path)
         self.linker.folder_for(target)
         entry = self._write(path, target, stream, is_executable=is_executable)
         self.written.append(target)
@@ -558,7 +634,7 @@ class _Destination(SchemeDictionaryDestination):
 
     def link(self, scheme: Scheme, path: str, source: str, member: cache.Member) -> RecordEntry:
         """Link the cached file *source* to *path* in *scheme*; its RECORD row."""
-        target = self._target(scheme, path)
+        target = self.target(scheme, path)
         self.linker.folder_for(target)
         _faults.reached("linking")
         self.linker.place(source, target)
@@ -569,8 +645,7 @@ class _Destination(SchemeDictionaryDestination):
         self, path: str, target: str, stream: BinaryIO, *, is_executable: bool
     ) -> RecordEntry:
         """Write a generated file (a script, INSTALLER, ...): never through an old hard link."""
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(target)  # noqa: PTH108
+        removal.delete(target, within=self.linker.owned)
         with open(target, "xb") as out:  # noqa: PTH123
             digest, size = copyfileobj_with_hashing(stream, out, self.hash_algorithm)
         if is_executable:  # not installer's helper: it flips the process umask, not thread-safe
@@ -582,7 +657,7 @@ class _Destination(SchemeDictionaryDestination):
         self, scheme: Scheme, record_file_path: str, records: Iterable[tuple[Scheme, RecordEntry]]
     ) -> None:
         """Write RECORD (installer's code), remembering where it is."""
-        self.record = Path(self._target(scheme, record_file_path))
+        self.record = Path(self.target(scheme, record_file_path))
         super().finalize_installation(scheme, record_file_path, records)
 
     def add_to_record(self, files: Sequence[str]) -> None:
@@ -594,7 +669,7 @@ class _Destination(SchemeDictionaryDestination):
             writer = csv.writer(out, lineterminator="\n")
             writer.writerows([os.path.relpath(f, lib).replace(os.sep, "/"), "", ""] for f in files)
 
-    def _target(self, scheme: Scheme, path: str) -> str:
+    def target(self, scheme: Scheme, path: str) -> str:
         """Where *path* of *scheme* lands; an error if that is outside the scheme's folder."""
         # Strings and os.path, as installer does: lexical (no symlinks followed), and this
         # runs once per file, where pathlib's parsing would cost more than the link itself.

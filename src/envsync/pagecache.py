@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from envsync import removal
 from envsync._cachedir import cache_root
 
 __all__ = ["CachedPage", "Headers", "freshness", "load", "refreshed", "store"]
@@ -160,10 +161,10 @@ def _paths(url: str, accept: str, user: str | None) -> tuple[Path, Path]:
 
 def _replace(path: Path, data: bytes) -> None:
     handle, partial = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    owned = removal.Owned.cache(cache_root())
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
-        Path(partial).replace(path)
+        removal.move(partial, path, within=owned)
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            Path(partial).unlink()
+        removal.delete(partial, within=owned)

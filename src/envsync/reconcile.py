@@ -367,10 +367,11 @@ def _sync(
             installer.prepare(
                 info.python, wanted, index=index, indexes=spec.indexes, sources=spec.sources
             )
+        writes = installer.writes(info.python, wanted) if wanted else None  # vetted
         _faults.reached("downloaded")
         replaced = [a.name for a in the_plan.of(*_REPLACING)]
-        with _transaction(spec.venv, replaced, (info.purelib, info.platlib)):
-            venv.remove_stray_files({info.purelib, info.platlib}, stray)
+        with _transaction(spec.venv, replaced, (info.purelib, info.platlib), writes or ()):
+            venv.remove_stray_files(spec.venv, {info.purelib, info.platlib}, stray)
             if wanted:
                 services.reporter.emit(Step(what=f"installing {len(wanted)} package(s)"))
                 installer.install(
@@ -389,11 +390,13 @@ _REPLACING = (Change.UPGRADE, Change.DOWNGRADE, Change.REINSTALL, Change.REMOVE)
 
 
 @contextlib.contextmanager
-def _transaction(root: Path, replaced: Sequence[str], libs: Sequence[Path]) -> Iterator[None]:
+def _transaction(
+    root: Path, replaced: Sequence[str], libs: Sequence[Path], writes: Sequence[str]
+) -> Iterator[None]:
     """The venv's changes as one transaction; a failure says whether the venv was put back."""
     txn: transaction.Transaction | None = None
     try:
-        with transaction.applying(root, replaced, libs) as txn:
+        with transaction.applying(root, replaced, libs, writes) as txn:
             yield
     except EnvsyncError as exc:
         exc.message += f" (nothing was changed: {root} is as it was before this run)"

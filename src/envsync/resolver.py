@@ -15,7 +15,6 @@ import contextlib
 import json
 import os
 import shutil
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -27,7 +26,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from envsync import compiled, credentials, indexproxy, retry, simpleapi
+from envsync import compiled, credentials, indexproxy, removal, retry, simpleapi
 from envsync._pipoutput import classify, cut_off, missing_requirement, without_tracebacks
 from envsync._shims import pycache_dir, shim_dir
 from envsync._subprocess import Runner, run, tail
@@ -163,7 +162,7 @@ class PipToolsResolver:
             simpleapi.probe_index(where)
         find_links = request.index.resolved(request.root).find_links
         with (
-            tempfile.TemporaryDirectory(prefix="envsync-lock-") as tmp,
+            removal.temporary_folder("envsync-lock-") as tmp,
             indexproxy.pip_access(routes, find_links) as access,
         ):
             work = Path(tmp)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from envsync import environment, interpreters, lockfile, simpleapi, venv
-from envsync.errors import SpecError, SpecProblem
+from envsync import environment, interpreters, lockfile, simpleapi, venv, venvsafety
+from envsync.errors import SpecError, SpecProblem, VenvError
 from envsync.planner import Policy
 from envsync.report import Step
 
@@ -59,10 +59,15 @@ class Target:
 
 
 def find_target(spec: Spec, reporter: Reporter) -> Target:
-    """The venv's interpreter when it satisfies the spec, else the Python to make it with."""
-    existing = venv.venv_python(spec.venv)
-    reason = None
-    if venv.is_venv(spec.venv) and existing.exists():
+    """The venv's interpreter when it satisfies the spec, else the Python to make it with.
+
+    A venv path that must never be a venv, or names something that is not one, is refused
+    here, before anything is resolved or changed.
+    """
+    own_files = (spec.path, spec.root / lockfile.LOCK_NAME)
+    venvsafety.check_location(spec.venv, project=spec.root, own_files=own_files)
+    reason = _why_recreate(spec)
+    if reason is None and venv.is_venv(spec.venv):
         info = environment.probe_venv(spec.venv)
         if spec.python.contains(info.version, prereleases=True):
             return Target(
@@ -73,6 +78,8 @@ def find_target(spec: Spec, reporter: Reporter) -> Target:
                 change="keep",
             )
         reason = f"its Python {info.version} does not satisfy python = {str(spec.python)!r}"
+    if reason is not None:
+        venv.check_replaceable(spec.venv)  # before the search: a refusal needs no Python
     reporter.emit(Step(what=f"looking for a Python matching {str(spec.python) or 'any'}"))
     found = interpreters.find_python(spec.python)
     probe = environment.probe_interpreter(found.executable)
@@ -84,6 +91,30 @@ def find_target(spec: Spec, reporter: Reporter) -> Target:
         change="recreate" if reason else "create",
         reason=reason,
     )
+
+
+def _why_recreate(spec: Spec) -> str | None:
+    """Why the venv cannot be kept whatever its Python: its interpreter is gone. Else None.
+
+    A path that exists and is no venv is an error: envsync never replaces what it did not make.
+    """
+    root = spec.venv
+    if not (root.exists() or root.is_symlink()):
+        return None
+    if not venv.is_venv(root):
+        what = "a file or a link" if not root.is_dir() or root.is_symlink() else "a folder"
+        if what == "a folder" and not any(root.iterdir()):
+            return None  # empty: a venv can be made in it without replacing anything
+        raise VenvError(
+            f"{root} is {what} that is not a virtual environment, so envsync will not make "
+            "its venv there (it would have to replace what is there)",
+            hint="set venv in env.toml ([env] venv) to another path, such as .venv, or move "
+            f"{root} away",
+        )
+    python = venv.venv_python(root)
+    if not python.exists():
+        return f"its interpreter {python} no longer works (its Python was removed or moved)"
+    return None
 
 
 def staleness(lock: Pylock, spec: Spec, version: str | None) -> str | None:

@@ -15,7 +15,7 @@ overwrote in place (two dists claiming one path, which pip warns about too).
 """
 
 # Paths are strings: a venv holds thousands of files, walked once per transaction.
-# ruff: noqa: PTH100, PTH103, PTH105, PTH106, PTH108, PTH112, PTH114, PTH118, PTH120, PTH123
+# ruff: noqa: PTH100, PTH103, PTH112, PTH114, PTH115, PTH116, PTH118, PTH120, PTH123, PTH202, PTH211
 
 from __future__ import annotations
 
@@ -27,9 +27,9 @@ import shutil
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from envsync import _atomic, _faults
+from envsync import _atomic, _faults, removal, venvsafety
 from envsync._fastpath import STATE_NAME
-from envsync.errors import VenvError
+from envsync.errors import InstallError, VenvError
 from envsync.uninstall import dist_files, find_dists, prune_empty
 
 if TYPE_CHECKING:
@@ -44,6 +44,13 @@ _LOG = logging.getLogger("envsync.transaction")
 FOLDER = ".envsync-txn"
 _JOURNAL = "journal.json"
 _OLD = "old"
+#: Copies of the venv's own files (interpreter links, scripts, pyvenv.cfg), to tell at commit
+#: whether an install touched them and to put them back on rollback.
+_LAYOUT = "layout"
+#: Layout files up to this size are copied; larger ones (an interpreter made with --copies)
+#: are hard-linked, which keeps the old bytes because every installer replaces files by
+#: unlinking them first.
+_COPY_LIMIT = 1 << 20
 _FORMAT = 1
 
 
@@ -65,20 +72,46 @@ class Transaction:
         """Move the installed dists called *names* out of the venv, into the journal's keeping.
 
         An install then finds them gone, a rollback puts them back, a commit deletes them.
+        Files reached through a link out of the venv stay where they are: not ours.
         """
+        owned = removal.Owned.venv(self.root)
         old = os.path.join(self.folder, _OLD)
         for number, name in enumerate(names, start=1):
             for dist_info in find_dists(libs, name):
-                paths = dist_files(dist_info, self.root)
+                paths = dist_files(dist_info, owned)
                 for path in paths:
-                    _move(path, os.path.join(old, os.path.relpath(path, self.root)))
+                    aside = os.path.join(old, os.path.relpath(path, self.root))
+                    removal.move(path, aside, within=owned)
                     _faults.reached("moving-aside")
                 lib = os.path.abspath(dist_info.parent)
-                prune_empty([os.path.dirname(p) for p in paths], lib)
+                prune_empty([os.path.dirname(p) for p in paths], lib, owned)
             _faults.reached("moved-aside", number)
 
+    def keep_copies(self, paths: Iterable[str]) -> None:
+        """Move aside the files at *paths* that exist: the install will write its own there.
+
+        They belong to dists the plan keeps (two dists claiming one path: the install wins,
+        as with pip); a rollback moves them back, a commit drops them. A folder that does
+        not exist is asked about once, not once per file in it.
+        """
+        owned = removal.Owned.venv(self.root)
+        old = os.path.join(self.folder, _OLD)
+        folders: dict[str, bool] = {}
+        for path in paths:
+            folder = os.path.dirname(path)
+            if folder not in folders:
+                folders[folder] = os.path.isdir(folder)
+            if folders[folder] and os.path.lexists(path) and owned.contains(path):
+                aside = os.path.join(old, os.path.relpath(path, self.root))
+                removal.move(path, aside, within=owned)
+
     def commit(self) -> None:
-        """Keep the new state: mark the journal committed, then drop what was moved aside."""
+        """Keep the new state: mark the journal committed, then drop what was moved aside.
+
+        An install that changed the venv's own files (its interpreter, activation scripts,
+        pyvenv.cfg) is refused here, before the commit: the caller rolls back.
+        """
+        _check_layout(self.root)
         _faults.reached("before-commit")
         journal = _read_journal(self.folder)
         journal["state"] = "committed"
@@ -103,17 +136,24 @@ def begin(root: Path) -> Transaction:
     # The no-change path's record of the venv must not vouch for a venv this run may leave
     # half-changed: it goes aside with the old files (back on rollback, gone on commit).
     state = os.path.join(where, STATE_NAME)
-    _move(state, os.path.join(folder, _OLD, STATE_NAME))
+    removal.move(state, os.path.join(folder, _OLD, STATE_NAME), within=removal.Owned.venv(where))
     _write_journal(folder, {"format": _FORMAT, "state": "open", "paths": _walk(where)})
+    _save_layout(where)
     return Transaction(where)
 
 
 @contextlib.contextmanager
-def applying(root: Path, replaced: Sequence[str], libs: Sequence[Path]) -> Iterator[Transaction]:
-    """``begin``; move *replaced* aside; yield; ``commit`` — or ``rollback`` on any failure."""
+def applying(
+    root: Path, replaced: Sequence[str], libs: Sequence[Path], writes: Iterable[str] = ()
+) -> Iterator[Transaction]:
+    """``begin``; move *replaced* and what *writes* overwrites aside; yield; ``commit``.
+
+    Or ``rollback`` on any failure.
+    """
     txn = begin(root)
     try:
         txn.move_aside(libs, replaced)
+        txn.keep_copies(writes)
         yield txn
         txn.commit()
     except BaseException:
@@ -147,7 +187,7 @@ def recover(root: Path) -> str | None:
         if state == "open":
             _rollback(where)
             return "undid the changes of an apply that was interrupted"
-        shutil.rmtree(folder)
+        removal.delete(folder, within=removal.Owned.venv(where))
     return "removed what an apply that was interrupted before it changed anything left"
 
 
@@ -163,11 +203,61 @@ def _rollback(root: str) -> None:
             f"cannot undo the interrupted changes to {root}: its journal is unreadable ({exc})",
             hint=f"delete {root} and run `envsync apply` to make it again",
         ) from exc
-    _remove_new(root, before)
-    old = os.path.join(folder, _OLD)
-    for path in _files_under(old):
-        _move(path, os.path.join(root, os.path.relpath(path, old)))
-    shutil.rmtree(folder)
+    owned = removal.Owned.venv(root)
+    _remove_new(owned, before)
+    for kept in (_OLD, _LAYOUT):
+        saved = os.path.join(folder, kept)
+        for path in _files_under(saved):
+            removal.move(path, os.path.join(root, os.path.relpath(path, saved)), within=owned)
+    removal.delete(folder, within=owned)
+
+
+def _save_layout(root: str) -> None:
+    """Keep a copy of each of the venv's own files in the transaction's folder."""
+    saved = os.path.join(root, FOLDER, _LAYOUT)
+    for relative in venvsafety.layout_files(root):
+        source, copy = os.path.join(root, relative), os.path.join(saved, relative)
+        os.makedirs(os.path.dirname(copy), exist_ok=True)
+        if os.path.islink(source):
+            os.symlink(os.readlink(source), copy)
+        elif os.path.getsize(source) <= _COPY_LIMIT:
+            shutil.copy2(source, copy)
+        else:
+            os.link(source, copy)
+
+
+def _check_layout(root: str) -> None:
+    """Raise if a file of the venv's own layout is not as ``_save_layout`` found it."""
+    saved = os.path.join(root, FOLDER, _LAYOUT)
+    before = set(_relative_files(saved))
+    now = set(venvsafety.layout_files(root))
+    changed = sorted(
+        (before ^ now) | {r for r in before & now if not _same(os.path.join(saved, r), root, r)}
+    )
+    if changed:
+        raise InstallError(
+            f"installing would change the venv's own {', '.join(changed)} in {root}: a package "
+            "tried to overwrite its interpreter, activation scripts or pyvenv.cfg",
+            hint="do not install that package into a venv (report it to its authors)",
+        )
+
+
+def _same(copy: str, root: str, relative: str) -> bool:
+    now = os.path.join(root, relative)
+    if os.path.islink(copy) or os.path.islink(now):
+        both = os.path.islink(now) and os.path.islink(copy)
+        return both and os.readlink(now) == os.readlink(copy)
+    first, second = os.stat(copy), os.stat(now)
+    if first.st_ino == second.st_ino and first.st_dev == second.st_dev:
+        return True
+    if first.st_size != second.st_size or first.st_size > _COPY_LIMIT:
+        return False
+    with open(copy, "rb") as a, open(now, "rb") as b:
+        return a.read() == b.read()
+
+
+def _relative_files(folder: str) -> list[str]:
+    return [_key(folder, path) for path in _files_under(folder)]
 
 
 def _journal_paths(folder: str) -> list[object]:
@@ -178,13 +268,16 @@ def _journal_paths(folder: str) -> list[object]:
 
 
 def _finish(root: str) -> None:
+    owned = removal.Owned.venv(root)
     folder = os.path.join(root, FOLDER)
-    shutil.rmtree(os.path.join(folder, _OLD), ignore_errors=True)
-    shutil.rmtree(folder)
+    with contextlib.suppress(OSError):  # the old files go even if one of them resists
+        removal.delete(os.path.join(folder, _OLD), within=owned)
+    removal.delete(folder, within=owned)
 
 
-def _remove_new(root: str, before: set[str]) -> None:
-    """Delete every file, link and folder under *root* that is not in *before*."""
+def _remove_new(owned: removal.Owned, before: set[str]) -> None:
+    """Delete every file, link and folder in the venv that is not in *before*."""
+    root = owned.root
     for folder, dirs, files in os.walk(root, topdown=False):
         relative = os.path.relpath(folder, root)
         if relative == FOLDER or relative.startswith(FOLDER + os.sep):
@@ -194,14 +287,13 @@ def _remove_new(root: str, before: set[str]) -> None:
         for name in files:
             path = os.path.join(folder, name)
             if _key(root, path) not in before:
-                os.unlink(path)
+                removal.delete(path, within=owned)
         for name in dirs:
             path = os.path.join(folder, name)
             if os.path.islink(path) and _key(root, path) not in before:
-                os.unlink(path)
+                removal.delete(path, within=owned)
             elif _key(root, path) + "/" not in before and os.path.isdir(path):
-                with contextlib.suppress(OSError):  # not empty: something we keep is in it
-                    os.rmdir(path)
+                removal.delete_empty_folder(path, within=owned)  # not empty: we keep something
 
 
 def _walk(root: str) -> list[str]:
@@ -237,13 +329,6 @@ def _files_under(folder: str) -> Iterator[str]:
         yield from (
             os.path.join(parent, d) for d in dirs if os.path.islink(os.path.join(parent, d))
         )
-
-
-def _move(source: str, target: str) -> None:
-    """Rename *source* to *target*, making its folder; a missing *source* is no error."""
-    os.makedirs(os.path.dirname(target), exist_ok=True)
-    with contextlib.suppress(FileNotFoundError):
-        os.replace(source, target)
 
 
 def _read_journal(folder: str) -> dict[str, object]:

@@ -2,25 +2,26 @@
 
 Only what RECORD lists is deleted, with the bytecode of its modules, then the folders that
 leaves empty inside site-packages, then the dist-info. Nothing outside the venv is touched,
-whatever a RECORD says. Safe to run for several dists at once (the native installer does).
+whatever a RECORD says, and no link is followed: the files of a package folder that the user
+replaced by a link to a working copy stay where they are (as pip leaves them). Safe to run
+for several dists at once (the native installer does).
 """
 
 # Paths are plain strings: an uninstall walks thousands of RECORD rows, and os.path is both
 # faster than pathlib here and what drift.py resolves RECORD paths with (the same rules).
-# ruff: noqa: PTH100, PTH106, PTH108, PTH118, PTH120
+# ruff: noqa: PTH100, PTH118, PTH120
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import logging
 import os
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
+from envsync import removal
 from envsync.errors import InstallError
 
 if TYPE_CHECKING:
@@ -37,12 +38,14 @@ def uninstall_dist(libs: Sequence[Path], name: str, *, venv: Path) -> bool:
     """Remove every installed dist called *name* by its RECORD; False when there was none.
 
     The files RECORD lists are deleted (with the bytecode of its modules), then the folders
-    that leaves empty inside site-packages, then the dist-info. Paths outside *venv* are
-    never deleted: they are skipped with a warning.
+    that leaves empty inside site-packages, then the dist-info. Paths outside *venv*, or
+    reached through a link out of it, are never deleted: they are skipped with a warning.
     """
     found = find_dists(libs, name)
+    owned = removal.Owned.venv(venv) if found else None
     for folder in found:
-        _remove_dist(folder, os.path.abspath(venv))
+        assert owned is not None  # noqa: S101 - for mypy: set whenever a dist was found
+        _remove_dist(folder, owned)
     return bool(found)
 
 
@@ -58,20 +61,21 @@ def find_dists(libs: Sequence[Path], name: str) -> list[Path]:
     ]
 
 
-def dist_files(dist_info: Path, root: str) -> list[str]:
-    """Every file of one dist inside the venv at *root*, each once, the dist-info's last.
+def dist_files(dist_info: Path, owned: removal.Owned) -> list[str]:
+    """Every file of one dist inside the venv *owned*, each once, the dist-info's last.
 
-    RECORD's files, the bytecode of its modules, then every file in the dist-info folder.
+    RECORD's files, the bytecode of its modules, then every file in the dist-info folder;
+    none reached through a link that leads out of the venv.
     """
-    recorded = [p for file in _recorded(dist_info, root) for p in (file, *_bytecode_of(file))]
-    own = [os.fspath(p) for p in dist_info.rglob("*") if not p.is_dir()]
-    return list(dict.fromkeys([*recorded, *own]))
+    recorded = [p for file in _recorded(dist_info, owned) for p in (file, *_bytecode_of(file))]
+    own = [os.fspath(p) for p in dist_info.rglob("*") if not p.is_dir() or p.is_symlink()]
+    return [p for p in dict.fromkeys([*recorded, *own]) if owned.contains(p)]
 
 
-def prune_empty(folders: Iterable[str], lib: str) -> None:
+def prune_empty(folders: Iterable[str], lib: str, owned: removal.Owned) -> None:
     """Remove each folder and its parents while they are empty and strictly inside *lib*."""
     for folder in sorted(set(folders), key=len, reverse=True):
-        _prune(folder, lib)
+        _prune(folder, lib, owned)
 
 
 def _dist_name(folder: Path) -> NormalizedName:
@@ -79,21 +83,21 @@ def _dist_name(folder: Path) -> NormalizedName:
     return canonicalize_name(folder.name.removesuffix(".dist-info").rpartition("-")[0])
 
 
-def _remove_dist(dist_info: Path, root: str) -> None:
+def _remove_dist(dist_info: Path, owned: removal.Owned) -> None:
     """Delete one dist's files, its emptied folders, then its dist-info."""
     lib = os.path.abspath(dist_info.parent)
     folders: set[str] = set()
-    for file in _recorded(dist_info, root):
+    for file in _recorded(dist_info, owned):
         for path in (file, *_bytecode_of(file)):
-            with _ignore_missing():
-                os.unlink(path)
+            if owned.contains(path):
+                removal.delete(path, within=owned)
             folders.add(os.path.dirname(path))
-    shutil.rmtree(dist_info, ignore_errors=True)
-    prune_empty(folders, lib)
+    removal.delete(dist_info, within=owned)
+    prune_empty(folders, lib, owned)
 
 
-def _recorded(dist_info: Path, root: str) -> list[str]:
-    """Absolute paths of the files RECORD lists, inside the venv only."""
+def _recorded(dist_info: Path, owned: removal.Owned) -> list[str]:
+    """Absolute paths of the files RECORD lists, inside the venv only and not through links."""
     try:
         text = (dist_info / "RECORD").read_text("utf-8")
     except OSError as exc:
@@ -103,10 +107,14 @@ def _recorded(dist_info: Path, root: str) -> list[str]:
     paths = []
     for row in csv.reader(text.splitlines()):
         target = os.path.normpath(os.path.join(lib, row[0])) if row and row[0] else None
-        if target is not None and not inside(root, target):
-            _LOG.warning("not removing %s: RECORD of %s points outside the venv", row[0], dist_info)
-        elif target is not None:
+        if target is None:
+            continue
+        if owned.contains(target):
             paths.append(target)
+        elif inside(owned.root, target):
+            _LOG.warning("not removing %s: it is reached through a link out of the venv", target)
+        else:
+            _LOG.warning("not removing %s: RECORD of %s points outside the venv", row[0], dist_info)
     return paths
 
 
@@ -119,21 +127,12 @@ def _bytecode_of(path: str) -> list[str]:
     return [os.fspath(p) for p in cache_folder.glob(f"{name.removesuffix('.py')}.*.pyc")]
 
 
-def _prune(folder: str, lib: str) -> None:
+def _prune(folder: str, lib: str, owned: removal.Owned) -> None:
     """Remove *folder* and its parents while they are empty and strictly inside *lib*."""
     while folder != lib and inside(lib, folder):
-        try:
-            os.rmdir(folder)
-        except FileNotFoundError:
-            pass  # another thread removed it
-        except OSError:
-            return  # not empty: something else lives here
+        if not removal.delete_empty_folder(folder, within=owned):
+            return  # not empty, or a link: something else lives here
         folder = os.path.dirname(folder)
-
-
-def _ignore_missing() -> contextlib.AbstractContextManager[None]:
-    """Deleting what is already gone is fine (a folder in its path may be gone too)."""
-    return contextlib.suppress(FileNotFoundError, NotADirectoryError)
 
 
 def inside(root: str, target: str) -> bool:

@@ -13,21 +13,21 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import secrets
-import shutil
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
+from envsync import removal, venvsafety
 from envsync._subprocess import clean_env, run
 from envsync.errors import VenvError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
     from pathlib import Path
 
     from envsync.interpreters import Interpreter
 
 __all__ = [
+    "check_replaceable",
     "create_venv",
     "is_venv",
     "new_venv",
@@ -37,6 +37,7 @@ __all__ = [
 ]
 
 _LOG = logging.getLogger("envsync.venv")
+_P = TypeVar("_P")
 
 
 def venv_python(root: Path) -> Path:
@@ -51,14 +52,14 @@ def is_venv(root: Path) -> bool:
     return (root / "pyvenv.cfg").is_file()
 
 
-def create_venv(root: Path, interpreter: Interpreter) -> None:
+def create_venv(root: Path, interpreter: Interpreter) -> Callable[[], None]:
     """Create a venv at *root* with *interpreter*, without pip (see the module docstring).
 
-    *root* must not exist. If creation fails part way, the partial folder is removed and a
-    ``VenvError`` carries the tool's output.
+    *root* must not exist, or be an empty folder (a mount point, say). Returns the function
+    that undoes the creation: it deletes what this call made, and only that. If creation
+    fails part way, that is done at once and a ``VenvError`` carries the tool's output.
     """
-    if root.exists() or root.is_symlink():
-        raise VenvError(f"cannot create a venv at {root}: the path already exists")
+    undo = _make_root(root)
     argv = [str(interpreter.executable), "-I", "-m", "venv", "--without-pip", str(root)]
     try:
         if _is_running(interpreter):
@@ -67,8 +68,50 @@ def create_venv(root: Path, interpreter: Interpreter) -> None:
             run(argv, env=clean_env(), error=lambda out: _creation_failed(root, interpreter, out))
         _check_created(root, interpreter)
     except BaseException:
-        _remove(root)
+        undo()
         raise
+    return undo
+
+
+def _make_root(root: Path) -> Callable[[], None]:
+    """Make *root* ours: create it, or take an empty folder; how to undo that."""
+    if root.is_symlink() or (root.exists() and not root.is_dir()):
+        raise _in_the_way(root, "it is a file or a link")
+    if root.exists():
+        inside = sorted(entry.name for entry in root.iterdir())
+        if inside:
+            raise _in_the_way(root, f"it is a folder that holds {venvsafety.describe(inside)}")
+        made = removal.Owned(root, "made")  # empty: whatever appears in it is this run's
+        return lambda: _empty(made)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        made = removal.make_folder(root)
+    except FileExistsError as exc:  # appeared since we looked: someone else's
+        raise _in_the_way(root, "it appeared while envsync was about to create it") from exc
+    return lambda: _quietly(removal.delete_tree, made)
+
+
+def _in_the_way(root: Path, what: str) -> VenvError:
+    return VenvError(
+        f"cannot create a venv at {root}: {what}, and envsync does not replace what it "
+        "did not make",
+        hint="move it away, or set venv in env.toml ([env] venv) to another path",
+    )
+
+
+def _empty(made: removal.Owned) -> None:
+    """Delete what was created in a folder that was empty before (it stays, empty)."""
+    with os.scandir(made.root) as entries:
+        for entry in list(entries):
+            _quietly(lambda path: removal.delete(path, within=made), entry.path)
+
+
+def _quietly(remove: Callable[[_P], None], what: _P) -> None:
+    """Best effort: this runs while another error is on its way to the user."""
+    try:
+        remove(what)
+    except OSError as exc:
+        _LOG.warning("could not remove all of %s: %s", what, exc)
 
 
 def _is_running(interpreter: Interpreter) -> bool:
@@ -99,12 +142,7 @@ def _check_created(root: Path, interpreter: Interpreter) -> None:
 
 
 def recreate_venv(root: Path, interpreter: Interpreter) -> None:
-    """Replace the venv at *root* with a fresh one made by *interpreter*.
-
-    The old venv is moved aside first and only deleted once the new one exists; if creation
-    fails, the old one is moved back. The new venv is built at *root* itself rather than
-    beside it, because venv writes its absolute path into the activation scripts.
-    """
+    """Replace the venv at *root* with a fresh one made by *interpreter* (see ``new_venv``)."""
     with new_venv(root, interpreter, replace=True):
         pass
 
@@ -113,29 +151,53 @@ def recreate_venv(root: Path, interpreter: Interpreter) -> None:
 def new_venv(root: Path, interpreter: Interpreter, *, replace: bool) -> Iterator[None]:
     """Create (or, with *replace*, recreate) the venv at *root* for the ``with`` block.
 
-    If the block fails, the new venv is removed and the old one, if any, put back: a venv
-    that apply made and then could not fill never replaces a working one.
+    A venv is replaced only while it holds nothing but its layout and its packages' files:
+    anything else is the user's, and is named in the error. The old venv is moved aside
+    first and deleted only once the new one exists and the block succeeded; if the block
+    fails, the new venv is removed and the old one put back. The new venv is built at *root*
+    itself rather than beside it, because venv writes its absolute path into its scripts.
     """
     old = _move_aside(root) if replace and root.exists() else None
     try:
-        create_venv(root, interpreter)
+        undo = create_venv(root, interpreter)
+    except BaseException:
+        if old is not None:
+            removal.put_back(old, root)
+        raise
+    try:
         yield
     except BaseException:
-        _remove(root)
+        undo()
         if old is not None:
-            old.rename(root)
+            removal.put_back(old, root)
         raise
     if old is not None:
-        _remove(old)
+        _quietly(removal.delete_tree, old)
 
 
-def _move_aside(root: Path) -> Path:
-    old = root.with_name(f".{root.name}.old-{secrets.token_hex(4)}")
+def check_replaceable(root: Path) -> None:
+    """Refuse to replace the venv at *root* when it holds files that are not a venv's."""
+    if not is_venv(root) or root.is_symlink():
+        raise VenvError(
+            f"{root} is not a venv envsync can replace (no pyvenv.cfg, or a link)",
+            hint="move it away, or set venv in env.toml ([env] venv) to another path",
+        )
+    unknown = venvsafety.unknown_files(root)
+    if unknown:
+        raise VenvError(
+            f"{root} has to be made again, but it holds files that are not the venv's or "
+            f"its packages': {venvsafety.describe(unknown)}",
+            hint="move those files out of the venv (envsync never deletes what it did not "
+            "make), then run again",
+        )
+
+
+def _move_aside(root: Path) -> removal.Owned:
+    check_replaceable(root)
     try:
-        root.rename(old)
+        return removal.move_aside(removal.Owned.venv(root))
     except OSError as exc:
         raise VenvError(f"cannot move {root} aside to replace it: {exc}") from exc
-    return old
 
 
 def _creation_failed(root: Path, interpreter: Interpreter, output: str) -> VenvError:
@@ -148,27 +210,16 @@ def _creation_failed(root: Path, interpreter: Interpreter, output: str) -> VenvE
     )
 
 
-def _remove(path: Path) -> None:
-    """Delete *path* if it exists; a leftover is logged, never fatal."""
-    if path.is_symlink() or path.is_file():
-        with contextlib.suppress(OSError):
-            path.unlink()
-    elif path.exists():
-        # Best effort: this also runs while another error is on its way to the user.
-        shutil.rmtree(path, ignore_errors=True)
-    if path.exists():
-        _LOG.warning("could not remove %s completely", path)
-
-
-def remove_stray_files(site_packages: Iterable[Path], paths: Iterable[str]) -> None:
-    """Delete files that no RECORD lists (``drift`` calls them unrecorded).
+def remove_stray_files(root: Path, site_packages: Iterable[Path], paths: Iterable[str]) -> None:
+    """Delete files that no RECORD lists (``drift`` calls them unrecorded) from the venv.
 
     pip's uninstall removes only recorded files, so without this a package reinstalled by
-    ``apply --verify`` would keep the stray file and never verify clean.
+    ``apply --verify`` would keep the stray file and never verify clean. Links are removed,
+    never followed.
     """
-    bases = [base.resolve() for base in site_packages]
+    owned = removal.Owned.venv(root)
     for relative in paths:
-        for base in bases:
-            target = (base / relative).resolve()
-            if target.is_relative_to(base) and target.is_file():
-                target.unlink()
+        for base in site_packages:
+            target = base / relative
+            if owned.contains(target) and (target.is_symlink() or target.is_file()):
+                removal.delete(target, within=owned)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from filelock import FileLock, Timeout
 
-from envsync import _atomic
+from envsync import _atomic, removal
 from envsync.errors import LockTimeoutError, VenvError
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ def hold(
         yield
     finally:
         with contextlib.suppress(OSError):
-            _info_path(path).unlink(missing_ok=True)
+            removal.delete_own_file(_info_path(path))
         lock.release()
 
 

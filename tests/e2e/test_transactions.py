@@ -207,6 +207,7 @@ def test_a_failed_install_puts_the_venv_back(
 def test_the_journal_lists_the_venv_before_anything_moves(tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     (venv / "lib").mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
     (venv / "lib" / "kept.py").write_text("x = 1\n")
     (venv / "lib64").symlink_to("lib")
     txn = transaction.begin(venv)
@@ -220,4 +221,5 @@ def test_the_journal_lists_the_venv_before_anything_moves(tmp_path: Path) -> Non
         "lib",
         "lib/kept.py",
         "lib64",
+        "pyvenv.cfg",
     ]

@@ -95,7 +95,7 @@ def test_create_refuses_an_existing_path(tmp_path, current):
     root = tmp_path / "venv"
     root.mkdir()
     (root / "keep.txt").write_text("mine")
-    with pytest.raises(VenvError, match="already exists"):
+    with pytest.raises(VenvError, match="it is a folder that holds keep.txt"):
         create_venv(root, current)
     assert [p.name for p in root.iterdir()] == ["keep.txt"]
 
@@ -132,10 +132,22 @@ def test_is_venv_needs_pyvenv_cfg(tmp_path):
 def test_recreate_with_another_version_replaces_the_venv(tmp_path, current, other):
     root = tmp_path / "venv"
     create_venv(root, current)
-    (root / "marker").write_text("old")
+    (root / ".envsync-state.json").write_text("old")  # envsync's own: replaced with the venv
     recreate_venv(root, other)
     assert version_in(root) == other.version
-    assert not (root / "marker").exists()
+    assert not (root / ".envsync-state.json").exists()
+    assert siblings(root) == []
+
+
+def test_recreate_refuses_a_venv_holding_user_files(tmp_path, current, other):
+    root = tmp_path / "venv"
+    create_venv(root, current)
+    (root / "notes").mkdir()
+    (root / "notes" / "todo.md").write_bytes(b"mine\n")
+    with pytest.raises(VenvError, match=r"holds files that are not the venv's .*notes/todo.md"):
+        recreate_venv(root, other)
+    assert (root / "notes" / "todo.md").read_bytes() == b"mine\n"
+    assert version_in(root) == current.version
     assert siblings(root) == []
 
 
@@ -148,12 +160,12 @@ def test_recreate_creates_a_missing_venv(tmp_path, current):
 def test_recreate_failure_leaves_the_old_venv_intact(tmp_path, current):
     root = tmp_path / "venv"
     create_venv(root, current)
-    (root / "marker").write_text("old")
+    (root / ".envsync-state.json").write_text("old")
     broken = Interpreter(
         executable=tmp_path / "no-such-python", version=CURRENT, implementation="cpython"
     )
     with pytest.raises(VenvError):
         recreate_venv(root, broken)
-    assert (root / "marker").read_text() == "old"
+    assert (root / ".envsync-state.json").read_text() == "old"
     assert version_in(root) == current.version
     assert siblings(root) == []
