@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Target",
     "VenvChange",
+    "check_venv_path",
     "find_target",
     "local_build_files",
     "local_inputs",
@@ -64,9 +65,7 @@ def find_target(spec: Spec, reporter: Reporter) -> Target:
     A venv path that must never be a venv, or names something that is not one, is refused
     here, before anything is resolved or changed.
     """
-    own_files = (spec.path, spec.root / lockfile.LOCK_NAME)
-    venvsafety.check_location(spec.venv, project=spec.root, own_files=own_files)
-    reason = _why_recreate(spec)
+    reason = check_venv_path(spec)
     if reason is None and venv.is_venv(spec.venv):
         info = environment.probe_venv(spec.venv)
         if spec.python.contains(info.version, prereleases=True):
@@ -93,11 +92,15 @@ def find_target(spec: Spec, reporter: Reporter) -> Target:
     )
 
 
-def _why_recreate(spec: Spec) -> str | None:
-    """Why the venv cannot be kept whatever its Python: its interpreter is gone. Else None.
+def check_venv_path(spec: Spec) -> str | None:
+    """Refuse a venv path envsync must not use; why the venv must be made again, or None.
 
-    A path that exists and is no venv is an error: envsync never replaces what it did not make.
+    Refused: a path over the project's own files, a home folder or a root, and a path that
+    exists and is no venv (envsync never replaces what it did not make). A venv whose
+    interpreter is gone must be made again, whatever its Python was.
     """
+    own_files = (spec.path, spec.root / lockfile.LOCK_NAME)
+    venvsafety.check_location(spec.venv, project=spec.root, own_files=own_files)
     root = spec.venv
     if not (root.exists() or root.is_symlink()):
         return None

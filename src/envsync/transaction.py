@@ -132,7 +132,14 @@ def begin(root: Path) -> Transaction:
     folder = os.path.join(where, FOLDER)
     if os.path.lexists(folder):
         recover(root)
-    os.makedirs(folder)
+    try:
+        os.makedirs(folder)
+    except OSError as exc:  # nothing changed yet: say why the venv cannot be changed
+        raise VenvError(
+            f"cannot change {where}: {exc.strerror or exc}",
+            hint="make the venv writable by this user (a read-only mount or folder cannot "
+            "be synced), then run again",
+        ) from exc
     # The no-change path's record of the venv must not vouch for a venv this run may leave
     # half-changed: it goes aside with the old files (back on rollback, gone on commit).
     state = os.path.join(where, STATE_NAME)

@@ -95,7 +95,7 @@ def test_create_refuses_an_existing_path(tmp_path, current):
     root = tmp_path / "venv"
     root.mkdir()
     (root / "keep.txt").write_text("mine")
-    with pytest.raises(VenvError, match="it is a folder that holds keep.txt"):
+    with pytest.raises(VenvError, match=r"it is a folder that holds keep\.txt"):
         create_venv(root, current)
     assert [p.name for p in root.iterdir()] == ["keep.txt"]
 

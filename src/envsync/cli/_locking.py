@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from envsync import venvlock
+from envsync import target, venvlock
 
 if TYPE_CHECKING:
     import argparse
@@ -27,5 +27,8 @@ def holding(spec: Spec, args: argparse.Namespace, ctx: Context) -> AbstractConte
         ctx.err.write(line + "\n")
         ctx.err.flush()
 
+    # Before the lock file appears beside the venv: a venv path over the user's files (or
+    # inside .git) is refused without leaving anything there.
+    target.check_venv_path(spec)
     command = f"envsync {args.command}"
     return venvlock.hold(spec.venv, timeout=args.lock_timeout, command=command, notice=notice)
