@@ -10,8 +10,10 @@ When anything fails first (an error, Ctrl-C, SIGTERM), ``rollback`` deletes ever
 journal does not list and moves the old files back: the venv is what it was. A run killed
 outright (SIGKILL, a power cut) leaves the journal behind; the next run that opens the venv
 finds it and rolls back (``recover``), or, if the journal says committed, finishes the
-clean-up. One thing is not undone: a file of a dist the plan keeps that an install
-overwrote in place (two dists claiming one path, which pip warns about too).
+clean-up. Files the install will overwrite (``keep_copies``: a kept dist's file that a new
+dist also ships) go aside too, and come back on rollback. The venv's own files (interpreter
+links, activation scripts, pyvenv.cfg) are copied when the transaction begins; a commit that
+finds one changed is refused, and the rollback puts the copy back.
 """
 
 # Paths are strings: a venv holds thousands of files, walked once per transaction.
