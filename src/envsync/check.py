@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from envsync import environment, lockfile, projectfiles, transaction, venv
+from envsync import environment, lockfile, projectfiles, target, transaction, venv
 from envsync.errors import LockError
 from envsync.planner import Plan, make_plan
 from envsync.selection import Chosen, GroupSelection, choose
@@ -28,7 +28,7 @@ __all__ = ["CheckOutcome", "LockState", "VenvState", "check"]
 
 LockState = Literal["fresh", "stale", "missing"]
 #: interrupted: an apply was killed part way and left its journal (``transaction``).
-VenvState = Literal["ok", "missing", "wrong-python", "interrupted"]
+VenvState = Literal["ok", "missing", "wrong-python", "interrupted", "broken"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -76,11 +76,15 @@ def check(
     )
     path = projectfiles.lock_path(spec)
     the_lock = projectfiles.read_lock(path)
-    if not venv.is_venv(spec.venv):
+    # A venv path over the user's files is an error here too; a venv whose interpreter is
+    # gone cannot be inspected: it is reported as broken, and apply makes it again.
+    broken = target.check_venv_path(spec)
+    if broken or not venv.is_venv(spec.venv):
         lock_state, reason = _lock_state(the_lock, spec, None)
         return CheckOutcome(
             lock_path=path, lock_state=lock_state, lock_reason=reason, venv=spec.venv,
-            venv_state="missing", python=None, plan=None, drift=(), chosen=chosen,
+            venv_state="broken" if broken else "missing", python=None, plan=None, drift=(),
+            chosen=chosen,
         )  # fmt: skip
     info, installed = environment.inspect(spec.venv)
     version = str(info.version)

@@ -251,6 +251,25 @@ def test_a_dead_venv_holding_user_files_is_not_deleted(
     assert tree_digest(venv) == before
 
 
+def test_check_reports_a_dead_venv_as_broken_and_a_folder_as_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, index: PackageIndex
+) -> None:
+    project = project_with(tmp_path, index, ["okpkg"])
+    dead_venv(project, tmp_path)
+
+    result = envsync(capsys, "check", "--spec", str(project / "env.toml"))
+    assert result.code == 2
+    assert "venv: broken (its interpreter no longer works" in result.out
+
+    project = project_with(tmp_path, index, ["okpkg"], venv="src")
+    (project / "src").mkdir()
+    before = user_files(project / "src")
+    result = envsync(capsys, "check", "--spec", str(project / "env.toml"))
+    assert result.code == EXIT_ERROR
+    assert "is a folder that is not a virtual environment" in result.err
+    assert tree_digest(project / "src") == before
+
+
 def test_a_dead_venv_with_only_its_own_files_is_recreated(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, index: PackageIndex
 ) -> None:

@@ -47,6 +47,7 @@ def text(outcome: CheckOutcome, *, color: bool) -> str:
         "wrong-python": f" (Python {outcome.python} does not satisfy env.toml's python)",
         "interrupted": " (an apply was stopped part way; `envsync apply` puts the venv back "
         "and finishes)",
+        "broken": " (its interpreter no longer works; `envsync apply` makes it again)",
     }[outcome.venv_state]
     lines.append(f"venv: {outcome.venv_state}{venv_reason}")
     if outcome.plan is not None and not outcome.plan.is_empty():
