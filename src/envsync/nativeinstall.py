@@ -329,15 +329,22 @@ def _vetted(venv: _Venv, wanted: Wanted, tree: cache.Tree) -> list[str]:
     source = _TreeSource(tree)
     destination = _Destination(venv.scheme(wanted.name), os.fspath(venv.python), _Linker(venv))
     root = os.fspath(venv.root)
+    # The venv's own files live in its root, its scripts folder and envsync's journal folder:
+    # only a file landing there needs the (slower) pattern check.
+    guarded = {root, os.path.abspath(venv.paths["scripts"])}  # noqa: PTH100
+    journal = os.path.join(root, ".envsync-txn")  # noqa: PTH118
     landing = []
     for scheme, path in _planned(source):
         try:
             target = destination.target(scheme, path)
         except ValueError as exc:
             raise _hostile(tree.wheel, str(exc)) from exc
-        relative = os.path.relpath(target, root).replace(os.sep, "/")
-        if relative.startswith("../") or venvsafety.is_layout(relative):
-            raise _hostile(tree.wheel, f"it would overwrite the venv's own {relative}")
+        if not target.startswith(root + os.sep):
+            raise _hostile(tree.wheel, f"{path} would be written outside the venv {root}")
+        if os.path.dirname(target) in guarded or target.startswith(journal):  # noqa: PTH120
+            relative = os.path.relpath(target, root).replace(os.sep, "/")
+            if venvsafety.is_layout(relative):
+                raise _hostile(tree.wheel, f"it would overwrite the venv's own {relative}")
         landing.append(target)
     return landing
 
