@@ -105,8 +105,11 @@ def check_venv_path(spec: Spec) -> str | None:
     if not (root.exists() or root.is_symlink()):
         return None
     if not venv.is_venv(root):
-        what = "a file or a link" if not root.is_dir() or root.is_symlink() else "a folder"
-        if what == "a folder" and not any(root.iterdir()):
+        if root.is_symlink() or not root.is_dir():
+            what = "a link" if root.is_symlink() else "a file"
+        elif inside := sorted(entry.name for entry in root.iterdir()):
+            what = f"a folder (holding {venvsafety.describe(inside)})"
+        else:
             return None  # empty: a venv can be made in it without replacing anything
         raise VenvError(
             f"{root} is {what} that is not a virtual environment, so envsync will not make "

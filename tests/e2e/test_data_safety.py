@@ -141,7 +141,12 @@ def test_a_venv_path_naming_the_users_files_is_refused_and_they_stay(
     code, text = apply(capsys, project)
 
     assert code == EXIT_ERROR
-    assert "is a folder that is not a virtual environment" in text or "is a file" in text
+    says = {
+        "src": "src is a folder (holding README.md, pkg) that is not a virtual environment",
+        "NOTES.md": "NOTES.md is a file that is not a virtual environment",
+        "../other-project": "other-project is a folder (holding README.md, pkg) that is not a",
+    }
+    assert says[venv] in text
     assert "Traceback" not in text
     assert tree_digest(project / "src") == before_src
     assert (project / "NOTES.md").read_bytes() == b"# notes\n"
@@ -266,7 +271,7 @@ def test_check_reports_a_dead_venv_as_broken_and_a_folder_as_refused(
     before = user_files(project / "src")
     result = envsync(capsys, "check", "--spec", str(project / "env.toml"))
     assert result.code == EXIT_ERROR
-    assert "is a folder that is not a virtual environment" in result.err
+    assert "is a folder (holding README.md, pkg) that is not a virtual environment" in result.err
     assert tree_digest(project / "src") == before
 
 
