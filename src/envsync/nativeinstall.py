@@ -22,6 +22,7 @@ from __future__ import annotations
 import configparser
 import csv
 import errno
+import functools
 import io
 import json
 import logging
@@ -107,6 +108,9 @@ class NativeInstaller:
         self._run = runner
         self._venvs: dict[Path, _Venv] = {}
         self._prepared: dict[str, cache.Tree] = {}
+        # Each prepared wheel as installer's source, once: its WHEEL and entry points are
+        # parsed when its files are vetted, and not again when it is installed.
+        self._sources: dict[str, _TreeSource] = {}
 
     def prepare(
         self,
@@ -154,11 +158,19 @@ class NativeInstaller:
         interpreter, activation scripts, pyvenv.cfg, envsync's journal) or outside the venv.
         """
         venv = self._venv(python)
+        linker = _Linker(venv)
         paths: list[str] = []
         for package in packages:
             if _is_wheel(package.artifact) and _sha(package) in self._prepared:
-                paths += _vetted(venv, package, self._prepared[_sha(package)])
+                paths += _vetted(venv, package, self._source(package), linker)
         return paths
+
+    def _source(self, package: Wanted) -> _TreeSource:
+        """The prepared wheel of *package* as installer's source (made once)."""
+        sha = _sha(package)
+        if sha not in self._sources:
+            self._sources[sha] = _TreeSource(self._prepared[sha])
+        return self._sources[sha]
 
     def uninstall(self, python: Path, names: Sequence[NormalizedName]) -> None:
         """Remove each dist by its RECORD (no pip)."""
@@ -201,7 +213,7 @@ class NativeInstaller:
         counter = Counter(self._reporter, "installing", len(pairs))
 
         def install(pair: tuple[Wanted, cache.Tree]) -> _Destination:
-            written = _install_one(venv, *pair, linker=linker)
+            written = _install_one(venv, pair[0], self._source(pair[0]), linker=linker)
             counter.tick()
             _faults.reached("installed")
             return written
@@ -324,53 +336,52 @@ class _Venv:
         return {**self.paths, "headers": os.fspath(headers)}
 
 
-def _vetted(venv: _Venv, wanted: Wanted, tree: cache.Tree) -> list[str]:
-    """Where each file of *tree* will land, checked to be the wheel's to write."""
-    source = _TreeSource(tree)
-    destination = _Destination(venv.scheme(wanted.name), os.fspath(venv.python), _Linker(venv))
-    root = os.fspath(venv.root)
-    # The venv's own files live in its root, its scripts folder and envsync's journal folder:
-    # only a file landing there needs the (slower) pattern check.
-    guarded = {root, os.path.abspath(venv.paths["scripts"])}  # noqa: PTH100
-    journal = os.path.join(root, ".envsync-txn")  # noqa: PTH118
+def _vetted(venv: _Venv, wanted: Wanted, source: _TreeSource, linker: _Linker) -> list[str]:
+    """Where each file of *tree* will land, checked to be the wheel's to write.
+
+    Files of the root scheme go below site-packages (their paths were checked safe when the
+    wheel was unpacked): only scripts and ``.data`` files can reach the venv's own files,
+    in its root, its scripts folder or envsync's journal, so only those are checked.
+    """
+    tree = source.tree
+    root_scheme = source.root_scheme
+    destination = _Destination(venv.scheme(wanted.name), os.fspath(venv.python), linker)
+    base = destination.base(root_scheme)
+    data_prefix = f"{source.data_dir}/"
     landing = []
-    for scheme, path in _planned(source):
-        try:
-            target = destination.target(scheme, path)
-        except ValueError as exc:
-            raise _hostile(tree.wheel, str(exc)) from exc
-        if not target.startswith(root + os.sep):
-            raise _hostile(tree.wheel, f"{path} would be written outside the venv {root}")
-        if os.path.dirname(target) in guarded or target.startswith(journal):  # noqa: PTH120
-            relative = os.path.relpath(target, root).replace(os.sep, "/")
-            if venvsafety.is_layout(relative):
-                raise _hostile(tree.wheel, f"it would overwrite the venv's own {relative}")
-        landing.append(target)
+    special = [(_SCRIPTS, name) for name, *_ in source.scripts]
+    for member in tree.members:
+        if member.path.startswith(data_prefix):
+            special.append(_data_scheme(source, member.path.removeprefix(data_prefix)))
+        elif "__pycache__" not in member.path.split("/")[:-1]:
+            landing.append(f"{base}{os.sep}{member.path}")
+    landing += [f"{base}{os.sep}{source.dist_info_dir}/{name}" for name in _EXTRA_FILES]
+    landing += [_checked(venv, destination, tree.wheel, *item) for item in special]
     return landing
 
 
-def _planned(source: _TreeSource) -> Iterable[tuple[Scheme, str]]:
-    """Each file the wheel installs, as (scheme, path inside it): ``_place``'s rules."""
-    root_scheme = _root_scheme(source)
-    for name, *_ in _entry_points(source):
-        yield _SCRIPTS, name
-    data_prefix = f"{source.data_dir}/"
-    for member in source.tree.members:
-        if "__pycache__" in member.path.split("/")[:-1]:
-            continue
-        if member.path.startswith(data_prefix):
-            yield _data_scheme(source, member.path.removeprefix(data_prefix))
-        else:
-            yield root_scheme, member.path
-    for filename in _EXTRA_FILES:
-        yield root_scheme, f"{source.dist_info_dir}/{filename}"
+def _checked(
+    venv: _Venv, destination: _Destination, wheel: str, scheme: Scheme, path: str
+) -> str:
+    """Where a script or ``.data`` file lands; refused on the venv's own files or outside it."""
+    root = os.fspath(venv.root)
+    try:
+        target = destination.target(scheme, path)
+    except ValueError as exc:
+        raise _hostile(wheel, str(exc)) from exc
+    if not target.startswith(root + os.sep):
+        raise _hostile(wheel, f"{path} would be written outside the venv {root}")
+    relative = os.path.relpath(target, root).replace(os.sep, "/")
+    if venvsafety.is_layout(relative):
+        raise _hostile(wheel, f"it would overwrite the venv's own {relative}")
+    return target
 
 
 #: The files envsync adds to each dist-info, as pip does.
 _EXTRA_FILES = ("INSTALLER", "REQUESTED", "direct_url.json")
 
 
-def _entry_points(source: _TreeSource) -> list[tuple[str, str, str, ScriptSection]]:
+def _entry_points(source: WheelSource, wheel: str) -> list[tuple[str, str, str, ScriptSection]]:
     """The console and GUI scripts the wheel declares; an unreadable file is an error."""
     if "entry_points.txt" not in source.dist_info_filenames:
         return []
@@ -379,7 +390,7 @@ def _entry_points(source: _TreeSource) -> list[tuple[str, str, str, ScriptSectio
     except (configparser.Error, ValueError, UnicodeDecodeError) as exc:
         problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         why = f"its entry_points.txt cannot be read ({problem})"
-        raise _hostile(source.tree.wheel, why) from exc
+        raise _hostile(wheel, why) from exc
 
 
 def _hostile(wheel: str, why: str) -> InstallError:
@@ -396,7 +407,9 @@ def _compile_failed(output: str) -> EnvsyncError:
 # -- installing one wheel -------------------------------------------------------------------
 
 
-def _install_one(venv: _Venv, wanted: Wanted, tree: cache.Tree, *, linker: _Linker) -> _Destination:
+def _install_one(
+    venv: _Venv, wanted: Wanted, source: _TreeSource, *, linker: _Linker
+) -> _Destination:
     """Install one unpacked wheel; the destination knows what it wrote."""
     destination = _Destination(venv.scheme(wanted.name), os.fspath(venv.python), linker)
     extra = {
@@ -405,13 +418,13 @@ def _install_one(venv: _Venv, wanted: Wanted, tree: cache.Tree, *, linker: _Link
         "direct_url.json": _direct_url(wanted.artifact),
     }
     try:
-        _place(_TreeSource(tree), destination, extra)
+        _place(source, destination, extra)
     except OSError as exc:
         if exc.errno in _DISK_FULL:
-            raise _disk_full(venv.root, tree.wheel) from exc
-        raise InstallError(f"could not install {tree.wheel}: {exc}") from exc
+            raise _disk_full(venv.root, source.tree.wheel) from exc
+        raise InstallError(f"could not install {source.tree.wheel}: {exc}") from exc
     except (InstallerError, ValueError) as exc:
-        raise InstallError(f"could not install {tree.wheel}: {exc}") from exc
+        raise InstallError(f"could not install {source.tree.wheel}: {exc}") from exc
     return destination
 
 
@@ -438,9 +451,9 @@ def _place(source: _TreeSource, destination: _Destination, extra: dict[str, byte
     every file, is one hard link with its RECORD row from the cache's manifest, where
     installer's general loop costs several times that.
     """
-    root_scheme = _root_scheme(source)
+    root_scheme = source.root_scheme
     records: list[tuple[Scheme, RecordEntry]] = []
-    for name, module, attr, section in _entry_points(source):
+    for name, module, attr, section in source.scripts:
         record = destination.write_script(name=name, module=module, attr=attr, section=section)
         records.append((_SCRIPTS, record))
     record_path = f"{source.dist_info_dir}/RECORD"
@@ -475,13 +488,13 @@ def _place(source: _TreeSource, destination: _Destination, extra: dict[str, byte
 _SCRIPTS = cast("Scheme", "scripts")
 
 
-def _root_scheme(source: _TreeSource) -> Scheme:
+def _root_scheme(source: WheelSource, wheel: str) -> Scheme:
     """The scheme of the wheel's root, purelib or platlib, from WHEEL (a 1.x wheel only)."""
     metadata = parse_metadata_file(source.read_dist_info("WHEEL"))
     version = metadata["Wheel-Version"]
     if not (version and version.startswith("1.")):
         why = f"its Wheel-Version is {version}, and only 1.x wheels are supported"
-        raise _hostile(source.tree.wheel, why)
+        raise _hostile(wheel, why)
     return cast("Scheme", "purelib" if metadata["Root-Is-Purelib"] == "true" else "platlib")
 
 
@@ -600,6 +613,16 @@ class _TreeSource(WheelSource):
         super().__init__(distribution=parsed.distribution, version=parsed.version)
         self.tree = tree
 
+    @functools.cached_property
+    def root_scheme(self) -> Scheme:
+        """Purelib or platlib, from WHEEL."""
+        return _root_scheme(self, self.tree.wheel)
+
+    @functools.cached_property
+    def scripts(self) -> list[tuple[str, str, str, ScriptSection]]:
+        """The console and GUI scripts of entry_points.txt."""
+        return _entry_points(self, self.tree.wheel)
+
     @property
     def dist_info_dir(self) -> str:
         """The dist-info folder the wheel really has (checked when it was unpacked)."""
@@ -652,8 +675,12 @@ class _Destination(SchemeDictionaryDestination):
         self, path: str, target: str, stream: BinaryIO, *, is_executable: bool
     ) -> RecordEntry:
         """Write a generated file (a script, INSTALLER, ...): never through an old hard link."""
-        removal.delete(target, within=self.linker.owned)
-        with open(target, "xb") as out:  # noqa: PTH123
+        try:
+            out = open(target, "xb")  # noqa: PTH123, SIM115 - closed by the with below
+        except FileExistsError:  # an old file: removed first, never written through a link
+            removal.delete(target, within=self.linker.owned)
+            out = open(target, "xb")  # noqa: PTH123, SIM115
+        with out:
             digest, size = copyfileobj_with_hashing(stream, out, self.hash_algorithm)
         if is_executable:  # not installer's helper: it flips the process umask, not thread-safe
             mode = os.stat(target).st_mode  # noqa: PTH116
@@ -676,13 +703,18 @@ class _Destination(SchemeDictionaryDestination):
             writer = csv.writer(out, lineterminator="\n")
             writer.writerows([os.path.relpath(f, lib).replace(os.sep, "/"), "", ""] for f in files)
 
+    def base(self, scheme: Scheme) -> str:
+        """The folder of *scheme*, absolute."""
+        base = self._bases.get(scheme)
+        if base is None:
+            base = self._bases[scheme] = os.path.abspath(self.scheme_dict[scheme])  # noqa: PTH100
+        return base
+
     def target(self, scheme: Scheme, path: str) -> str:
         """Where *path* of *scheme* lands; an error if that is outside the scheme's folder."""
         # Strings and os.path, as installer does: lexical (no symlinks followed), and this
         # runs once per file, where pathlib's parsing would cost more than the link itself.
-        base = self._bases.get(scheme)
-        if base is None:
-            base = self._bases[scheme] = os.path.abspath(self.scheme_dict[scheme])  # noqa: PTH100
+        base = self.base(scheme)
         target = os.path.normpath(os.path.join(base, path))  # noqa: PTH118
         if not target.startswith(base + os.sep):
             raise ValueError(f"{path} would be written outside {base}")

@@ -370,7 +370,9 @@ def _sync(
         writes = installer.writes(info.python, wanted) if wanted else None  # vetted
         _faults.reached("downloaded")
         replaced = [a.name for a in the_plan.of(*_REPLACING)]
-        with _transaction(spec.venv, replaced, (info.purelib, info.platlib), writes or ()):
+        # In a venv this run made there is nothing of another dist's to overwrite.
+        overwritten = writes if writes and target.change == "keep" else ()
+        with _transaction(spec.venv, replaced, (info.purelib, info.platlib), overwritten):
             venv.remove_stray_files(spec.venv, {info.purelib, info.platlib}, stray)
             if wanted:
                 services.reporter.emit(Step(what=f"installing {len(wanted)} package(s)"))

@@ -96,11 +96,26 @@ class Owned:
         target = os.path.abspath(path)
         if not _below(target, self.root):
             return False
-        folder = os.path.dirname(target)
+        real = self._resolved(os.path.dirname(target))
+        return real == self._real_root or _below(real, self._real_root)
+
+    def _resolved(self, folder: str) -> str:
+        """*folder* (at or below the root) with links resolved: one ``lstat`` per new folder.
+
+        A folder that is no link resolves to its resolved parent plus its name, so only a
+        link costs a ``realpath``; a folder that does not exist yet is no link.
+        """
         real = self._real.get(folder)
         if real is None:
-            real = self._real[folder] = os.path.realpath(folder)
-        return real == self._real_root or _below(real, self._real_root)
+            if folder == self.root:
+                real = self._real_root
+            elif os.path.islink(folder):
+                real = os.path.realpath(folder)
+            else:
+                parent, name = os.path.split(folder)
+                real = os.path.join(self._resolved(parent), name)
+            self._real[folder] = real
+        return real
 
 
 def make_folder(path: str | os.PathLike[str], *, mode: int = 0o777) -> Owned:
