@@ -47,6 +47,7 @@ LAYERS = [
         "resolver",
         "installer",
         "uninstall",
+        "unpack",
         "cache",
         "nativeinstall",
         "uvinstall",
