@@ -20,8 +20,8 @@ from packaging.tags import sys_tags
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from envsync import unpack as unpack_module
 from envsync import reconcile
+from envsync import unpack as unpack_module
 from envsync.cache import cache_dir
 from envsync.errors import HashMismatchError, InstallError
 from envsync.installer import PipInstaller, requirement_line
