@@ -157,9 +157,22 @@ class Cache:
 
     # -- unpacked wheels --------------------------------------------------------------------
 
-    def tree(self, sha256: str) -> Tree | None:
-        """The wheel with this hash as unpacked earlier, if every file is as it was unpacked."""
-        return unpack.load(self.root / "unpacked" / sha256)
+    def tree(self, sha256: str, *, rehash: bool = False) -> Tree | None:
+        """The wheel with this hash as unpacked earlier, if every file is as it was unpacked.
+
+        Usually a file's size, mode and mtime vouch for it. With *rehash* (``--verify``)
+        every byte is hashed too, and an entry with a file changed in place (bit rot, an
+        edit that kept the mtime) is discarded, so that it is unpacked again from the wheel.
+        """
+        folder = self.root / "unpacked" / sha256
+        tree = unpack.load(folder)
+        if tree is not None and rehash and (changed := unpack.changed_files(tree)):
+            _LOG.warning(
+                "unpacking %s again: %s changed in the cache", tree.wheel, unpack.shown(changed[0])
+            )
+            self._discard(folder)
+            return None
+        return tree
 
     def unpacked(self, wheel: Path, sha256: str) -> Tree:
         """*wheel* (whose hash is *sha256*) unpacked once in the cache, checked on every use."""

@@ -95,6 +95,7 @@ class NativeInstaller:
         self,
         *,
         compile_bytecode: bool = False,
+        rehash_cache: bool = False,
         wheel_cache: cache.Cache | None = None,
         fallback: Installer | None = None,
         runner: Runner = run,
@@ -102,6 +103,8 @@ class NativeInstaller:
     ) -> None:
         self._reporter = reporter or NullReporter()
         self._compile = compile_bytecode
+        # --verify: a cache entry is re-hashed before it is linked, so a repair really repairs.
+        self._rehash = rehash_cache
         self._cache = wheel_cache or cache.Cache.default()
         self._fallback = fallback or PipInstaller(runner=runner)
         self._run = runner
@@ -162,7 +165,8 @@ class NativeInstaller:
         no re-hash: the unpacked files, not the archive, are what get installed.
         """
         hashes = [str(p.artifact.sha256).lower() for p in wheels]
-        trees = [self._cache.tree(sha256) for sha256 in hashes]  # lstat calls: threads slow it
+        # lstat calls (or, with --verify, reads): threads would slow them
+        trees = [self._cache.tree(sha256, rehash=self._rehash) for sha256 in hashes]
         missing = [i for i, tree in enumerate(trees) if tree is None]
         if not missing:
             return cast("list[cache.Tree]", trees)
