@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,7 +64,7 @@ if TYPE_CHECKING:
     from envsync.credentials import Upstream
     from envsync.lockfile import Artifact, Wanted
     from envsync.report import Reporter
-    from envsync.spec import IndexConfig, NamedIndex, Source
+    from envsync.spec import IndexConfig, LinkMode, NamedIndex, Source
 
 __all__ = ["NativeInstaller"]
 
@@ -95,6 +96,7 @@ class NativeInstaller:
         self,
         *,
         compile_bytecode: bool = False,
+        link_mode: LinkMode = "hardlink",
         rehash_cache: bool = False,
         wheel_cache: cache.Cache | None = None,
         fallback: Installer | None = None,
@@ -103,6 +105,7 @@ class NativeInstaller:
     ) -> None:
         self._reporter = reporter or NullReporter()
         self._compile = compile_bytecode
+        self._link_mode = link_mode
         # --verify: a cache entry is re-hashed before it is linked, so a repair really repairs.
         self._rehash = rehash_cache
         self._cache = wheel_cache or cache.Cache.default()
@@ -188,7 +191,7 @@ class NativeInstaller:
         # versions must not be deleted by the old owner after the new one wrote it.
         for wanted, _ in pairs:
             uninstall_dist(venv.libs(), wanted.name, venv=venv.root)
-        linker = _Linker()
+        linker = _Linker(self._link_mode)
         counter = Counter(self._reporter, "installing", len(pairs))
 
         def install(pair: tuple[Wanted, cache.Tree]) -> _Destination:
@@ -431,14 +434,16 @@ def _direct_url(artifact: Artifact) -> bytes:
 
 
 class _Linker:
-    """Puts cache files into venvs: hard links while the filesystem allows them, else copies.
+    """Puts cache files into venvs as ``[env] link-mode`` says: hard links, clones or copies.
 
-    Shared by the threads installing one plan: it remembers the folders it made, so each
-    is made once, not once per file.
+    Hard links and clones fall back to copies, for good, at the first file the filesystem
+    refuses (another filesystem than the cache's, or one without hard links or reflinks).
+    It remembers the folders it made, so each is made once, not once per file.
     """
 
-    def __init__(self) -> None:
-        self.linking = True
+    def __init__(self, mode: LinkMode = "hardlink") -> None:
+        self._make: Callable[[str, str], object] | None = _MAKERS[mode]
+        self._mode = mode
         self._folders: set[str] = set()
 
     def folder_for(self, target: str) -> None:
@@ -450,15 +455,46 @@ class _Linker:
 
     def place(self, source: str, target: str) -> None:
         """Make *target* a file with *source*'s content and mode, replacing what is there."""
-        if self.linking:
+        if self._make is not None:
             try:
-                _replacing(os.link, source, target)
-            except OSError as exc:  # another filesystem, or one without hard links
-                _LOG.debug("copying instead of hard-linking (%s)", exc)
-                self.linking = False
+                _replacing(self._make, source, target)
+            except OSError as exc:  # another filesystem, or one without links or reflinks
+                _LOG.debug("copying instead of the link mode %s (%s)", self._mode, exc)
+                self._make = None
             else:
                 return
         _replacing(shutil.copy, source, target)
+
+
+#: Linux's FICLONE ioctl (``_IOW(0x94, 9, int)``): the target shares the source's blocks
+#: until either is written (btrfs, XFS, bcachefs, overlayfs over those).
+_FICLONE = 0x40049409
+
+
+def _clone(source: str, target: str) -> None:
+    """Make *target* a copy-on-write clone of *source*; OSError where there are none."""
+    if sys.platform != "linux":
+        raise OSError(errno.EOPNOTSUPP, "reflinks are used on Linux only")
+    import fcntl  # noqa: PLC0415 - POSIX only, and only for link-mode = "clone"
+
+    with open(source, "rb") as src:  # noqa: PTH123 - strings: this runs once per file
+        handle = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            fcntl.ioctl(handle, _FICLONE, src.fileno())
+        except OSError:
+            os.unlink(target)  # noqa: PTH108 - the empty file this call just made
+            raise
+        finally:
+            os.close(handle)
+    shutil.copymode(source, target)
+
+
+#: What each link mode tries first (None: copy at once).
+_MAKERS: dict[LinkMode, Callable[[str, str], object] | None] = {
+    "hardlink": os.link,
+    "clone": _clone,
+    "copy": None,
+}
 
 
 def _replacing(make: Callable[[str, str], object], source: str, target: str) -> None:

@@ -140,13 +140,16 @@ def _native(spec: Spec, reporter: Reporter, verify: bool) -> Installer:
     from envsync.nativeinstall import NativeInstaller  # noqa: PLC0415
 
     return NativeInstaller(
-        compile_bytecode=spec.compile_bytecode, rehash_cache=verify, reporter=reporter
+        compile_bytecode=spec.compile_bytecode,
+        link_mode=spec.link_mode,
+        rehash_cache=verify,
+        reporter=reporter,
     )
 
 
 def _uv(spec: Spec, _reporter: Reporter, _verify: bool) -> Installer:
     uv = _require_uv("installer", 'installer = "native" (or "pip")')
-    return UvInstaller(uv=uv, compile_bytecode=spec.compile_bytecode)
+    return UvInstaller(uv=uv, compile_bytecode=spec.compile_bytecode, link_mode=spec.link_mode)
 
 
 #: The backends ``[env] installer`` names, each made from the spec, the reporter and whether
