@@ -48,6 +48,7 @@ LAYERS = [
         "installer",
         "uninstall",
         "unpack",
+        "cacheadmin",
         "cache",
         "nativeinstall",
         "uvinstall",

@@ -6,11 +6,13 @@ Layout under ``cache_dir()``::
     unpacked/<sha256>/files/...               the same wheel unpacked, for hard-linking
     unpacked/<sha256>/manifest.json           each unpacked file's hash, size, mode and mtime
     tmp/                                      downloads in progress (same filesystem: atomic)
+    pages/, probes/, lock-state/              index pages, interpreter answers, lock states
 
 A file is trusted only while it still hashes to its name: a cached wheel is re-hashed on every
 use, and a corrupted one is discarded and downloaded again. Unpacked files are hard-linked into
 venvs, so an edit in a venv edits the cache too: a file whose size, mode or mtime no longer
-matches the manifest makes the whole tree be unpacked again. Every entry appears by one rename,
+matches the manifest makes the whole tree be unpacked again (``apply --verify`` re-hashes
+every byte too). Every entry appears by one rename,
 so a crash or a second envsync running at the same time never leaves a half-written entry.
 """
 
@@ -38,6 +40,7 @@ from envsync import credentials, retry, unpack
 from envsync._cachedir import cache_root
 from envsync._subprocess import Worker, clean_env, redact
 from envsync.errors import (
+    EnvsyncError,
     HashMismatchError,
     IndexAuthError,
     IndexUnreachableError,
@@ -52,7 +55,16 @@ if TYPE_CHECKING:
     from envsync.credentials import Upstream
     from envsync.lockfile import Artifact
 
-__all__ = ["WORKERS", "Cache", "Member", "Tree", "UpstreamLookup", "cache_dir", "parallel"]
+__all__ = [
+    "SUBFOLDERS",
+    "WORKERS",
+    "Cache",
+    "Member",
+    "Tree",
+    "UpstreamLookup",
+    "cache_dir",
+    "parallel",
+]
 
 _LOG = logging.getLogger("envsync.cache")
 _T = TypeVar("_T")
@@ -62,6 +74,8 @@ _R = TypeVar("_R")
 UpstreamLookup: TypeAlias = "Callable[[str], Upstream | None]"
 
 _CHUNK = 1 << 16
+#: Every folder envsync keeps in its cache (``envsync cache clean`` removes only these).
+SUBFOLDERS = frozenset({"wheels", "unpacked", "tmp", "pages", "probes", "lock-state"})
 _REFUSED = frozenset({401, 403})
 #: Parallel downloads: enough to hide latency, few enough to be polite to an index.
 WORKERS = 8
@@ -252,6 +266,26 @@ class Cache:
         except OSError as exc:  # cannot start processes here: this one does the work
             _LOG.debug("unpacking in this process: %s", exc)
             return []
+
+    def remove(self, path: Path) -> None:
+        """Delete *path*, a file or folder inside this cache; symlinks are removed, not followed.
+
+        The one way ``envsync cache`` deletes: a path outside the cache, or reached through a
+        symlinked folder (which could lead out of it), is refused.
+        """
+        root = Path(os.path.abspath(self.root))  # noqa: PTH100 - lexical: symlinks not resolved
+        target = Path(os.path.abspath(path))  # noqa: PTH100
+        inside = [p for p in target.parents if p == root or root in p.parents]
+        if root not in target.parents or any(p.is_symlink() for p in inside):
+            raise EnvsyncError(f"envsync does not delete {target}: it is not inside {root}")
+        if target.is_symlink() or not target.is_dir():
+            target.unlink(missing_ok=True)
+        else:
+            self._discard(target)
+
+    def remove_root(self) -> None:
+        """Delete the cache folder itself, once ``remove`` has emptied it."""
+        self.root.rmdir()
 
     def _discard(self, folder: Path) -> None:
         """Move *folder* out of the way (one rename), then delete it."""
