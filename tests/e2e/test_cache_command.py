@@ -6,19 +6,20 @@ sees: the exit code, the lines printed, what is left on disk, and that venvs sti
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import jsonschema
 import pytest
 
 from helpers import envsync, venv_python, write_spec
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from support.pkgindex import PackageIndex
 
 pytestmark = pytest.mark.e2e
@@ -218,3 +219,33 @@ def test_clean_refuses_a_cache_folder_that_is_a_symlink(
     assert result.code == 1
     assert "is a symbolic link: envsync does not delete through it" in result.err
     assert (real / "wheels").is_dir()
+
+
+def test_json_reports_validate_against_the_schema(
+    capsys: pytest.CaptureFixture[str], cache: Path, project: Path
+) -> None:
+    schema = json.loads((Path(__file__).parents[2] / "schemas" / "report.schema.json").read_text())
+    unpacked = next(cache.glob("unpacked/*/files/alpha/__init__.py"))
+    unpacked.write_bytes(b"")  # changed: verify reports it
+
+    documents = {}
+    for action in (["dir"], ["verify"], ["prune", "--all"], ["clean"]):
+        result = envsync(capsys, "cache", *action, "--json")
+        document = json.loads(result.out)
+        jsonschema.validate(document, schema)
+        assert document["exit_code"] == result.code
+        documents[action[0]] = document
+
+    assert documents["dir"]["data"] == {"action": "dir", "cache": str(cache)}
+    assert documents["verify"]["status"] == "drift"
+    assert documents["verify"]["exit_code"] == 2
+    assert documents["verify"]["data"]["bad"] == [
+        {
+            "path": str(unpacked.parents[2]),
+            "problem": "a file changed (size, mode or mtime) or went missing",
+        }
+    ]
+    assert documents["prune"]["data"]["removed"] > 0
+    assert documents["prune"]["data"]["freed_bytes"] > 0
+    assert documents["clean"]["status"] == "ok"
+    assert not cache.exists()

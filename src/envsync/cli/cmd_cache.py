@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING
 
 from envsync import cacheadmin
 from envsync.cache import Cache
+from envsync.cli._options import add_json
 from envsync.errors import EXIT_DRIFT, EXIT_OK
 
 if TYPE_CHECKING:
     import argparse
+    from typing import Any
 
     from envsync.cli._context import Context
 
@@ -24,7 +26,7 @@ __all__ = ["configure", "run"]
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the four actions and their options."""
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    actions.add_parser("dir", help="print the cache folder", description="print the cache folder")
+    folder = actions.add_parser("dir", help="print the cache folder", description="print it")
     check = actions.add_parser(
         "verify",
         help="re-hash every cached wheel and unpacked wheel; exit 2 if one is bad",
@@ -44,11 +46,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         dest="everything",
         help="also remove unpacked wheels venvs still link to (the venvs keep their files)",
     )
-    actions.add_parser(
+    clean = actions.add_parser(
         "clean",
         help="remove the whole cache folder",
         description="remove the whole cache folder (only if it holds nothing but envsync's own)",
     )
+    for action in (folder, check, prune, clean):
+        add_json(action)
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
@@ -56,9 +60,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     cache = Cache.default()
     if args.action == "dir":
         ctx.write(str(cache.root))
-        return EXIT_OK
+        return ctx.report("ok", EXIT_OK, _data(args, cache))
     if args.action == "verify":
-        return _verify(cache, ctx, fix=args.fix)
+        return _verify(args, cache, ctx)
     if args.action == "prune":
         freed = cacheadmin.prune(cache, everything=args.everything)
         kept = (
@@ -67,31 +71,48 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             else ""
         )
         ctx.write(f"Removed {_amount(freed)} from {cache.root}.{kept}")
-        return EXIT_OK
+        return ctx.report("ok", EXIT_OK, _data(args, cache, freed=freed))
     freed = cacheadmin.clean(cache)
     ctx.write(f"Removed {cache.root}: {_amount(freed)}.")
-    return EXIT_OK
+    return ctx.report("ok", EXIT_OK, _data(args, cache, freed=freed))
 
 
-def _verify(cache: Cache, ctx: Context, *, fix: bool) -> int:
-    bad = cacheadmin.verify(cache, fix=fix)
+def _data(
+    args: argparse.Namespace,
+    cache: Cache,
+    *,
+    freed: cacheadmin.Freed | None = None,
+    bad: list[cacheadmin.Bad] | None = None,
+) -> dict[str, Any]:
+    """The JSON report's data for ``cache`` (schemas/report.schema.json, ``cache``)."""
+    data: dict[str, Any] = {"action": args.action, "cache": str(cache.root)}
+    if bad is not None:
+        data["bad"] = [{"path": str(b.path), "problem": b.problem} for b in bad]
+    if freed is not None:
+        data.update(removed=freed.entries, freed_bytes=freed.size, kept=freed.kept)
+    return data
+
+
+def _verify(args: argparse.Namespace, cache: Cache, ctx: Context) -> int:
+    bad = cacheadmin.verify(cache, fix=args.fix)
     for entry in bad:
         ctx.write(f"! {entry.path}: {entry.problem}")
+    data = _data(args, cache, bad=bad)
     if not bad:
         ctx.write(f"Every entry of {cache.root} is intact.")
-        return EXIT_OK
-    if fix:
+        return ctx.report("ok", EXIT_OK, data)
+    if args.fix:
         ctx.write(
             f"Removed {len(bad)} bad entr{'y' if len(bad) == 1 else 'ies'}: each is fetched or "
             "unpacked again when next needed. A venv linked to one keeps its files: "
             "`envsync apply --verify` there repairs it."
         )
-        return EXIT_OK
+        return ctx.report("ok", EXIT_OK, data)
     ctx.write(
         f"{len(bad)} bad entr{'y' if len(bad) == 1 else 'ies'}: run `envsync cache verify --fix` "
         "to remove them (or `envsync cache clean` to start afresh)."
     )
-    return EXIT_DRIFT
+    return ctx.report("drift", EXIT_DRIFT, data)
 
 
 def _amount(freed: cacheadmin.Freed) -> str:
