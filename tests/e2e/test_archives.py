@@ -291,3 +291,13 @@ def test_a_wheel_without_a_dist_info_folder_is_refused(
     err = refused(capsys, project, cache, wheel)
 
     assert "it has no usable .dist-info folder" in err
+
+
+def test_a_name_both_file_and_folder_is_refused(
+    capsys: pytest.CaptureFixture[str], project: Path, cache: Path, tmp_path: Path
+) -> None:
+    wheel = build_wheel(tmp_path / "w", "bad", "1.0", files={"bad/x": "", "bad/x/y.py": ""})
+
+    err = refused(capsys, project, cache, wheel)
+
+    assert "it holds 'bad/x' both as a file and as a folder" in err
