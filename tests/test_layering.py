@@ -48,6 +48,7 @@ LAYERS = [
         "installer",
         "uninstall",
         "unpack",
+        "linking",
         "cacheadmin",
         "cache",
         "nativeinstall",

@@ -27,7 +27,6 @@ import json
 import logging
 import os
 import shutil
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,12 +49,13 @@ from envsync import _faults, cache, environment, indexproxy
 from envsync._subprocess import Runner, clean_env, run
 from envsync.errors import EnvsyncError, InstallError
 from envsync.installer import Installer, PipInstaller
+from envsync.linking import Linker
 from envsync.report import Counter, NullReporter
 from envsync.resolver import default_index_url
 from envsync.uninstall import inside, uninstall_dist
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Iterable, Sequence
 
     from _typeshed import WriteableBuffer
     from installer.utils import Scheme
@@ -191,7 +191,7 @@ class NativeInstaller:
         # versions must not be deleted by the old owner after the new one wrote it.
         for wanted, _ in pairs:
             uninstall_dist(venv.libs(), wanted.name, venv=venv.root)
-        linker = _Linker(self._link_mode)
+        linker = Linker(self._link_mode)
         counter = Counter(self._reporter, "installing", len(pairs))
 
         def install(pair: tuple[Wanted, cache.Tree]) -> _Destination:
@@ -325,7 +325,7 @@ def _compile_failed(output: str) -> EnvsyncError:
 # -- installing one wheel -------------------------------------------------------------------
 
 
-def _install_one(venv: _Venv, wanted: Wanted, tree: cache.Tree, *, linker: _Linker) -> _Destination:
+def _install_one(venv: _Venv, wanted: Wanted, tree: cache.Tree, *, linker: Linker) -> _Destination:
     """Install one unpacked wheel; the destination knows what it wrote."""
     destination = _Destination(venv.scheme(wanted.name), os.fspath(venv.python), linker)
     extra = {
@@ -433,83 +433,6 @@ def _direct_url(artifact: Artifact) -> bytes:
     return json.dumps({"archive_info": info, "url": artifact.url}, sort_keys=True).encode()
 
 
-class _Linker:
-    """Puts cache files into venvs as ``[env] link-mode`` says: hard links, clones or copies.
-
-    Hard links and clones fall back to copies, for good, at the first file the filesystem
-    refuses (another filesystem than the cache's, or one without hard links or reflinks).
-    It remembers the folders it made, so each is made once, not once per file.
-    """
-
-    def __init__(self, mode: LinkMode = "hardlink") -> None:
-        self._make: Callable[[str, str], object] | None = _MAKERS[mode]
-        self._mode = mode
-        self._folders: set[str] = set()
-
-    def folder_for(self, target: str) -> None:
-        """Make sure *target*'s folder exists."""
-        folder = os.path.dirname(target)  # noqa: PTH120 - strings: this runs once per file
-        if folder not in self._folders:
-            os.makedirs(folder, exist_ok=True)  # noqa: PTH103 - exist_ok: threads may race
-            self._folders.add(folder)
-
-    def place(self, source: str, target: str) -> None:
-        """Make *target* a file with *source*'s content and mode, replacing what is there."""
-        if self._make is not None:
-            try:
-                _replacing(self._make, source, target)
-            except OSError as exc:  # another filesystem, or one without links or reflinks
-                _LOG.debug("copying instead of the link mode %s (%s)", self._mode, exc)
-                self._make = None
-            else:
-                return
-        _replacing(shutil.copy, source, target)
-
-
-#: Linux's FICLONE ioctl (``_IOW(0x94, 9, int)``): the target shares the source's blocks
-#: until either is written (btrfs, XFS, bcachefs, overlayfs over those).
-_FICLONE = 0x40049409
-
-
-def _clone(source: str, target: str) -> None:
-    """Make *target* a copy-on-write clone of *source*; OSError where there are none."""
-    if sys.platform != "linux":
-        raise OSError(errno.EOPNOTSUPP, "reflinks are used on Linux only")
-    import fcntl  # noqa: PLC0415 - POSIX only, and only for link-mode = "clone"
-
-    with open(source, "rb") as src:  # noqa: PTH123 - strings: this runs once per file
-        handle = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            fcntl.ioctl(handle, _FICLONE, src.fileno())
-        except OSError:
-            os.unlink(target)  # noqa: PTH108 - the empty file this call just made
-            raise
-        finally:
-            os.close(handle)
-    shutil.copymode(source, target)
-
-
-#: What each link mode tries first (None: copy at once).
-_MAKERS: dict[LinkMode, Callable[[str, str], object] | None] = {
-    "hardlink": os.link,
-    "clone": _clone,
-    "copy": None,
-}
-
-
-def _replacing(make: Callable[[str, str], object], source: str, target: str) -> None:
-    """``make(source, target)``; a file already at *target* is unlinked first, as pip does.
-
-    Unlinking (never opening for write) matters: the old file may be a hard link into the
-    cache. Trying first saves a system call per file in the usual case, a fresh target.
-    """
-    try:
-        make(source, target)
-    except FileExistsError:
-        os.unlink(target)  # noqa: PTH108
-        make(source, target)
-
-
 class _LinkableStream(io.RawIOBase):
     """An unpacked file for ``installer``; the destination links its ``source`` instead.
 
@@ -576,7 +499,7 @@ class _TreeSource(WheelSource):
 class _Destination(SchemeDictionaryDestination):
     """installer's scheme destination, linking cached files and safe to use from many threads."""
 
-    def __init__(self, scheme: dict[str, str], interpreter: str, linker: _Linker) -> None:
+    def __init__(self, scheme: dict[str, str], interpreter: str, linker: Linker) -> None:
         # A file already there is replaced, as pip does (write_to_fs unlinks it first).
         super().__init__(scheme_dict=scheme, interpreter=interpreter, script_kind="posix")
         self.linker = linker
