@@ -6,47 +6,47 @@ Layout under ``cache_dir()``::
     unpacked/<sha256>/files/...               the same wheel unpacked, for hard-linking
     unpacked/<sha256>/manifest.json           each unpacked file's hash, size, mode and mtime
     tmp/                                      downloads in progress (same filesystem: atomic)
+    pages/, probes/, lock-state/              index pages, interpreter answers, lock states
 
 A file is trusted only while it still hashes to its name: a cached wheel is re-hashed on every
 use, and a corrupted one is discarded and downloaded again. Unpacked files are hard-linked into
 venvs, so an edit in a venv edits the cache too: a file whose size, mode or mtime no longer
-matches the manifest makes the whole tree be unpacked again. Every entry appears by one rename,
+matches the manifest makes the whole tree be unpacked again (``apply --verify`` re-hashes
+every byte too). Every entry appears by one rename,
 so a crash or a second envsync running at the same time never leaves a half-written entry.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import csv
 import hashlib
 import http.client
 import json
 import logging
 import os
-import stat
 import sys
 import tempfile
 import threading
 import urllib.error
 import urllib.request
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, TypeAlias, TypeVar
 from urllib.parse import urlsplit
 
-from envsync import credentials, removal, retry
+from envsync import credentials, removal, retry, unpack
 from envsync._cachedir import cache_root
 from envsync._subprocess import Worker, clean_env, redact
 from envsync.errors import (
+    EnvsyncError,
     HashMismatchError,
     IndexAuthError,
     IndexUnreachableError,
     InstallError,
 )
 from envsync.simpleapi import build_request, hash_file, local_path
+from envsync.unpack import Member, Tree
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -54,7 +54,16 @@ if TYPE_CHECKING:
     from envsync.credentials import Upstream
     from envsync.lockfile import Artifact
 
-__all__ = ["WORKERS", "Cache", "Member", "Tree", "UpstreamLookup", "cache_dir", "parallel"]
+__all__ = [
+    "SUBFOLDERS",
+    "WORKERS",
+    "Cache",
+    "Member",
+    "Tree",
+    "UpstreamLookup",
+    "cache_dir",
+    "parallel",
+]
 
 _LOG = logging.getLogger("envsync.cache")
 _T = TypeVar("_T")
@@ -64,8 +73,9 @@ _R = TypeVar("_R")
 UpstreamLookup: TypeAlias = "Callable[[str], Upstream | None]"
 
 _CHUNK = 1 << 16
+#: Every folder envsync keeps in its cache (``envsync cache clean`` removes only these).
+SUBFOLDERS = frozenset({"wheels", "unpacked", "tmp", "pages", "probes", "lock-state"})
 _REFUSED = frozenset({401, 403})
-_MANIFEST_FORMAT = 1
 #: Parallel downloads: enough to hide latency, few enough to be polite to an index.
 WORKERS = 8
 #: Wheels from which unpacking in helper processes pays for starting them (~40 ms each,
@@ -107,34 +117,6 @@ def parallel(
 def cache_dir() -> Path:
     """``$ENVSYNC_CACHE_DIR``, else ``$XDG_CACHE_HOME/envsync``, else ``~/.cache/envsync``."""
     return Path(cache_root())
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Member:
-    """One file of an unpacked wheel."""
-
-    path: str
-    """Its path inside the wheel (POSIX separators)."""
-    hash: str
-    """sha256 of its bytes, urlsafe base64 without padding (as RECORD writes it)."""
-    size: int
-    """Its size in bytes."""
-    executable: bool
-    """Whether the wheel marks it executable."""
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Tree:
-    """A wheel unpacked in the cache, ready to be linked from."""
-
-    wheel: str
-    """The wheel's file name."""
-    root: Path
-    """The folder holding the wheel's files."""
-    dist_info: str
-    """Name of the wheel's ``.dist-info`` folder."""
-    members: tuple[Member, ...]
-    """Every file, in the wheel's order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,15 +170,28 @@ class Cache:
 
     # -- unpacked wheels --------------------------------------------------------------------
 
-    def tree(self, sha256: str) -> Tree | None:
-        """The wheel with this hash as unpacked earlier, if every file is as it was unpacked."""
-        return _load(self.root / "unpacked" / sha256)
+    def tree(self, sha256: str, *, rehash: bool = False) -> Tree | None:
+        """The wheel with this hash as unpacked earlier, if every file is as it was unpacked.
+
+        Usually a file's size, mode and mtime vouch for it. With *rehash* (``--verify``)
+        every byte is hashed too, and an entry with a file changed in place (bit rot, an
+        edit that kept the mtime) is discarded, so that it is unpacked again from the wheel.
+        """
+        folder = self.root / "unpacked" / sha256
+        tree = unpack.load(folder)
+        if tree is not None and rehash and (changed := unpack.changed_files(tree)):
+            _LOG.warning(
+                "unpacking %s again: %s changed in the cache", tree.wheel, unpack.shown(changed[0])
+            )
+            self._discard(folder)
+            return None
+        return tree
 
     def unpacked(self, wheel: Path, sha256: str) -> Tree:
         """*wheel* (whose hash is *sha256*) unpacked once in the cache, checked on every use."""
         target = self.root / "unpacked" / sha256
         target.parent.mkdir(parents=True, exist_ok=True)
-        tree = _load(target)
+        tree = unpack.load(target)
         if tree is not None:
             return tree
         if target.exists():
@@ -204,15 +199,15 @@ class Cache:
             self._discard(target)
         building = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
         try:
-            _extract(wheel, building)
+            unpack.extract(wheel, building, unpack.Limits.from_environment())
             removal.move(building, target, within=self._owned())
         except OSError:
-            if _load(target) is None:  # not a lost race with another envsync: a real failure
+            if unpack.load(target) is None:  # not a lost race with another envsync: a real failure
                 raise
         finally:
             with contextlib.suppress(OSError):
                 removal.delete(building, within=self._owned())
-        tree = _load(target)
+        tree = unpack.load(target)
         if tree is None:
             raise InstallError(f"could not unpack {wheel.name} into the cache at {target}")
         return tree
@@ -271,6 +266,25 @@ class Cache:
         except OSError as exc:  # cannot start processes here: this one does the work
             _LOG.debug("unpacking in this process: %s", exc)
             return []
+
+    def remove(self, path: Path) -> None:
+        """Delete *path*, a file or folder inside this cache; symlinks are removed, not followed.
+
+        The one way ``envsync cache`` deletes, through the guarded deleter: a path outside the
+        cache, or reached through a symlinked folder (which could lead out of it), is refused.
+        """
+        owned = self._owned()
+        if not owned.contains(path):
+            raise EnvsyncError(f"envsync does not delete {path}: it is not inside {self.root}")
+        if path.is_symlink() or not path.is_dir():
+            removal.delete(path, within=owned)
+        else:
+            self._discard(path)
+
+    def remove_root(self) -> None:
+        """Delete the cache folder itself, once ``remove`` has emptied it."""
+        if not removal.delete_empty_root(self._owned()):
+            raise EnvsyncError(f"envsync did not delete {self.root}: it is not empty")
 
     def _discard(self, folder: Path) -> None:
         """Move *folder* out of the way (one rename), then delete it."""
@@ -373,97 +387,3 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
-
-
-def _extract(wheel: Path, folder: Path) -> None:
-    """Unpack *wheel* into ``folder/files`` and write the manifest that vouches for it."""
-    from installer.sources import WheelFile  # noqa: PLC0415 - only when something is unpacked
-
-    files = folder / "files"
-    with zipfile.ZipFile(wheel) as archive:
-        dist_info = WheelFile(archive).dist_info_dir  # checks there is exactly one, named right
-        _check_record(archive, f"{dist_info}/RECORD", wheel)
-        entries = [
-            _extract_member(archive, info, files)
-            for info in archive.infolist()
-            if not info.is_dir() and _wanted(info.filename, wheel)
-        ]
-    manifest = {"format": _MANIFEST_FORMAT, "wheel": wheel.name, "dist_info": dist_info}
-    manifest["files"] = entries
-    (folder / "manifest.json").write_text(json.dumps(manifest), "utf-8")
-
-
-def _wanted(name: str, wheel: Path) -> bool:
-    """False for bytecode caches (installers skip them); an unsafe path is an error."""
-    if _unsafe(name):
-        raise InstallError(f"{wheel.name} holds a file outside its own folder: {name}")
-    return "__pycache__" not in PurePosixPath(name).parts[:-1]
-
-
-def _unsafe(name: str) -> bool:
-    """An absolute path, a drive, a backslash or a ``..`` part: it could leave the venv."""
-    parts = PurePosixPath(name).parts
-    return not parts or name.startswith("/") or ".." in parts or "\\" in name or ":" in parts[0]
-
-
-def _check_record(archive: zipfile.ZipFile, record: str, wheel: Path) -> None:
-    """Refuse a wheel whose RECORD names a path outside it: no installer should trust one."""
-    try:
-        text = archive.read(record).decode("utf-8")
-    except (KeyError, UnicodeDecodeError) as exc:
-        raise InstallError(f"{wheel.name} has no readable {record}: {exc}") from exc
-    for row in csv.reader(text.splitlines()):
-        if row and row[0] and _unsafe(row[0]):
-            msg = f"{wheel.name}'s RECORD names a file outside the wheel: {row[0]}"
-            raise InstallError(msg, hint="do not install this wheel; report it to its authors")
-
-
-def _extract_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, files: Path) -> list[object]:
-    """Write one member, hashing it; its manifest row ``[path, hash, size, exec, mode, mtime]``."""
-    mode = info.external_attr >> 16
-    executable = bool(mode and stat.S_ISREG(mode) and mode & 0o111)
-    target = files / info.filename
-    target.parent.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    handle = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o777 if executable else 0o666)
-    with os.fdopen(handle, "wb") as out, archive.open(info) as source:
-        _copy(source, out, digest)
-    found = target.stat()
-    encoded = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode("ascii")
-    return [info.filename, encoded, found.st_size, executable, found.st_mode, found.st_mtime_ns]
-
-
-def _load(folder: Path) -> Tree | None:
-    """The tree in *folder* if its manifest is readable and every file is as it recorded."""
-    try:
-        data = json.loads((folder / "manifest.json").read_text("utf-8"))
-        if data["format"] != _MANIFEST_FORMAT:
-            return None
-        root = folder / "files"
-        rows = [tuple(row) for row in data["files"]]
-        if not _all_unchanged(os.fspath(root), rows):
-            return None
-        members = tuple(
-            Member(path=path, hash=digest, size=size, executable=executable)
-            for path, digest, size, executable, *_ in rows
-        )
-        return Tree(wheel=data["wheel"], root=root, dist_info=data["dist_info"], members=members)
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def _all_unchanged(root: str, rows: Iterable[tuple[object, ...]]) -> bool:
-    """Whether every file still has the size, mode and mtime its manifest row recorded.
-
-    The cached files are hard-linked into venvs, so an edit made in a venv lands here too:
-    such a tree must not be linked again. One lstat per file, on strings (this runs for
-    every file of every wheel installed).
-    """
-    for row in rows:
-        try:
-            found = os.lstat(os.path.join(root, str(row[0])))  # noqa: PTH118
-        except OSError:
-            return False
-        if (found.st_size, found.st_mode, found.st_mtime_ns) != (row[2], row[4], row[5]):
-            return False
-    return True

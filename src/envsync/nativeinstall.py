@@ -49,12 +49,13 @@ from envsync import _faults, cache, environment, indexproxy, removal, venvsafety
 from envsync._subprocess import Runner, clean_env, run
 from envsync.errors import EnvsyncError, InstallError
 from envsync.installer import Installer, PipInstaller
+from envsync.linking import Linker
 from envsync.report import Counter, NullReporter
 from envsync.resolver import default_index_url
 from envsync.uninstall import inside, uninstall_dist
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Iterable, Sequence
 
     from _typeshed import WriteableBuffer
     from installer.scripts import ScriptSection
@@ -64,7 +65,7 @@ if TYPE_CHECKING:
     from envsync.credentials import Upstream
     from envsync.lockfile import Artifact, Wanted
     from envsync.report import Reporter
-    from envsync.spec import IndexConfig, NamedIndex, Source
+    from envsync.spec import IndexConfig, LinkMode, NamedIndex, Source
 
 __all__ = ["NativeInstaller"]
 
@@ -96,6 +97,8 @@ class NativeInstaller:
         self,
         *,
         compile_bytecode: bool = False,
+        link_mode: LinkMode = "hardlink",
+        rehash_cache: bool = False,
         wheel_cache: cache.Cache | None = None,
         fallback: Installer | None = None,
         runner: Runner = run,
@@ -103,6 +106,9 @@ class NativeInstaller:
     ) -> None:
         self._reporter = reporter or NullReporter()
         self._compile = compile_bytecode
+        self._link_mode = link_mode
+        # --verify: a cache entry is re-hashed before it is linked, so a repair really repairs.
+        self._rehash = rehash_cache
         self._cache = wheel_cache or cache.Cache.default()
         self._fallback = fallback or PipInstaller(runner=runner)
         self._run = runner
@@ -158,7 +164,7 @@ class NativeInstaller:
         interpreter, activation scripts, pyvenv.cfg, envsync's journal) or outside the venv.
         """
         venv = self._venv(python)
-        linker = _Linker(venv)
+        linker = Linker(removal.Owned.venv(venv.root))
         paths: list[str] = []
         for package in packages:
             if _is_wheel(package.artifact) and _sha(package) in self._prepared:
@@ -187,7 +193,8 @@ class NativeInstaller:
         no re-hash: the unpacked files, not the archive, are what get installed.
         """
         hashes = [str(p.artifact.sha256).lower() for p in wheels]
-        trees = [self._cache.tree(sha256) for sha256 in hashes]  # lstat calls: threads slow it
+        # lstat calls (or, with --verify, reads): threads would slow them
+        trees = [self._cache.tree(sha256, rehash=self._rehash) for sha256 in hashes]
         missing = [i for i, tree in enumerate(trees) if tree is None]
         if not missing:
             return cast("list[cache.Tree]", trees)
@@ -209,7 +216,7 @@ class NativeInstaller:
         # versions must not be deleted by the old owner after the new one wrote it.
         for wanted, _ in pairs:
             uninstall_dist(venv.libs(), wanted.name, venv=venv.root)
-        linker = _Linker(venv)
+        linker = Linker(removal.Owned.venv(venv.root), self._link_mode)
         counter = Counter(self._reporter, "installing", len(pairs))
 
         def install(pair: tuple[Wanted, cache.Tree]) -> _Destination:
@@ -336,7 +343,7 @@ class _Venv:
         return {**self.paths, "headers": os.fspath(headers)}
 
 
-def _vetted(venv: _Venv, wanted: Wanted, source: _TreeSource, linker: _Linker) -> list[str]:
+def _vetted(venv: _Venv, wanted: Wanted, source: _TreeSource, linker: Linker) -> list[str]:
     """Where each file of *tree* will land, checked to be the wheel's to write.
 
     Files of the root scheme go below site-packages (their paths were checked safe when the
@@ -408,7 +415,7 @@ def _compile_failed(output: str) -> EnvsyncError:
 
 
 def _install_one(
-    venv: _Venv, wanted: Wanted, source: _TreeSource, *, linker: _Linker
+    venv: _Venv, wanted: Wanted, source: _TreeSource, *, linker: Linker
 ) -> _Destination:
     """Install one unpacked wheel; the destination knows what it wrote."""
     destination = _Destination(venv.scheme(wanted.name), os.fspath(venv.python), linker)
@@ -515,57 +522,6 @@ def _direct_url(artifact: Artifact) -> bytes:
     return json.dumps({"archive_info": info, "url": artifact.url}, sort_keys=True).encode()
 
 
-class _Linker:
-    """Puts cache files into one venv: hard links while the filesystem allows them, else copies.
-
-    Shared by the threads installing one plan: it remembers the folders it checked and made,
-    so each is done once, not once per file. A folder reached through a link that leads out
-    of the venv is refused: envsync writes only inside the venv.
-    """
-
-    def __init__(self, venv: _Venv) -> None:
-        self.linking = True
-        self.owned = removal.Owned.venv(venv.root)
-        self._folders: set[str] = set()
-
-    def folder_for(self, target: str) -> None:
-        """Make sure *target*'s folder exists, inside the venv."""
-        folder = os.path.dirname(target)  # noqa: PTH120 - strings: this runs once per file
-        if folder not in self._folders:
-            if not self.owned.contains(target):
-                raise InstallError(
-                    f"refusing to write {target}: a folder on its way is a link that leads "
-                    f"out of the venv {self.owned.root}",
-                    hint="replace that link with a folder (or remove it) and run again",
-                )
-            os.makedirs(folder, exist_ok=True)  # noqa: PTH103 - exist_ok: threads may race
-            self._folders.add(folder)
-
-    def place(self, source: str, target: str) -> None:
-        """Make *target* a file with *source*'s content and mode, replacing what is there."""
-        if self.linking:
-            try:
-                self.replacing(os.link, source, target)
-            except OSError as exc:  # another filesystem, or one without hard links
-                _LOG.debug("copying instead of hard-linking (%s)", exc)
-                self.linking = False
-            else:
-                return
-        self.replacing(shutil.copy, source, target)
-
-    def replacing(self, make: Callable[[str, str], object], source: str, target: str) -> None:
-        """``make(source, target)``; a file already at *target* is removed first, as pip does.
-
-        Removing (never opening for write) matters: the old file may be a hard link into the
-        cache. Trying first saves a system call per file in the usual case, a fresh target.
-        """
-        try:
-            make(source, target)
-        except FileExistsError:
-            removal.delete(target, within=self.owned)
-            make(source, target)
-
-
 class _LinkableStream(io.RawIOBase):
     """An unpacked file for ``installer``; the destination links its ``source`` instead.
 
@@ -642,7 +598,7 @@ class _TreeSource(WheelSource):
 class _Destination(SchemeDictionaryDestination):
     """installer's scheme destination, linking cached files and safe to use from many threads."""
 
-    def __init__(self, scheme: dict[str, str], interpreter: str, linker: _Linker) -> None:
+    def __init__(self, scheme: dict[str, str], interpreter: str, linker: Linker) -> None:
         # A file already there is replaced, as pip does (write_to_fs unlinks it first).
         super().__init__(scheme_dict=scheme, interpreter=interpreter, script_kind="posix")
         self.linker = linker

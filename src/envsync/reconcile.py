@@ -135,22 +135,28 @@ class Outcome:
     """The venv's site-packages folders after apply (empty for plan)."""
 
 
-def _native(spec: Spec, reporter: Reporter) -> Installer:
+def _native(spec: Spec, reporter: Reporter, verify: bool) -> Installer:
     # Imported here: plan, check and an apply with nothing to do never load it.
     from envsync.nativeinstall import NativeInstaller  # noqa: PLC0415
 
-    return NativeInstaller(compile_bytecode=spec.compile_bytecode, reporter=reporter)
+    return NativeInstaller(
+        compile_bytecode=spec.compile_bytecode,
+        link_mode=spec.link_mode,
+        rehash_cache=verify,
+        reporter=reporter,
+    )
 
 
-def _uv(spec: Spec, _reporter: Reporter) -> Installer:
+def _uv(spec: Spec, _reporter: Reporter, _verify: bool) -> Installer:
     uv = _require_uv("installer", 'installer = "native" (or "pip")')
-    return UvInstaller(uv=uv, compile_bytecode=spec.compile_bytecode)
+    return UvInstaller(uv=uv, compile_bytecode=spec.compile_bytecode, link_mode=spec.link_mode)
 
 
-#: The backends ``[env] installer`` names, each made from the spec.
-_INSTALLERS: Mapping[InstallerName, Callable[[Spec, Reporter], Installer]] = {
+#: The backends ``[env] installer`` names, each made from the spec, the reporter and whether
+#: ``--verify`` asks for cached files to be re-hashed (pip and uv re-read the archives anyway).
+_INSTALLERS: Mapping[InstallerName, Callable[[Spec, Reporter, bool], Installer]] = {
     "native": _native,
-    "pip": lambda _spec, _reporter: PipInstaller(),
+    "pip": lambda _spec, _reporter, _verify: PipInstaller(),
     "uv": _uv,
 }
 
@@ -171,9 +177,14 @@ def resolver_for(spec: Spec) -> Resolver:
     return UvResolver(uv=_require_uv("resolver", 'resolver = "pip-tools"'))
 
 
-def installer_for(spec: Spec, reporter: Reporter | None = None) -> Installer:
-    """The installer backend *spec* chooses (``[env] installer``, native by default)."""
-    return _INSTALLERS[spec.installer](spec, reporter or NullReporter())
+def installer_for(
+    spec: Spec, reporter: Reporter | None = None, *, verify: bool = False
+) -> Installer:
+    """The installer backend *spec* chooses (``[env] installer``, native by default).
+
+    With *verify*, the native installer re-hashes each cache entry before linking from it.
+    """
+    return _INSTALLERS[spec.installer](spec, reporter or NullReporter(), verify)
 
 
 # -- lock ----------------------------------------------------------------------------------
@@ -361,7 +372,7 @@ def _sync(
         stray = [d.path for d in found if d.kind == "unrecorded"]
         wanted = [a.want for a in the_plan.of(*_INSTALLING) if a.want is not None]
         _refuse_builds(wanted, spec)
-        installer = services.installer or installer_for(spec, services.reporter)
+        installer = services.installer or installer_for(spec, services.reporter, verify=verify)
         index = spec.index.resolved(spec.root)
         if wanted:  # every file fetched and checked before anything in the venv changes
             installer.prepare(

@@ -32,6 +32,7 @@ __all__ = [
     "Owned",
     "delete",
     "delete_empty_folder",
+    "delete_empty_root",
     "delete_own_file",
     "delete_tree",
     "inside_without_links",
@@ -198,6 +199,19 @@ def delete_empty_folder(path: str | os.PathLike[str], *, within: Owned) -> bool:
         return True
     except OSError:
         return False  # not empty: something else lives here
+    return True
+
+
+def delete_empty_root(owned: Owned) -> bool:
+    """Remove the folder *owned* itself if it is empty (and no link); whether it is gone."""
+    if os.path.islink(owned.root):
+        return False
+    try:
+        os.rmdir(owned.root)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
     return True
 
 

@@ -54,12 +54,14 @@ __all__ = [
     "INDEXES_KEYS",
     "INDEX_KEYS",
     "INSTALLERS",
+    "LINK_MODES",
     "RESOLVERS",
     "SOURCE_KEYS",
     "TOP_KEYS",
     "Group",
     "IndexConfig",
     "InstallerName",
+    "LinkMode",
     "NamedIndex",
     "ResolverName",
     "Source",
@@ -71,6 +73,9 @@ DEFAULT_VENV = ".venv"
 #: The installer backends ``[env] installer`` may name; the first is the default.
 InstallerName = Literal["native", "pip", "uv"]
 INSTALLERS: tuple[InstallerName, ...] = get_args(InstallerName)
+#: How the native installer puts a cached file into a venv; the first is the default.
+LinkMode = Literal["hardlink", "copy", "clone"]
+LINK_MODES: tuple[LinkMode, ...] = get_args(LinkMode)
 #: The resolver backends ``[env] resolver`` may name; the first is the default.
 ResolverName = Literal["pip-tools", "uv"]
 RESOLVERS: tuple[ResolverName, ...] = get_args(ResolverName)
@@ -88,6 +93,7 @@ ENV_KEYS = frozenset(
         "default-groups",
         "installer",
         "compile-bytecode",
+        "link-mode",
         "resolver",
         "build",
     }
@@ -183,6 +189,10 @@ class Spec:
     """The backend that installs: envsync's own (``native``), ``pip``, or ``uv`` where installed."""
     compile_bytecode: bool = False
     """Write ``.pyc`` files at install time (the native and uv installers; pip always does)."""
+    link_mode: LinkMode = "hardlink"
+    """How installed files come from the cache: hard links (shared with every venv linked
+    from the same entry), copies, or copy-on-write clones where the filesystem has them.
+    How, not what, is installed: like ``installer``, it leaves the lock fresh."""
     resolver: ResolverName = "pip-tools"
     """What resolves: pip-compile (pip's resolver), or ``uv pip compile`` where uv is installed."""
     build: bool = True
@@ -239,6 +249,7 @@ def parse_spec(text: str, *, path: Path) -> Spec:
         installer=_choice(check, env, "installer", INSTALLERS),
         resolver=_choice(check, env, "resolver", RESOLVERS),
         compile_bytecode=get_boolean(check, env, ("env", "compile-bytecode")),
+        link_mode=_choice(check, env, "link-mode", LINK_MODES),
         build=_build(check, env, sources),
     )
     if check.problems:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from envsync._types import NormalizedName
+    from envsync.spec import LinkMode
 
 __all__ = ["UvInstaller"]
 
@@ -40,10 +41,18 @@ __all__ = ["UvInstaller"]
 class UvInstaller(RequirementsInstaller):
     """Installs with ``uv pip install`` (the uv binary given, pointed at the venv)."""
 
-    def __init__(self, *, uv: Path, compile_bytecode: bool = False, runner: Runner = run) -> None:
+    def __init__(
+        self,
+        *,
+        uv: Path,
+        compile_bytecode: bool = False,
+        link_mode: LinkMode = "hardlink",
+        runner: Runner = run,
+    ) -> None:
         super().__init__(runner=runner)
         self._uv = os.fspath(uv)
         self._compile_bytecode = compile_bytecode
+        self._link_mode = link_mode
 
     def _install_argv(self, python: Path, extra: list[str]) -> list[str]:
         return [
@@ -59,6 +68,8 @@ class UvInstaller(RequirementsInstaller):
             # FORCE_COLOR is set.
             "--color=never",
             *(["--compile-bytecode"] if self._compile_bytecode else []),
+            # uv's own cache links the same ways, under the same names (hardlink is its default).
+            *([f"--link-mode={self._link_mode}"] if self._link_mode != "hardlink" else []),
             *extra,
         ]
 

@@ -20,8 +20,8 @@ from packaging.tags import sys_tags
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from envsync import cache as cache_module
 from envsync import reconcile
+from envsync import unpack as unpack_module
 from envsync.cache import cache_dir
 from envsync.errors import HashMismatchError, InstallError
 from envsync.installer import PipInstaller, requirement_line
@@ -199,7 +199,7 @@ def test_wheels_unpacked_by_helper_processes_install_as_pip_installs_them(
     unpack_here = lambda *_: pytest.fail("a wheel was unpacked in this process")  # noqa: E731
 
     with monkeypatch.context() as patch:
-        patch.setattr(cache_module, "_extract", unpack_here)
+        patch.setattr(unpack_module, "extract", unpack_here)
         native_install(native, packages)
     pip_install(pip, packages, tmp_path, "--no-compile")
 
@@ -220,9 +220,11 @@ def test_a_wheel_a_helper_process_refused_is_reported_by_envsync(
     packages.append(local_wanted(evil, "evil", "1.0"))
     python = make_venv(tmp_path / "venv")
     unpacked_here: list[str] = []
-    extract = cache_module._extract
+    extract = unpack_module.extract
     monkeypatch.setattr(
-        cache_module, "_extract", lambda w, f: unpacked_here.append(w.name) or extract(w, f)
+        unpack_module,
+        "extract",
+        lambda w, f, limits: unpacked_here.append(w.name) or extract(w, f, limits),
     )
 
     with pytest.raises(InstallError, match=r"evil-1\.0-py3-none-any\.whl.* outside"):

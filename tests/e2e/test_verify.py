@@ -3,6 +3,8 @@ repaired by apply --verify."""
 
 from __future__ import annotations
 
+import os
+import zipfile
 from typing import TYPE_CHECKING
 
 import pytest
@@ -64,3 +66,65 @@ def test_apply_verify_repairs_the_drifted_packages(
     assert "HACKED" not in module(synced, "alpha").read_text()
     assert not stray.exists()
     assert envsync(capsys, "check", "--verify", "--spec", spec).code == 0
+
+
+@pytest.fixture
+def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private wheel cache: the tests below damage its files."""
+    monkeypatch.setenv("ENVSYNC_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def wheel_bytes(cache: Path, member: str) -> bytes:
+    """*member* as the (hash-checked) wheel in *cache* holds it."""
+    wheel = next(cache.glob("wheels/*/*/alpha-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        return archive.read(member)
+
+
+def test_apply_verify_heals_a_cache_entry_changed_in_place(
+    capsys: pytest.CaptureFixture[str], own_cache: Path, tmp_path: Path, package_index: PackageIndex
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    spec = str(write_spec(project, ["alpha"], index_url=package_index.url))
+    assert envsync(capsys, "apply", "--spec", spec).code == 0
+    installed = module(project, "alpha")
+    assert installed.stat().st_nlink > 1  # hard-linked from the cache
+    cached = next(own_cache.glob("unpacked/*/files/alpha/__init__.py"))
+    before = cached.stat()
+    damaged = bytes(b ^ 0x20 if chr(b).isalpha() else b for b in cached.read_bytes())
+    cached.write_bytes(damaged)  # bit rot: same size, mtime put back
+    os.utime(cached, ns=(before.st_atime_ns, before.st_mtime_ns))
+    good = wheel_bytes(own_cache, "alpha/__init__.py")
+    assert installed.read_bytes() == damaged != good
+
+    plain = envsync(capsys, "check", "--spec", spec)
+    found = envsync(capsys, "check", "--verify", "--spec", spec)
+    repaired = envsync(capsys, "apply", "--verify", "--spec", spec)
+
+    assert plain.code == 0
+    assert found.code == 2
+    assert "! alpha: modified alpha/__init__.py" in found.out
+    assert "Out of sync: run `envsync apply --verify` to fix it." in found.out
+    assert repaired.code == 0, repaired.err
+    assert "~ alpha 2.0 (reinstall: files modified)" in repaired.out
+    assert module(project, "alpha").read_bytes() == good
+    assert envsync(capsys, "check", "--verify", "--spec", spec).code == 0
+    other = tmp_path / "other"  # a venv made afterwards links the healed entry
+    other.mkdir()
+    other_spec = str(write_spec(other, ["alpha"], index_url=package_index.url))
+    assert envsync(capsys, "apply", "--spec", other_spec).code == 0
+    assert module(other, "alpha").read_bytes() == good
+
+
+def test_check_without_drift_still_names_plain_apply(
+    capsys: pytest.CaptureFixture[str], synced: Path
+) -> None:
+    spec = str(synced / "env.toml")
+    (synced / "env.toml").write_text((synced / "env.toml").read_text().replace("alpha", "beta"))
+
+    result = envsync(capsys, "check", "--verify", "--spec", spec)
+
+    assert result.code == 2
+    assert "Out of sync: run `envsync apply` to fix it." in result.out

@@ -59,6 +59,7 @@ def _view(spec):
         "compile-bytecode": spec.compile_bytecode,
         "resolver": spec.resolver,
         "build": spec.build,
+        "link-mode": spec.link_mode,
     }
 
 
@@ -227,7 +228,7 @@ _KEYS = st.sampled_from(
     ["env", "groups", "index", "python", "venv", "dependencies", "keep", "url", "extra-urls",
      "find-links", "dev", "Dev", "a b", "pyhton", "default-groups", "indexes", "sources",
      "internal", "requests", "rich", "path", "editable", "installer", "compile-bytecode",
-     "resolver", "build"]
+     "resolver", "build", "link-mode"]
 ) | st.text(max_size=8)  # fmt: skip
 _STRINGS = st.sampled_from(
     ["", "3.12", "3.12.1", ">=3.11", "requests", "requests>=2", "a; python_version<'3'", ".",

@@ -53,6 +53,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "envsync.cli.cmd_run",
         "run a command in the environment (synced first), as if it were activated",
     ),
+    "cache": (
+        "envsync.cli.cmd_cache",
+        "look after the wheel cache: dir, verify [--fix], prune [--all], clean",
+    ),
     "export": (
         "envsync.cli.cmd_export",
         "write what pylock.toml installs here as a requirements file with hashes",

@@ -53,7 +53,9 @@ def text(outcome: CheckOutcome, *, color: bool) -> str:
     if outcome.plan is not None and not outcome.plan.is_empty():
         lines += ["", render.render_plan(outcome.plan, color=color)]
     lines += [f"! {d.package}: {d.kind} {d.path}" for d in outcome.drift]
-    verdict = "In sync." if outcome.in_sync() else "Out of sync: run `envsync apply` to fix it."
+    # Drifted files are invisible to a plain apply (its plan compares names and versions).
+    fix = "envsync apply --verify" if outcome.drift else "envsync apply"
+    verdict = "In sync." if outcome.in_sync() else f"Out of sync: run `{fix}` to fix it."
     return "\n".join([*lines, "", verdict])
 
 

@@ -1,0 +1,351 @@
+"""Unpacking a wheel into a cache entry, bounded and checked; reading and re-hashing entries. FILES.
+
+An entry is ``<folder>/files/...`` (the wheel's files) and ``<folder>/manifest.json`` (each
+file's hash, size, mode and mtime). The archive is hostile until proven otherwise: it may
+expand without bound (a zip bomb), lie about its members' sizes, hold the same name twice, a
+symlink, a path outside itself, or not be a zip at all. Each is refused with an InstallError
+naming the wheel and the problem, before anything of it is used. The caller unpacks into a
+temporary folder and removes it on failure, so nothing of a refused wheel stays.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import json
+import os
+import stat
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import IO, TYPE_CHECKING
+
+from envsync.errors import EnvsyncError, InstallError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+__all__ = [
+    "DEFAULT_MAX_RATIO",
+    "DEFAULT_MAX_UNPACKED_SIZE",
+    "Limits",
+    "Member",
+    "Tree",
+    "changed_files",
+    "extract",
+    "load",
+    "shown",
+]
+
+#: Largest total size of a wheel's files once unpacked (bytes): the largest wheels published
+#: (CUDA libraries) unpack to about 3 GiB.
+DEFAULT_MAX_UNPACKED_SIZE = 8 << 30
+#: Largest size:compressed-size ratio of one member; real files compress 2-20:1, zeros ~1000:1.
+DEFAULT_MAX_RATIO = 200
+#: Members smaller than this are never refused for their ratio: small files of zeros are real.
+_RATIO_FLOOR = 1 << 20
+_SIZE_VARIABLE = "ENVSYNC_MAX_UNPACKED_SIZE"
+_RATIO_VARIABLE = "ENVSYNC_MAX_RATIO"
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+_MANIFEST_FORMAT = 1
+_CHUNK = 1 << 16
+#: What zipfile raises for a damaged member: a bad CRC, a cut-off or corrupt stream, an
+#: unsupported compression method, encryption.
+_DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError)
+_HINT = (
+    "this file is not a usable wheel; report it to the package's authors, or lock another "
+    "version (`envsync lock --upgrade-package NAME`)"
+)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Member:
+    """One file of an unpacked wheel."""
+
+    path: str
+    """Its path inside the wheel (POSIX separators)."""
+    hash: str
+    """sha256 of its bytes, urlsafe base64 without padding (as RECORD writes it)."""
+    size: int
+    """Its size in bytes."""
+    executable: bool
+    """Whether the wheel marks it executable."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Tree:
+    """A wheel unpacked in the cache, ready to be linked from."""
+
+    wheel: str
+    """The wheel's file name."""
+    root: Path
+    """The folder holding the wheel's files."""
+    dist_info: str
+    """Name of the wheel's ``.dist-info`` folder."""
+    members: tuple[Member, ...]
+    """Every file, in the wheel's order."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Limits:
+    """How far one wheel may expand when unpacked."""
+
+    max_size: int = DEFAULT_MAX_UNPACKED_SIZE
+    """Total bytes of all its files (``ENVSYNC_MAX_UNPACKED_SIZE``)."""
+    max_ratio: float = DEFAULT_MAX_RATIO
+    """Size:compressed size of one member of at least 1 MiB (``ENVSYNC_MAX_RATIO``)."""
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Limits:
+        """The limits, as the two variables set them (the defaults where unset)."""
+        size, ratio = environ.get(_SIZE_VARIABLE, ""), environ.get(_RATIO_VARIABLE, "")
+        return cls(
+            max_size=_parse_size(size) if size.strip() else DEFAULT_MAX_UNPACKED_SIZE,
+            max_ratio=_parse_ratio(ratio) if ratio.strip() else DEFAULT_MAX_RATIO,
+        )
+
+
+def _parse_size(text: str) -> int:
+    """``4294967296``, ``512M``, ``4G`` or ``4GiB``: a positive number of bytes."""
+    raw = text.strip().upper().removesuffix("IB").removesuffix("B")
+    unit = raw[-1:] if raw[-1:] in _UNITS else ""
+    try:
+        value = int(float(raw.removesuffix(unit)) * _UNITS[unit]) if raw else 0
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise _bad_variable(_SIZE_VARIABLE, text, "a size in bytes such as 8G or 500M")
+    return value
+
+
+def _parse_ratio(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value >= 1:  # also refuses NaN
+        raise _bad_variable(_RATIO_VARIABLE, text, "a number of at least 1, such as 200")
+    return value
+
+
+def _bad_variable(name: str, found: str, expected: str) -> EnvsyncError:
+    return EnvsyncError(
+        f"{name} must be {expected}, found {shown(found)!r}",
+        hint=f"fix or unset {name}",
+    )
+
+
+def shown(text: str) -> str:
+    r"""*text* with control characters escaped (``\n``, ``\x1b``): safe to print."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+# -- unpacking --------------------------------------------------------------------------------
+
+
+def extract(wheel: Path, folder: Path, limits: Limits) -> None:
+    """Unpack *wheel* into ``folder/files`` and write the manifest that vouches for it."""
+    try:
+        archive = zipfile.ZipFile(wheel)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise _refused(wheel, f"is not a zip archive ({shown(str(exc))})") from exc
+    with archive:
+        members = [info for info in archive.infolist() if not info.is_dir()]
+        _check_members(wheel, members, limits)
+        dist_info = _dist_info(wheel, archive)
+        _check_record(wheel, archive, f"{dist_info}/RECORD")
+        entries = [
+            _extract_member(wheel, archive, info, folder / "files")
+            for info in members
+            if "__pycache__" not in PurePosixPath(info.filename).parts[:-1]  # installers skip
+        ]
+    manifest = {"format": _MANIFEST_FORMAT, "wheel": wheel.name, "dist_info": dist_info}
+    manifest["files"] = entries
+    (folder / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+
+
+def _refused(wheel: Path, problem: str) -> InstallError:
+    return InstallError(f"cannot unpack {shown(wheel.name)}: it {problem}", hint=_HINT)
+
+
+def _check_members(wheel: Path, members: list[zipfile.ZipInfo], limits: Limits) -> None:
+    """Refuse unsafe names, duplicates, symlinks and sizes beyond *limits* before unpacking."""
+    names: set[str] = set()
+    for info in members:
+        name = info.filename
+        if _unsafe(name):
+            raise _refused(wheel, f"holds a file outside its own folder: {name!r}")
+        if name in names:
+            raise _refused(wheel, f"holds the member {name!r} twice")
+        if stat.S_ISLNK(info.external_attr >> 16):
+            raise _refused(wheel, f"holds a symbolic link, {name!r} (wheels hold files only)")
+        names.add(name)
+    for name in names:
+        if clash := next((p for p in PurePosixPath(name).parents if str(p) in names), None):
+            raise _refused(wheel, f"holds {str(clash)!r} both as a file and as a folder")
+    _check_sizes(wheel, members, limits)
+
+
+def _check_sizes(wheel: Path, members: list[zipfile.ZipInfo], limits: Limits) -> None:
+    """The sizes the archive declares, against the limits (what it really holds is counted too)."""
+    total = sum(info.file_size for info in members)
+    if total > limits.max_size:
+        raise _too_big(wheel, f"would unpack to {total} bytes", limits)
+    for info in members:
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size >= _RATIO_FLOOR and ratio > limits.max_ratio:
+            raise InstallError(
+                f"cannot unpack {shown(wheel.name)}: its member {info.filename!r} expands "
+                f"{ratio:.0f}:1 ({info.compress_size} to {info.file_size} bytes), beyond "
+                f"the limit of {limits.max_ratio:g}:1 (a zip bomb?)",
+                hint=f"if you trust this wheel, raise the limit: {_RATIO_VARIABLE}="
+                f"{int(ratio) + 1} envsync apply",
+            )
+
+
+def _too_big(wheel: Path, what: str, limits: Limits) -> InstallError:
+    return InstallError(
+        f"cannot unpack {shown(wheel.name)}: it {what}, more than the limit of "
+        f"{limits.max_size} bytes (a zip bomb?)",
+        hint=f"if you trust this wheel, raise the limit: {_SIZE_VARIABLE}=16G envsync apply",
+    )
+
+
+def _dist_info(wheel: Path, archive: zipfile.ZipFile) -> str:
+    """The one ``.dist-info`` folder, named after the wheel (installer's rules)."""
+    from installer.exceptions import InstallerError  # noqa: PLC0415 - only when unpacking
+    from installer.sources import WheelFile  # noqa: PLC0415
+
+    try:
+        return WheelFile(archive).dist_info_dir
+    except (InstallerError, ValueError) as exc:
+        raise _refused(wheel, f"has no usable .dist-info folder: {shown(str(exc))}") from exc
+
+
+def _unsafe(name: str) -> bool:
+    """An absolute path, a drive, a backslash or a ``..`` part: it could leave the venv."""
+    parts = PurePosixPath(name).parts
+    return not parts or name.startswith("/") or ".." in parts or "\\" in name or ":" in parts[0]
+
+
+def _check_record(wheel: Path, archive: zipfile.ZipFile, record: str) -> None:
+    """Refuse a wheel whose RECORD names a path outside it: no installer should trust one."""
+    try:
+        text = archive.read(record).decode("utf-8")
+    except (KeyError, UnicodeDecodeError, *_DAMAGED) as exc:
+        raise _refused(wheel, f"has no readable {record!r}: {shown(str(exc))}") from exc
+    for row in csv.reader(text.splitlines()):
+        if row and row[0] and _unsafe(row[0]):
+            where = f"cannot unpack {shown(wheel.name)}: its RECORD"
+            msg = f"{where} names a file outside the wheel: {row[0]!r}"
+            raise InstallError(msg, hint="do not install this wheel; report it to its authors")
+
+
+def _extract_member(
+    wheel: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, files: Path
+) -> list[object]:
+    """Write one member, hashing it; its manifest row ``[path, hash, size, exec, mode, mtime]``.
+
+    No more than its declared size is read: the declared sizes are what the limits checked.
+    """
+    mode = info.external_attr >> 16
+    executable = bool(mode and stat.S_ISREG(mode) and mode & 0o111)
+    target = files / info.filename
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    handle = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o777 if executable else 0o666)
+    with os.fdopen(handle, "wb") as out:
+        try:
+            with archive.open(info) as source:
+                _copy_bounded(source, out, digest, info.file_size)
+        except _DAMAGED as exc:
+            problem = f"is damaged: reading {info.filename!r} failed ({shown(str(exc))})"
+            raise _refused(wheel, problem) from exc
+        except _OverLimitError as exc:
+            problem = f"lies about the size of {info.filename!r} (declares {info.file_size} bytes)"
+            raise _refused(wheel, problem) from exc
+    found = target.stat()
+    encoded = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode("ascii")
+    return [info.filename, encoded, found.st_size, executable, found.st_mode, found.st_mtime_ns]
+
+
+class _OverLimitError(Exception):
+    """More bytes came out of a member than it may give."""
+
+
+def _copy_bounded(source: IO[bytes], out: IO[bytes], digest: hashlib._Hash, allowed: int) -> int:
+    """Copy *source* into *out*, hashing it; more than *allowed* bytes raises _OverLimitError."""
+    copied = 0
+    while chunk := source.read(_CHUNK):
+        copied += len(chunk)
+        if copied > allowed:
+            raise _OverLimitError
+        digest.update(chunk)
+        out.write(chunk)
+    return copied
+
+
+# -- reading an entry -------------------------------------------------------------------------
+
+
+def load(folder: Path) -> Tree | None:
+    """The tree in *folder* if its manifest is readable and every file is as it recorded."""
+    try:
+        data = json.loads((folder / "manifest.json").read_text("utf-8"))
+        if data["format"] != _MANIFEST_FORMAT:
+            return None
+        root = folder / "files"
+        rows = [tuple(row) for row in data["files"]]
+        if not _all_unchanged(os.fspath(root), rows):
+            return None
+        members = tuple(
+            Member(path=path, hash=digest, size=size, executable=executable)
+            for path, digest, size, executable, *_ in rows
+        )
+        return Tree(wheel=data["wheel"], root=root, dist_info=data["dist_info"], members=members)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _all_unchanged(root: str, rows: Iterable[tuple[object, ...]]) -> bool:
+    """Whether every file still has the size, mode and mtime its manifest row recorded.
+
+    The cached files are hard-linked into venvs, so an edit made in a venv lands here too:
+    such a tree must not be linked again. One lstat per file, on strings (this runs for
+    every file of every wheel installed).
+    """
+    for row in rows:
+        try:
+            found = os.lstat(os.path.join(root, str(row[0])))  # noqa: PTH118
+        except OSError:
+            return False
+        if (found.st_size, found.st_mode, found.st_mtime_ns) != (row[2], row[4], row[5]):
+            return False
+    return True
+
+
+def changed_files(tree: Tree) -> list[str]:
+    """The files of *tree* whose bytes no longer hash to what its manifest recorded.
+
+    What ``load`` cannot see: a file changed in place with its size and mtime kept (bit rot,
+    or an edit that restored the mtime). Reads every byte, so only ``--verify`` asks.
+    """
+    changed = []
+    for member in tree.members:
+        try:
+            found = _file_hash(tree.root / member.path)
+        except OSError:
+            found = ""
+        if found != member.hash:
+            changed.append(member.path)
+    return changed
+
+
+def _file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        while chunk := source.read(_CHUNK):
+            digest.update(chunk)
+    return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode("ascii")

@@ -1,0 +1,303 @@
+"""Hostile wheels through the real CLI: each is refused with one message, nothing of it kept.
+
+Each test locks a crafted wheel by hand (a ``file:`` URL with its true sha256, so the hash
+check passes and the archive itself is what is judged) and runs ``apply --frozen`` on a venv
+that already holds a good package. What a user must see: exit 1, one ``error:`` naming the
+wheel and the problem with a ``hint:``, no traceback, the venv and lock as they were, and no
+entry (nor a half-made ``.tmp-*`` folder) of the bad wheel under the cache's ``unpacked/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import stat
+import warnings
+import zipfile
+from typing import TYPE_CHECKING
+
+import pytest
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from envsync import lockfile
+from envsync.spec import parse_spec
+
+from helpers import envsync, snapshot, venv_packages
+from support.wheels import build_wheel
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+pytestmark = pytest.mark.e2e
+
+PYTHON = platform.python_version()
+ZEROS = "\0" * (4 << 20)  # 4 MiB of zeros: deflates about 1000:1
+
+
+@pytest.fixture(autouse=True)
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private cache: these tests look at what is (not) left in it."""
+    monkeypatch.setenv("ENVSYNC_CACHE_DIR", str(tmp_path / "cache"))
+    for name in ("ENVSYNC_MAX_UNPACKED_SIZE", "ENVSYNC_MAX_RATIO"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path / "cache"
+
+
+def lock_wheels(project: Path, wheels: dict[str, Path]) -> None:
+    """env.toml asking for each package, and pylock.toml locking it to the given wheel."""
+    (project / "env.toml").write_text(
+        f"[env]\ndependencies = {sorted(wheels)!r}\n".replace("'", '"'), "utf-8"
+    )
+    spec = parse_spec((project / "env.toml").read_text("utf-8"), path=project / "env.toml")
+    packages = [
+        lockfile.ResolvedPackage(
+            name=canonicalize_name(name),
+            version=Version(wheel.name.split("-")[1]),
+            groups=frozenset(),
+            wheels=(
+                lockfile.LockedFile(
+                    filename=wheel.name,
+                    url=wheel.as_uri(),
+                    sha256=hashlib.sha256(wheel.read_bytes()).hexdigest(),
+                ),
+            ),
+        )
+        for name, wheel in wheels.items()
+    ]
+    lock = lockfile.build_lock(spec=spec, python=PYTHON, packages=packages)
+    (project / "pylock.toml").write_text(lockfile.dumps(lock), "utf-8")
+
+
+@pytest.fixture
+def project(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Path:
+    """A project whose venv holds ``good 1.0``, installed by envsync."""
+    root = tmp_path / "project"
+    root.mkdir()
+    lock_wheels(root, {"good": build_wheel(tmp_path / "ok", "good", "1.0")})
+    result = envsync(capsys, "apply", "--frozen", "--spec", str(root / "env.toml"))
+    assert result.code == 0, result.err
+    return root
+
+
+def good_wheel(project: Path) -> Path:
+    return project.parent / "ok" / "good-1.0-py3-none-any.whl"
+
+
+def refused(
+    capsys: pytest.CaptureFixture[str],
+    project: Path,
+    cache: Path,
+    wheel: Path,
+    others: dict[str, Path] | None = None,
+) -> str:
+    """Lock *wheel* next to ``good`` (and *others*), apply, check the refusal; the message."""
+    before_venv = snapshot(project)["venv"]
+    lock_wheels(project, {"good": good_wheel(project), **(others or {}), "bad": wheel})
+    before = snapshot(project)
+
+    result = envsync(capsys, "apply", "--frozen", "--spec", str(project / "env.toml"))
+
+    assert result.code == 1, result.out + result.err
+    assert result.err.count("error:") == 1
+    assert "hint:" in result.err
+    assert "Traceback" not in result.err
+    assert "internal error" not in result.err
+    assert f"cannot unpack {wheel.name}" in result.err
+    assert snapshot(project) == before
+    assert before["venv"] == before_venv
+    assert venv_packages(project) == {"good": "1.0"}
+    entries = {p.name for p in (cache / "unpacked").iterdir()}
+    assert hashlib.sha256(good_wheel(project).read_bytes()).hexdigest() in entries
+    assert hashlib.sha256(wheel.read_bytes()).hexdigest() not in entries
+    assert not [name for name in entries if name.startswith(".")]  # no .tmp-* left behind
+    return result.err
+
+
+def rewrite(wheel: Path, change: Callable[[zipfile.ZipFile], None]) -> Path:
+    """*wheel* with members added by *change* (duplicate names warn: not here)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with zipfile.ZipFile(wheel, "a") as archive:
+            change(archive)
+    return wheel
+
+
+# -- bounded unpacking ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("helpers", [False, True], ids=["in-process", "helper-processes"])
+def test_a_zip_bomb_is_refused_for_its_ratio(
+    capsys: pytest.CaptureFixture[str],
+    project: Path,
+    cache: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    helpers: bool,
+) -> None:
+    bomb = build_wheel(tmp_path / "w", "bad", "1.0", files={"bad/zeros.bin": ZEROS})
+    assert bomb.stat().st_size < 64 << 10
+    others = {}
+    if helpers:  # a batch of four new wheels on two CPUs: helper processes unpack them
+        monkeypatch.setattr(os, "cpu_count", lambda: 2)
+        others = {name: build_wheel(tmp_path / "more", name, "1.0") for name in ("h1", "h2", "h3")}
+
+    err = refused(capsys, project, cache, bomb, others)
+
+    assert "its member 'bad/zeros.bin' expands" in err
+    assert "beyond the limit of 200:1 (a zip bomb?)" in err
+    assert "hint: if you trust this wheel, raise the limit: ENVSYNC_MAX_RATIO=" in err
+
+
+def test_a_wheel_beyond_the_total_size_limit_is_refused(
+    capsys: pytest.CaptureFixture[str],
+    project: Path,
+    cache: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ENVSYNC_MAX_RATIO", "100000")  # the ratio allowed: the size decides
+    monkeypatch.setenv("ENVSYNC_MAX_UNPACKED_SIZE", "1M")
+    bomb = build_wheel(tmp_path / "w", "bad", "1.0", files={"bad/zeros.bin": ZEROS})
+
+    err = refused(capsys, project, cache, bomb)
+
+    assert "more than the limit of 1048576 bytes" in err
+    assert "ENVSYNC_MAX_UNPACKED_SIZE=" in err
+
+
+def test_raised_limits_let_a_trusted_wheel_install(
+    capsys: pytest.CaptureFixture[str],
+    project: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ENVSYNC_MAX_RATIO", "5000")
+    monkeypatch.setenv("ENVSYNC_MAX_UNPACKED_SIZE", "1GiB")
+    wheel = build_wheel(tmp_path / "w", "bad", "1.0", files={"bad/zeros.bin": ZEROS})
+    lock_wheels(project, {"good": good_wheel(project), "bad": wheel})
+
+    result = envsync(capsys, "apply", "--frozen", "--spec", str(project / "env.toml"))
+
+    assert result.code == 0, result.err
+    assert venv_packages(project) == {"good": "1.0", "bad": "1.0"}
+
+
+def test_a_bad_limit_variable_is_an_error_naming_it(
+    capsys: pytest.CaptureFixture[str],
+    project: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ENVSYNC_MAX_UNPACKED_SIZE", "lots")
+    bad = build_wheel(tmp_path / "w", "bad", "1.0")
+    lock_wheels(project, {"good": good_wheel(project), "bad": bad})
+
+    result = envsync(capsys, "apply", "--frozen", "--spec", str(project / "env.toml"))
+
+    assert result.code == 1
+    expected = "ENVSYNC_MAX_UNPACKED_SIZE must be a size in bytes such as 8G or 500M, found 'lots'"
+    assert f"error: {expected}" in result.err
+    assert "hint: fix or unset ENVSYNC_MAX_UNPACKED_SIZE" in result.err
+
+
+def test_a_member_that_lies_about_its_size_is_refused(
+    capsys: pytest.CaptureFixture[str], project: Path, cache: Path, tmp_path: Path
+) -> None:
+    payload = bytes(range(256)) * 64  # 16 KiB, stored as it is
+    wheel = build_wheel(tmp_path / "w", "bad", "1.0")
+    rewrite(wheel, lambda z: z.writestr(zipfile.ZipInfo("bad/data.bin"), payload))
+    data = bytearray(wheel.read_bytes())
+    # The central directory entry of the last member added: declare 16 bytes, not 16 KiB.
+    entry = data.rindex(b"PK\x01\x02")
+    assert data[entry + 46 : entry + 46 + 12] == b"bad/data.bin"
+    data[entry + 24 : entry + 28] = (16).to_bytes(4, "little")
+    data[entry + 20 : entry + 24] = (16).to_bytes(4, "little")
+    wheel.write_bytes(bytes(data))
+
+    err = refused(capsys, project, cache, wheel)
+
+    assert "'bad/data.bin'" in err
+
+
+# -- archives that are not sound ------------------------------------------------------------
+
+
+def test_a_member_twice_is_refused(
+    capsys: pytest.CaptureFixture[str], project: Path, cache: Path, tmp_path: Path
+) -> None:
+    wheel = build_wheel(tmp_path / "w", "bad", "1.0")
+    rewrite(wheel, lambda z: z.writestr("bad/__init__.py", b"EVIL = True\n"))
+
+    err = refused(capsys, project, cache, wheel)
+
+    assert "it holds the member 'bad/__init__.py' twice" in err
+
+
+def test_a_symlink_member_is_refused_with_its_name_escaped(
+    capsys: pytest.CaptureFixture[str], project: Path, cache: Path, tmp_path: Path
+) -> None:
+    def add(archive: zipfile.ZipFile) -> None:
+        link = zipfile.ZipInfo("bad/\x1b[31mlink")
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        archive.writestr(link, b"/etc")
+        archive.writestr("bad/\x1b[31mlink/passwd", b"owned\n")  # a file under the link
+
+    wheel = rewrite(build_wheel(tmp_path / "w", "bad", "1.0"), add)
+
+    err = refused(capsys, project, cache, wheel)
+
+    assert "it holds a symbolic link, 'bad/\\x1b[31mlink' (wheels hold files only)" in err
+    assert "\x1b" not in err
+
+
+def test_a_member_with_a_bad_crc_is_refused(
+    capsys: pytest.CaptureFixture[str], project: Path, cache: Path, tmp_path: Path
+) -> None:
+    marker = b"# a payload whose bytes the test damages\n"
+    wheel = build_wheel(tmp_path / "w", "bad", "1.0")
+    rewrite(wheel, lambda z: z.writestr(zipfile.ZipInfo("bad/data.py"), marker))  # stored
+    data = wheel.read_bytes()
+    wheel.write_bytes(data.replace(marker, marker.replace(b"payload", b"PAYLOAD"), 1))
+
+    err = refused(capsys, project, cache, wheel)
+
+    assert "it is damaged: reading 'bad/data.py' failed (Bad CRC-32 for file 'bad/data.py')" in err
+
+
+def test_a_locked_file_that_is_not_a_zip_is_refused(
+    capsys: pytest.CaptureFixture[str], project: Path, cache: Path, tmp_path: Path
+) -> None:
+    wheel = tmp_path / "w" / "bad-1.0-py3-none-any.whl"
+    wheel.parent.mkdir()
+    wheel.write_bytes(b"<html>not a wheel</html>\n")
+
+    err = refused(capsys, project, cache, wheel)
+
+    assert "it is not a zip archive (File is not a zip file)" in err
+
+
+def test_a_wheel_without_a_dist_info_folder_is_refused(
+    capsys: pytest.CaptureFixture[str], project: Path, cache: Path, tmp_path: Path
+) -> None:
+    wheel = tmp_path / "w" / "bad-1.0-py3-none-any.whl"
+    wheel.parent.mkdir()
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("bad/__init__.py", b"")
+
+    err = refused(capsys, project, cache, wheel)
+
+    assert "it has no usable .dist-info folder" in err
+
+
+def test_a_name_both_file_and_folder_is_refused(
+    capsys: pytest.CaptureFixture[str], project: Path, cache: Path, tmp_path: Path
+) -> None:
+    wheel = build_wheel(tmp_path / "w", "bad", "1.0", files={"bad/x": "", "bad/x/y.py": ""})
+
+    err = refused(capsys, project, cache, wheel)
+
+    assert "it holds 'bad/x' both as a file and as a folder" in err
