@@ -314,11 +314,15 @@ def _all_unchanged(root: str, rows: Iterable[tuple[object, ...]]) -> bool:
 
     The cached files are hard-linked into venvs, so an edit made in a venv lands here too:
     such a tree must not be linked again. One lstat per file, on strings (this runs for
-    every file of every wheel installed).
+    every file of every wheel installed). A manifest naming a path that leaves the entry
+    (it was checked when written, so someone edited it) does not vouch for anything.
     """
     for row in rows:
+        path = str(row[0])
+        if path.startswith("/") or "\\" in path or "/../" in f"/{path}/":
+            return False
         try:
-            found = os.lstat(os.path.join(root, str(row[0])))  # noqa: PTH118
+            found = os.lstat(os.path.join(root, path))  # noqa: PTH118
         except OSError:
             return False
         if (found.st_size, found.st_mode, found.st_mtime_ns) != (row[2], row[4], row[5]):
