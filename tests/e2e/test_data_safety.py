@@ -7,7 +7,6 @@ byte for byte afterwards.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import shutil
 import subprocess
@@ -19,6 +18,7 @@ import pytest
 from envsync.errors import EXIT_ERROR
 
 from helpers import envsync, envsync_process, venv_packages, write_spec
+from support import tree_digest
 from support.pkgindex import PackageIndex
 from support.wheels import build_wheel
 
@@ -100,20 +100,6 @@ def project_with(tmp_path: Path, index: PackageIndex, deps: list[str], **env: st
         lines = "".join(f"{key} = {value!r}\n".replace("'", '"') for key, value in env.items())
         (project / "env.toml").write_text(text.replace("[env]\n", "[env]\n" + lines, 1))
     return project
-
-
-def tree_digest(root: Path) -> dict[str, str]:
-    """Every file and link under *root* with its bytes' hash (or link target): byte for byte."""
-    found = {}
-    for path in sorted(root.rglob("*")):
-        key = path.relative_to(root).as_posix()
-        if path.is_symlink():
-            found[key] = f"link:{path.readlink()}"
-        elif path.is_file():
-            found[key] = hashlib.sha256(path.read_bytes()).hexdigest()
-        else:
-            found[key] = "folder"
-    return found
 
 
 def user_files(folder: Path, count: int = 5) -> dict[str, str]:

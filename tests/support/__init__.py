@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -121,3 +122,20 @@ def populate_wheelhouse(dest_dir: Path) -> list[Path]:
     """Build the whole universe into `dest_dir`; return the files written."""
     dest_dir.mkdir(parents=True, exist_ok=True)
     return [path for dist in DISTS for path in build_dist(dest_dir, dist)]
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """Every file, link and folder under *root*: a file's sha256, a link's target.
+
+    What "byte for byte unchanged" means in the data-safety tests.
+    """
+    found = {}
+    for path in sorted(root.rglob("*")):
+        key = path.relative_to(root).as_posix()
+        if path.is_symlink():
+            found[key] = f"link:{path.readlink()}"
+        elif path.is_file():
+            found[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+        else:
+            found[key] = "folder"
+    return found

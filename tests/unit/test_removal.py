@@ -4,7 +4,6 @@ files and symlinks, each checking that nothing outside the owned folder changes.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -16,20 +15,9 @@ from hypothesis import strategies as st
 from envsync import removal, venvsafety
 from envsync.errors import RemovalRefused, VenvError
 
+from support import tree_digest
+
 # -- removal.py ----------------------------------------------------------------------------
-
-
-def digest(root: Path) -> dict[str, str]:
-    found = {}
-    for path in sorted(root.rglob("*")):
-        key = path.relative_to(root).as_posix()
-        if path.is_symlink():
-            found[key] = f"link:{path.readlink()}"
-        elif path.is_file():
-            found[key] = hashlib.sha256(path.read_bytes()).hexdigest()
-        else:
-            found[key] = "folder"
-    return found
 
 
 def world(base: Path) -> tuple[Path, Path]:
@@ -57,11 +45,11 @@ RELATIVE = st.lists(st.sampled_from(PARTS), min_size=0, max_size=5).map(
 def test_delete_never_changes_anything_outside_the_owned_folder(paths: list[str]) -> None:
     with tempfile.TemporaryDirectory() as folder:
         outside, owned = world(Path(folder))
-        before = digest(outside)
+        before = tree_digest(outside)
         for relative in paths:
             with contextlib.suppress(RemovalRefused):
                 removal.delete(owned / relative, within=removal.Owned(owned, "temporary"))
-        assert digest(outside) == before
+        assert tree_digest(outside) == before
 
 
 @given(moves=st.lists(st.tuples(RELATIVE, RELATIVE), min_size=1, max_size=3))
@@ -70,12 +58,12 @@ def test_move_never_changes_anything_outside_the_owned_folder(
 ) -> None:
     with tempfile.TemporaryDirectory() as folder:
         outside, owned = world(Path(folder))
-        before = digest(outside)
+        before = tree_digest(outside)
         within = removal.Owned(owned, "temporary")
         for source, target in moves:
             with contextlib.suppress(RemovalRefused, OSError):
                 removal.move(owned / source, owned / "aside" / target, within=within)
-        assert digest(outside) == before
+        assert tree_digest(outside) == before
 
 
 @pytest.mark.parametrize(
@@ -93,7 +81,7 @@ def test_move_never_changes_anything_outside_the_owned_folder(
 )
 def test_delete_table(tmp_path: Path, relative: str, deleted: bool) -> None:
     outside, owned = world(tmp_path)
-    before = digest(outside)
+    before = tree_digest(outside)
     target = owned / relative if relative else owned
     if deleted:
         removal.delete(target, within=removal.Owned(owned, "temporary"))
@@ -102,7 +90,7 @@ def test_delete_table(tmp_path: Path, relative: str, deleted: bool) -> None:
         with pytest.raises(RemovalRefused, match="refusing to delete or replace"):
             removal.delete(target, within=removal.Owned(owned, "temporary"))
         assert os.path.lexists(target)
-    assert digest(outside) == before
+    assert tree_digest(outside) == before
     assert (owned / "lib" / "pkg" / "m.py").exists() or relative == "lib/pkg/m.py"
 
 
