@@ -142,11 +142,19 @@ def _terminated_as_interrupt() -> Iterator[None]:
 
 
 def _fail(ctx: Context, code: str, message: str, hint: str | None, exit_code: int) -> int:
-    """Report one error: as text on stderr, and as the JSON report with --json."""
-    error = EnvsyncError(message, hint=hint)
+    """Report one error: as text on stderr, and as the JSON report with --json.
+
+    Every message and hint passes here, so this is where what they quote from files and
+    users is made printable (``render.printable``), once for both forms.
+    """
+    error = EnvsyncError(
+        render.printable(message), hint=None if hint is None else render.printable(hint)
+    )
     ctx.err.write(render.render_error(error, color=use_color(ctx.err)) + "\n")
     if ctx.json:
-        errors: list[dict[str, str | None]] = [{"code": code, "message": message, "hint": hint}]
+        errors: list[dict[str, str | None]] = [
+            {"code": code, "message": error.message, "hint": error.hint}
+        ]
         document = envelope(ctx.args.command, "error", exit_code, None, errors)
         ctx.out.write(json.dumps(document, indent=2) + "\n")
     return exit_code
