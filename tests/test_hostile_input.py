@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import platform
 import socket
 import subprocess
@@ -488,9 +487,9 @@ def test_the_console_script_gives_the_same_one_error(tmp_path: Path):
 
 # --- properties: random and mutated files ------------------------------------------------------
 
-# ENVSYNC_HOSTILE_EXAMPLES=2000 hunts longer (the 100 of the suite keep this file near 15 s).
+# How many examples, and whether they are random, is the profile's (tests/conftest.py):
+# HYPOTHESIS_PROFILE=explore hunts with 1000 random ones per property.
 PROPERTY = settings(
-    max_examples=int(os.environ.get("ENVSYNC_HOSTILE_EXAMPLES", "100")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
