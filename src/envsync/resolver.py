@@ -45,6 +45,7 @@ from envsync.errors import (
     ResolutionError,
 )
 from envsync.lockfile import LockedFile, ResolvedPackage
+from envsync.spec import direct_urls
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -164,7 +165,11 @@ class PipToolsResolver:
     def resolve(self, request: ResolveRequest) -> Resolution:
         """Run pip-compile, then list every file of each pinned version."""
         routes = indexproxy.routes(
-            request.index, request.indexes, request.sources, default_url=default_index_url()
+            request.index,
+            request.indexes,
+            request.sources,
+            default_url=default_index_url(),
+            direct=direct_urls(request.dependencies, *(g.requirements for g in request.groups)),
         )
         for where in routes.upstreams():  # fail fast, naming the index, before pip runs
             simpleapi.probe_index(where)
