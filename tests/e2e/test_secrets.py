@@ -8,7 +8,7 @@ one login per host: the three others must reach pip, pip-compile and uv another 
 
 envsync runs as a process (lock, then apply, with --verbose, then plan --json and apply
 --json) while a thread reads the command line of every process below it from /proc, for
-the pip-tools resolver and the native, pip and uv installers.
+the pip-tools resolver with the native, pip and uv installers, and the uv resolver.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ class Watcher:
 
     def __init__(self, root: int) -> None:
         self.root = root
-        self.seen: dict[int, str] = {}
+        self.seen: set[str] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
@@ -66,16 +66,19 @@ class Watcher:
         self._thread.join()
 
     def _watch(self) -> None:
+        parents: dict[int, int] = {}  # each pid's parent, read once: a pass stays short
+        below: set[int] = set()
         while not self._stop.is_set():
-            parents = {}
-            for entry in Path("/proc").iterdir():
-                if entry.name.isdigit():
-                    parents[int(entry.name)] = _parent(int(entry.name))
-            for pid in parents:
-                if pid not in self.seen and _descends(pid, self.root, parents):
-                    line = _cmdline(pid)
-                    if line:
-                        self.seen[pid] = line
+            new = [int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit()]
+            new = [pid for pid in new if pid not in parents]
+            parents.update((pid, _parent(pid)) for pid in new)
+            below.update(pid for pid in new if _descends(pid, self.root, parents))
+            # Read again on every pass: a child shows its parent's command line until its
+            # exec, and may exec again (a Python launcher, say).
+            for pid in below:
+                line = _cmdline(pid)
+                if line:
+                    self.seen.add(line)
 
 
 def _parent(pid: int) -> int:
@@ -109,6 +112,8 @@ def places(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Packa
         root = tmp_path_factory.mktemp(place)
         build_wheel(root, package, "1.0")
         served[place] = PackageIndex(root, auth=(user, password)).start()
+        # Each download takes a while: no pip or uv run ends before the watcher sees it.
+        served[place].file_delay = 0.3
     yield served
     for index in served.values():
         index.stop()
@@ -119,7 +124,9 @@ def _with_login(url: str, place: str) -> str:
     return url.replace("http://", f"http://{user}{':' + password if password else ''}@")
 
 
-def _spec(root: Path, places: dict[str, PackageIndex], installer: str) -> Path:
+def _spec(
+    root: Path, places: dict[str, PackageIndex], installer: str, resolver: str = "pip-tools"
+) -> Path:
     direct = _with_login(f"{places['direct'].base_url}/files/onlyd-1.0-py3-none-any.whl", "direct")
     links = _with_login(f"{places['links'].base_url}/simple/onlyc/", "links")
     spec = root / "env.toml"
@@ -128,6 +135,7 @@ def _spec(root: Path, places: dict[str, PackageIndex], installer: str) -> Path:
 [env]
 dependencies = ["onlya", "onlyb", "onlyc", "onlyd @ {direct}"]
 installer = "{installer}"
+resolver = "{resolver}"
 
 [index]
 url = "{_with_login(places["index"].url, "index")}"
@@ -140,23 +148,34 @@ find-links = ["{links}"]
 
 
 def _envsync(spec: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
-    """Run envsync as a process; what it returned, and every command line below it."""
+    """Run envsync as a process; what it returned, and every command line below it.
+
+    pip's and uv's caches are the project's own, so that they download (with a login).
+    """
     argv = [sys.executable, "-m", "envsync", *args, "--spec", str(spec)]
+    caches = {name: str(spec.parent / name.lower()) for name in ("PIP_CACHE_DIR", "UV_CACHE_DIR")}
     with subprocess.Popen(
-        argv, env=isolated_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        argv,
+        env=isolated_env(caches),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     ) as proc:
         with Watcher(proc.pid) as watcher:
             out, err = proc.communicate(timeout=300)
             time.sleep(0.01)
-        lines = [_cmdline(proc.pid) or " ".join(argv), *watcher.seen.values()]
+        lines = [" ".join(argv), *sorted(watcher.seen)]
     return subprocess.CompletedProcess(argv, proc.returncode, out, err), lines
 
 
-@pytest.mark.parametrize("installer", ["native", "pip", "uv"])
+@pytest.mark.parametrize(
+    ("resolver", "installer"),
+    [("pip-tools", "native"), ("pip-tools", "pip"), ("pip-tools", "uv"), ("uv", "native")],
+)
 def test_no_secret_reaches_a_command_line_the_lock_or_any_output(
-    tmp_path: Path, places: dict[str, PackageIndex], installer: str
+    tmp_path: Path, places: dict[str, PackageIndex], resolver: str, installer: str
 ) -> None:
-    spec = _spec(tmp_path, places, installer)
+    spec = _spec(tmp_path, places, installer, resolver)
     said, lines = [], []
     for args in (("lock", "--verbose"), ("apply", "--verbose"), ("plan", "--json")):
         done, seen = _envsync(spec, *args)
@@ -168,9 +187,10 @@ def test_no_secret_reaches_a_command_line_the_lock_or_any_output(
 
     # Each login reached whoever downloaded: every package is in.
     assert venv_packages(tmp_path) == dict.fromkeys(["onlya", "onlyb", "onlyc", "onlyd"], "1.0")
-    # pip-compile ran, and (but for the native installer, which downloads wheels itself)
+    # The resolver ran, and (but for the native installer, which downloads wheels itself)
     # the installer did: the watcher saw them.
-    assert any("pip-compile" in line for line in lines), lines
+    compiler = "pip-compile" if resolver == "pip-tools" else "uv pip compile"
+    assert any(compiler in line for line in lines), lines
     if installer != "native":
         assert any(" install " in line and " --no-deps " in line for line in lines), lines
     lock = (tmp_path / "pylock.toml").read_text("utf-8")
