@@ -32,6 +32,7 @@ __all__ = [
     "DEFAULT",
     "ChildOptions",
     "Login",
+    "SecretLocationError",
     "Upstream",
     "as_given",
     "child_options",
@@ -209,21 +210,23 @@ def fits_netrc(login: Login) -> bool:
     return all(_NETRC_SAFE.fullmatch(part) for part in login)
 
 
-def netrc_logins(upstreams: Iterable[Upstream]) -> dict[str, Login]:
+def netrc_logins(upstreams: Iterable[Upstream], *, first_wins: bool = False) -> dict[str, Login]:
     """Host -> login: what ``pip_netrc`` writes.
 
     netrc has one login per host, whatever the port, and pip and uv take it before any
     login they saw in a URL for that host and port: a host with two different logins (two
-    indexes on one machine, say) gets none there, so that each goes in its own URL.
+    indexes on one machine, say) gets none there, so that each goes in its own URL. With
+    *first_wins* it gets the first one instead: behind the routing index pip sees no
+    upstream URL, and netrc is the only way a login reaches its file downloads.
     """
-    found: dict[str, set[Login]] = {}
+    found: dict[str, list[Login]] = {}
     for where in upstreams:
         host = urlsplit(where.url).hostname
         if where.login is not None and host is not None:
-            found.setdefault(host, set()).add(where.login)
+            found.setdefault(host, []).append(where.login)
     entries: dict[str, Login] = {}
     for host, logins in found.items():
-        login = next(iter(logins)) if len(logins) == 1 else None
+        login = logins[0] if len(set(logins)) == 1 or first_wins else None
         if login is not None and fits_netrc(login):
             entries[host] = login
         else:
@@ -232,13 +235,15 @@ def netrc_logins(upstreams: Iterable[Upstream]) -> dict[str, Login]:
 
 
 @contextlib.contextmanager
-def pip_netrc(upstreams: Iterable[Upstream]) -> Iterator[dict[str, str]]:
+def pip_netrc(
+    upstreams: Iterable[Upstream], *, first_wins: bool = False
+) -> Iterator[dict[str, str]]:
     """Environment variables that give a pip run the *upstreams*' credentials.
 
     ``NETRC`` names a file in a private temporary folder (mode 0600), deleted on exit; pip's
     requests reads it for every page and file on those hosts. Without credentials: ``{}``.
     """
-    entries = netrc_logins(upstreams)
+    entries = netrc_logins(upstreams, first_wins=first_wins)
     if not entries:
         yield {}
         return

@@ -182,8 +182,9 @@ def pip_access(routes: Routes, find_links: Iterable[str]) -> Iterator[PipAccess]
     """
     patience = retry.policy().subprocess_env()
     logins = routes.logins()
-    with credentials.pip_netrc(logins) as netrc:
-        in_netrc = credentials.netrc_logins(logins)
+    proxied = bool(routes.pinned)  # pip then sees the proxy's URL only: see netrc_logins
+    with credentials.pip_netrc(logins, first_wins=proxied) as netrc:
+        in_netrc = credentials.netrc_logins(logins, first_wins=proxied)
         links = [
             credentials.as_given(routes.find_links(where), in_netrc)
             if "://" in where and not where.startswith("file:")

@@ -15,6 +15,7 @@ from envsync.credentials import (
     fits_netrc,
     for_url,
     login_for,
+    netrc_logins,
     pip_netrc,
     refused,
     split_userinfo,
@@ -307,6 +308,15 @@ def test_pip_netrc_writes_a_private_file_and_removes_it():
     assert text == "machine g.example login e password f\n"
     assert mode == 0o600
     assert not path.parent.exists()
+
+
+def test_behind_the_routing_index_the_first_login_of_a_host_goes_in_netrc():
+    ups = [
+        Upstream(url="http://127.0.0.1:9000/simple", login=("a", "b")),
+        Upstream(url="http://127.0.0.1:9001/simple", login=("c", "d")),
+    ]
+    assert netrc_logins(ups) == {}
+    assert netrc_logins(ups, first_wins=True) == {"127.0.0.1": ("a", "b")}
 
 
 def test_pip_netrc_without_logins_sets_nothing():
