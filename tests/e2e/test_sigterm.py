@@ -107,7 +107,8 @@ def test_sigterm_at_any_moment_of_an_apply_ends_it_with_exit_143(template: Path,
     for number, delay in enumerate(delays):
         project = _project(template, tmp_path / f"run{number}")
         with _start(project) as proc:
-            time.sleep(delay - time.monotonic() + _handler_installed(proc))
+            installed = _handler_installed(proc)
+            time.sleep(max(0.0, installed + delay - time.monotonic()))
             # os.kill, not send_signal: that reaps a process that just ended, and then its
             # /proc entry is gone; unreaped, an ended one is a zombie that keeps its masks.
             os.kill(proc.pid, signal.SIGTERM)
