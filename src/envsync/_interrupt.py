@@ -32,6 +32,7 @@ __all__ = [
     "Interrupted",
     "TermGuard",
     "disarm",
+    "interruption_in",
     "rearm",
 ]
 
@@ -83,6 +84,9 @@ class TermGuard:
         self.until_exit = until_exit
         self.armed = False
         self.unanswered = False
+        #: Interrupted was raised and no one answered it (as ``envsync run`` does): if the
+        #: run still ends otherwise, something swallowed it, and it ends as 143 anyway.
+        self.raised = False
         self._previous: _Handler = None
         self._installed = False
 
@@ -101,6 +105,7 @@ class TermGuard:
             self.unanswered = True
             return
         self.armed = False
+        self.raised = True
         raise Interrupted(TERMINATED)
 
     def close(self) -> None:
@@ -137,3 +142,21 @@ def rearm() -> None:
     """A SIGTERM was handled and the run goes on (``envsync run`` passed it to its command)."""
     if _active is not None and _active._installed:  # noqa: SLF001 - the module's own class
         _active.armed = True
+        _active.raised = False
+
+
+def interruption_in(exc: BaseException) -> Interrupted | None:
+    """The Interrupted *exc* is, or was raised from or while handling; None if none.
+
+    Python turns an exception raised in some places into another one that has it as its
+    cause (a class body's ``__set_name__``, while a module imports): a SIGTERM there must
+    still end the run as an interruption, not as an internal error.
+    """
+    seen: set[int] = set()
+    found: BaseException | None = exc
+    while found is not None and id(found) not in seen:
+        if isinstance(found, Interrupted):
+            return found
+        seen.add(id(found))
+        found = found.__cause__ or found.__context__
+    return None

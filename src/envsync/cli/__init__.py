@@ -29,19 +29,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     with _interrupt.TermGuard(until_exit=argv is None) as guard:
         args = list(sys.argv[1:] if argv is None else argv)
-        try:
-            code = _run(args)
-        except KeyboardInterrupt as exc:  # before the full path's own except: see _interrupted
-            _interrupt.disarm()
-            code = _interrupted(args, exc)
+        code = _guarded(args)
         guard.close()
-        if guard.unanswered and code not in {
-            _interrupt.EXIT_TERMINATED,
-            _interrupt.EXIT_INTERRUPTED,
-        }:
-            # A SIGTERM after the result was decided, before the exit: it still ends as 143.
+        # A SIGTERM after the result was decided, or one that something swallowed (an
+        # exception raised where Python cannot pass it on): the run still ends as 143.
+        if (guard.unanswered or guard.raised) and code not in _INTERRUPTED:
             code = _interrupted(args, _interrupt.Interrupted(_interrupt.TERMINATED))
     return code
+
+
+def _guarded(args: list[str]) -> int:
+    """``_run``, and an interruption that came before the full path's own ``except``."""
+    try:
+        return _run(args)
+    except KeyboardInterrupt as exc:
+        _interrupt.disarm()
+        return _interrupted(args, exc)
+    except Exception as exc:
+        wrapped = _interrupt.interruption_in(exc)  # say, raised while a module was imported
+        if wrapped is None:
+            raise
+        _interrupt.disarm()
+        return _interrupted(args, wrapped)
 
 
 def _run(args: list[str]) -> int:

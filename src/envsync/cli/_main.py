@@ -104,6 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         return _report_interrupt(ctx, exc)
     except Exception as exc:
+        wrapped = _interrupt.interruption_in(exc)
+        if wrapped is not None:  # a SIGTERM Python turned into another error (an import's)
+            return _report_interrupt(ctx, wrapped)
         if args.verbose:
             logging.getLogger("envsync").exception("internal error")
         message = f"internal error in envsync: {type(exc).__name__}: {exc}"
