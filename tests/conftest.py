@@ -7,6 +7,7 @@ import shutil
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import settings
 
 from support import populate_wheelhouse
 from support.pkgindex import PackageIndex
@@ -14,6 +15,16 @@ from support.pkgindex import PackageIndex
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
+
+# Hypothesis profiles. "ci" (the default: `pytest --cov`, .ci/run) is derandomized, so a
+# green run stays green and a red one is red on every machine: the suite never depends on
+# which examples chance picked. "explore" (HYPOTHESIS_PROFILE=explore) draws ten times as
+# many random examples to hunt for new failures; what it finds becomes an @example or a
+# corpus case, so that "ci" checks it from then on. Tests set deadlines and health checks in
+# their own @settings, never derandomize or max_examples, so the profile decides both.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("explore", max_examples=1000, derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session", autouse=True)

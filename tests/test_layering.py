@@ -11,7 +11,7 @@ SRC = Path(__file__).parents[1] / "src" / "envsync"
 
 # Layers from the bottom up; a module may import only from its own layer or those below.
 LAYERS = [
-    {"errors", "_types", "report"},
+    {"errors", "_types", "report", "_interrupt"},
     {
         "_tomlcheck",
         "spec",

@@ -7,11 +7,25 @@ into their own message.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
-__all__ = ["Failure", "classify", "cut_off", "missing_requirement", "without_tracebacks"]
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-Failure = Literal["hash", "no-version", "unreachable", "build", "conflict", "other"]
+__all__ = [
+    "Failure",
+    "NameMismatch",
+    "classify",
+    "cut_off",
+    "missing_requirement",
+    "name_mismatch",
+    "without_tracebacks",
+]
+
+Failure = Literal[
+    "hash", "name-mismatch", "no-version", "unreachable", "build", "conflict", "other"
+]
 
 _HASH = re.compile(r"THESE PACKAGES DO NOT MATCH THE HASHES|Expected sha256 \S+\s+Got\s+\S+")
 _NO_VERSION = re.compile(
@@ -48,22 +62,72 @@ _CHAINED = frozenset(
         "During handling of the above exception, another exception occurred:",
     }
 )
+#: A distribution that calls itself another project than the one asked for. pip says so as
+#: an exception that escapes pip-compile as a traceback (a wheel's .dist-info folder), or as
+#: MetadataInconsistent (its METADATA Name); uv in its own words.
+_NAME_MISMATCH = (  # (pattern, whether it names a .dist-info folder)
+    (
+        re.compile(
+            r"(?P<wanted>\S+) has an invalid wheel, \.dist-info directory "
+            r"'(?P<found>[^'\n]+)' does not start with '[^'\n]*'"
+        ),
+        True,
+    ),
+    (
+        re.compile(
+            r"The \.dist-info directory `(?P<found>[^`\n]+)` does not start with the "
+            r"normalized package name: (?P<wanted>\S+)"
+        ),
+        True,
+    ),
+    (
+        re.compile(
+            r"[Rr]equested (?P<wanted>\S+) from \S+.*? has inconsistent [Nn]ame: "
+            r"expected '[^'\n]*', but metadata has '(?P<found>[^'\n]*)'"
+        ),
+        False,
+    ),
+    (
+        re.compile(
+            r"[Pp]ackage metadata name `(?P<found>[^`\n]+)` does not match given name "
+            r"`(?P<wanted>[^`\n]+)`"
+        ),
+        False,
+    ),
+)
 _BUILD = ("metadata-generation-failed", "Failed to build", "subprocess-exited-with-error")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NameMismatch:
+    """A distribution whose own name is not the requirement's."""
+
+    wanted: str
+    """The project asked for, as pip wrote it."""
+    found: str
+    """What the distribution calls itself: its .dist-info folder, or its METADATA Name."""
+    folder: bool
+    """Whether *found* is a .dist-info folder (else a METADATA Name)."""
 
 
 def classify(output: str) -> Failure:
     """The kind of failure *output* reports, most specific first."""
-    if _HASH.search(output):
-        return "hash"
-    if _NO_VERSION.search(output):
-        return "no-version"
-    if any(marker in output for marker in _BUILD):
-        return "build"
-    if any(marker in output for marker in (*_UNREACHABLE, *_CUT_OFF)):
-        return "unreachable"
-    if "ResolutionImpossible" in output or "conflict" in output.lower():
-        return "conflict"
-    return "other"
+    return next((kind for kind, found in _KINDS if found(output)), "other")
+
+
+def _has_any(markers: tuple[str, ...]) -> Callable[[str], bool]:
+    return lambda output: any(marker in output for marker in markers)
+
+
+# Most specific first: a build or a name mismatch may also mention a conflict.
+_KINDS: tuple[tuple[Failure, Callable[[str], bool]], ...] = (
+    ("hash", lambda output: _HASH.search(output) is not None),
+    ("name-mismatch", lambda output: name_mismatch(output) is not None),
+    ("no-version", lambda output: _NO_VERSION.search(output) is not None),
+    ("build", _has_any(_BUILD)),
+    ("unreachable", _has_any((*_UNREACHABLE, *_CUT_OFF))),
+    ("conflict", lambda output: "ResolutionImpossible" in output or "conflict" in output.lower()),
+)
 
 
 def cut_off(output: str) -> bool:
@@ -95,3 +159,15 @@ def missing_requirement(output: str) -> str:
     """The requirement pip found no version for (``?`` if it cannot be found)."""
     match = _NO_VERSION.search(output)
     return match["req"] if match else "?"
+
+
+def name_mismatch(output: str) -> NameMismatch | None:
+    """The distribution *output* says calls itself another project, if it says so."""
+    for pattern, folder in _NAME_MISMATCH:
+        match = pattern.search(output)
+        if match:
+            found = match["found"]
+            if folder and not found.endswith(".dist-info"):  # uv leaves the suffix out
+                found += ".dist-info"
+            return NameMismatch(wanted=match["wanted"], found=found, folder=folder)
+    return None

@@ -15,6 +15,7 @@ import subprocess
 import threading
 from typing import IO, TYPE_CHECKING, Protocol
 
+from envsync import _interrupt
 from envsync.errors import CommandNotFoundError, Interrupted
 
 if TYPE_CHECKING:
@@ -201,7 +202,9 @@ def call(argv: Sequence[str], *, env: Mapping[str, str]) -> int:
         try:
             return proc.wait()
         except Interrupted:  # noqa: PERF203 - waiting, not a hot loop
-            # SIGTERM was sent to envsync alone: pass it on, as a shell's exec would.
+            # SIGTERM was sent to envsync alone: pass it on, as a shell's exec would, and
+            # pass on the next one too (the handler raises once, then waits to be re-armed).
             proc.send_signal(signal.SIGTERM)
+            _interrupt.rearm()
         except KeyboardInterrupt:
             continue  # the child got the same SIGINT; its exit code is what counts

@@ -1,8 +1,11 @@
 """Index credentials: found in the URL, the environment, netrc or keyring. READS ENV + FILES.
 
-Credentials are never written to pylock.toml, logs or messages. envsync sends them itself
-(an ``Authorization`` header, see simpleapi) and hands them to pip through a private netrc
-file named by ``NETRC`` for the length of one pip run, so they are not on any command line.
+Credentials are never written to pylock.toml, logs or messages, nor put on a command line,
+where any user of the machine can read them (``ps``, /proc/PID/cmdline). envsync sends them
+itself (an ``Authorization`` header, see simpleapi) and hands them to pip, pip-compile and uv
+for the length of one run: through a private netrc file named by ``NETRC`` where netrc can
+carry the login, else in the URL given in an environment variable (``PIP_INDEX_URL``,
+``UV_INDEX_URL``...), which only the same user and root can read (/proc/PID/environ).
 """
 
 from __future__ import annotations
@@ -27,8 +30,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT",
+    "ChildOptions",
     "Login",
+    "SecretLocationError",
     "Upstream",
+    "as_given",
+    "child_options",
     "env_names",
     "fits_netrc",
     "for_url",
@@ -203,28 +210,40 @@ def fits_netrc(login: Login) -> bool:
     return all(_NETRC_SAFE.fullmatch(part) for part in login)
 
 
-def netrc_logins(upstreams: Iterable[Upstream]) -> dict[str, Login]:
-    """Host -> login: what ``pip_netrc`` writes (one per host, the first: netrc has no port)."""
-    entries: dict[str, Login] = {}
+def netrc_logins(upstreams: Iterable[Upstream], *, first_wins: bool = False) -> dict[str, Login]:
+    """Host -> login: what ``pip_netrc`` writes.
+
+    netrc has one login per host, whatever the port, and pip and uv take it before any
+    login they saw in a URL for that host and port: a host with two different logins (two
+    indexes on one machine, say) gets none there, so that each goes in its own URL. With
+    *first_wins* it gets the first one instead: behind the routing index pip sees no
+    upstream URL, and netrc is the only way a login reaches its file downloads.
+    """
+    found: dict[str, list[Login]] = {}
     for where in upstreams:
         host = urlsplit(where.url).hostname
-        if where.login is None or host is None or host in entries:
-            continue
-        if fits_netrc(where.login):
-            entries[host] = where.login
+        if where.login is not None and host is not None:
+            found.setdefault(host, []).append(where.login)
+    entries: dict[str, Login] = {}
+    for host, logins in found.items():
+        login = logins[0] if len(set(logins)) == 1 or first_wins else None
+        if login is not None and fits_netrc(login):
+            entries[host] = login
         else:
-            _LOG.debug("the login for %s does not fit in a netrc file; it stays in the URL", host)
+            _LOG.debug("no netrc entry for %s: its login goes in the URL", host)
     return entries
 
 
 @contextlib.contextmanager
-def pip_netrc(upstreams: Iterable[Upstream]) -> Iterator[dict[str, str]]:
+def pip_netrc(
+    upstreams: Iterable[Upstream], *, first_wins: bool = False
+) -> Iterator[dict[str, str]]:
     """Environment variables that give a pip run the *upstreams*' credentials.
 
     ``NETRC`` names a file in a private temporary folder (mode 0600), deleted on exit; pip's
     requests reads it for every page and file on those hosts. Without credentials: ``{}``.
     """
-    entries = netrc_logins(upstreams)
+    entries = netrc_logins(upstreams, first_wins=first_wins)
     if not entries:
         yield {}
         return
@@ -235,3 +254,65 @@ def pip_netrc(upstreams: Iterable[Upstream]) -> Iterator[dict[str, str]]:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
         yield {"NETRC": os.fspath(path)}
+
+
+# -- index and find-links options for pip, pip-compile and uv --------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ChildOptions:
+    """Index or find-links locations as one child process gets them."""
+
+    args: tuple[str, ...] = ()
+    """Command-line options: only for locations that hold no secret."""
+    env: dict[str, str] = field(default_factory=dict)
+    """Variables for locations of which one holds a secret: pip's and uv's names both."""
+
+
+#: Each option's variables (pip's, uv's) and the separators they split on. pip merges its
+#: variable with the command line for the list options, but uv reads a variable only when
+#: the option is absent, so all of an option's locations go one way or the other.
+_VARIABLES = {
+    "--index-url": ("PIP_INDEX_URL", "UV_INDEX_URL", " "),
+    "--extra-index-url": ("PIP_EXTRA_INDEX_URL", "UV_EXTRA_INDEX_URL", " "),
+    "--find-links": ("PIP_FIND_LINKS", "UV_FIND_LINKS", ","),
+}
+
+
+class SecretLocationError(EnvsyncError):
+    """A location that must share an environment variable with a secret cannot be split."""
+
+
+def as_given(where: Upstream, in_netrc: dict[str, Login]) -> tuple[str, bool]:
+    """The URL a child gets for *where*, and whether it holds a secret (so never in argv).
+
+    A login the netrc file carries is left out of the URL; any other (a token without a
+    password, a second login for one host, a character netrc cannot hold) goes in it.
+    """
+    host = urlsplit(where.url).hostname or ""
+    if where.login is None or in_netrc.get(host) == where.login:
+        return where.url, False
+    return with_userinfo(where.url, where.login), True
+
+
+def child_options(option: str, locations: list[tuple[str, bool]]) -> ChildOptions:
+    """*locations* (URL or folder, whether it holds a secret) for *option*, as a child gets them.
+
+    None secret: ``--option=value`` arguments. Any secret: all in the environment.
+    """
+    values = [value for value, _ in locations]
+    if not any(secret for _, secret in locations):
+        return ChildOptions(args=tuple(f"{option}={value}" for value in values))
+    pip_name, uv_name, uv_separator = _VARIABLES[option]
+    for value in values:
+        if any(char.isspace() for char in value) or uv_separator in value:
+            raise SecretLocationError(
+                f"{_plain(value)} cannot be passed to pip and uv in {pip_name} / {uv_name} "
+                "beside a location whose credentials must not go on their command line",
+                hint="rename the folder without spaces or commas, or serve it as a URL",
+            )
+    return ChildOptions(env={pip_name: " ".join(values), uv_name: uv_separator.join(values)})
+
+
+def _plain(value: str) -> str:
+    return split_userinfo(value)[0] if "://" in value else value

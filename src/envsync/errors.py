@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+# Defined with the SIGTERM handling, which the command line loads before anything else.
+from envsync._interrupt import Interrupted
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
@@ -233,23 +236,3 @@ class CommandNotFoundError(EnvsyncError):
             message or f"command not found: {command}",
             hint="install the package that provides it (add it to env.toml), or check the spelling",
         )
-
-
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C or SIGTERM stopped envsync; says whether a venv was put back as it was.
-
-    A KeyboardInterrupt, not an EnvsyncError: nothing may catch it on the way up but the
-    clean-up it must run through.
-    """
-
-    def __init__(self, what: str = "interrupted", *, restored: Path | None = None) -> None:
-        super().__init__(what)
-        self.what = what
-        self.restored = restored
-
-    @property
-    def message(self) -> str:
-        """What the user reads."""
-        if self.restored is None:
-            return self.what
-        return f"{self.what}: nothing was changed, {self.restored} is as it was before this run"

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
     from envsync._subprocess import Runner
     from envsync._types import NormalizedName
-    from envsync.credentials import Upstream
+    from envsync.credentials import Login, Upstream
     from envsync.simpleapi import Page
     from envsync.spec import IndexConfig, NamedIndex, Source
 
@@ -67,6 +67,8 @@ class Routes:
     """[index] url (or pip's default index) first, then the extra URLs: every unpinned project."""
     pinned: Mapping[NormalizedName, Upstream] = field(default_factory=dict)
     """Each pinned project's named index: the only place that project comes from."""
+    others: tuple[Upstream, ...] = ()
+    """find-links pages and direct URLs on the web, with their logins: no index, but a host."""
 
     def for_project(self, name: str) -> tuple[Upstream, ...]:
         """The indexes to ask for project *name*."""
@@ -81,6 +83,15 @@ class Routes:
         """Every index of the run, each once: the default and extra ones, then the named ones."""
         return tuple(dict.fromkeys([*self.default, *self.pinned.values()]))
 
+    def logins(self) -> tuple[Upstream, ...]:
+        """Every location of the run that a login may belong to: indexes, then ``others``."""
+        return (*self.upstreams(), *self.others)
+
+    def find_links(self, location: str) -> Upstream:
+        """The find-links URL *location* as an Upstream (with its login, if any)."""
+        plain = credentials.split_userinfo(location)[0]
+        return next((u for u in self.others if u.url == plain), credentials.upstream(location))
+
 
 def routes(
     index: IndexConfig,
@@ -88,11 +99,14 @@ def routes(
     sources: Iterable[Source],
     *,
     default_url: str,
+    direct: Iterable[str] = (),
 ) -> Routes:
     """The routes of a spec, each index's credentials looked up once.
 
     *default_url* is used when ``[index] url`` is absent (pip's default index); only named
-    indexes that some [sources] entry pins a package to are used at all.
+    indexes that some [sources] entry pins a package to are used at all. *direct* are the
+    spec's direct-URL requirements' URLs, whose logins (in the URL, netrc or keyring) are
+    kept with the find-links pages' in ``others``.
     """
     first = (
         credentials.upstream(index.url, credentials.DEFAULT)
@@ -103,7 +117,9 @@ def routes(
     pins = {s.package: s.index for s in sources if s.index is not None}
     used = {n.name: credentials.upstream(n.url, n.name) for n in named if n.name in pins.values()}
     pinned = {package: used[name] for package, name in sorted(pins.items()) if name in used}
-    return Routes(default=(first, *extras), pinned=pinned)
+    web = [url for url in (*index.find_links, *direct) if url.startswith(("http:", "https:"))]
+    others = tuple(dict.fromkeys(credentials.upstream(url) for url in web))
+    return Routes(default=(first, *extras), pinned=pinned, others=others)
 
 
 # -- how a pip run reaches the indexes --------------------------------------------------------
@@ -119,6 +135,17 @@ class PipAccess:
     """Variables to add to pip's environment (``NETRC``, timeouts and retries)."""
     proxy: IndexProxy | None = None
     """The proxy pip talks to, when packages are pinned."""
+    unsent: Mapping[str, Login] = field(default_factory=dict, repr=False)
+    """host:port -> a login of the run that the netrc file does not carry (kept out of repr)."""
+
+    def file_url(self, url: str) -> str:
+        """*url* of a file to install, with its host's login when netrc does not carry it.
+
+        For a requirements file in a private folder: pip and uv find a file's login in
+        netrc, or in the file's own URL, never in an index URL on another path.
+        """
+        login = self.unsent.get(urlsplit(url).netloc)
+        return credentials.with_userinfo(url, login) if login else url
 
     def run(
         self,
@@ -148,36 +175,63 @@ def pip_access(routes: Routes, find_links: Iterable[str]) -> Iterator[PipAccess]
     """How pip reaches the indexes for the length of the block.
 
     With pinned packages, pip gets the proxy as its only index; without, the indexes
-    themselves. Either way the credentials go in a private netrc file (``NETRC``),
-    find-links locations are passed as they are, and pip and uv wait and retry as envsync
-    does (``retry.Policy.subprocess_env``).
+    themselves. Credentials never go on the command line: a login netrc can carry goes in a
+    private netrc file (``NETRC``), any other in the URL an environment variable gives
+    (``credentials.child_options``). pip and uv wait and retry as envsync does
+    (``retry.Policy.subprocess_env``).
     """
-    links = tuple(f"--find-links={location}" for location in find_links)
     patience = retry.policy().subprocess_env()
-    with credentials.pip_netrc(routes.upstreams()) as netrc:
+    logins = routes.logins()
+    proxied = bool(routes.pinned)  # pip then sees the proxy's URL only: see netrc_logins
+    with credentials.pip_netrc(logins, first_wins=proxied) as netrc:
+        in_netrc = credentials.netrc_logins(logins, first_wins=proxied)
+        links = [
+            credentials.as_given(routes.find_links(where), in_netrc)
+            if "://" in where and not where.startswith("file:")
+            else (where, False)
+            for where in find_links
+        ]
         env = {**patience, **netrc}
+        unsent = _unsent(logins, in_netrc)
         if not routes.pinned:
-            yield PipAccess(args=(*_direct_args(routes.default), *links), env=env)
+            indexes = [credentials.as_given(u, in_netrc) for u in routes.default]
+            options = _options(indexes, links)
+            env.update(_env(options))
+            yield PipAccess(args=_args(options), env=env, unsent=unsent)
             return
         with IndexProxy(routes) as proxy:
-            yield PipAccess(args=(f"--index-url={proxy.url}", *links), env=env, proxy=proxy)
+            options = _options([(proxy.url, False)], links)
+            env.update(_env(options))
+            yield PipAccess(args=_args(options), env=env, proxy=proxy, unsent=unsent)
 
 
-def _direct_args(upstreams: Sequence[Upstream]) -> list[str]:
-    """``--index-url`` for the first index, ``--extra-index-url`` for the rest.
+def _unsent(logins: Sequence[Upstream], in_netrc: Mapping[str, Login]) -> dict[str, Login]:
+    """host:port -> the first login for it that the netrc file does not carry."""
+    unsent: dict[str, Login] = {}
+    for where in logins:
+        parts = urlsplit(where.url)
+        if where.login and in_netrc.get(parts.hostname or "") != where.login:
+            unsent.setdefault(parts.netloc, where.login)
+    return unsent
 
-    A login the netrc file does not carry (a token with no password, say, or a second login
-    for the same host) stays in the URL, as pip has always accepted it; every log line and
-    message redacts it.
-    """
-    in_netrc = credentials.netrc_logins(upstreams)
-    urls = [
-        u.url
-        if u.login is None or in_netrc.get(urlsplit(u.url).hostname or "") == u.login
-        else credentials.with_userinfo(u.url, u.login)
-        for u in upstreams
+
+def _options(
+    indexes: Sequence[tuple[str, bool]], links: list[tuple[str, bool]]
+) -> list[credentials.ChildOptions]:
+    """The index and find-links options of a pip run, each on the command line or not."""
+    return [
+        credentials.child_options("--index-url", list(indexes[:1])),
+        credentials.child_options("--extra-index-url", list(indexes[1:])),
+        credentials.child_options("--find-links", links),
     ]
-    return [f"--index-url={urls[0]}", *(f"--extra-index-url={url}" for url in urls[1:])]
+
+
+def _args(options: Sequence[credentials.ChildOptions]) -> tuple[str, ...]:
+    return tuple(arg for option in options for arg in option.args)
+
+
+def _env(options: Sequence[credentials.ChildOptions]) -> dict[str, str]:
+    return {name: value for option in options for name, value in option.env.items()}
 
 
 # -- the proxy --------------------------------------------------------------------------------

@@ -52,6 +52,7 @@ class Installer(Protocol):
         index: IndexConfig,
         indexes: Sequence[NamedIndex] = (),
         sources: Sequence[Source] = (),
+        direct: Sequence[str] = (),
     ) -> None:
         """Fetch and check what ``install`` will need, before anything in the venv changes."""
         ...
@@ -64,11 +65,13 @@ class Installer(Protocol):
         index: IndexConfig,
         indexes: Sequence[NamedIndex] = (),
         sources: Sequence[Source] = (),
+        direct: Sequence[str] = (),
     ) -> None:
         """Install *packages* (replacing any installed version) into the venv of *python*.
 
         *index* (find-links absolute), *indexes* and *sources* say where build requirements
-        come from and whose credentials pip gets.
+        come from and whose credentials pip gets; *direct* are the spec's direct-URL
+        requirements' URLs as written (credentials included), for the logins of their hosts.
         """
         ...
 
@@ -85,13 +88,16 @@ class Installer(Protocol):
         ...
 
 
-def requirement_line(package: Wanted) -> str:
-    """A requirements-file line that pins *package* to its exact artifact and hash."""
+def requirement_line(package: Wanted, url: str | None = None) -> str:
+    """A requirements-file line that pins *package* to its exact artifact and hash.
+
+    *url* replaces the artifact's (which has no credentials) by one with its login.
+    """
     artifact = package.artifact
     if artifact.kind == "directory":
         prefix = "-e " if package.editable else f"{package.name} @ "
         return f"{prefix}{artifact.url}"
-    line = f"{package.name} @ {artifact.url}"
+    line = f"{package.name} @ {url or artifact.url}"
     if artifact.sha256:
         line += f" --hash=sha256:{artifact.sha256}"
     return line
@@ -115,6 +121,7 @@ class RequirementsInstaller:
         index: IndexConfig,
         indexes: Sequence[NamedIndex] = (),
         sources: Sequence[Source] = (),
+        direct: Sequence[str] = (),
     ) -> None:
         """Nothing ahead: the tool downloads and checks every hash before it changes the venv."""
 
@@ -126,11 +133,14 @@ class RequirementsInstaller:
         index: IndexConfig,
         indexes: Sequence[NamedIndex] = (),
         sources: Sequence[Source] = (),
+        direct: Sequence[str] = (),
     ) -> None:
         """Hashed artifacts in one call; local folders (which have no hash) in another."""
         hashed = [p for p in packages if p.artifact.kind != "directory"]
         folders = [p for p in packages if p.artifact.kind == "directory"]
-        routes = indexproxy.routes(index, indexes, sources, default_url=default_index_url())
+        routes = indexproxy.routes(
+            index, indexes, sources, default_url=default_index_url(), direct=direct
+        )
         with indexproxy.pip_access(routes, index.find_links) as access:
             if hashed:
                 self._install(python, hashed, access, ["--require-hashes"])
@@ -157,7 +167,9 @@ class RequirementsInstaller:
     ) -> None:
         with removal.temporary_folder("envsync-install-") as tmp:
             reqs = Path(tmp) / "requirements.txt"
-            reqs.write_text("".join(f"{requirement_line(p)}\n" for p in packages), "utf-8")
+            # In a private folder (0700): a login netrc cannot carry may go in a URL here.
+            lines = [requirement_line(p, access.file_url(p.artifact.url)) for p in packages]
+            reqs.write_text("".join(f"{line}\n" for line in lines), "utf-8")
             # access.args are read only by build isolation: an sdist's build requirements.
             argv = [*self._install_argv(python, extra), *access.args, "-r", os.fspath(reqs)]
             access.run(self._run, argv, error=self._install_error)

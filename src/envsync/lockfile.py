@@ -27,6 +27,7 @@ from packaging.pylock import (
     PylockSelectError,
     PylockValidationError,
 )
+from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
 from packaging.utils import canonicalize_name
@@ -60,6 +61,8 @@ __all__ = [
     "loads",
     "package_version",
     "pins",
+    "requirement_text",
+    "requirements_table",
     "select",
     "strip_credentials",
     "tool_table",
@@ -180,23 +183,21 @@ def fingerprint(spec: Spec, local: Mapping[str, str] | None = None) -> str:
     *local* maps each local project folder to a hash of its build files, so editing a local
     package's version or dependencies makes the lock stale.
     """
+    # Credentials are left out: they change no result (a new token must not make the lock
+    # stale), and a hash of a short token in a committed file could be guessed back.
     data = {
         "python": sorted(str(s) for s in spec.python),
-        "dependencies": sorted(str(r) for r in spec.dependencies),
-        "groups": {
-            str(canonicalize_name(g.name)): sorted(str(r) for r in g.requirements)
-            for g in spec.groups
-        },
+        **requirements_table(spec),
         "index": {
-            "url": spec.index.url,
-            "extra-urls": list(spec.index.extra_urls),
-            "find-links": list(spec.index.find_links),
+            "url": strip_credentials(spec.index.url) if spec.index.url else None,
+            "extra-urls": [strip_credentials(u) for u in spec.index.extra_urls],
+            "find-links": [strip_credentials(u) for u in spec.index.find_links],
         },
     }
     # Newer inputs join only when used, so locks of specs without them keep their hash.
     extra = {
         "default-groups": list(spec.default_groups),
-        "indexes": {i.name: i.url for i in spec.indexes},
+        "indexes": {i.name: strip_credentials(i.url) for i in spec.indexes},
         "sources": {s.package: [s.index, s.path, s.editable] for s in spec.sources},
         "local": dict(local or {}),
     }
@@ -279,14 +280,28 @@ def tool_table(
     if group_roots:
         table["group-roots"] = group_roots
     # What was resolved, so dropping a requirement later needs no resolver run.
-    table["requirements"] = {
-        "dependencies": sorted(str(r) for r in spec.dependencies),
+    table["requirements"] = requirements_table(spec)
+    return table
+
+
+def requirements_table(spec: Spec) -> dict[str, Any]:
+    """The spec's requirements as the lock records them: sorted, credentials stripped."""
+    return {
+        "dependencies": sorted(requirement_text(r) for r in spec.dependencies),
         "groups": {
-            str(canonicalize_name(g.name)): sorted(str(r) for r in g.requirements)
+            str(canonicalize_name(g.name)): sorted(requirement_text(r) for r in g.requirements)
             for g in spec.groups
         },
     }
-    return table
+
+
+def requirement_text(requirement: Requirement) -> str:
+    """*requirement* as a lock may hold it: a direct URL without ``user:password@``."""
+    if not requirement.url or strip_credentials(requirement.url) == requirement.url:
+        return str(requirement)
+    plain = Requirement(str(requirement))
+    plain.url = strip_credentials(requirement.url)
+    return str(plain)
 
 
 def _environment_marker(python: str) -> Marker:

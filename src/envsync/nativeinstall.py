@@ -126,12 +126,13 @@ class NativeInstaller:
         index: IndexConfig,
         indexes: Sequence[NamedIndex] = (),
         sources: Sequence[Source] = (),
+        direct: Sequence[str] = (),
     ) -> None:
         """Download, check and unpack every wheel into the cache; the venv is not touched."""
         del python  # the same for every venv: the cache is shared
         wheels = [p for p in packages if _is_wheel(p.artifact)]
         if wheels:
-            trees = self._prepare(wheels, _lookup(index, indexes, sources))
+            trees = self._prepare(wheels, _lookup(index, indexes, sources, direct))
             self._prepared.update(zip((_sha(p) for p in wheels), trees, strict=True))
 
     def install(
@@ -142,17 +143,22 @@ class NativeInstaller:
         index: IndexConfig,
         indexes: Sequence[NamedIndex] = (),
         sources: Sequence[Source] = (),
+        direct: Sequence[str] = (),
     ) -> None:
         """Fetch and unpack every wheel, let pip do the rest, then install the wheels."""
         wheels = [p for p in packages if _is_wheel(p.artifact)]
         others = [p for p in packages if not _is_wheel(p.artifact)]
         # 1. Every wheel is downloaded and verified first: a bad file changes nothing.
         if any(_sha(p) not in self._prepared for p in wheels):
-            self.prepare(python, wheels, index=index, indexes=indexes, sources=sources)
+            self.prepare(
+                python, wheels, index=index, indexes=indexes, sources=sources, direct=direct
+            )
         trees = [self._prepared[_sha(p)] for p in wheels]
         # 2. pip checks and builds everything it gets before installing any of it.
         if others:
-            self._fallback.install(python, others, index=index, indexes=indexes, sources=sources)
+            self._fallback.install(
+                python, others, index=index, indexes=indexes, sources=sources, direct=direct
+            )
         # 3. Only now is the venv changed.
         if wheels:
             self._install(self._venv(python), list(zip(wheels, trees, strict=True)))
@@ -300,11 +306,18 @@ def _is_wheel(artifact: Artifact) -> bool:
 
 
 def _lookup(
-    index: IndexConfig, indexes: Sequence[NamedIndex], sources: Sequence[Source]
+    index: IndexConfig,
+    indexes: Sequence[NamedIndex],
+    sources: Sequence[Source],
+    direct: Sequence[str],
 ) -> cache.UpstreamLookup:
-    """The index each file URL belongs to, for its credentials (as pip would be given them)."""
+    """The index (or find-links page, or direct URL) each file URL belongs to, for its login.
+
+    As pip would be given them; a file on a host with several logins gets the first one's.
+    """
     default = index.url or default_index_url()  # pip's default is only looked up when needed
-    upstreams = indexproxy.routes(index, indexes, sources, default_url=default).upstreams()
+    found = indexproxy.routes(index, indexes, sources, default_url=default, direct=direct)
+    upstreams = found.logins()
 
     def find(url: str) -> Upstream | None:
         netloc = urlsplit(url).netloc

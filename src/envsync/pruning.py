@@ -51,11 +51,10 @@ def prune(lock: Pylock, spec: Spec, local: Mapping[str, str] | None = None) -> P
 
 
 def _requirements_of(spec: Spec) -> dict[str, tuple[str, ...]]:
-    found = {"": tuple(sorted(str(r) for r in spec.dependencies))}
-    for group in spec.groups:
-        found[str(canonicalize_name(group.name))] = tuple(
-            sorted(str(r) for r in group.requirements)
-        )
+    """As ``LockInfo.requirements`` reads them back: credentials stripped."""
+    table = lockfile.requirements_table(spec)
+    found = {"": tuple(table["dependencies"])}
+    found.update((name, tuple(reqs)) for name, reqs in table["groups"].items())
     return found
 
 

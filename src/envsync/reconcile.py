@@ -374,9 +374,15 @@ def _sync(
         _refuse_builds(wanted, spec)
         installer = services.installer or installer_for(spec, services.reporter, verify=verify)
         index = spec.index.resolved(spec.root)
+        direct = spec.direct_urls()  # their hosts' logins, which the lock leaves out
         if wanted:  # every file fetched and checked before anything in the venv changes
             installer.prepare(
-                info.python, wanted, index=index, indexes=spec.indexes, sources=spec.sources
+                info.python,
+                wanted,
+                index=index,
+                indexes=spec.indexes,
+                sources=spec.sources,
+                direct=direct,
             )
         writes = installer.writes(info.python, wanted) if wanted else None  # vetted
         _faults.reached("downloaded")
@@ -388,7 +394,12 @@ def _sync(
             if wanted:
                 services.reporter.emit(Step(what=f"installing {len(wanted)} package(s)"))
                 installer.install(
-                    info.python, wanted, index=index, indexes=spec.indexes, sources=spec.sources
+                    info.python,
+                    wanted,
+                    index=index,
+                    indexes=spec.indexes,
+                    sources=spec.sources,
+                    direct=direct,
                 )
             if removed := the_plan.of(Change.REMOVE):  # moved aside by the transaction
                 services.reporter.emit(Step(what=f"removed {len(removed)} package(s)"))

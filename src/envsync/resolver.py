@@ -27,7 +27,14 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from envsync import compiled, credentials, indexproxy, removal, retry, simpleapi
-from envsync._pipoutput import classify, cut_off, missing_requirement, without_tracebacks
+from envsync._pipoutput import (
+    Failure,
+    classify,
+    cut_off,
+    missing_requirement,
+    name_mismatch,
+    without_tracebacks,
+)
 from envsync._shims import pycache_dir, shim_dir
 from envsync._subprocess import Runner, run, tail
 from envsync.errors import (
@@ -37,6 +44,7 @@ from envsync.errors import (
     ResolutionError,
 )
 from envsync.lockfile import LockedFile, ResolvedPackage
+from envsync.spec import direct_urls
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -156,7 +164,11 @@ class PipToolsResolver:
     def resolve(self, request: ResolveRequest) -> Resolution:
         """Run pip-compile, then list every file of each pinned version."""
         routes = indexproxy.routes(
-            request.index, request.indexes, request.sources, default_url=default_index_url()
+            request.index,
+            request.indexes,
+            request.sources,
+            default_url=default_index_url(),
+            direct=direct_urls(request.dependencies, *(g.requirements for g in request.groups)),
         )
         for where in routes.upstreams():  # fail fast, naming the index, before pip runs
             simpleapi.probe_index(where)
@@ -562,6 +574,13 @@ def _compile_error(output: str) -> EnvsyncError:
     """Turn pip-compile's output into the one error a user should read."""
     shown = tail(output)
     kind = classify(output)
+    if kind == "name-mismatch":
+        return _name_mismatch_error(output)
+    return _other_compile_error(output, kind, shown)
+
+
+def _other_compile_error(output: str, kind: Failure, shown: str) -> EnvsyncError:
+    """The errors of _compile_error whose message quotes pip's output."""
     if kind == "no-version":
         return _NoVersionError(missing_requirement(output))
     if cut_off(output):
@@ -588,3 +607,21 @@ def _compile_error(output: str) -> EnvsyncError:
             hint="loosen one of the conflicting requirements in env.toml",
         )
     return ResolutionError(f"pip-compile failed:\n{shown}")
+
+
+def _name_mismatch_error(output: str) -> ResolutionError:
+    """A distribution that calls itself another project: one sentence, not pip's traceback."""
+    mismatch = name_mismatch(output)
+    if mismatch is None:  # pragma: no cover - classify found one
+        return ResolutionError(f"pip-compile failed:\n{tail(output)}")
+    wanted = mismatch.wanted
+    found = (
+        f"its wheel holds the metadata folder {mismatch.found}"
+        if mismatch.folder
+        else f"its metadata says Name: {mismatch.found}"
+    )
+    return ResolutionError(
+        f"the distribution found for {wanted} is not a distribution of {wanted}: {found}",
+        hint=f"check the name and URL of {wanted} in env.toml; if they are right, the file "
+        "is mislabelled and whoever publishes it must fix it",
+    )

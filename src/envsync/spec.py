@@ -66,6 +66,7 @@ __all__ = [
     "ResolverName",
     "Source",
     "Spec",
+    "direct_urls",
     "parse_spec",
 ]
 
@@ -125,6 +126,11 @@ class IndexConfig:
         """
         links = tuple(f if "://" in f else str(root / f) for f in self.find_links)
         return replace(self, find_links=links)
+
+
+def direct_urls(*requirements: Iterable[Requirement]) -> tuple[str, ...]:
+    """The URLs of the direct-URL requirements among *requirements*, each once."""
+    return tuple(dict.fromkeys(r.url for reqs in requirements for r in reqs if r.url))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -207,6 +213,10 @@ class Spec:
     def named_index(self, name: str) -> NamedIndex | None:
         """The [indexes] entry called *name*, if any."""
         return next((i for i in self.indexes if i.name == name), None)
+
+    def direct_urls(self) -> tuple[str, ...]:
+        """The URLs of direct-URL requirements, as written (credentials and all)."""
+        return direct_urls(self.dependencies, *(g.requirements for g in self.groups))
 
     @property
     def root(self) -> Path:

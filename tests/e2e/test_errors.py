@@ -188,3 +188,40 @@ def test_a_package_that_fails_to_build_is_a_build_error(
     assert "failed to build" in result.err
     assert "Traceback (most recent call last)" not in result.err.split("hint:")[-1]
     assert snapshot(tmp_path) == {"lock": None, "venv": None}
+
+
+def _mislabelled(folder: Path) -> Path:
+    """A wheel named for `foo` whose .dist-info folder and METADATA say `bar`."""
+    bar = build_wheel(folder / "bar", "bar", "1.0")
+    foo = folder / "foo-1.0-py3-none-any.whl"
+    foo.write_bytes(bar.read_bytes())
+    return foo
+
+
+@pytest.mark.parametrize("resolver", ["pip-tools", "uv"])
+def test_a_wheel_that_names_another_project_is_one_resolution_error(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    fresh_index: PackageIndex,
+    resolver: str,
+) -> None:
+    wheel = fresh_index.add(_mislabelled(tmp_path / "dists"))
+    url = f"{fresh_index.base_url}/files/{wheel.name}"
+    write_spec(tmp_path, [f"foo @ {url}"], index_url=fresh_index.url)
+    spec = tmp_path / "env.toml"
+    spec.write_text(spec.read_text().replace("[env]", f'[env]\nresolver = "{resolver}"'))
+
+    result = envsync(capsys, "apply", "--spec", str(spec))
+
+    assert result.code == 1
+    error = result.err[result.err.index("error: ") :].splitlines()
+    assert len(error) == 2, result.err
+    assert error[0].startswith("error: the distribution found for foo is not a distribution of foo")
+    assert "bar" in error[0]
+    assert error[1:] == [
+        (
+            "hint: check the name and URL of foo in env.toml; if they are right, the file is "
+            "mislabelled and whoever publishes it must fix it"
+        )
+    ]
+    assert snapshot(tmp_path) == {"lock": None, "venv": None}

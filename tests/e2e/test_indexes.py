@@ -20,7 +20,7 @@ import tomli_w
 from packaging.utils import canonicalize_name
 
 from envsync.credentials import Upstream
-from envsync.errors import IndexUnreachableError, ResolutionError
+from envsync.errors import EnvsyncError, IndexUnreachableError, ResolutionError
 from envsync.indexproxy import IndexProxy, PipAccess, Routes, pip_access
 
 from helpers import envsync, lock_packages, lock_versions, venv_packages
@@ -389,21 +389,49 @@ def test_an_index_failing_behind_the_proxy_is_the_error_reported(
             access.run(pip_saw_no_version, ["pip"], error=ResolutionError)  # type: ignore[arg-type]
 
 
-def test_without_pins_pip_gets_the_indexes_and_a_netrc() -> None:
+def test_without_pins_no_secret_goes_on_pips_command_line() -> None:
     routes = Routes(
         default=(
             Upstream(url="https://a.example/simple", login=("user", "pass")),
             Upstream(url="https://b.example/simple", login=("token", "")),  # no netrc for that
             Upstream(url="https://a.example:8443/simple", login=("other", "x")),  # a.example taken
-        )
+        ),
+        others=(Upstream(url="https://c.example/links", login=("me", "pw")),),
     )
-    with pip_access(routes, ["/links"]) as access:
+    with pip_access(routes, ["/links", "https://me:pw@c.example/links"]) as access:
         netrc = Path(access.env["NETRC"]).read_text("utf-8")
-    assert access.args == (
-        "--index-url=https://a.example/simple",
-        "--extra-index-url=https://token:@b.example/simple",
-        "--extra-index-url=https://other:x@a.example:8443/simple",
-        "--find-links=/links",
-    )
-    assert netrc == "machine a.example login user password pass\n"
+    # a.example has two logins (netrc has no port): both go in the URLs pip gets in its
+    # variables. c.example's one login goes in netrc, so that find-links stays on the line.
+    assert access.args == ("--find-links=/links", "--find-links=https://c.example/links")
+    extra = "https://token:@b.example/simple https://other:x@a.example:8443/simple"
+    assert {k: v for k, v in access.env.items() if "INDEX" in k} == {
+        "PIP_INDEX_URL": "https://user:pass@a.example/simple",
+        "UV_INDEX_URL": "https://user:pass@a.example/simple",
+        "PIP_EXTRA_INDEX_URL": extra,
+        "UV_EXTRA_INDEX_URL": extra,
+    }
+    assert netrc == "machine c.example login me password pw\n"
     assert access.proxy is None
+    assert access.file_url("https://a.example:8443/f.whl") == "https://other:x@a.example:8443/f.whl"
+    assert access.file_url("https://c.example/f.whl") == "https://c.example/f.whl"  # netrc's
+
+
+def test_a_token_for_the_first_index_goes_in_its_variable_and_folders_stay_on_the_line() -> None:
+    routes = Routes(default=(Upstream(url="https://a.example/simple", login=("TOKEN", "")),))
+    with pip_access(routes, ["/links", "https://TOK2@c.example/links"]) as access:
+        assert "NETRC" not in access.env
+    assert access.args == ()
+    assert access.env["PIP_INDEX_URL"] == access.env["UV_INDEX_URL"]
+    assert access.env["PIP_INDEX_URL"] == "https://TOKEN:@a.example/simple"
+    assert access.env["PIP_FIND_LINKS"] == "/links https://TOK2:@c.example/links"
+    assert access.env["UV_FIND_LINKS"] == "/links,https://TOK2:@c.example/links"
+
+
+def test_a_folder_that_cannot_share_a_variable_with_a_secret_is_one_clear_error() -> None:
+    routes = Routes(default=(Upstream(url="https://a.example/simple"),))
+    with (
+        pytest.raises(EnvsyncError, match=r"/my links cannot be passed to pip and uv") as info,
+        pip_access(routes, ["/my links", "https://TOK@c.example/links"]),
+    ):
+        pass
+    assert "TOK" not in str(info.value)

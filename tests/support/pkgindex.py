@@ -23,6 +23,7 @@ import socketserver
 import sys
 import tarfile
 import threading
+import time
 import urllib.parse
 import zipfile
 from dataclasses import dataclass, field
@@ -219,6 +220,9 @@ class PackageIndex:
         self.auth = auth
         self.page_cache_control: str | None = None
         """When set, project pages carry this Cache-Control header and an ETag (304 on match)."""
+        self.file_delay = 0.0
+        """Seconds to wait before answering a request for a file: a slow download, which
+        keeps the process that downloads alive long enough to be watched."""
         self._lock = threading.Lock()
         self._requests: list[str] = []
         self._cache: dict[tuple[str, int, int], DistFile] = {}
@@ -353,6 +357,8 @@ class PackageIndex:
             challenge = (("WWW-Authenticate", 'Basic realm="envsync-test-index"'),)
             return Response(401, b"authentication required\n", headers=challenge)
         route = urllib.parse.unquote(urllib.parse.urlsplit(path).path)
+        if self.file_delay and route.startswith("/files/"):
+            time.sleep(self.file_delay)
         if route == "/simple":
             return _redirect("/simple/")
         if route == "/simple/":

@@ -15,6 +15,7 @@ from envsync.credentials import (
     fits_netrc,
     for_url,
     login_for,
+    netrc_logins,
     pip_netrc,
     refused,
     split_userinfo,
@@ -293,17 +294,29 @@ def test_pip_netrc_writes_a_private_file_and_removes_it():
     ups = [
         Upstream(url="http://127.0.0.1:8000/simple"),
         Upstream(url="http://127.0.0.1:9000/simple", login=("a", "b")),
-        Upstream(url="http://127.0.0.1:9001/simple", login=("c", "d")),  # same host: first wins
+        Upstream(url="http://127.0.0.1:9001/simple", login=("c", "d")),  # same host: neither
         Upstream(url="https://h.example/simple", login=("tok", "")),  # left to the URL
         Upstream(url="https://g.example/simple", login=("e", "f")),
+        Upstream(url="https://g.example:8443/links", login=("e", "f")),  # the same login
     ]
     with pip_netrc(ups) as env:
         path = Path(env["NETRC"])
         text = path.read_text("utf-8")
         mode = stat.S_IMODE(path.stat().st_mode)
-    assert text == "machine 127.0.0.1 login a password b\nmachine g.example login e password f\n"
+    # netrc has no port, and pip takes its entry before a login seen in a URL: a host with
+    # two logins gets none, so each goes in its own URL.
+    assert text == "machine g.example login e password f\n"
     assert mode == 0o600
     assert not path.parent.exists()
+
+
+def test_behind_the_routing_index_the_first_login_of_a_host_goes_in_netrc():
+    ups = [
+        Upstream(url="http://127.0.0.1:9000/simple", login=("a", "b")),
+        Upstream(url="http://127.0.0.1:9001/simple", login=("c", "d")),
+    ]
+    assert netrc_logins(ups) == {}
+    assert netrc_logins(ups, first_wins=True) == {"127.0.0.1": ("a", "b")}
 
 
 def test_pip_netrc_without_logins_sets_nothing():

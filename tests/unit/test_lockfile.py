@@ -492,6 +492,29 @@ def test_strip_credentials(url, expected):
     assert strip_credentials(url) == expected
 
 
+SECRET_SPEC = SPEC_TEXT.replace(
+    '"rich"]', '"rich", "vendored @ https://me:s3cret@files.example/vendored-1.0.zip"]'
+).replace('dev = ["pytest>=8"]', 'dev = ["pytest>=8", "tool @ https://t0ken@files.example/t.whl"]')
+
+
+def test_a_direct_urls_credentials_stay_out_of_the_lock_and_its_fingerprint():
+    spec = spec_of(SECRET_SPEC)
+    plain = spec_of(SECRET_SPEC.replace("me:s3cret@", "").replace("t0ken@", ""))
+    text = dumps(lock_of(pkg("rich"), spec=spec))
+    assert "s3cret" not in text
+    assert "t0ken" not in text
+    assert fingerprint(spec) == fingerprint(plain)
+    assert toml_of(lock_of(pkg("rich"), spec=spec))["tool"]["envsync"]["requirements"] == {
+        "dependencies": [
+            "requests>=2",
+            "rich",
+            "vendored @ https://files.example/vendored-1.0.zip",
+        ],
+        "groups": {"dev": ["pytest>=8", "tool @ https://files.example/t.whl"], "docs": ["sphinx"]},
+    }
+    assert is_fresh(loads(text), spec)
+
+
 # --- byte stability and round trip (hypothesis) ---------------------------------------------
 
 NAMES = ("alpha", "beta", "gamma", "delta", "omega")
@@ -606,6 +629,8 @@ python = "3.12"
     ),
     pytest.param(SPEC_TEXT.replace("[env]\n", '[env]\nvenv = "envs/other"\n'), id="venv-path"),
     pytest.param(SPEC_TEXT.replace("[env]\n", '[env]\nkeep = ["pip", "wheel"]\n'), id="keep"),
+    # Credentials change no result: a new token must not make the lock stale.
+    pytest.param(SPEC_TEXT.replace("https://pypi", "https://me:tok@pypi"), id="index-login"),
 ]
 
 OTHER_INPUTS = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from envsync._pipoutput import classify, cut_off, without_tracebacks
+from envsync._pipoutput import NameMismatch, classify, cut_off, name_mismatch, without_tracebacks
 
 CUT_OFF_PAGE = """\
 Traceback (most recent call last):
@@ -78,3 +78,43 @@ def test_tracebacks_are_cut_to_their_exceptions() -> None:
 def test_output_without_a_traceback_is_kept() -> None:
     text = "ERROR: Could not find a version\n  indented detail\nlast line"
     assert without_tracebacks(text) == text
+
+
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        (  # pip-compile's traceback, last line: the wheel's .dist-info folder
+            (
+                "Traceback (most recent call last):\n  File ...\n"
+                "pip._internal.exceptions.wheel.UnsupportedWheel: foo has an invalid wheel, "
+                ".dist-info directory 'bar-1.0.dist-info' does not start with 'foo'"
+            ),
+            NameMismatch(wanted="foo", found="bar-1.0.dist-info", folder=True),
+        ),
+        (  # uv pip compile
+            (
+                "  cause: The .dist-info directory `bar-1.0` does not start with the normalized "
+                "package name: foo"
+            ),
+            NameMismatch(wanted="foo", found="bar-1.0.dist-info", folder=True),
+        ),
+        (  # pip's MetadataInconsistent (METADATA, PEP 658 metadata or a built sdist)
+            (
+                "Discarding http://i/files/foo-1.0-py3-none-any.whl: Requested foo from "
+                "http://i/files/foo-1.0-py3-none-any.whl has inconsistent Name: expected 'foo', "
+                "but metadata has 'bar'"
+            ),
+            NameMismatch(wanted="foo", found="bar", folder=False),
+        ),
+        (
+            "error: Package metadata name `bar` does not match given name `foo`",
+            NameMismatch(wanted="foo", found="bar", folder=False),
+        ),
+        ("ERROR: No matching distribution found for foo", None),
+    ],
+)
+def test_a_distribution_naming_another_project_is_read_as_such(
+    output: str, expected: NameMismatch | None
+):
+    assert name_mismatch(output) == expected
+    assert (classify(output) == "name-mismatch") == (expected is not None)

@@ -160,3 +160,20 @@ def test_a_pruned_lock_holds_exactly_what_the_remaining_roots_need(
     expected = _closure(sorted(main)).union(*(_closure(kept[g]) for g in groups))
     assert set(names(pruned)) == expected
     assert lockfile.is_fresh(pruned, spec)
+
+
+def test_a_spec_with_credentials_prunes_its_lock_which_holds_none() -> None:
+    theta = "theta @ https://me:s3cret@f.invalid/theta.whl"
+    url = "https://u:t0ken@i.invalid/simple"
+    full = spec_of(["alpha", theta], {"dev": ["pytest"], "docs": ["sphinx"]}, url=url)
+    lock = build_lock(spec=full, python="3.12.4", packages=[package(n) for n in GRAPH], roots=ROOTS)
+    spec = spec_of([theta], {"dev": ["pytest"], "docs": ["sphinx"]}, url=url)
+
+    pruned = prune(lock, spec)
+
+    assert pruned is not None
+    assert "alpha" not in names(pruned)
+    assert lockfile.is_fresh(pruned, spec)
+    text = lockfile.dumps(pruned)
+    assert "s3cret" not in text
+    assert "t0ken" not in text

@@ -1,7 +1,8 @@
 """The command line. ``main(argv)`` is the entry point (console script ``envsync``).
 
 The no-change path of ``apply`` is tried first, before the rest of envsync is imported, so
-an up-to-date venv answers in about the time Python takes to start.
+an up-to-date venv answers in about the time Python takes to start. SIGTERM is handled
+before either: from the first line of ``main`` to the exit it ends the run as exit 143.
 """
 
 from __future__ import annotations
@@ -9,15 +10,51 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
+from envsync import _interrupt
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
 __all__ = ["main"]
 
+_INTERRUPTED = {_interrupt.EXIT_TERMINATED, _interrupt.EXIT_INTERRUPTED}
+
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run envsync with *argv* (default: sys.argv[1:]) and return the exit code."""
-    args = list(sys.argv[1:] if argv is None else argv)
+    """Run envsync with *argv* (default: sys.argv[1:]) and return the exit code.
+
+    Without *argv* this is the program itself (console script, ``python -m envsync``): the
+    SIGTERM handler then stays until the process exits. With *argv* (a caller in-process)
+    the caller's handler is put back on return.
+    """
+    with _interrupt.TermGuard(until_exit=argv is None) as guard:
+        args = list(sys.argv[1:] if argv is None else argv)
+        code = _guarded(args)
+        guard.close()
+        # A SIGTERM after the result was decided, or one that something swallowed (an
+        # exception raised where Python cannot pass it on): the run still ends as 143.
+        if (guard.unanswered or guard.raised) and code not in _INTERRUPTED:
+            code = _interrupted(args, _interrupt.Interrupted(_interrupt.TERMINATED))
+    return code
+
+
+def _guarded(args: list[str]) -> int:
+    """``_run``, and an interruption that came before the full path's own ``except``."""
+    try:
+        return _run(args)
+    except KeyboardInterrupt as exc:
+        _interrupt.disarm()
+        return _interrupted(args, exc)
+    except Exception as exc:
+        wrapped = _interrupt.interruption_in(exc)  # say, raised while a module was imported
+        if wrapped is None:
+            raise
+        _interrupt.disarm()
+        return _interrupted(args, wrapped)
+
+
+def _run(args: list[str]) -> int:
+    """The no-change path when it can answer, else the full command line."""
     from envsync import _fastpath  # noqa: PLC0415 - imports only the standard library
 
     try:
@@ -31,3 +68,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from envsync.cli._main import main as full  # noqa: PLC0415 - the heavy path, on demand
 
     return full(args)
+
+
+def _interrupted(args: list[str], exc: KeyboardInterrupt) -> int:
+    """Report Ctrl-C or SIGTERM that came where the full path's own ``except`` was not yet.
+
+    That is the no-change path, the imports of the full path, or parsing the command line.
+    """
+    from envsync.cli._main import report_interrupt  # noqa: PLC0415 - only when interrupted
+
+    return report_interrupt(args, exc)

@@ -66,6 +66,10 @@ class Context:
             self.out.write(text + "\n")
             self.out.flush()
 
+    def warn(self, text: str) -> None:
+        """Write ``warning: <text>`` to stderr, made printable as errors are (it quotes files)."""
+        self.err.write(f"warning: {render.printable(text)}\n")
+
     def report(self, status: str, exit_code: int, data: dict[str, Any] | None) -> int:
         """In JSON mode, print the envelope; return *exit_code* either way."""
         if self.json:
@@ -108,7 +112,7 @@ class TextReporter:
         if isinstance(event, Progress):
             self._bar(event)
             return
-        self.ctx.err.write(progress_line(event) + "\n")
+        self.ctx.err.write(render.printable(progress_line(event)) + "\n")
         self.ctx.err.flush()
 
     def _bar(self, event: Progress) -> None:

@@ -8,26 +8,22 @@ int``; ``COMMANDS`` names them.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import json
 import logging
-import signal
 import sys
-import threading
 from typing import TYPE_CHECKING, NoReturn
 
-from envsync import __version__, render
+from envsync import __version__, _interrupt, render
 from envsync.cli._context import Context, envelope, use_color
 from envsync.cli._options import add_common
 from envsync.errors import EXIT_ERROR, EXIT_USAGE, EnvsyncError, Interrupted
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Sequence
 
 __all__ = ["main"]
 
-_EXIT_INTERRUPTED = 130
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": (
         "envsync.cli.cmd_init",
@@ -78,7 +74,7 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
         prog="envsync",
         description="Make a virtual environment match env.toml exactly, through pylock.toml.",
         epilog="exit codes: 0 ok; 1 error; 2 out of sync (check, plan --detailed-exitcode); "
-        "64 bad command line; 127 run: command not found; 130 interrupted",
+        "64 bad command line; 127 run: command not found; 130 interrupted; 143 terminated",
     )
     parser.add_argument("--version", action="version", version=f"envsync {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -106,16 +102,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.verbose:
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
     try:
-        with _terminated_as_interrupt():
-            return int(args.handler(args, ctx))
+        return int(args.handler(args, ctx))
     except EnvsyncError as exc:
         return _fail(ctx, exc.code, exc.message, exc.hint, exc.exit_code)
     except KeyboardInterrupt as exc:
-        message = exc.message if isinstance(exc, Interrupted) else "interrupted"
-        by_term = isinstance(exc, Interrupted) and exc.what == _TERMINATED
-        code = _EXIT_TERMINATED if by_term else _EXIT_INTERRUPTED
-        return _fail(ctx, "interrupted", message, None, code)
+        return _report_interrupt(ctx, exc)
     except Exception as exc:
+        wrapped = _interrupt.interruption_in(exc)
+        if wrapped is not None:  # a SIGTERM Python turned into another error (an import's)
+            return _report_interrupt(ctx, wrapped)
         if args.verbose:
             logging.getLogger("envsync").exception("internal error")
         message = f"internal error in envsync: {type(exc).__name__}: {exc}"
@@ -123,34 +118,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(ctx, "internal", message, hint, EXIT_ERROR)
 
 
-_TERMINATED = "terminated (SIGTERM)"
-#: 128 + SIGTERM, as a shell reports a process SIGTERM ended.
-_EXIT_TERMINATED = 143
+def report_interrupt(argv: Sequence[str], exc: KeyboardInterrupt) -> int:
+    """Report an interruption that came before the command line was parsed."""
+    command = next((arg for arg in argv if not arg.startswith("-")), "envsync")
+    args = argparse.Namespace(command=command, json="--json" in argv, quiet=False)
+    return _report_interrupt(Context(args=args, out=sys.stdout, err=sys.stderr, argv=argv), exc)
 
 
-@contextlib.contextmanager
-def _terminated_as_interrupt() -> Iterator[None]:
-    """SIGTERM raises Interrupted, like Ctrl-C: an apply under way is undone, not cut off."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(_signum: int, _frame: object) -> None:
-        raise Interrupted(_TERMINATED)
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+def _report_interrupt(ctx: Context, exc: KeyboardInterrupt) -> int:
+    """Ctrl-C (130) or SIGTERM (143), said once: a later SIGTERM is only noted (_interrupt)."""
+    _interrupt.disarm()
+    if not isinstance(exc, Interrupted):  # Ctrl-C, as Python raises it
+        exc = Interrupted()
+    return _fail(ctx, "interrupted", exc.message, None, exc.exit_code)
 
 
 def _fail(ctx: Context, code: str, message: str, hint: str | None, exit_code: int) -> int:
-    """Report one error: as text on stderr, and as the JSON report with --json."""
-    error = EnvsyncError(message, hint=hint)
+    """Report one error: as text on stderr, and as the JSON report with --json.
+
+    Every message and hint passes here, so this is where what they quote from files and
+    users is made printable (``render.printable``), once for both forms.
+    """
+    error = EnvsyncError(
+        render.printable(message), hint=None if hint is None else render.printable(hint)
+    )
     ctx.err.write(render.render_error(error, color=use_color(ctx.err)) + "\n")
     if ctx.json:
-        errors: list[dict[str, str | None]] = [{"code": code, "message": message, "hint": hint}]
+        errors: list[dict[str, str | None]] = [
+            {"code": code, "message": error.message, "hint": error.hint}
+        ]
         document = envelope(ctx.args.command, "error", exit_code, None, errors)
         ctx.out.write(json.dumps(document, indent=2) + "\n")
     return exit_code

@@ -51,7 +51,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     found = target.find_target(spec, ctx.reporter())
     why = target.staleness(the_lock, spec, found.version)
     if why is not None:
-        ctx.err.write(f"warning: pylock.toml is out of date ({why}); exported it as it is\n")
+        ctx.warn(f"pylock.toml is out of date ({why}); exported it as it is")
     exported = export.requirements(
         the_lock,
         environment=found.markers,
@@ -61,9 +61,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         main=chosen.main,
     )
     for name in exported.local:
-        ctx.err.write(
-            f"warning: {name} is a local folder: pip refuses it under --require-hashes, "
-            "so it is only listed in a comment at the end; install it separately\n"
+        ctx.warn(
+            f"{name} is a local folder: pip refuses it under --require-hashes, "
+            "so it is only listed in a comment at the end; install it separately"
         )
     _write(args.output, exported, ctx)
     return EXIT_OK

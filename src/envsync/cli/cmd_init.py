@@ -62,7 +62,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     target = path.absolute()
     text, warnings = _spec_text(args, target)
     for warning in warnings:
-        ctx.err.write(f"warning: {warning}\n")
+        ctx.warn(warning)
     target.parent.mkdir(parents=True, exist_ok=True)
     projectfiles.write_spec(target, text)
     origin = f" from {args.source}" if args.source else ""
