@@ -31,6 +31,7 @@ __all__ = [
     "TERMINATED",
     "Interrupted",
     "TermGuard",
+    "deferred",
     "disarm",
     "interruption_in",
     "rearm",
@@ -160,3 +161,27 @@ def interruption_in(exc: BaseException) -> Interrupted | None:
         seen.add(id(found))
         found = found.__cause__ or found.__context__
     return None
+
+
+class deferred:  # noqa: N801 - used as a ``with`` statement, like contextlib's helpers
+    """Hold Ctrl-C and SIGTERM off for a few statements: they arrive after the block.
+
+    For a step and the note of how to undo it (a folder made and its undo kept): a signal
+    between the two would leave the step done and nobody to undo it. Blocked, not ignored,
+    so the interruption still comes, at the end of the block. Only the main thread gets
+    signals, and only POSIX can block them; elsewhere this does nothing.
+    """
+
+    __slots__ = ("_old",)
+
+    def __init__(self) -> None:
+        self._old: set[int | signal.Signals] | None = None
+
+    def __enter__(self) -> None:
+        if hasattr(signal, "pthread_sigmask"):
+            held = {signal.SIGINT, signal.SIGTERM}
+            self._old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._old is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, self._old)

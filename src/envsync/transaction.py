@@ -29,7 +29,7 @@ import shutil
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from envsync import _atomic, _faults, removal, venvsafety
+from envsync import _atomic, _faults, _interrupt, removal, venvsafety
 from envsync._fastpath import STATE_NAME
 from envsync.errors import InstallError, VenvError
 from envsync.uninstall import dist_files, find_dists, prune_empty
@@ -120,7 +120,7 @@ class Transaction:
         _write_journal(self.folder, journal)
         self.committed = True
         _faults.reached("committed")
-        with _uninterrupted():
+        with _interrupt.deferred():  # half a rollback (or clean-up) helps no one
             _finish(self.root)
 
     def rollback(self) -> None:
@@ -166,7 +166,7 @@ def applying(
         yield txn
         txn.commit()
     except BaseException:
-        with _uninterrupted():
+        with _interrupt.deferred():  # half a rollback (or clean-up) helps no one
             if txn.committed:  # the new state stands: only the clean-up is left
                 _finish(txn.root)
             else:
@@ -189,7 +189,7 @@ def recover(root: Path) -> str | None:
         state = _read_journal(folder).get("state")
     except (OSError, ValueError):
         state = None  # killed before its journal was complete: nothing was changed yet
-    with _uninterrupted():
+    with _interrupt.deferred():  # half a rollback (or clean-up) helps no one
         if state == "committed":
             _finish(where)
             return "finished an apply that was interrupted after it had completed"
@@ -351,20 +351,3 @@ def _read_journal(folder: str) -> dict[str, object]:
 def _write_journal(folder: str, journal: dict[str, object]) -> None:
     """Write the journal whole: a temporary file, flushed to disk, renamed over the old one."""
     _atomic.write_bytes(os.path.join(folder, _JOURNAL), json.dumps(journal).encode())
-
-
-@contextlib.contextmanager
-def _uninterrupted() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM off while the venv is put back: half a rollback helps no one."""
-    import signal  # noqa: PLC0415 - only on the failure path
-    import threading  # noqa: PLC0415
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)

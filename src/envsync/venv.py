@@ -16,7 +16,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, TypeVar
 
-from envsync import removal, venvsafety
+from envsync import _interrupt, removal, venvsafety
 from envsync._subprocess import clean_env, run
 from envsync.errors import VenvError
 
@@ -59,18 +59,24 @@ def create_venv(root: Path, interpreter: Interpreter) -> Callable[[], None]:
     that undoes the creation: it deletes what this call made, and only that. If creation
     fails part way, that is done at once and a ``VenvError`` carries the tool's output.
     """
-    undo = _make_root(root)
-    argv = [str(interpreter.executable), "-I", "-m", "venv", "--without-pip", str(root)]
+    with _interrupt.deferred():  # the folder made and its undo noted, or neither
+        undo = _make_root(root)
     try:
-        if _is_running(interpreter):
-            _create_here(root, interpreter)
-        else:
-            run(argv, env=clean_env(), error=lambda out: _creation_failed(root, interpreter, out))
-        _check_created(root, interpreter)
+        _fill(root, interpreter)
     except BaseException:
         undo()
         raise
     return undo
+
+
+def _fill(root: Path, interpreter: Interpreter) -> None:
+    """Make the venv in the folder *root* (made for it, or empty)."""
+    argv = [str(interpreter.executable), "-I", "-m", "venv", "--without-pip", str(root)]
+    if _is_running(interpreter):
+        _create_here(root, interpreter)
+    else:
+        run(argv, env=clean_env(), error=lambda out: _creation_failed(root, interpreter, out))
+    _check_created(root, interpreter)
 
 
 def _make_root(root: Path) -> Callable[[], None]:
@@ -101,9 +107,13 @@ def _in_the_way(root: Path, what: str) -> VenvError:
 
 def _empty(made: removal.Owned) -> None:
     """Delete what was created in a folder that was empty before (it stays, empty)."""
-    with os.scandir(made.root) as entries:
-        for entry in list(entries):
-            _quietly(lambda path: removal.delete(path, within=made), entry.path)
+    try:
+        with os.scandir(made.root) as entries:
+            found = [entry.path for entry in entries]
+    except OSError:
+        return
+    for path in found:
+        _quietly(lambda target: removal.delete(target, within=made), path)
 
 
 def _quietly(remove: Callable[[_P], None], what: _P) -> None:
@@ -157,14 +167,18 @@ def new_venv(root: Path, interpreter: Interpreter, *, replace: bool) -> Iterator
     fails, the new venv is removed and the old one put back. The new venv is built at *root*
     itself rather than beside it, because venv writes its absolute path into its scripts.
     """
-    old = _move_aside(root) if replace and root.exists() else None
+    if replace and root.exists():
+        check_replaceable(root)  # before anything moves: what is the user's stops it all
+    with _interrupt.deferred():  # each step and its undo noted together, or neither
+        old = _move_aside(root) if replace and root.exists() else None
+        try:
+            undo = _make_root(root)
+        except BaseException:
+            if old is not None:
+                removal.put_back(old, root)
+            raise
     try:
-        undo = create_venv(root, interpreter)
-    except BaseException:
-        if old is not None:
-            removal.put_back(old, root)
-        raise
-    try:
+        _fill(root, interpreter)
         yield
     except BaseException:
         undo()
@@ -193,7 +207,6 @@ def check_replaceable(root: Path) -> None:
 
 
 def _move_aside(root: Path) -> removal.Owned:
-    check_replaceable(root)
     try:
         return removal.move_aside(removal.Owned.venv(root))
     except OSError as exc:
