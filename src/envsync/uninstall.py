@@ -9,7 +9,7 @@ for several dists at once (the native installer does).
 
 # Paths are plain strings: an uninstall walks thousands of RECORD rows, and os.path is both
 # faster than pathlib here and what drift.py resolves RECORD paths with (the same rules).
-# ruff: noqa: PTH100, PTH118, PTH120
+# ruff: noqa: PTH100, PTH114, PTH118, PTH120, PTH206
 
 from __future__ import annotations
 
@@ -105,6 +105,7 @@ def _recorded(dist_info: Path, owned: removal.Owned) -> list[str]:
         raise InstallError(msg, hint=f"delete {dist_info.parent} by hand") from exc
     lib = os.path.abspath(dist_info.parent)
     paths = []
+    linked: dict[str, int] = {}
     for row in csv.reader(text.splitlines()):
         target = os.path.normpath(os.path.join(lib, row[0])) if row and row[0] else None
         if target is None:
@@ -112,10 +113,26 @@ def _recorded(dist_info: Path, owned: removal.Owned) -> list[str]:
         if owned.contains(target):
             paths.append(target)
         elif inside(owned.root, target):
-            _LOG.warning("not removing %s: it is reached through a link out of the venv", target)
+            link = _link_on_the_way(owned.root, target)
+            linked[link] = linked.get(link, 0) + 1
         else:
             _LOG.warning("not removing %s: RECORD of %s points outside the venv", row[0], dist_info)
+    for link, count in linked.items():
+        _LOG.warning(
+            "not removing %d file(s) of %s under %s: it is a link to %s, outside the venv",
+            count, dist_info.name.removesuffix(".dist-info"), link, os.path.realpath(link),
+        )  # fmt: skip
     return paths
+
+
+def _link_on_the_way(root: str, path: str) -> str:
+    """The folder between *root* and *path* that is a link (the one nearest the root)."""
+    relative = os.path.relpath(os.path.dirname(path), root).split(os.sep)
+    for depth in range(1, len(relative) + 1):
+        folder = os.path.join(root, *relative[:depth])
+        if os.path.islink(folder):
+            return folder
+    return os.path.dirname(path)
 
 
 def _bytecode_of(path: str) -> list[str]:

@@ -295,11 +295,14 @@ def test_removing_a_package_keeps_the_symlinked_working_copy(
     (site / "okpkg").symlink_to(checkout, target_is_directory=True)
 
     write_spec(project, [], index_url=index.url)
-    code, text = apply(capsys, project)
+    done = envsync_process(project, "apply")
 
-    assert code == 0, text
+    assert done.returncode == 0, done.stderr
     assert tree_digest(checkout) == before
     assert not list(site.glob("okpkg-*.dist-info"))
+    # Its RECORD lists 2 files, both under the link: said once, with where the link leads.
+    said = f"not removing 2 file(s) of okpkg-1.0 under {site / 'okpkg'}: it is a link to {checkout}"
+    assert said in done.stderr
 
 
 def test_installing_through_a_symlinked_folder_out_of_the_venv_is_refused(
