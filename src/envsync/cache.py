@@ -137,10 +137,6 @@ class Cache:
 
     # -- downloads --------------------------------------------------------------------------
 
-    def fetch_all(self, artifacts: Iterable[Artifact], lookup: UpstreamLookup) -> list[Path]:
-        """``fetch`` each artifact, in parallel; the first failure is raised after all end."""
-        return parallel(lambda artifact: self.fetch(artifact, lookup), artifacts)
-
     def fetch(self, artifact: Artifact, lookup: UpstreamLookup) -> Path:
         """The cached file of *artifact*, downloaded and checked against its sha256 if need be.
 

@@ -207,19 +207,11 @@ class InstallError(EnvsyncError):
 
 
 class ApplyError(EnvsyncError):
-    """An apply stopped part way; says what was done and what was left."""
+    """An apply stopped part way; says what was left."""
 
     code = "apply-incomplete"
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        done: Sequence[str] = (),
-        left: Sequence[str] = (),
-        hint: str | None = None,
-    ) -> None:
-        self.done = tuple(done)
+    def __init__(self, message: str, *, left: Sequence[str] = (), hint: str | None = None) -> None:
         self.left = tuple(left)
         super().__init__(message, hint=hint)
 

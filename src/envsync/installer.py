@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from envsync import indexproxy, removal
 from envsync._pipoutput import classify
-from envsync._subprocess import Runner, clean_env, run, tail
+from envsync._subprocess import Runner, run, tail
 from envsync.errors import (
     BuildError,
     EnvsyncError,
@@ -33,7 +33,6 @@ from envsync.resolver import default_index_url
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from envsync._types import NormalizedName
     from envsync.indexproxy import PipAccess
     from envsync.lockfile import Wanted
     from envsync.spec import IndexConfig, NamedIndex, Source
@@ -81,10 +80,6 @@ class Installer(Protocol):
         Called after ``prepare``, before the venv changes: a package that would write the
         venv's own files (its interpreter, scripts, pyvenv.cfg) is refused here.
         """
-        ...
-
-    def uninstall(self, python: Path, names: Sequence[NormalizedName]) -> None:
-        """Remove the dists called *names* from the venv of *python*."""
         ...
 
 
@@ -155,13 +150,6 @@ class RequirementsInstaller:
         del python, packages
         return None
 
-    def uninstall(self, python: Path, names: Sequence[NormalizedName]) -> None:
-        """Uninstall the dists called *names*."""
-        if names:
-            self._run(
-                self._uninstall_argv(python, names), error=self._uninstall_error, env=clean_env()
-            )
-
     def _install(
         self, python: Path, packages: Sequence[Wanted], access: PipAccess, extra: list[str]
     ) -> None:
@@ -177,13 +165,7 @@ class RequirementsInstaller:
     def _install_argv(self, python: Path, extra: list[str]) -> list[str]:
         raise NotImplementedError
 
-    def _uninstall_argv(self, python: Path, names: Sequence[NormalizedName]) -> list[str]:
-        raise NotImplementedError
-
     def _install_error(self, output: str) -> EnvsyncError:
-        raise NotImplementedError
-
-    def _uninstall_error(self, output: str) -> EnvsyncError:
         raise NotImplementedError
 
 
@@ -208,14 +190,8 @@ class PipInstaller(RequirementsInstaller):
             *extra,
         ]
 
-    def _uninstall_argv(self, python: Path, names: Sequence[NormalizedName]) -> list[str]:
-        return [*self._pip, "--python", os.fspath(python), "uninstall", "--yes", *names]
-
     def _install_error(self, output: str) -> EnvsyncError:
         return _install_error(output)
-
-    def _uninstall_error(self, output: str) -> EnvsyncError:
-        return _uninstall_error(output)
 
 
 # pip's words for a download an index refused: "HTTP error 401 while getting URL" and
@@ -249,7 +225,3 @@ def _install_error(output: str) -> EnvsyncError:
             hint="check [index] url in env.toml and your network",
         )
     return InstallError(f"pip could not install the locked packages:\n{shown}")
-
-
-def _uninstall_error(output: str) -> EnvsyncError:
-    return InstallError(f"pip could not remove packages:\n{tail(output)}")

@@ -61,7 +61,6 @@ if TYPE_CHECKING:
     from installer.scripts import ScriptSection
     from installer.utils import Scheme
 
-    from envsync._types import NormalizedName
     from envsync.credentials import Upstream
     from envsync.lockfile import Artifact, Wanted
     from envsync.report import Reporter
@@ -183,14 +182,6 @@ class NativeInstaller:
         if sha not in self._sources:
             self._sources[sha] = _TreeSource(self._prepared[sha])
         return self._sources[sha]
-
-    def uninstall(self, python: Path, names: Sequence[NormalizedName]) -> None:
-        """Remove each dist by its RECORD (no pip)."""
-        if not names:
-            return
-        venv = self._venv(python)
-        for name in names:  # unlinking is quick: threads would only contend for the GIL
-            uninstall_dist(venv.libs(), name, venv=venv.root)
 
     def _prepare(self, wheels: Sequence[Wanted], lookup: cache.UpstreamLookup) -> list[cache.Tree]:
         """Each wheel unpacked in the cache: downloaded, checked and unpacked where it is not.
@@ -380,9 +371,7 @@ def _vetted(venv: _Venv, wanted: Wanted, source: _TreeSource, linker: Linker) ->
     return landing
 
 
-def _checked(
-    venv: _Venv, destination: _Destination, wheel: str, scheme: Scheme, path: str
-) -> str:
+def _checked(venv: _Venv, destination: _Destination, wheel: str, scheme: Scheme, path: str) -> str:
     """Where a script or ``.data`` file lands; refused on the venv's own files or outside it."""
     root = os.fspath(venv.root)
     try:

@@ -12,7 +12,6 @@ if TYPE_CHECKING:
 __all__ = [
     "Counter",
     "Event",
-    "ListReporter",
     "Locked",
     "NullReporter",
     "Planned",
@@ -104,14 +103,3 @@ class NullReporter:
 
     def emit(self, event: Event) -> None:
         """Ignore the event."""
-
-
-class ListReporter:
-    """Keeps events in a list: for tests and for callers that render later."""
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    def emit(self, event: Event) -> None:
-        """Remember the event."""
-        self.events.append(event)

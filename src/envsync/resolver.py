@@ -61,7 +61,6 @@ __all__ = [
     "UvResolver",
     "default_index_url",
     "find_uv",
-    "index_urls",
 ]
 
 #: What pip-compile needs importable in the target interpreter (all pure Python).
@@ -148,11 +147,6 @@ def default_index_url() -> str:
     from pip._internal.models.index import PyPI  # noqa: PLC0415 - fenced, lazy, rarely needed
 
     return str(PyPI.simple_url)
-
-
-def index_urls(index: IndexConfig) -> list[str]:
-    """The simple-API URLs to search, default first."""
-    return [index.url or default_index_url(), *index.extra_urls]
 
 
 class PipToolsResolver:

@@ -210,10 +210,6 @@ class Spec:
         wanted = canonicalize_name(name)
         return next((s for s in self.sources if s.package == wanted), None)
 
-    def named_index(self, name: str) -> NamedIndex | None:
-        """The [indexes] entry called *name*, if any."""
-        return next((i for i in self.indexes if i.name == name), None)
-
     def direct_urls(self) -> tuple[str, ...]:
         """The URLs of direct-URL requirements, as written (credentials and all)."""
         return direct_urls(self.dependencies, *(g.requirements for g in self.groups))

@@ -29,10 +29,8 @@ from envsync.errors import (
 from envsync.installer import RequirementsInstaller
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
     from pathlib import Path
 
-    from envsync._types import NormalizedName
     from envsync.spec import LinkMode
 
 __all__ = ["UvInstaller"]
@@ -73,21 +71,8 @@ class UvInstaller(RequirementsInstaller):
             *extra,
         ]
 
-    def _uninstall_argv(self, python: Path, names: Sequence[NormalizedName]) -> list[str]:
-        return [
-            self._uv,
-            "pip",
-            "uninstall",
-            f"--python={os.fspath(python)}",
-            "--color=never",
-            *names,
-        ]
-
     def _install_error(self, output: str) -> EnvsyncError:
         return _install_error(output)
-
-    def _uninstall_error(self, output: str) -> EnvsyncError:
-        return _uninstall_error(output)
 
 
 # uv's words for a download an index refused: "HTTP status client error (401 Unauthorized)".
@@ -128,7 +113,3 @@ def _install_error(output: str) -> EnvsyncError:
             hint="check [index] url in env.toml and your network",
         )
     return InstallError(f"uv could not install the locked packages:\n{shown}")
-
-
-def _uninstall_error(output: str) -> EnvsyncError:
-    return InstallError(f"uv could not remove packages:\n{tail(output)}")

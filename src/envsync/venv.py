@@ -31,7 +31,6 @@ __all__ = [
     "create_venv",
     "is_venv",
     "new_venv",
-    "recreate_venv",
     "remove_stray_files",
     "venv_python",
 ]
@@ -149,12 +148,6 @@ def _check_created(root: Path, interpreter: Interpreter) -> None:
     """Raise if ``venv`` exited 0 without making the interpreter (seen with broken builds)."""
     if not venv_python(root).exists():
         raise _creation_failed(root, interpreter, f"{venv_python(root)} was not created")
-
-
-def recreate_venv(root: Path, interpreter: Interpreter) -> None:
-    """Replace the venv at *root* with a fresh one made by *interpreter* (see ``new_venv``)."""
-    with new_venv(root, interpreter, replace=True):
-        pass
 
 
 @contextlib.contextmanager

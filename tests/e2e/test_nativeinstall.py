@@ -497,7 +497,7 @@ def test_uninstall_removes_every_recorded_file_and_the_folders_it_leaves_empty(
     native_install(python, packages, compile_bytecode=True)
     run_venv(python, "-c", "import cli_tool")
 
-    NativeInstaller().uninstall(python, [canonicalize_name("cli-tool")])
+    assert uninstall_dist([site_packages(tmp_path / "venv")], "cli-tool", venv=tmp_path / "venv")
 
     assert files(tmp_path / "venv") == before
     assert not (site_packages(tmp_path / "venv") / "cli_tool").exists()

@@ -1,4 +1,4 @@
-"""create_venv / recreate_venv with real interpreters, in tmp_path."""
+"""create_venv / new_venv with real interpreters, in tmp_path."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from packaging.version import Version
 from envsync._subprocess import clean_env, run
 from envsync.errors import InterpreterNotFoundError, VenvError
 from envsync.interpreters import Interpreter, find_python
-from envsync.venv import create_venv, is_venv, recreate_venv, venv_python
+from envsync.venv import create_venv, is_venv, new_venv, venv_python
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -21,6 +21,12 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.e2e
 
 CURRENT = Version(platform.python_version())
+
+
+def recreate(root: Path, interpreter: Interpreter) -> None:
+    """Replace the venv at *root* with one made by *interpreter*, as apply does."""
+    with new_venv(root, interpreter, replace=True):
+        pass
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +139,7 @@ def test_recreate_with_another_version_replaces_the_venv(tmp_path, current, othe
     root = tmp_path / "venv"
     create_venv(root, current)
     (root / ".envsync-state.json").write_text("old")  # envsync's own: replaced with the venv
-    recreate_venv(root, other)
+    recreate(root, other)
     assert version_in(root) == other.version
     assert not (root / ".envsync-state.json").exists()
     assert siblings(root) == []
@@ -145,7 +151,7 @@ def test_recreate_refuses_a_venv_holding_user_files(tmp_path, current, other):
     (root / "notes").mkdir()
     (root / "notes" / "todo.md").write_bytes(b"mine\n")
     with pytest.raises(VenvError, match=r"holds files that are not the venv's .*notes/todo.md"):
-        recreate_venv(root, other)
+        recreate(root, other)
     assert (root / "notes" / "todo.md").read_bytes() == b"mine\n"
     assert version_in(root) == current.version
     assert siblings(root) == []
@@ -153,7 +159,7 @@ def test_recreate_refuses_a_venv_holding_user_files(tmp_path, current, other):
 
 def test_recreate_creates_a_missing_venv(tmp_path, current):
     root = tmp_path / "venv"
-    recreate_venv(root, current)
+    recreate(root, current)
     assert version_in(root) == current.version
 
 
@@ -165,7 +171,7 @@ def test_recreate_failure_leaves_the_old_venv_intact(tmp_path, current):
         executable=tmp_path / "no-such-python", version=CURRENT, implementation="cpython"
     )
     with pytest.raises(VenvError):
-        recreate_venv(root, broken)
+        recreate(root, broken)
     assert (root / ".envsync-state.json").read_text() == "old"
     assert version_in(root) == current.version
     assert siblings(root) == []

@@ -148,7 +148,7 @@ def test_group_lookup_is_normalized(tmp_path):
     assert spec.group("docs") is None
 
 
-def test_source_and_named_index_lookups(tmp_path):
+def test_source_lookups_and_named_indexes(tmp_path):
     text = """
 [env]
 dependencies = ["private-pkg", "mylib"]
@@ -161,14 +161,13 @@ mylib = { path = "libs/mylib", editable = true }
     spec = parse_spec(text, path=tmp_path / "env.toml")
     private = spec.source("private.pkg")
     assert private == Source(package=canonicalize_name("private-pkg"), index="internal")
-    assert spec.named_index(private.index or "") == NamedIndex(
-        name="internal", url="https://pypi.internal.example/simple"
+    assert spec.indexes == (
+        NamedIndex(name="internal", url="https://pypi.internal.example/simple"),
     )
     assert spec.source("MyLib") == Source(
         package=canonicalize_name("mylib"), path="libs/mylib", editable=True
     )
     assert spec.source("requests") is None
-    assert spec.named_index("Internal") is None  # index names match exactly, as written
 
 
 def test_bare_python_version_matches_its_release_line(tmp_path):
