@@ -24,7 +24,6 @@ __all__ = [
     "HASH_DIFFERS",
     "INSTALLED_TWICE",
     "SOURCE_DIFFERS",
-    "SOURCE_UNVERIFIED",
     "Action",
     "Change",
     "DirectUrl",
@@ -38,7 +37,6 @@ __all__ = [
 EDITABLE_DIFFERS = "editable mode differs"
 SOURCE_DIFFERS = "source differs"
 HASH_DIFFERS = "hash differs"
-SOURCE_UNVERIFIED = "source unverified"
 INSTALLED_TWICE = "installed twice"
 FILES_MODIFIED = "files modified"
 
@@ -88,8 +86,6 @@ class Policy:
 
     keep: frozenset[NormalizedName] = frozenset()
     """Installed names never removed even when not locked (pip, envsync itself)."""
-    strict_sources: bool = False
-    """Reinstall same-version dists whose source or hash cannot be confirmed."""
     reinstall: frozenset[NormalizedName] = frozenset()
     """Installed dists whose files no longer match their RECORD: apply reinstalls them.
 
@@ -235,8 +231,6 @@ def _reinstall_reason(want: Wanted, have: InstalledDist, policy: Policy) -> str 
         reason = rule(want, have)
         if reason:
             return reason
-    if have.direct_url is None and policy.strict_sources:
-        return SOURCE_UNVERIFIED
     if have.name in policy.reinstall:
         return FILES_MODIFIED
     return None

@@ -70,9 +70,7 @@ def only(plan: Plan) -> Action:
 
 
 LAX = Policy()
-STRICT = Policy(strict_sources=True)
 REPAIR = Policy(reinstall=frozenset({nn("pkg")}))
-REPAIR_STRICT = Policy(strict_sources=True, reinstall=frozenset({nn("pkg")}))
 REPAIR_OTHER = Policy(reinstall=frozenset({nn("other")}))
 
 
@@ -88,17 +86,16 @@ BOTH_SIDES = [
     ("upgrade-wins-over-hash", want("2.0"), have("1.0", direct_url=archive_du(SHA_B)), LAX,
      Change.UPGRADE, None),
     ("same-from-index", want(), have(), LAX, Change.KEEP, None),
-    ("same-matching-hash", want(), have(direct_url=archive_du()), STRICT, Change.KEEP, None),
+    ("same-matching-hash", want(), have(direct_url=archive_du()), LAX, Change.KEEP, None),
     ("hash-case-insensitive", want(sha256=SHA_A.upper()), have(direct_url=archive_du()), LAX,
      Change.KEEP, None),
     ("hash-differs", want(), have(direct_url=archive_du(SHA_B)), LAX,
      Change.REINSTALL, "hash differs"),
-    ("no-installed-hash", want(), have(direct_url=archive_du(None)), STRICT, Change.KEEP, None),
+    ("no-installed-hash", want(), have(direct_url=archive_du(None)), LAX, Change.KEEP, None),
     ("no-wanted-hash", want(sha256=None), have(direct_url=archive_du()), LAX, Change.KEEP, None),
-    ("wheel-url-ignored", want(), have(direct_url=archive_du(url="https://mirror/x.whl")), STRICT,
+    ("wheel-url-ignored", want(), have(direct_url=archive_du(url="https://mirror/x.whl")), LAX,
      Change.KEEP, None),
-    ("unverified-strict", want(), have(), STRICT, Change.REINSTALL, "source unverified"),
-    ("unverified-lax", want(), have(), LAX, Change.KEEP, None),
+    ("unverified", want(), have(), LAX, Change.KEEP, None),
     ("editable-wanted", want(None, kind="directory", url=DIR_URL, sha256=None, editable=True),
      have(direct_url=dir_du()), LAX, Change.REINSTALL, "editable mode differs"),
     ("editable-installed", want(None, kind="directory", url=DIR_URL, sha256=None),
@@ -106,9 +103,9 @@ BOTH_SIDES = [
     ("editable-wanted-from-index", want(editable=True), have(), LAX,
      Change.REINSTALL, "editable mode differs"),
     ("editable-same", want(None, kind="directory", url=DIR_URL, sha256=None, editable=True),
-     have(direct_url=dir_du(editable=True)), STRICT, Change.KEEP, None),
+     have(direct_url=dir_du(editable=True)), LAX, Change.KEEP, None),
     ("dir-same", want("1.0", kind="directory", url=DIR_URL, sha256=None),
-     have(direct_url=dir_du()), STRICT, Change.KEEP, None),
+     have(direct_url=dir_du()), LAX, Change.KEEP, None),
     ("dir-other-path", want(None, kind="directory", url=DIR_URL, sha256=None),
      have(direct_url=dir_du(OTHER_DIR_URL)), LAX, Change.REINSTALL, "source differs"),
     ("dir-over-index-install", want(None, kind="directory", url=DIR_URL, sha256=None),
@@ -121,23 +118,21 @@ BOTH_SIDES = [
     ("archive-over-dir", want(kind="archive", url=ARCHIVE_URL), have(direct_url=dir_du()), LAX,
      Change.REINSTALL, "source differs"),
     ("archive-same", want(kind="archive", url=ARCHIVE_URL),
-     have(direct_url=archive_du(url=ARCHIVE_URL)), STRICT, Change.KEEP, None),
+     have(direct_url=archive_du(url=ARCHIVE_URL)), LAX, Change.KEEP, None),
     # Precedence: the first rule that applies names the reason.
     ("editable-before-source", want(editable=True), have(direct_url=dir_du()), LAX,
      Change.REINSTALL, "editable mode differs"),
     ("source-before-unverified", want(None, kind="directory", url=DIR_URL, sha256=None), have(),
-     STRICT, Change.REINSTALL, "source differs"),
+     LAX, Change.REINSTALL, "source differs"),
     # Files that no longer match RECORD: repaired only where nothing else would happen.
     ("files-modified", want(), have(), REPAIR, Change.REINSTALL, "files modified"),
-    ("files-modified-verified-source", want(), have(direct_url=archive_du()), REPAIR_STRICT,
+    ("files-modified-verified-source", want(), have(direct_url=archive_du()), REPAIR,
      Change.REINSTALL, "files modified"),
     ("files-modified-of-another", want(), have(), REPAIR_OTHER, Change.KEEP, None),
     ("upgrade-before-files-modified", want("2.0"), have("1.0"), REPAIR, Change.UPGRADE, None),
     ("downgrade-before-files-modified", want("1.0"), have("2.0"), REPAIR, Change.DOWNGRADE, None),
     ("hash-before-files-modified", want(), have(direct_url=archive_du(SHA_B)), REPAIR,
      Change.REINSTALL, "hash differs"),
-    ("unverified-before-files-modified", want(), have(), REPAIR_STRICT,
-     Change.REINSTALL, "source unverified"),
 ]
 # fmt: on
 
@@ -158,7 +153,7 @@ def test_name_on_both_sides(wanted, installed, policy, change, reason):
 
 def test_wanted_not_installed_is_installed():
     wanted = want()
-    assert only(make_plan([wanted], [], STRICT)) == Action(
+    assert only(make_plan([wanted], [], LAX)) == Action(
         name=nn("pkg"), change=Change.INSTALL, want=wanted
     )
 
@@ -258,7 +253,7 @@ def test_plan_sorts_and_filters():
 
 
 def test_empty_inputs_give_an_empty_plan():
-    plan = make_plan([], [], STRICT)
+    plan = make_plan([], [], LAX)
     assert plan.actions == ()
     assert plan.is_empty()
 
@@ -305,7 +300,6 @@ wanted_list_st = st.lists(wanted_st(), unique_by=lambda w: w.name, max_size=5)
 policy_st = st.builds(
     Policy,
     keep=st.frozensets(names_st, max_size=3),
-    strict_sources=st.booleans(),
     reinstall=st.frozensets(names_st, max_size=3),
 )
 
@@ -365,13 +359,10 @@ def test_a_matching_environment_reinstalls_exactly_the_modified(wanted, policy):
 
 
 @given(wanted=wanted_list_st, keep=st.frozensets(names_st))
-def test_index_installs_match_unless_sources_are_strict(wanted, keep):
+def test_index_installs_match(wanted, keep):
     files = [w for w in wanted if w.artifact.kind != "directory"]
     index_installs = [InstalledDist(name=w.name, version=cast("Version", w.version)) for w in files]
     assert make_plan(files, index_installs, Policy(keep=keep)).is_empty()
-    strict = make_plan(files, index_installs, Policy(keep=keep, strict_sources=True))
-    assert {a.reason for a in strict.changes()} <= {"source unverified"}
-    assert len(strict.changes()) == len(files)
 
 
 @given(wanted=wanted_list_st, installed=installed_st, policy=policy_st)
