@@ -7,7 +7,8 @@ another module calls rmtree, unlink, rename or the like), and here it is checked
 * the path must lie strictly inside an ``Owned`` folder, whose kind says why it is ours: a
   venv (it holds ``pyvenv.cfg``), the cache, a folder this run made (``make_folder``) or a
   temporary folder (``temporary_folder``); or it is a file named as only envsync names its
-  files (``.envsync`` prefixes, the atomic writer's ``.tmp``, the venv lock's ``.json``);
+  files (the atomic writer's ``.<name>.<pid>.<random>.tmp``, the venv lock's
+  ``.<venv>.envsync.lock.json``);
 * no symlink is followed: a path whose folder is reached through a link that leads outside
   the owned folder is refused, and removing a link removes the link, never what it points to.
 
@@ -35,7 +36,6 @@ __all__ = [
     "delete_empty_root",
     "delete_own_file",
     "delete_tree",
-    "inside_without_links",
     "make_folder",
     "move",
     "move_aside",
@@ -126,11 +126,6 @@ def make_folder(path: str | os.PathLike[str], *, mode: int = 0o777) -> Owned:
     """
     os.mkdir(path, mode)
     return Owned(path, "made")
-
-
-def inside_without_links(root: str | os.PathLike[str], path: str | os.PathLike[str]) -> bool:
-    """Whether *path* is strictly below *root*, and its folder, links resolved, is too."""
-    return Owned(root, "temporary").contains(path)
 
 
 def _below(path: str, folder: str) -> bool:
