@@ -10,7 +10,7 @@ When anything fails first (an error, Ctrl-C, SIGTERM), ``rollback`` deletes ever
 journal does not list and moves the old files back: the venv is what it was. A run killed
 outright (SIGKILL, a power cut) leaves the journal behind; the next run that opens the venv
 finds it and rolls back (``recover``), or, if the journal says committed, finishes the
-clean-up. Files the install will overwrite (``keep_copies``: a kept dist's file that a new
+clean-up. Files the install will overwrite (``set_aside``: a kept dist's file that a new
 dist also ships) go aside too, and come back on rollback. The venv's own files (interpreter
 links, activation scripts, pyvenv.cfg) are copied when the transaction begins; a commit that
 finds one changed is refused, and the rollback puts the copy back.
@@ -77,19 +77,17 @@ class Transaction:
         Files reached through a link out of the venv stay where they are: not ours.
         """
         owned = removal.Owned.venv(self.root)
-        old = os.path.join(self.folder, _OLD)
         for number, name in enumerate(names, start=1):
             for dist_info in find_dists(libs, name):
                 paths = dist_files(dist_info, owned)
                 for path in paths:
-                    aside = os.path.join(old, os.path.relpath(path, self.root))
-                    removal.move(path, aside, within=owned)
+                    _put_aside(path, owned)
                     _faults.reached("moving-aside")
                 lib = os.path.abspath(dist_info.parent)
                 prune_empty([os.path.dirname(p) for p in paths], lib, owned)
             _faults.reached("moved-aside", number)
 
-    def keep_copies(self, paths: Iterable[str]) -> None:
+    def set_aside(self, paths: Iterable[str]) -> None:
         """Move aside the files at *paths* that exist: the install will write its own there.
 
         They belong to dists the plan keeps (two dists claiming one path: the install wins,
@@ -97,15 +95,13 @@ class Transaction:
         not exist is asked about once, not once per file in it.
         """
         owned = removal.Owned.venv(self.root)
-        old = os.path.join(self.folder, _OLD)
         folders: dict[str, bool] = {}
         for path in paths:
             folder = os.path.dirname(path)
             if folder not in folders:
                 folders[folder] = os.path.isdir(folder)
             if folders[folder] and os.path.lexists(path) and owned.contains(path):
-                aside = os.path.join(old, os.path.relpath(path, self.root))
-                removal.move(path, aside, within=owned)
+                _put_aside(path, owned)
 
     def commit(self) -> None:
         """Keep the new state: mark the journal committed, then drop what was moved aside.
@@ -144,8 +140,7 @@ def begin(root: Path) -> Transaction:
         ) from exc
     # The no-change path's record of the venv must not vouch for a venv this run may leave
     # half-changed: it goes aside with the old files (back on rollback, gone on commit).
-    state = os.path.join(where, STATE_NAME)
-    removal.move(state, os.path.join(folder, _OLD, STATE_NAME), within=removal.Owned.venv(where))
+    _put_aside(os.path.join(where, STATE_NAME), removal.Owned.venv(where))
     _write_journal(folder, {"format": _FORMAT, "state": "open", "paths": _walk(where)})
     _save_layout(where)
     return Transaction(where)
@@ -162,7 +157,7 @@ def applying(
     txn = begin(root)
     try:
         txn.move_aside(libs, replaced)
-        txn.keep_copies(writes)
+        txn.set_aside(writes)
         yield txn
         txn.commit()
     except BaseException:
@@ -219,6 +214,12 @@ def _rollback(root: str) -> None:
         for path in _files_under(saved):
             removal.move(path, os.path.join(root, os.path.relpath(path, saved)), within=owned)
     removal.delete(folder, within=owned)
+
+
+def _put_aside(path: str, owned: removal.Owned) -> None:
+    """Move *path* of the venv *owned* into the journal's keeping, at the same place in old/."""
+    aside = os.path.join(owned.root, FOLDER, _OLD, os.path.relpath(path, owned.root))
+    removal.move(path, aside, within=owned)
 
 
 def _save_layout(root: str) -> None:
