@@ -210,7 +210,7 @@ def assert_sane(result: Result) -> None:
     assert "internal error" not in result.err, result
     assert result.code in EXIT_CODES.get(result.argv[0], DEFAULT_EXIT_CODES), result
     # Whatever a file holds, what envsync says stays on its own lines: control characters and
-    # line separators it quotes are escaped (render.printable), only its own "\n" remain.
+    # line separators it quotes are escaped (errors.printable), only its own "\n" remain.
     assert all(line.isprintable() for line in result.err.split("\n")), result
     if result.code == 1:
         error_of(result)

@@ -44,6 +44,7 @@ from envsync.errors import (
     IndexAuthError,
     IndexUnreachableError,
     InstallError,
+    printable,
 )
 from envsync.simpleapi import build_request, hash_file, local_path
 from envsync.unpack import Member, Tree
@@ -177,7 +178,9 @@ class Cache:
         tree = unpack.load(folder)
         if tree is not None and rehash and (changed := unpack.changed_files(tree)):
             _LOG.warning(
-                "unpacking %s again: %s changed in the cache", tree.wheel, unpack.shown(changed[0])
+                "unpacking %s again: %s changed in the cache",
+                tree.wheel,
+                printable(changed[0], one_line=True),
             )
             self._discard(folder)
             return None

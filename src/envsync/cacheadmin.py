@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from envsync import unpack
 from envsync.cache import SUBFOLDERS
-from envsync.errors import EnvsyncError
+from envsync.errors import EnvsyncError, printable
 from envsync.simpleapi import hash_file
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ def _bad_trees(unpacked: Path) -> Iterator[Bad]:
         if tree is None:
             yield Bad(path=folder, problem="a file changed (size, mode or mtime) or went missing")
         elif changed := unpack.changed_files(tree):
-            shown = ", ".join(unpack.shown(name) for name in changed[:3])
+            shown = ", ".join(printable(name, one_line=True) for name in changed[:3])
             more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""  # noqa: PLR2004 - a short list
             yield Bad(path=folder, problem=f"changed in place: {shown}{more}")
 
@@ -187,7 +187,7 @@ def clean(cache: Cache) -> Freed:
         return Freed(entries=0, size=0)
     children = _children(root)
     if unknown := sorted(p.name for p in children if p.name not in SUBFOLDERS):
-        names = ", ".join(unpack.shown(name) for name in unknown)
+        names = ", ".join(printable(name, one_line=True) for name in unknown)
         raise EnvsyncError(
             f"{root} does not look like envsync's cache: it also holds {names}",
             hint="move those out (or check ENVSYNC_CACHE_DIR), then run `envsync cache clean`",

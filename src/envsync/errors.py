@@ -41,6 +41,7 @@ __all__ = [
     "SpecProblem",
     "StaleLockError",
     "VenvError",
+    "printable",
 ]
 
 EXIT_OK = 0
@@ -228,3 +229,26 @@ class CommandNotFoundError(EnvsyncError):
             message or f"command not found: {command}",
             hint="install the package that provides it (add it to env.toml), or check the spelling",
         )
+
+
+def printable(text: str, *, one_line: bool = False) -> str:
+    r"""Return *text* with every character a terminal would act on, or hide, escaped.
+
+    A message quotes what users and files hand envsync, so it can hold anything: a control
+    character (C0, DEL, C1) moves the cursor, rings or recolours, a line or paragraph
+    separator (``\x1c``-``\x1e``, ``\x85``, ``\u2028``...) starts a line that
+    ``str.splitlines`` and log readers take for another message, and a bidi override or a
+    lone surrogate hides or breaks the text. Each becomes its Python escape (``\x1e``), as
+    ``repr`` shows it. Only ``\n``, the message's own line breaks, is kept; with *one_line*
+    (a name quoted inside a line, such as an archive member's) it is escaped too.
+    """
+    if text.isprintable():  # the common one-line case, in one C-speed pass
+        return text
+    if one_line:
+        return "".join(map(_escape, text))
+    return "\n".join("".join(map(_escape, line)) for line in text.split("\n"))
+
+
+def _escape(char: str) -> str:
+    """One character as it is, or as ``repr`` escapes it when it is not printable."""
+    return char if char.isprintable() else repr(char)[1:-1]

@@ -31,7 +31,6 @@ __all__ = [
     "PlanJson",
     "plan_counts",
     "plan_to_json",
-    "printable",
     "render_error",
     "render_plan",
 ]
@@ -112,26 +111,6 @@ def render_error(err: EnvsyncError, *, color: bool = False) -> str:
     if err.hint:
         lines.append(f"{_paint('hint:', _BOLD, color=color)} {err.hint}")
     return "\n".join(lines)
-
-
-def printable(text: str) -> str:
-    r"""Return *text* with every character a terminal would act on, or hide, escaped.
-
-    A message quotes what users and files hand envsync, so it can hold anything: a control
-    character (C0, DEL, C1) moves the cursor, rings or recolours, a line or paragraph
-    separator (``\x1c``-``\x1e``, ``\x85``, ``\u2028``...) starts a line that
-    ``str.splitlines`` and log readers take for another message, and a bidi override or a
-    lone surrogate hides or breaks the text. Each becomes its Python escape (``\x1e``), as
-    ``repr`` shows it. Only ``\n``, the message's own line breaks, is kept.
-    """
-    if text.isprintable():  # the common one-line case, in one C-speed pass
-        return text
-    return "\n".join("".join(map(_escape, line)) for line in text.split("\n"))
-
-
-def _escape(char: str) -> str:
-    """One character as it is, or as ``repr`` escapes it when it is not printable."""
-    return char if char.isprintable() else repr(char)[1:-1]
 
 
 def _sorted_changes(plan: Plan) -> list[Action]:

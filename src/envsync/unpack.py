@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING
 
-from envsync.errors import EnvsyncError, InstallError
+from envsync.errors import EnvsyncError, InstallError, printable
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -36,7 +36,6 @@ __all__ = [
     "changed_files",
     "extract",
     "load",
-    "shown",
 ]
 
 #: Largest total size of a wheel's files once unpacked (bytes): the largest wheels published
@@ -130,16 +129,16 @@ def _parse_ratio(text: str) -> float:
     return value
 
 
+def _shown(text: str) -> str:
+    """*text* escaped to sit inside one line of a message (a name from the archive)."""
+    return printable(text, one_line=True)
+
+
 def _bad_variable(name: str, found: str, expected: str) -> EnvsyncError:
     return EnvsyncError(
-        f"{name} must be {expected}, found {shown(found)!r}",
+        f"{name} must be {expected}, found {_shown(found)!r}",
         hint=f"fix or unset {name}",
     )
-
-
-def shown(text: str) -> str:
-    r"""*text* with control characters escaped (``\n``, ``\x1b``): safe to print."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 # -- unpacking --------------------------------------------------------------------------------
@@ -150,7 +149,7 @@ def extract(wheel: Path, folder: Path, limits: Limits) -> None:
     try:
         archive = zipfile.ZipFile(wheel)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise _refused(wheel, f"is not a zip archive ({shown(str(exc))})") from exc
+        raise _refused(wheel, f"is not a zip archive ({_shown(str(exc))})") from exc
     with archive:
         members = [info for info in archive.infolist() if not info.is_dir()]
         _check_members(wheel, members, limits)
@@ -167,7 +166,7 @@ def extract(wheel: Path, folder: Path, limits: Limits) -> None:
 
 
 def _refused(wheel: Path, problem: str) -> InstallError:
-    return InstallError(f"cannot unpack {shown(wheel.name)}: it {problem}", hint=_HINT)
+    return InstallError(f"cannot unpack {_shown(wheel.name)}: it {problem}", hint=_HINT)
 
 
 def _check_members(wheel: Path, members: list[zipfile.ZipInfo], limits: Limits) -> None:
@@ -197,7 +196,7 @@ def _check_sizes(wheel: Path, members: list[zipfile.ZipInfo], limits: Limits) ->
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size >= _RATIO_FLOOR and ratio > limits.max_ratio:
             raise InstallError(
-                f"cannot unpack {shown(wheel.name)}: its member {info.filename!r} expands "
+                f"cannot unpack {_shown(wheel.name)}: its member {info.filename!r} expands "
                 f"{ratio:.0f}:1 ({info.compress_size} to {info.file_size} bytes), beyond "
                 f"the limit of {limits.max_ratio:g}:1 (a zip bomb?)",
                 hint=f"if you trust this wheel, raise the limit: {_RATIO_VARIABLE}="
@@ -207,7 +206,7 @@ def _check_sizes(wheel: Path, members: list[zipfile.ZipInfo], limits: Limits) ->
 
 def _too_big(wheel: Path, what: str, limits: Limits) -> InstallError:
     return InstallError(
-        f"cannot unpack {shown(wheel.name)}: it {what}, more than the limit of "
+        f"cannot unpack {_shown(wheel.name)}: it {what}, more than the limit of "
         f"{limits.max_size} bytes (a zip bomb?)",
         hint=f"if you trust this wheel, raise the limit: {_SIZE_VARIABLE}=16G envsync apply",
     )
@@ -221,7 +220,7 @@ def _dist_info(wheel: Path, archive: zipfile.ZipFile) -> str:
     try:
         return WheelFile(archive).dist_info_dir
     except (InstallerError, ValueError) as exc:
-        raise _refused(wheel, f"has no usable .dist-info folder: {shown(str(exc))}") from exc
+        raise _refused(wheel, f"has no usable .dist-info folder: {_shown(str(exc))}") from exc
 
 
 def _unsafe(name: str) -> bool:
@@ -235,10 +234,10 @@ def _check_record(wheel: Path, archive: zipfile.ZipFile, record: str) -> None:
     try:
         text = archive.read(record).decode("utf-8")
     except (KeyError, UnicodeDecodeError, *_DAMAGED) as exc:
-        raise _refused(wheel, f"has no readable {record!r}: {shown(str(exc))}") from exc
+        raise _refused(wheel, f"has no readable {record!r}: {_shown(str(exc))}") from exc
     for row in csv.reader(text.splitlines()):
         if row and row[0] and _unsafe(row[0]):
-            where = f"cannot unpack {shown(wheel.name)}: its RECORD"
+            where = f"cannot unpack {_shown(wheel.name)}: its RECORD"
             msg = f"{where} names a file outside the wheel: {row[0]!r}"
             raise InstallError(msg, hint="do not install this wheel; report it to its authors")
 
@@ -261,7 +260,7 @@ def _extract_member(
             with archive.open(info) as source:
                 _copy_bounded(source, out, digest, info.file_size)
         except _DAMAGED as exc:
-            problem = f"is damaged: reading {info.filename!r} failed ({shown(str(exc))})"
+            problem = f"is damaged: reading {info.filename!r} failed ({_shown(str(exc))})"
             raise _refused(wheel, problem) from exc
         except _OverLimitError as exc:
             problem = f"lies about the size of {info.filename!r} (declares {info.file_size} bytes)"

@@ -6,8 +6,6 @@ import json
 from typing import TYPE_CHECKING, cast
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from packaging.version import Version
 
 from envsync.errors import EnvsyncError, SpecError, SpecProblem
@@ -17,7 +15,6 @@ from envsync.render import (
     NO_CHANGES,
     plan_counts,
     plan_to_json,
-    printable,
     render_error,
     render_plan,
 )
@@ -269,30 +266,6 @@ def test_multi_line_error_keeps_its_lines():
         "  env.toml:2: env.python: expected a string, found 3",
         "hint: fix the keys above; the format is described in the README (env.toml)",
     ]
-
-
-@pytest.mark.parametrize(
-    ("text", "shown"),
-    [
-        ("plain text, é and \U0001f600 stay", "plain text, é and \U0001f600 stay"),
-        ("two\nlines", "two\nlines"),  # the message's own line breaks
-        ("group \x1e here", "group \\x1e here"),  # a record separator: splitlines splits
-        ("\x1c\x1d\x85\u2028\u2029\r\x0b\x0c", "\\x1c\\x1d\\x85\\u2028\\u2029\\r\\x0b\\x0c"),
-        ("\x00\x07\x1b[2J\t\x7f\x9b", "\\x00\\x07\\x1b[2J\\t\\x7f\\x9b"),  # C0, DEL, C1
-        ("\u202eevil\udcff", "\\u202eevil\\udcff"),  # bidi override, lone surrogate
-        ("\U000e0001 tag", "\\U000e0001 tag"),
-    ],
-)
-def test_printable_escapes_what_a_terminal_would_act_on(text: str, shown: str):
-    assert printable(text) == shown
-
-
-@given(st.text())
-def test_printable_text_keeps_exactly_its_own_lines(text: str):
-    shown = printable(text)
-    assert shown.splitlines() == shown.split("\n")[: len(shown.splitlines())]
-    assert len(shown.split("\n")) == len(text.split("\n"))
-    assert all(line.isprintable() for line in shown.split("\n"))
 
 
 def test_error_color_only_when_asked():

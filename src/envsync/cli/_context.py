@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
 from envsync import render
+from envsync.errors import printable
 from envsync.report import Event, Locked, Planned, Progress, Resolving, Step
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ class Context:
 
     def warn(self, text: str) -> None:
         """Write ``warning: <text>`` to stderr, made printable as errors are (it quotes files)."""
-        self.err.write(f"warning: {render.printable(text)}\n")
+        self.err.write(f"warning: {printable(text)}\n")
 
     def report(self, status: str, exit_code: int, data: dict[str, Any] | None) -> int:
         """In JSON mode, print the envelope; return *exit_code* either way."""
@@ -112,7 +113,7 @@ class TextReporter:
         if isinstance(event, Progress):
             self._bar(event)
             return
-        self.ctx.err.write(render.printable(progress_line(event)) + "\n")
+        self.ctx.err.write(printable(progress_line(event)) + "\n")
         self.ctx.err.flush()
 
     def _bar(self, event: Progress) -> None:

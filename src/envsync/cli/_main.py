@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, NoReturn
 from envsync import __version__, _interrupt, render
 from envsync.cli._context import Context, envelope, use_color
 from envsync.cli._options import add_common
-from envsync.errors import EXIT_ERROR, EXIT_USAGE, EnvsyncError, Interrupted
+from envsync.errors import EXIT_ERROR, EXIT_USAGE, EnvsyncError, Interrupted, printable
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -137,11 +137,9 @@ def _fail(ctx: Context, code: str, message: str, hint: str | None, exit_code: in
     """Report one error: as text on stderr, and as the JSON report with --json.
 
     Every message and hint passes here, so this is where what they quote from files and
-    users is made printable (``render.printable``), once for both forms.
+    users is made printable (``printable``), once for both forms.
     """
-    error = EnvsyncError(
-        render.printable(message), hint=None if hint is None else render.printable(hint)
-    )
+    error = EnvsyncError(printable(message), hint=None if hint is None else printable(hint))
     ctx.err.write(render.render_error(error, color=use_color(ctx.err)) + "\n")
     if ctx.json:
         errors: list[dict[str, str | None]] = [
