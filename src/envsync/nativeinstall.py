@@ -366,7 +366,8 @@ def _vetted(venv: _Venv, wanted: Wanted, source: _TreeSource, linker: Linker) ->
             special.append(_data_scheme(source, member.path.removeprefix(data_prefix)))
         elif "__pycache__" not in member.path.split("/")[:-1]:
             landing.append(f"{base}{os.sep}{member.path}")
-    landing += [f"{base}{os.sep}{source.dist_info_dir}/{name}" for name in _EXTRA_FILES]
+    extra = _extra_files(wanted.artifact)
+    landing += [f"{base}{os.sep}{source.dist_info_dir}/{name}" for name in extra]
     landing += [_checked(venv, destination, tree.wheel, *item) for item in special]
     return landing
 
@@ -386,8 +387,13 @@ def _checked(venv: _Venv, destination: _Destination, wheel: str, scheme: Scheme,
     return target
 
 
-#: The files envsync adds to each dist-info, as pip does.
-_EXTRA_FILES = ("INSTALLER", "REQUESTED", "direct_url.json")
+def _extra_files(artifact: Artifact) -> dict[str, bytes]:
+    """The files envsync adds to each dist-info, as pip does, with their contents."""
+    return {
+        "INSTALLER": _INSTALLER_NAME,
+        "REQUESTED": b"",
+        "direct_url.json": _direct_url(artifact),
+    }
 
 
 def _entry_points(source: WheelSource, wheel: str) -> list[tuple[str, str, str, ScriptSection]]:
@@ -421,13 +427,8 @@ def _install_one(
 ) -> _Destination:
     """Install one unpacked wheel; the destination knows what it wrote."""
     destination = _Destination(venv.scheme(wanted.name), os.fspath(venv.python), linker)
-    extra = {
-        "INSTALLER": _INSTALLER_NAME,
-        "REQUESTED": b"",
-        "direct_url.json": _direct_url(wanted.artifact),
-    }
     try:
-        _place(source, destination, extra)
+        _place(source, destination, _extra_files(wanted.artifact))
     except OSError as exc:
         if exc.errno in _DISK_FULL:
             raise _disk_full(venv.root, source.tree.wheel) from exc
