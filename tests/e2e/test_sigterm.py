@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from helpers import write_spec
+from helpers import envsync_process, write_spec
 from support import isolated_env
 
 if TYPE_CHECKING:
@@ -70,13 +70,7 @@ def template(package_index: PackageIndex, tmp_path_factory: pytest.TempPathFacto
     """env.toml and its pylock.toml, for copies to apply."""
     root = tmp_path_factory.mktemp("sigterm")
     write_spec(root, ["alpha", "beta", "cli-tool"], index_url=package_index.url)
-    locked = subprocess.run(
-        [sys.executable, "-m", "envsync", "lock", "--spec", str(root / "env.toml")],
-        env=isolated_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    locked = envsync_process(root, "lock")
     assert locked.returncode == 0, locked.stderr
     return root
 
@@ -134,11 +128,5 @@ def _assert_before_or_after(project: Path) -> None:
     venv = project / ".venv"
     if not venv.exists():
         return
-    checked = subprocess.run(
-        [sys.executable, "-m", "envsync", "check", "--spec", str(project / "env.toml")],
-        env=isolated_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    checked = envsync_process(project, "check")
     assert checked.returncode == 0, checked.stdout + checked.stderr
