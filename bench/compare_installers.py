@@ -39,10 +39,10 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 from wheelhouse import WheelhouseIndex, ensure_certificates, ensure_wheelhouse, trust_env
 
-from envsync.installer import requirement_line
-from envsync.lockfile import Artifact, Wanted
-from envsync.nativeinstall import NativeInstaller
-from envsync.spec import IndexConfig
+from envsync.core.lockfile import Artifact, Wanted
+from envsync.core.spec import IndexConfig
+from envsync.install.native import NativeInstaller
+from envsync.install.pip import requirement_line
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence

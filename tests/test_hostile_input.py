@@ -36,10 +36,10 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from packaging.version import Version
 
-from envsync import lockfile
 from envsync.cli import main
+from envsync.core import lockfile
+from envsync.core.spec import parse_spec
 from envsync.errors import SpecError
-from envsync.spec import parse_spec
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -1,94 +1,103 @@
-"""The architecture, enforced: a pure core, effects at the edges, imports flowing one way."""
+"""The architecture, enforced: packages by job, imports flowing one way, a pure core, no cycles.
+
+docs/architecture.md draws the same map in prose; the two change together.
+"""
 
 from __future__ import annotations
 
 import ast
+from functools import cache
 from pathlib import Path
 
 import pytest
 
 SRC = Path(__file__).parents[1] / "src" / "envsync"
 
-# Layers from the bottom up; a module may import only from its own layer or those below.
-LAYERS = [
-    {"errors", "_types", "report", "_interrupt"},
-    {
-        "_tomlcheck",
-        "spec",
-        "_lockcheck",
-        "lockfile",
-        "planner",
-        "compiled",
-        "selection",
-        "pruning",
-        "importers",
-        "export",
-    },
-    {"_cachedir"},
-    {
-        "_subprocess",
-        "_shims",
-        "_pipoutput",
-        "_fastpath",
-        "_probecache",
-        "pagecache",
-        "_faults",
-        "_atomic",
-        "removal",
-        "retry",
-    },
-    {
-        "credentials",
-        "simpleapi",
-        "indexproxy",
-        "interpreters",
-        "venv",
-        "venvsafety",
-        "environment",
-        "drift",
-        "resolver",
-        "installer",
-        "uninstall",
-        "unpack",
-        "linking",
-        "cacheadmin",
-        "cache",
-        "nativeinstall",
-        "uvinstall",
-        "transaction",
-        "venvlock",
-    },
-    {"projectfiles", "target"},
-    {"check"},
-    {"reconcile", "render"},
-    {"cli", "__main__", "__init__"},
-]
-PURE = {
-    "_tomlcheck",
-    "_lockcheck",
-    "pruning",
-    "selection",
-    "spec",
-    "lockfile",
-    "planner",
-    "compiled",
-    "errors",
-    "_types",
-    "report",
-    "render",
-    "importers",
-    "export",
+#: The modules at the package's top level, importable from anywhere: the exception tree,
+#: progress events, type aliases, the interruption flag, the version.
+BASE = {"errors", "report", "_types", "interrupt", "__init__"}
+
+#: What each part may import at run time (besides itself and the standard library).
+#: cli -> usecases -> {resolve, install} -> {index, venv} -> system -> core -> base.
+ALLOWED: dict[str, set[str]] = {
+    "base": set(),
+    "core": {"base"},
+    "system": {"base", "core"},
+    "index": {"base", "core", "system"},
+    "venv": {"base", "core", "system"},
+    "resolve": {"base", "core", "system", "index", "venv"},
+    "install": {"base", "core", "system", "index", "venv"},
+    "usecases": {"base", "core", "system", "index", "venv", "resolve", "install"},
+    "cli": {"base", "core", "usecases"},
 }
-EFFECT_IMPORTS = {"subprocess", "socket", "urllib.request", "http", "shutil", "tempfile"}
+
+#: Standard-library and third-party modules that act on the world. The core imports none.
+EFFECT_IMPORTS = {
+    "subprocess",
+    "socket",
+    "urllib.request",
+    "http",
+    "shutil",
+    "tempfile",
+    "threading",
+    "concurrent",
+    "filelock",
+    "installer",
+    "signal",
+}
+#: Calls that touch the filesystem or the environment; none may appear in the core.
+EFFECT_CALLS = {
+    "open",
+    "read_text",
+    "read_bytes",
+    "write_text",
+    "write_bytes",
+    "exists",
+    "is_file",
+    "is_dir",
+    "is_symlink",
+    "stat",
+    "lstat",
+    "iterdir",
+    "glob",
+    "rglob",
+    "resolve",
+    "mkdir",
+    "unlink",
+    "getenv",
+    "listdir",
+    "scandir",
+    "walk",
+    "realpath",
+    "getcwd",
+    "cwd",
+    "home",
+    "expanduser",
+}
 
 
-def layer_of(module: str) -> int:
-    return next(i for i, layer in enumerate(LAYERS) if module in layer)
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(SRC.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def runtime_imports(path: Path) -> set[str]:
-    """Modules imported outside `if TYPE_CHECKING:` blocks."""
-    tree = ast.parse(path.read_text("utf-8"))
+FILES = {_module_name(p): p for p in sorted(SRC.rglob("*.py"))}
+
+
+def _part(module: str) -> str:
+    name = module.split(".")
+    if len(name) < 2 or name[1] in BASE:
+        return "base"
+    if name[1] == "__main__":
+        return "cli"
+    return name[1]
+
+
+@cache
+def runtime_imports(module: str) -> frozenset[str]:
+    """The modules *module* imports outside ``if TYPE_CHECKING:`` blocks, as dotted names."""
+    tree = ast.parse(FILES[module].read_text("utf-8"))
+    package = module if FILES[module].name == "__init__.py" else module.rpartition(".")[0]
     found: set[str] = set()
 
     def visit(node: ast.AST) -> None:
@@ -96,51 +105,101 @@ def runtime_imports(path: Path) -> set[str]:
             return
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            found.add(node.module)
-            if node.module == "envsync":
-                found.update(
-                    f"envsync.{a.name}"
-                    for a in node.names
-                    if (SRC / f"{a.name}.py").exists() or (SRC / a.name).is_dir()
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(
+                    [*package.split(".")[: len(package.split(".")) - node.level + 1], base]
                 )
+                base = base.rstrip(".")
+            found.add(base)
+            found.update(f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in FILES)
         for child in ast.iter_child_nodes(node):
             visit(child)
 
     visit(tree)
-    return found
+    return frozenset(found)
 
 
-FILES = {str(p.relative_to(SRC)): p for p in SRC.rglob("*.py")}
-MODULES = sorted({Path(name).parts[0].removesuffix(".py") for name in FILES})
+def _envsync_imports(module: str) -> set[str]:
+    return {name for name in runtime_imports(module) if name in FILES and name != module}
 
 
-def files_of(module: str) -> list[Path]:
-    """The file of a module, or every file of a subpackage (such as cli/)."""
-    return [p for name, p in FILES.items() if Path(name).parts[0].removesuffix(".py") == module]
+def test_every_part_is_known() -> None:
+    assert {_part(m) for m in FILES} == set(ALLOWED)
 
 
-def test_every_module_has_a_layer() -> None:
-    assert set(MODULES) <= set().union(*LAYERS)
+@pytest.mark.parametrize("module", sorted(FILES))
+def test_imports_flow_one_way(module: str) -> None:
+    mine = _part(module)
+    for name in _envsync_imports(module):
+        other = _part(name)
+        assert other == mine or other in ALLOWED[mine], (
+            f"{module} ({mine}) imports {name} ({other})"
+        )
 
 
-@pytest.mark.parametrize("module", MODULES)
-def test_imports_flow_downwards(module: str) -> None:
-    mine = layer_of(module)
-    for name in {i for path in files_of(module) for i in runtime_imports(path)}:
-        if name.startswith("envsync."):
-            other = name.split(".")[1]
-            assert layer_of(other) <= mine, f"{module} imports {other} from a higher layer"
+@pytest.mark.parametrize("module", sorted(m for m in FILES if _part(m) == "core"))
+def test_the_core_does_no_io(module: str) -> None:
+    imported = runtime_imports(module)
+    effects = {i for i in imported if i in EFFECT_IMPORTS or i.split(".")[0] in EFFECT_IMPORTS}
+    assert not effects, f"{module} imports {effects}"
+    calls = {
+        node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        for node in ast.walk(ast.parse(FILES[module].read_text("utf-8")))
+        if isinstance(node, ast.Call)
+    }
+    assert not calls & EFFECT_CALLS, f"{module} calls {calls & EFFECT_CALLS}"
+    names = {
+        n.attr
+        for n in ast.walk(ast.parse(FILES[module].read_text("utf-8")))
+        if isinstance(n, ast.Attribute)
+    }
+    assert "environ" not in names, f"{module} reads the environment"
 
 
-@pytest.mark.parametrize("module", sorted(PURE))
-def test_pure_modules_do_no_io(module: str) -> None:
-    imported = {i for path in files_of(module) for i in runtime_imports(path)}
-    assert not {i for i in imported if i.split(".")[0] in EFFECT_IMPORTS or i in EFFECT_IMPORTS}
-
-
-@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.parametrize("module", sorted(FILES))
 def test_only_the_chokepoint_starts_processes(module: str) -> None:
-    if module == "_subprocess":
+    if module == "envsync.system.process":
         return
-    assert all("subprocess" not in runtime_imports(path) for path in files_of(module))
+    assert "subprocess" not in runtime_imports(module)
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle in *graph* (module -> modules it imports), or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(module: str, path: list[str]) -> list[str] | None:
+        state[module] = 1
+        for other in sorted(graph[module]):
+            if state.get(other) == 1:
+                return [*path[path.index(other) :], other]
+            found = None if other in state else visit(other, [*path, other])
+            if found:
+                return found
+        state[module] = 2
+        return None
+
+    for module in sorted(graph):
+        found = None if module in state else visit(module, [module])
+        if found:
+            return found
+    return None
+
+
+def test_no_import_cycles() -> None:
+    cycle = find_cycle({m: _envsync_imports(m) for m in FILES})
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or ())
+
+
+@pytest.mark.parametrize(
+    ("graph", "cycle"),
+    [
+        ({"a": {"b"}, "b": {"c"}, "c": set()}, None),
+        ({"a": {"b"}, "b": {"a"}}, ["a", "b", "a"]),
+        ({"a": {"b"}, "b": {"c"}, "c": {"b"}}, ["b", "c", "b"]),
+        ({"a": {"a"}}, ["a", "a"]),
+    ],
+)
+def test_the_cycle_check_finds_cycles(graph: dict[str, set[str]], cycle: list[str] | None) -> None:
+    assert find_cycle(graph) == cycle

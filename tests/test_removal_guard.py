@@ -1,4 +1,4 @@
-"""Every deletion, rename-over and temporary folder in src/ goes through envsync.removal.
+"""Every deletion, rename-over and temporary folder in src/ goes through envsync.system.removal.
 
 The guarded module is the only one that knows which paths envsync owns; a call to rmtree,
 unlink, rename and the like anywhere else could delete what is not ours without the check.
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).parents[1] / "src" / "envsync"
-GUARD = SRC / "removal.py"
+GUARD = SRC / "system" / "removal.py"
 
 #: ``module.function`` calls that delete, rename over or make self-deleting folders.
 FORBIDDEN_FUNCTIONS = {

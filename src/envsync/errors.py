@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 # Defined with the SIGTERM handling, which the command line loads before anything else.
-from envsync._interrupt import Interrupted
+from envsync.interrupt import Interrupted
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 if TYPE_CHECKING:
-    from envsync.planner import Plan
+    from envsync.core.planner import Plan
 
 __all__ = [
     "Counter",

@@ -21,8 +21,8 @@ import pytest
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from envsync import lockfile
-from envsync.spec import parse_spec
+from envsync.core import lockfile
+from envsync.core.spec import parse_spec
 
 from helpers import envsync, snapshot, venv_packages
 from support.wheels import build_wheel

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from envsync import _fastpath
+from envsync.core.names import STATE_NAME
+from envsync.usecases import nochange
 
 from helpers import write_spec
 from support import isolated_env
@@ -101,7 +102,7 @@ def test_an_apply_killed_writing_its_state_leaves_the_old_state(
 ) -> None:
     write_spec(tmp_path, ["alpha"], index_url=package_index.url)
     assert envsync(tmp_path, "apply").returncode == 0
-    state = tmp_path / ".venv" / _fastpath.STATE_NAME
+    state = tmp_path / ".venv" / STATE_NAME
     old = content(state)
     # Other options, same venv: nothing to install, so only the state is rewritten. (An apply
     # that changes the venv deletes the state before it starts: see test_transactions.py.)
@@ -110,12 +111,12 @@ def test_an_apply_killed_writing_its_state_leaves_the_old_state(
 
     full = envsync(tmp_path, "apply", "--frozen")  # the old state is for other options
     assert full.returncode == 0, full.stderr
-    assert " envsync.reconcile\n" in full.stderr
+    assert " envsync.usecases.reconcile\n" in full.stderr
     assert content(state) != old
     assert temporaries(state) == []
     fast = envsync(tmp_path, "apply", "--frozen")
     assert fast.stdout == NO_CHANGES + "\n"
-    assert " envsync.reconcile\n" not in fast.stderr
+    assert " envsync.usecases.reconcile\n" not in fast.stderr
 
 
 def test_a_lock_killed_writing_its_state_leaves_the_old_state(
@@ -123,7 +124,7 @@ def test_a_lock_killed_writing_its_state_leaves_the_old_state(
 ) -> None:
     write_spec(tmp_path, ["alpha"], index_url=package_index.url)
     assert envsync(tmp_path, "lock").returncode == 0
-    state = tmp_path / _fastpath._lock_state_path(str(tmp_path / "env.toml"))
+    state = tmp_path / nochange.lock_state_path(str(tmp_path / "env.toml"))
     old = content(state)
     assert b"2 package(s)" in (old or b"")  # alpha and beta
     write_spec(tmp_path, ["alpha", "theta"], index_url=package_index.url)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from envsync import transaction
+from envsync.install import transaction
 
 from helpers import envsync_process, write_spec
 from support.wheels import build_wheel

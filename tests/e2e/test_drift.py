@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 import pytest
 from packaging.utils import canonicalize_name
 
-from envsync.drift import DriftItem, verify
-from envsync.environment import probe_venv, read_installed
-from envsync.venv import venv_python
+from envsync.venv.create import venv_python
+from envsync.venv.drift import DriftItem, verify
+from envsync.venv.environment import probe_venv, read_installed
 
 from support import isolated_env
 from support.wheels import build_wheel
@@ -20,8 +20,8 @@ from support.wheels import build_wheel
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from envsync.drift import DriftKind
-    from envsync.environment import VenvInfo
+    from envsync.venv.drift import DriftKind
+    from envsync.venv.environment import VenvInfo
 
 pytestmark = pytest.mark.e2e
 
@@ -177,7 +177,7 @@ def test_record_paths_outside_the_venv_are_skipped_with_a_warning(alpha_venv, ca
     outside.write_text("not the venv's\n")
     rows = f"{escape},sha256=AAAA,1\n{outside},sha256=AAAA,1\n"
     record.write_text(record.read_text() + rows)
-    with caplog.at_level(logging.WARNING, logger="envsync.drift"):
+    with caplog.at_level(logging.WARNING, logger="envsync.venv.drift"):
         assert verify(alpha_venv) == ()
     assert "etc/passwd" in caplog.text
     assert "outside.txt" in caplog.text
@@ -185,6 +185,6 @@ def test_record_paths_outside_the_venv_are_skipped_with_a_warning(alpha_venv, ca
 
 def test_a_dist_without_record_is_skipped_with_a_warning(alpha_venv, caplog):
     (alpha_venv.purelib / "alpha-1.0.dist-info" / "RECORD").unlink()
-    with caplog.at_level(logging.WARNING, logger="envsync.drift"):
+    with caplog.at_level(logging.WARNING, logger="envsync.venv.drift"):
         assert verify(alpha_venv) == ()
     assert "alpha-1.0.dist-info" in caplog.text

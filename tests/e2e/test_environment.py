@@ -19,14 +19,14 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from envsync import environment
-from envsync._shims import shim_dir
-from envsync._subprocess import clean_env, run
-from envsync.environment import VenvInfo, inspect, probe_venv, read_installed
+from envsync.core.planner import DirectUrl, InstalledDist
 from envsync.errors import EnvsyncError, InstallError, InterpreterNotFoundError, VenvError
-from envsync.interpreters import Interpreter, find_python
-from envsync.planner import DirectUrl, InstalledDist
-from envsync.venv import create_venv, venv_python
+from envsync.system.process import clean_env, run
+from envsync.system.shims import shim_dir
+from envsync.venv import environment
+from envsync.venv.create import create_venv, venv_python
+from envsync.venv.environment import VenvInfo, inspect, probe_venv, read_installed
+from envsync.venv.interpreters import Interpreter, find_python
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -207,7 +207,7 @@ def test_broken_dist_infos_are_skipped_with_a_warning(tmp_path, venv, caplog):
     write_dist_info(info.purelib, "nometa-1.0.dist-info", {"INSTALLER": "pip\n"})
     write_dist_info(info.purelib, "badver-1.0.dist-info", {"METADATA": metadata("badver", "x!y")})
     write_dist_info(info.purelib, "noname-1.0.dist-info", {"METADATA": "Version: 1.0\n\n"})
-    with caplog.at_level(logging.WARNING, logger="envsync.environment"):
+    with caplog.at_level(logging.WARNING, logger="envsync.venv.environment"):
         installed = read_installed(info)
     assert [dist.name for dist in installed] == ["good"]
     warned = caplog.text

@@ -19,9 +19,9 @@ import pytest
 import tomli_w
 from packaging.utils import canonicalize_name
 
-from envsync.credentials import Upstream
 from envsync.errors import EnvsyncError, IndexUnreachableError, ResolutionError
-from envsync.indexproxy import IndexProxy, PipAccess, Routes, pip_access
+from envsync.index.credentials import Upstream
+from envsync.index.proxy import IndexProxy, PipAccess, Routes, pip_access
 
 from helpers import envsync, lock_packages, lock_versions, venv_packages
 from support.pkgindex import PackageIndex

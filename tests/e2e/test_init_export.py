@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from envsync import projectfiles
+from envsync.usecases import projectfiles
 
 from helpers import envsync, venv_packages, venv_python, write_spec
 from support import isolated_env, run_pip

@@ -11,10 +11,10 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from envsync import interpreters
-from envsync._subprocess import clean_env, run
 from envsync.errors import InterpreterNotFoundError, VenvError
-from envsync.interpreters import Interpreter, find_python, probe
+from envsync.system.process import clean_env, run
+from envsync.venv import interpreters
+from envsync.venv.interpreters import Interpreter, find_python, probe
 
 if TYPE_CHECKING:
     from pathlib import Path

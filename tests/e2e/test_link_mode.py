@@ -109,7 +109,7 @@ def test_clones_are_separate_files_and_fall_back_to_copies_where_unsupported(
     package_index: PackageIndex,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="envsync.linking")
+    caplog.set_level(logging.DEBUG, logger="envsync.install.linking")
 
     installed = applied(capsys, tmp_path / "a", package_index, "clone")
 

@@ -10,7 +10,7 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from uv import find_uv_bin
 
-from envsync.interpreters import find_python
+from envsync.venv.interpreters import find_python
 
 from helpers import envsync, lock_packages, lock_versions, read_lock, venv_packages, write_spec
 from support import isolated_env

@@ -20,15 +20,15 @@ from packaging.tags import sys_tags
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from envsync import reconcile
-from envsync import unpack as unpack_module
-from envsync.cache import cache_dir
+from envsync.core.lockfile import Artifact, Wanted
+from envsync.core.spec import IndexConfig, parse_spec
 from envsync.errors import HashMismatchError, InstallError
-from envsync.installer import PipInstaller, requirement_line
-from envsync.lockfile import Artifact, Wanted
-from envsync.nativeinstall import NativeInstaller
-from envsync.spec import IndexConfig, parse_spec
-from envsync.uninstall import uninstall_dist
+from envsync.install import unpack as unpack_module
+from envsync.install.cache import cache_dir
+from envsync.install.native import NativeInstaller
+from envsync.install.pip import PipInstaller, requirement_line
+from envsync.usecases import reconcile
+from envsync.venv.distinfo import uninstall_dist
 
 from helpers import envsync, snapshot, venv_packages
 from support import DISTS, isolated_env

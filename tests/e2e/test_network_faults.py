@@ -188,7 +188,7 @@ def test_apply_outlasts_a_download_that_fails_twice(
     locks: dict[str, Path],
     fault: Fault,
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="envsync.retry")
+    caplog.set_level(logging.DEBUG, logger="envsync.index.retry")
     spec = use_lock(locks["theta"], tmp_path)
     rule = spoil(index, WHEEL, fault, times=2)
 
@@ -196,7 +196,7 @@ def test_apply_outlasts_a_download_that_fails_twice(
 
     assert result.code == 0, result.err
     assert venv_packages(tmp_path) == {"alpha": "2.0", "beta": "2.0", "theta": "1.0"}
-    retried = [r.getMessage() for r in caplog.records if r.name == "envsync.retry"]
+    retried = [r.getMessage() for r in caplog.records if r.name == "envsync.index.retry"]
     if fault == "slow":  # late, but within the timeout: waited for, not retried
         assert (rule.hits, retried) == (1, [])
     else:

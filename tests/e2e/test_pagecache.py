@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from envsync import simpleapi
-from envsync.credentials import Upstream
+from envsync.index import simpleapi
+from envsync.index.credentials import Upstream
 
 from support.wheels import build_wheel
 

@@ -2,7 +2,7 @@
 
 A real `envsync apply --frozen` (another process) replaces venv state A by lock B: upgrades,
 an addition, removals and a console script kept. It is interrupted at each fault point of
-``envsync._faults`` with SIGKILL, SIGINT and SIGTERM. Every file of the venv is compared,
+``envsync.system.faults`` with SIGKILL, SIGINT and SIGTERM. Every file of the venv is compared,
 by hash, with the states A and B that plain applies produce.
 """
 
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from envsync import transaction
+from envsync.install import transaction
 
 from helpers import envsync_process, write_spec
 

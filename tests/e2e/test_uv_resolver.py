@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from envsync import reconcile
+from envsync.usecases import reconcile
 
 from helpers import envsync, lock_packages, venv_packages
 

@@ -13,11 +13,11 @@ import pytest
 import tomli_w
 from packaging.utils import canonicalize_name
 
-from envsync import reconcile
-from envsync.lockfile import Artifact, Wanted
-from envsync.resolver import find_uv
-from envsync.spec import IndexConfig, parse_spec
-from envsync.uvinstall import UvInstaller
+from envsync.core.lockfile import Artifact, Wanted
+from envsync.core.spec import IndexConfig, parse_spec
+from envsync.install.uv import UvInstaller
+from envsync.resolve.resolver import find_uv
+from envsync.usecases import reconcile
 
 from helpers import envsync, lock_versions, snapshot, venv_packages
 from support import isolated_env

@@ -10,10 +10,10 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from envsync._subprocess import clean_env, run
 from envsync.errors import InterpreterNotFoundError, VenvError
-from envsync.interpreters import Interpreter, find_python
-from envsync.venv import create_venv, is_venv, new_venv, venv_python
+from envsync.system.process import clean_env, run
+from envsync.venv.create import create_venv, is_venv, new_venv, venv_python
+from envsync.venv.interpreters import Interpreter, find_python
 
 if TYPE_CHECKING:
     from pathlib import Path

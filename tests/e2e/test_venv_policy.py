@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 import pytest
 from packaging.specifiers import SpecifierSet
 
-from envsync import projectfiles, reconcile
-from envsync.interpreters import find_python
-from envsync.planner import Change
+from envsync.core.planner import Change
+from envsync.usecases import projectfiles, reconcile
+from envsync.venv.interpreters import find_python
 
 from helpers import envsync, snapshot, venv_packages, venv_version, write_spec
 from support import isolated_env

@@ -19,7 +19,7 @@ import pytest
 import tomli_w
 from filelock import FileLock
 
-from envsync import venvlock
+from envsync.venv import venvlock
 
 from helpers import lock_versions
 from support import isolated_env

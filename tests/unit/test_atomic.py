@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from envsync import _atomic
+from envsync.system import atomic
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -27,7 +27,7 @@ def mode(path: Path) -> int:
 def test_a_new_file_gets_the_mode_open_would_give_it(tmp_path: Path) -> None:
     umask = os.umask(0o027)
     try:
-        _atomic.write_text(tmp_path / "pylock.toml", "new\n")
+        atomic.write_text(tmp_path / "pylock.toml", "new\n")
         (tmp_path / "plain").write_text("x")
     finally:
         os.umask(umask)
@@ -40,7 +40,7 @@ def test_an_existing_file_keeps_its_mode(tmp_path: Path) -> None:
     target = tmp_path / "env.toml"
     target.write_text("old\n")
     target.chmod(0o604)
-    _atomic.write_bytes(target, b"new\r\n")
+    atomic.write_bytes(target, b"new\r\n")
     assert target.read_bytes() == b"new\r\n"  # bytes as given: no newline translation
     assert mode(target) == 0o604
 
@@ -51,7 +51,7 @@ def test_a_symlink_stays_a_link_to_the_new_content(tmp_path: Path) -> None:
     real.write_text("old\n")
     link = tmp_path / "env.toml"
     link.symlink_to(real)
-    _atomic.write_text(link, "new\n")
+    atomic.write_text(link, "new\n")
     assert link.is_symlink()
     assert real.read_text() == "new\n"
 
@@ -67,7 +67,7 @@ def test_a_failed_rename_leaves_the_old_file_and_no_temporary(
 
     monkeypatch.setattr(os, "replace", refuse)
     with pytest.raises(PermissionError):
-        _atomic.write_text(target, "new\n")
+        atomic.write_text(target, "new\n")
     assert target.read_text() == "old\n"
     assert leftovers(tmp_path) == []
 
@@ -80,5 +80,5 @@ def test_temporaries_of_dead_writers_are_swept_and_live_ones_kept(tmp_path: Path
     other = tmp_path / f".env.toml.{dead.stdout.strip()}.0badf00d.tmp"
     for path in (stray, live, other):
         path.write_text("half a fi")
-    _atomic.write_text(tmp_path / "pylock.toml", "new\n")
+    atomic.write_text(tmp_path / "pylock.toml", "new\n")
     assert leftovers(tmp_path) == sorted([live.name, other.name])

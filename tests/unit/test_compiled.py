@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from envsync import compiled
 from envsync.errors import ResolutionError
+from envsync.resolve import compile_output
 
 OUTPUT = """\
 #
@@ -27,7 +27,7 @@ setuptools==80.0  # via cli-tool
 
 
 def test_parse_reads_every_pin_and_its_via_list() -> None:
-    pins = {p.name: p for p in compiled.parse(OUTPUT)}
+    pins = {p.name: p for p in compile_output.parse(OUTPUT)}
     assert sorted(pins) == [
         "alpha",
         "beta",
@@ -55,25 +55,25 @@ def test_parse_reads_every_pin_and_its_via_list() -> None:
     ],
 )
 def test_roots_say_which_groups_need_a_pin(name: str, groups: frozenset[str]) -> None:
-    assert compiled.roots(compiled.parse(OUTPUT))[name] == groups
+    assert compile_output.roots(compile_output.parse(OUTPUT))[name] == groups
 
 
 def test_dependencies_are_the_reverse_of_via() -> None:
-    deps = compiled.dependencies(compiled.parse(OUTPUT))
+    deps = compile_output.dependencies(compile_output.parse(OUTPUT))
     assert deps["alpha"] == ("beta", "shared")
     assert deps["cli-tool"] == ("setuptools", "shared")
     assert deps["beta"] == ()
 
 
 def test_a_dependency_cycle_terminates() -> None:
-    pins = compiled.parse("a==1  # via b, -r group-x.in\nb==1  # via a\n")
-    assert compiled.roots(pins) == {"a": frozenset({"x"}), "b": frozenset({"x"})}
-    assert compiled.dependencies(pins) == {"a": ("b",), "b": ("a",)}
+    pins = compile_output.parse("a==1  # via b, -r group-x.in\nb==1  # via a\n")
+    assert compile_output.roots(pins) == {"a": frozenset({"x"}), "b": frozenset({"x"})}
+    assert compile_output.dependencies(pins) == {"a": ("b",), "b": ("a",)}
 
 
 def test_an_unreadable_line_is_a_resolution_error() -> None:
     with pytest.raises(ResolutionError, match="could not read pip-compile's output line"):
-        compiled.parse("this is not a requirement!!  # via -r main.in\n")
+        compile_output.parse("this is not a requirement!!  # via -r main.in\n")
 
 
 @pytest.mark.parametrize(
@@ -81,7 +81,7 @@ def test_an_unreadable_line_is_a_resolution_error() -> None:
     [(None, "main.in"), ("dev", "group-dev.in"), ("Docs_Build", "group-docs-build.in")],
 )
 def test_input_names(group: str | None, expected: str) -> None:
-    assert compiled.input_name(group) == expected
+    assert compile_output.input_name(group) == expected
 
 
 @st.composite
@@ -101,7 +101,9 @@ def graphs(draw: st.DrawFn) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
 def render(parents: dict[str, set[str]], direct: dict[str, set[str]]) -> str:
     lines = []
     for name, ups in parents.items():
-        via = sorted(ups) + [f"-r {compiled.input_name(r or None)}" for r in sorted(direct[name])]
+        via = sorted(ups) + [
+            f"-r {compile_output.input_name(r or None)}" for r in sorted(direct[name])
+        ]
         lines.append(f"{name}==1.0  # via {', '.join(via)}")
     return "\n".join(lines) + "\n"
 
@@ -116,7 +118,7 @@ def test_roots_match_reachability(graph: tuple[dict[str, set[str]], dict[str, se
             found |= reach(parent)
         return found
 
-    result = compiled.roots(compiled.parse(render(parents, direct)))
+    result = compile_output.roots(compile_output.parse(render(parents, direct)))
     for name in parents:
         expected = reach(name)
         assert result[name] == (frozenset() if "" in expected else frozenset(expected))
@@ -127,13 +129,13 @@ def test_dependencies_invert_parents(
     graph: tuple[dict[str, set[str]], dict[str, set[str]]],
 ) -> None:
     parents, direct = graph
-    deps = compiled.dependencies(compiled.parse(render(parents, direct)))
+    deps = compile_output.dependencies(compile_output.parse(render(parents, direct)))
     for name in parents:
         assert set(deps[name]) == {child for child, ps in parents.items() if name in ps}
 
 
 def test_group_roots_are_what_each_group_input_asked_for() -> None:
-    assert compiled.group_roots(compiled.parse(OUTPUT)) == {
+    assert compile_output.group_roots(compile_output.parse(OUTPUT)) == {
         "": ("alpha", "mylib"),
         "dev": ("cli-tool", "gamma"),
         "docs": ("delta",),
@@ -142,16 +144,16 @@ def test_group_roots_are_what_each_group_input_asked_for() -> None:
 
 def test_an_editable_line_gets_its_name_from_what_envsync_asked_for() -> None:
     text = "-e file:///abs/libs/mylib  # via -r main.in\nsix==1.0  # via mylib\n"
-    pins = compiled.parse(text, {"file:///abs/libs/mylib": "mylib"})
+    pins = compile_output.parse(text, {"file:///abs/libs/mylib": "mylib"})
     assert [(p.name, p.editable) for p in pins] == [("mylib", True), ("six", False)]
     assert pins[0].requirement.url == "file:///abs/libs/mylib"
-    assert compiled.dependencies(pins)["mylib"] == ("six",)
+    assert compile_output.dependencies(pins)["mylib"] == ("six",)
 
 
 def test_an_editable_line_envsync_did_not_ask_for_is_an_error() -> None:
     with pytest.raises(ResolutionError, match="editable requirement envsync did not ask for"):
-        compiled.parse("-e file:///elsewhere  # via -r main.in\n")
+        compile_output.parse("-e file:///elsewhere  # via -r main.in\n")
 
 
 def test_option_lines_are_skipped() -> None:
-    assert compiled.parse("--index-url https://x.invalid/simple\nsix==1.0\n")[0].name == "six"
+    assert compile_output.parse("--index-url https://x.invalid/simple\nsix==1.0\n")[0].name == "six"

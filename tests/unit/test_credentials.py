@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from envsync.credentials import (
+from envsync.index.credentials import (
     DEFAULT,
     Upstream,
     env_names,

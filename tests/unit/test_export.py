@@ -16,11 +16,11 @@ from packaging.pylock import Pylock as PylockModel
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from envsync import lockfile
+from envsync.core import lockfile
+from envsync.core.export import Exported, requirements
+from envsync.core.lockfile import LockedFile, ResolvedPackage, build_lock
+from envsync.core.spec import parse_spec
 from envsync.errors import LockError
-from envsync.export import Exported, requirements
-from envsync.lockfile import LockedFile, ResolvedPackage, build_lock
-from envsync.spec import parse_spec
 
 if sys.version_info >= (3, 11):
     import tomllib

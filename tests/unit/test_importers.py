@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from packaging.requirements import Requirement
 
-from envsync.importers import (
+from envsync.core.importers import (
     Imported,
     ImportSourceError,
     LocalSource,
@@ -25,7 +25,7 @@ from envsync.importers import (
     render,
     template,
 )
-from envsync.spec import parse_spec
+from envsync.core.spec import parse_spec
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from envsync._interrupt import TERMINATED, Interrupted, TermGuard, interruption_in, rearm
+from envsync.interrupt import TERMINATED, Interrupted, TermGuard, interruption_in, rearm
 
 
 def _term() -> None:

@@ -22,8 +22,7 @@ from hypothesis import strategies as st
 from packaging.markers import default_environment
 from packaging.version import Version
 
-from envsync.errors import LockError
-from envsync.lockfile import (
+from envsync.core.lockfile import (
     FORMAT,
     Artifact,
     LockedFile,
@@ -41,7 +40,8 @@ from envsync.lockfile import (
     select,
     strip_credentials,
 )
-from envsync.spec import Spec, parse_spec
+from envsync.core.spec import Spec, parse_spec
+from envsync.errors import LockError
 
 if sys.version_info >= (3, 11):
     import tomllib

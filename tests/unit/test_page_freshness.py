@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from envsync.pagecache import freshness
+from envsync.index.pagecache import freshness
 
 
 @pytest.mark.parametrize(

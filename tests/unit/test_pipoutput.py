@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from envsync._pipoutput import NameMismatch, classify, cut_off, name_mismatch, without_tracebacks
+from envsync.core.pipoutput import (
+    NameMismatch,
+    classify,
+    cut_off,
+    name_mismatch,
+    without_tracebacks,
+)
 
 CUT_OFF_PAGE = """\
 Traceback (most recent call last):

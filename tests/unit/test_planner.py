@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from packaging.version import Version
 
-from envsync.lockfile import Artifact, Wanted
-from envsync.planner import Action, Change, DirectUrl, InstalledDist, Plan, Policy, make_plan
+from envsync.core.lockfile import Artifact, Wanted
+from envsync.core.planner import Action, Change, DirectUrl, InstalledDist, Plan, Policy, make_plan
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from envsync import lockfile
-from envsync.lockfile import LockedFile, ResolvedPackage, build_lock, dumps, loads
-from envsync.pruning import prune
-from envsync.spec import parse_spec
+from envsync.core import lockfile
+from envsync.core.lockfile import LockedFile, ResolvedPackage, build_lock, dumps, loads
+from envsync.core.pruning import prune
+from envsync.core.spec import parse_spec
 
 SHA = "a" * 64
 

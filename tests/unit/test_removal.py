@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from envsync import removal, venvsafety
 from envsync.errors import RemovalRefused, VenvError
+from envsync.system import removal
+from envsync.venv import safety
 
 from support import tree_digest
 
@@ -140,7 +141,7 @@ def test_temporary_folders_are_removed_after_their_block() -> None:
     assert not Path(folder).exists()
 
 
-# -- venvsafety.py -------------------------------------------------------------------------
+# -- safety.py -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -162,7 +163,7 @@ def test_temporary_folders_are_removed_after_their_block() -> None:
     ],
 )
 def test_layout_table(relative: str, layout: bool) -> None:
-    assert venvsafety.is_layout(relative) is layout
+    assert safety.is_layout(relative) is layout
 
 
 @pytest.mark.parametrize(
@@ -186,7 +187,7 @@ def test_location_table(
     monkeypatch.setenv("HOME", str(tmp_path / "users" / "me"))
     own = (project / "env.toml", project / "pylock.toml")
     with pytest.raises(VenvError, match=says):
-        venvsafety.check_location(tmp_path / venv, project=project, own_files=own)
+        safety.check_location(tmp_path / venv, project=project, own_files=own)
 
 
 def test_location_through_a_link_is_checked_too(tmp_path: Path) -> None:
@@ -195,8 +196,8 @@ def test_location_through_a_link_is_checked_too(tmp_path: Path) -> None:
     (tmp_path / "alias").symlink_to(project / ".git", target_is_directory=True)
     own = (project / "env.toml",)
     with pytest.raises(VenvError, match=r"is the project's \.git folder"):
-        venvsafety.check_location(tmp_path / "alias", project=project, own_files=own)
-    venvsafety.check_location(project / ".venv", project=project, own_files=own)
+        safety.check_location(tmp_path / "alias", project=project, own_files=own)
+    safety.check_location(project / ".venv", project=project, own_files=own)
 
 
 def test_unknown_files_are_what_neither_the_layout_nor_a_record_names(tmp_path: Path) -> None:
@@ -213,11 +214,11 @@ def test_unknown_files_are_what_neither_the_layout_nor_a_record_names(tmp_path: 
     (site / "pkg-1.0.dist-info" / "RECORD").write_text(
         "pkg/__init__.py,,\npkg-1.0.dist-info/RECORD,,\n../../../bin/tool,,\n"
     )
-    assert venvsafety.unknown_files(venv) == []
+    assert safety.unknown_files(venv) == []
     (venv / "notes.md").write_text("mine")
     (site / "pkg" / "local.py").write_text("mine")
     (site / "linked").symlink_to(tmp_path, target_is_directory=True)
-    assert venvsafety.unknown_files(venv) == [
+    assert safety.unknown_files(venv) == [
         "lib/python3.11/site-packages/linked",
         "lib/python3.11/site-packages/pkg/local.py",
         "notes.md",

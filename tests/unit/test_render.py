@@ -8,16 +8,16 @@ from typing import TYPE_CHECKING, cast
 import pytest
 from packaging.version import Version
 
-from envsync.errors import EnvsyncError, SpecError, SpecProblem
-from envsync.lockfile import Artifact, Wanted
-from envsync.planner import Action, Change, InstalledDist, Plan
-from envsync.render import (
+from envsync.core.lockfile import Artifact, Wanted
+from envsync.core.planner import Action, Change, InstalledDist, Plan
+from envsync.core.render import (
     NO_CHANGES,
     plan_counts,
     plan_to_json,
     render_error,
     render_plan,
 )
+from envsync.errors import EnvsyncError, SpecError, SpecProblem
 
 if TYPE_CHECKING:
     from envsync._types import ArtifactKind, NormalizedName

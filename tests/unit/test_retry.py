@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from envsync.errors import EnvsyncError, IndexUnreachableError
-from envsync.retry import Policy, again, call, check_complete, classify, policy
+from envsync.index.retry import Policy, again, call, check_complete, classify, policy
 
 URL = "http://127.0.0.1:9/simple/alpha/"
 

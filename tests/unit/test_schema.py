@@ -18,8 +18,7 @@ import tomli_w
 from hypothesis import given
 from hypothesis import strategies as st
 
-from envsync.errors import SpecError
-from envsync.spec import (
+from envsync.core.spec import (
     ENV_KEYS,
     INDEX_KEYS,
     INDEXES_KEYS,
@@ -27,6 +26,7 @@ from envsync.spec import (
     TOP_KEYS,
     parse_spec,
 )
+from envsync.errors import SpecError
 
 if sys.version_info >= (3, 11):
     import tomllib

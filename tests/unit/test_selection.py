@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from envsync.selection import Chosen, GroupSelection, UnknownGroupError, choose
+from envsync.core.selection import Chosen, GroupSelection, UnknownGroupError, choose
 
 KNOWN = ("dev", "docs", "Test_Tools")
 

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
+from envsync.core.spec import DEFAULT_KEEP, DEFAULT_VENV, NamedIndex, Source, Spec, parse_spec
 from envsync.errors import SpecError
-from envsync.spec import DEFAULT_KEEP, DEFAULT_VENV, NamedIndex, Source, Spec, parse_spec
 
 if sys.version_info >= (3, 11):
     import tomllib

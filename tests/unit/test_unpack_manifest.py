@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from envsync import unpack
+from envsync.install import unpack
 
 if TYPE_CHECKING:
     from pathlib import Path

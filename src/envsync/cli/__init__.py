@@ -10,14 +10,14 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from envsync import _interrupt
+from envsync import interrupt
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
 __all__ = ["main"]
 
-_INTERRUPTED = {_interrupt.EXIT_TERMINATED, _interrupt.EXIT_INTERRUPTED}
+_INTERRUPTED = {interrupt.EXIT_TERMINATED, interrupt.EXIT_INTERRUPTED}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -27,14 +27,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     SIGTERM handler then stays until the process exits. With *argv* (a caller in-process)
     the caller's handler is put back on return.
     """
-    with _interrupt.TermGuard(until_exit=argv is None) as guard:
+    with interrupt.TermGuard(until_exit=argv is None) as guard:
         args = list(sys.argv[1:] if argv is None else argv)
         code = _guarded(args)
         guard.close()
         # A SIGTERM after the result was decided, or one that something swallowed (an
         # exception raised where Python cannot pass it on): the run still ends as 143.
         if (guard.unanswered or guard.raised) and code not in _INTERRUPTED:
-            code = _interrupted(args, _interrupt.Interrupted(_interrupt.TERMINATED))
+            code = _interrupted(args, interrupt.Interrupted(interrupt.TERMINATED))
     return code
 
 
@@ -43,24 +43,24 @@ def _guarded(args: list[str]) -> int:
     try:
         return _run(args)
     except KeyboardInterrupt as exc:
-        _interrupt.disarm()
+        interrupt.disarm()
         return _interrupted(args, exc)
     except Exception as exc:
-        wrapped = _interrupt.interruption_in(exc)  # say, raised while a module was imported
+        wrapped = interrupt.interruption_in(exc)  # say, raised while a module was imported
         if wrapped is None:
             raise
-        _interrupt.disarm()
+        interrupt.disarm()
         return _interrupted(args, wrapped)
 
 
 def _run(args: list[str]) -> int:
     """The no-change path when it can answer, else the full command line."""
-    from envsync import _fastpath  # noqa: PLC0415 - imports only the standard library
+    from envsync.cli import fastpath  # noqa: PLC0415 - imports only the standard library
 
     try:
-        answered = _fastpath.try_apply(args)
+        answered = fastpath.try_apply(args)
         if answered is None:
-            answered = _fastpath.try_lock(args)
+            answered = fastpath.try_lock(args)
     except RecursionError:  # an env.toml nested thousands deep: the full path reports it
         answered = None
     if answered is not None:

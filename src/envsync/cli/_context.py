@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
-from envsync import render
+from envsync.core import render
 from envsync.errors import printable
 from envsync.report import Event, Locked, Planned, Progress, Resolving, Step
 

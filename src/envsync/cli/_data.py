@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from envsync import render
+from envsync.core import render
 
 if TYPE_CHECKING:
-    from envsync.reconcile import LockOutcome, Outcome
+    from envsync.usecases.reconcile import LockOutcome, Outcome
 
 __all__ = ["lock_data", "outcome_data"]
 

@@ -4,31 +4,33 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from envsync import target, venvlock
+from envsync.usecases import locking
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Callable
     from contextlib import AbstractContextManager
 
     from envsync.cli._context import Context
-    from envsync.spec import Spec
+    from envsync.core.spec import Spec
 
-__all__ = ["holding"]
+__all__ = ["holding", "notice"]
 
 
 def holding(spec: Spec, args: argparse.Namespace, ctx: Context) -> AbstractContextManager[None]:
-    """Hold the lock of *spec*'s venv, waiting at most ``--lock-timeout``.
+    """Hold the lock of *spec*'s venv, waiting at most ``--lock-timeout``."""
+    command = f"envsync {args.command}"
+    return locking.holding(spec, timeout=args.lock_timeout, command=command, notice=notice(ctx))
 
-    The waiting line goes to stderr even under --quiet and --json: a run that sits silent
-    behind another one looks hung.
+
+def notice(ctx: Context) -> Callable[[str], None]:
+    """Where a waiting line goes: stderr even under --quiet and --json.
+
+    A run that sits silent behind another one looks hung.
     """
 
-    def notice(line: str) -> None:
+    def write(line: str) -> None:
         ctx.err.write(line + "\n")
         ctx.err.flush()
 
-    # Before the lock file appears beside the venv: a venv path over the user's files (or
-    # inside .git) is refused without leaving anything there.
-    target.check_venv_path(spec)
-    command = f"envsync {args.command}"
-    return venvlock.hold(spec.venv, timeout=args.lock_timeout, command=command, notice=notice)
+    return write

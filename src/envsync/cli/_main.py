@@ -14,9 +14,10 @@ import logging
 import sys
 from typing import TYPE_CHECKING, NoReturn
 
-from envsync import __version__, _interrupt, render
+from envsync import __version__, interrupt
 from envsync.cli._context import Context, envelope, use_color
 from envsync.cli._options import add_common
+from envsync.core import render
 from envsync.errors import EXIT_ERROR, EXIT_USAGE, EnvsyncError, Interrupted, printable
 
 if TYPE_CHECKING:
@@ -108,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         return _report_interrupt(ctx, exc)
     except Exception as exc:
-        wrapped = _interrupt.interruption_in(exc)
+        wrapped = interrupt.interruption_in(exc)
         if wrapped is not None:  # a SIGTERM Python turned into another error (an import's)
             return _report_interrupt(ctx, wrapped)
         if args.verbose:
@@ -127,7 +128,7 @@ def report_interrupt(argv: Sequence[str], exc: KeyboardInterrupt) -> int:
 
 def _report_interrupt(ctx: Context, exc: KeyboardInterrupt) -> int:
     """Ctrl-C (130) or SIGTERM (143), said once: a later SIGTERM is only noted (_interrupt)."""
-    _interrupt.disarm()
+    interrupt.disarm()
     if not isinstance(exc, Interrupted):  # Ctrl-C, as Python raises it
         exc = Interrupted()
     return _fail(ctx, "interrupted", exc.message, None, exc.exit_code)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from envsync.core.names import SPEC_NAME
+
 __all__ = ["add_common", "add_groups", "add_json", "add_lock_timeout", "add_mode"]
 
 
@@ -13,7 +15,7 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--spec",
         type=Path,
-        default=Path("env.toml"),
+        default=Path(SPEC_NAME),
         metavar="PATH",
         help="the env.toml to use (default: ./env.toml)",
     )

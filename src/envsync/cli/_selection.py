@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from envsync.selection import GroupSelection
+from envsync.core.selection import GroupSelection
 
 if TYPE_CHECKING:
     import argparse

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from envsync import _fastpath, projectfiles, reconcile, render, target
+from envsync.cli import fastpath
 from envsync.cli._data import outcome_data
 from envsync.cli._locking import holding
 from envsync.cli._options import add_groups, add_json, add_lock_timeout, add_mode
 from envsync.cli._selection import selection
 from envsync.cli.cmd_lock import remember_lock
+from envsync.core import render
 from envsync.errors import EXIT_OK
+from envsync.usecases import nochange, projectfiles, reconcile, target
 
 if TYPE_CHECKING:
     import argparse
@@ -54,13 +56,15 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             verify=args.verify,
             services=reconcile.Services(reporter=ctx.reporter()),
         )
-        _fastpath.record(
-            spec=args.spec,
-            venv=outcome.venv,
-            site_packages=outcome.site_packages,
-            local_files=target.local_build_files(spec),
-            argv=ctx.argv,
-        )
+        options = fastpath.chosen(ctx.argv)
+        if options is not None:  # a command line the no-change path will read again
+            nochange.record(
+                spec=args.spec,
+                venv=outcome.venv,
+                site_packages=outcome.site_packages,
+                local_files=target.local_build_files(spec),
+                options=options,
+            )
         if args.mode != "frozen":  # a frozen install may have used a stale lock
             remember_lock(spec, outcome.lock)
     if not outcome.plan.is_empty():  # an empty plan already said "No changes."

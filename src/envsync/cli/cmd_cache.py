@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from envsync import cacheadmin
-from envsync.cache import Cache
 from envsync.cli._options import add_json
 from envsync.errors import EXIT_DRIFT, EXIT_OK
+from envsync.usecases import cache
 
 if TYPE_CHECKING:
     import argparse
+    from pathlib import Path
     from typing import Any
 
     from envsync.cli._context import Context
@@ -57,35 +57,35 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     """Carry out the action; print what it found or freed."""
-    cache = Cache.default()
+    root = cache.folder()
     if args.action == "dir":
-        ctx.write(str(cache.root))
-        return ctx.report("ok", EXIT_OK, _data(args, cache))
+        ctx.write(str(root))
+        return ctx.report("ok", EXIT_OK, _data(args, root))
     if args.action == "verify":
-        return _verify(args, cache, ctx)
+        return _verify(args, root, ctx)
     if args.action == "prune":
-        freed = cacheadmin.prune(cache, everything=args.everything)
+        freed = cache.prune(everything=args.everything)
         kept = (
             f" Kept {freed.kept} unpacked wheel(s) that venvs link to (`--all` removes them too)."
             if freed.kept
             else ""
         )
-        ctx.write(f"Removed {_amount(freed)} from {cache.root}.{kept}")
-        return ctx.report("ok", EXIT_OK, _data(args, cache, freed=freed))
-    freed = cacheadmin.clean(cache)
-    ctx.write(f"Removed {cache.root}: {_amount(freed)}.")
-    return ctx.report("ok", EXIT_OK, _data(args, cache, freed=freed))
+        ctx.write(f"Removed {_amount(freed)} from {root}.{kept}")
+        return ctx.report("ok", EXIT_OK, _data(args, root, freed=freed))
+    freed = cache.clean()
+    ctx.write(f"Removed {root}: {_amount(freed)}.")
+    return ctx.report("ok", EXIT_OK, _data(args, root, freed=freed))
 
 
 def _data(
     args: argparse.Namespace,
-    cache: Cache,
+    root: Path,
     *,
-    freed: cacheadmin.Freed | None = None,
-    bad: list[cacheadmin.Bad] | None = None,
+    freed: cache.Freed | None = None,
+    bad: list[cache.Bad] | None = None,
 ) -> dict[str, Any]:
     """The JSON report's data for ``cache`` (schemas/report.schema.json, ``cache``)."""
-    data: dict[str, Any] = {"action": args.action, "cache": str(cache.root)}
+    data: dict[str, Any] = {"action": args.action, "cache": str(root)}
     if bad is not None:
         data["bad"] = [{"path": str(b.path), "problem": b.problem} for b in bad]
     if freed is not None:
@@ -93,13 +93,13 @@ def _data(
     return data
 
 
-def _verify(args: argparse.Namespace, cache: Cache, ctx: Context) -> int:
-    bad = cacheadmin.verify(cache, fix=args.fix)
+def _verify(args: argparse.Namespace, root: Path, ctx: Context) -> int:
+    bad = cache.verify(fix=args.fix)
     for entry in bad:
         ctx.write(f"! {entry.path}: {entry.problem}")
-    data = _data(args, cache, bad=bad)
+    data = _data(args, root, bad=bad)
     if not bad:
-        ctx.write(f"Every entry of {cache.root} is intact.")
+        ctx.write(f"Every entry of {root} is intact.")
         return ctx.report("ok", EXIT_OK, data)
     if args.fix:
         ctx.write(
@@ -115,7 +115,7 @@ def _verify(args: argparse.Namespace, cache: Cache, ctx: Context) -> int:
     return ctx.report("drift", EXIT_DRIFT, data)
 
 
-def _amount(freed: cacheadmin.Freed) -> str:
+def _amount(freed: cache.Freed) -> str:
     """``3 entries, 1.2 MiB freed``."""
     return f"{freed.entries} entr{'y' if freed.entries == 1 else 'ies'}, {_bytes(freed.size)} freed"
 

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from envsync import check, projectfiles, render
 from envsync.cli._options import add_groups, add_json
 from envsync.cli._selection import selection
+from envsync.core import render
 from envsync.errors import EXIT_DRIFT, EXIT_OK
+from envsync.usecases import check, projectfiles
 
 if TYPE_CHECKING:
     import argparse
 
-    from envsync.check import CheckOutcome
     from envsync.cli._context import Context
+    from envsync.usecases.check import CheckOutcome
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

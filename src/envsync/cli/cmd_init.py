@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from envsync import importers, projectfiles
+from envsync.core import importers
 from envsync.errors import EXIT_OK, EnvsyncError
+from envsync.usecases import projectfiles
 
 if sys.version_info >= (3, 11):
     import tomllib

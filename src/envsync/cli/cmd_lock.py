@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from envsync import _fastpath, projectfiles, reconcile, target
 from envsync.cli._locking import holding
 from envsync.cli._options import add_lock_timeout
 from envsync.errors import EXIT_OK
+from envsync.usecases import nochange, projectfiles, reconcile, target
 
 if TYPE_CHECKING:
     import argparse
 
     from envsync.cli._context import Context
-    from envsync.spec import Spec
+    from envsync.core.spec import Spec
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
 def remember_lock(spec: Spec, outcome: reconcile.LockOutcome) -> None:
     """Let the next ``lock`` with nothing changed answer without loading envsync."""
-    _fastpath.record_lock(
+    nochange.record_lock(
         spec=spec.path,
         venv=spec.venv,
         local_files=target.local_build_files(spec),

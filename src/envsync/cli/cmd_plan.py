@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from envsync import projectfiles, reconcile, render
 from envsync.cli._data import outcome_data
 from envsync.cli._options import add_groups, add_json, add_mode
 from envsync.cli._selection import selection
+from envsync.core import render
 from envsync.errors import EXIT_DRIFT, EXIT_OK
+from envsync.usecases import projectfiles, reconcile
 
 if TYPE_CHECKING:
     import argparse

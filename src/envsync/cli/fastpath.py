@@ -1,0 +1,106 @@
+"""The no-change path of the command line: answer ``apply`` or ``lock`` in one line.
+
+Runs before the rest of envsync is imported. It reads only the options it understands (all
+of them ones argparse accepts, which tests/e2e/test_fastpath.py checks against the full
+parser), asks the no-change use case, and prints its answer. Any other option, or any doubt,
+returns None and the full command line decides.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+from envsync.core.names import NO_CHANGES, SPEC_NAME
+from envsync.usecases import nochange
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = ["FLAGS", "OUTPUT_ONLY", "VALUED", "chosen", "try_apply", "try_lock"]
+
+#: Options without a value that the no-change path understands, per command.
+FLAGS = {
+    "apply": {"-q", "--quiet", "--all-groups", "--no-default-groups", "--frozen", "--locked"},
+    "lock": {"-q", "--quiet"},
+}
+#: Options with one value that the no-change path understands, per command.
+VALUED = {
+    "apply": {"--spec", "--group", "--only-group", "--lock-timeout"},
+    "lock": {"--spec", "--lock-timeout"},
+}
+#: Options that change how a run talks or waits, never what it installs: not in the key.
+OUTPUT_ONLY = {"-q", "--quiet", "--lock-timeout"}
+
+
+def try_apply(argv: Sequence[str]) -> int | None:
+    """Answer ``apply`` at once when the state file proves nothing changed; else None."""
+    options = _options(argv, "apply")
+    if options is None:
+        return None
+    spec = options.pop("--spec", [SPEC_NAME])[-1]
+    if not nochange.applied(spec, _without_output(options)):
+        return None
+    sys.stdout.write(NO_CHANGES + "\n")
+    return 0
+
+
+def try_lock(argv: Sequence[str]) -> int | None:
+    """Answer ``lock`` at once when nothing it depends on changed since it last ran."""
+    options = _options(argv, "lock")
+    if options is None:
+        return None
+    summary = nochange.locked(options.get("--spec", [SPEC_NAME])[-1])
+    if summary is None:
+        return None
+    sys.stdout.write(f"{summary}\n")
+    return 0
+
+
+def chosen(argv: Sequence[str]) -> dict[str, list[str]] | None:
+    """The options of an ``apply`` command line that choose what it installs, for its state.
+
+    None when the no-change path would not read this command line at all.
+    """
+    options = _options(argv, "apply")
+    if options is None:
+        return None
+    options.pop("--spec", None)
+    return _without_output(options)
+
+
+def _without_output(options: dict[str, list[str]]) -> dict[str, list[str]]:
+    return {k: v for k, v in options.items() if k not in OUTPUT_ONLY}
+
+
+def _options(argv: Sequence[str], command: str) -> dict[str, list[str]] | None:
+    """*command*'s options when they are all ones the no-change path understands, else None."""
+    if not argv or argv[0] != command:
+        return None
+    found: dict[str, list[str]] = {}
+    rest = list(argv[1:])
+    while rest:
+        arg = rest.pop(0)
+        name, eq, value = arg.partition("=")
+        if name in VALUED[command]:
+            if not eq:
+                if not rest:
+                    return None
+                value = rest.pop(0)
+            found.setdefault(name, []).append(value)
+        elif arg in FLAGS[command]:
+            found.setdefault(arg, []).append("")
+        else:
+            return None
+    # A bad --lock-timeout is a usage error, and only the full command line says so.
+    if not all(_seconds(v) for v in found.get("--lock-timeout", [])):
+        return None
+    return found
+
+
+def _seconds(value: str) -> bool:
+    """Whether *value* is a number of seconds --lock-timeout accepts."""
+    try:
+        return float(value) >= 0
+    except ValueError:
+        return False

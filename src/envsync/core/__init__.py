@@ -1,0 +1,1 @@
+"""The pure core: env.toml, the lock, the plan, group selection, pruning, rendering. No I/O."""

@@ -1,0 +1,130 @@
+"""pylock.toml -> a pip requirements file with hashes, for ``envsync export``. PURE.
+
+The packages are those ``lockfile.select`` picks for the target environment and groups (the
+same selection plan and apply install), each pinned with the hash of every file of its
+version, so ``pip install --no-deps --require-hashes -r`` accepts it on any platform the
+lock has files for. Local folders have no hash, and pip refuses them under
+``--require-hashes``: they are listed in a comment block instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from envsync.core import lockfile
+from envsync.errors import LockError
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Mapping, Sequence
+    from pathlib import Path
+
+    from packaging.pylock import Package, PackageSdist, PackageWheel, Pylock
+
+    from envsync._types import NormalizedName
+    from envsync.core.lockfile import Wanted
+
+__all__ = ["Exported", "requirements"]
+
+_HEADER = """\
+# Exported from pylock.toml by envsync; do not edit, run `envsync export` again instead.
+# Selected for Python {python} ({platform}): {what}.
+# Install with: pip install --no-deps --require-hashes -r FILE (and your index options)
+"""
+_LOCAL_HEADER = """\
+
+# Local folders are left out: pip refuses them under --require-hashes, having no hash to check.
+# Install them afterwards (paths are relative to the project folder):
+"""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Exported:
+    """A rendered requirements file and what went into it."""
+
+    text: str
+    """The requirements file."""
+    packages: tuple[NormalizedName, ...]
+    """The packages pinned with hashes, sorted."""
+    local: tuple[NormalizedName, ...] = ()
+    """Local folders left out (listed in a comment), sorted."""
+
+
+def requirements(
+    lock: Pylock,
+    *,
+    environment: Mapping[str, str],
+    tags: Sequence[str],
+    groups: Collection[str],
+    root: Path,
+    main: bool = True,
+) -> Exported:
+    """The requirements file for what *lock* installs into this environment with *groups*.
+
+    *environment* and *tags* describe the target interpreter (markers and wheel tags), as
+    for ``lockfile.select``; with ``main=False`` only the groups' own packages are kept.
+    """
+    chosen = lockfile.select(
+        lock, environment=environment, tags=tags, groups=groups, root=root, main=main
+    )
+    packages = {(p.name, lockfile.package_version(p)): p for p in lock.packages}
+    lines, hashed, local = [], [], []
+    for wanted in chosen:
+        package = packages[wanted.name, wanted.version]
+        if package.directory is None:
+            lines.append(_pinned(wanted, package))
+            hashed.append(wanted.name)
+        else:
+            local.append((wanted, package.directory.path))
+    if local:
+        lines.append(_LOCAL_HEADER.rstrip("\n"))
+        lines.extend(_local(wanted, path) for wanted, path in local)
+    return Exported(
+        text=_header(environment, groups, main=main) + "".join(f"{line}\n" for line in lines),
+        packages=tuple(hashed),
+        local=tuple(wanted.name for wanted, _ in local),
+    )
+
+
+def _header(environment: Mapping[str, str], groups: Collection[str], *, main: bool) -> str:
+    names = ", ".join(sorted(groups))
+    if not main:
+        what = f"only the groups {names}"
+    elif groups:
+        what = f"the main dependencies and the groups {names}"
+    else:
+        what = "the main dependencies"
+    return _HEADER.format(
+        python=environment.get("python_full_version", "?"),
+        platform=environment.get("sys_platform", "?"),
+        what=what,
+    )
+
+
+def _pinned(wanted: Wanted, package: Package) -> str:
+    """``name==version`` with the hash of every file of the version, or ``name @ url``.
+
+    The URL form is for archives, and for files the lock gives no version for.
+    """
+    if wanted.version is None or wanted.artifact.kind == "archive":
+        head = f"{wanted.name} @ {wanted.artifact.url}"
+        return _with_hashes(head, wanted.name, [wanted.artifact.sha256])
+    files: list[PackageWheel | PackageSdist] = [*(package.wheels or ())]
+    files += [package.sdist] if package.sdist else []
+    hashes = [file.hashes.get("sha256") for file in files]
+    return _with_hashes(f"{wanted.name}=={wanted.version}", wanted.name, hashes)
+
+
+def _with_hashes(head: str, name: str, hashes: Sequence[str | None]) -> str:
+    """*head* and a ``--hash`` line per distinct sha256, continued with backslashes."""
+    found = list(dict.fromkeys(h for h in hashes if h))
+    if not found:
+        msg = f"{name} has no sha256 hash in pylock.toml, so pip could not check it"
+        raise LockError(msg, hint="run `envsync lock --upgrade` to write a fresh lock")
+    return " \\\n".join([head, *(f"    --hash=sha256:{h}" for h in found)])
+
+
+def _local(wanted: Wanted, path: str) -> str:
+    """The comment line telling how to install a local folder."""
+    editable = "-e " if wanted.editable else ""
+    return f"#   pip install --no-deps {editable}{path}    # {wanted.name}"

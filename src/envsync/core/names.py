@@ -1,0 +1,20 @@
+"""The names of envsync's files and the one line the no-change path shares with the full path.
+
+Only constants: the no-change path imports this before anything else, so it must stay free of
+imports. Every module that needs one of these names takes it from here.
+"""
+
+from __future__ import annotations
+
+__all__ = ["DEFAULT_VENV", "LOCK_NAME", "NO_CHANGES", "SPEC_NAME", "STATE_NAME"]
+
+#: The spec a command reads when ``--spec`` is not given.
+SPEC_NAME = "env.toml"
+#: The lock, always beside the spec (PEP 751's default name).
+LOCK_NAME = "pylock.toml"
+#: The venv, relative to the spec's folder, when ``[env] venv`` is not given.
+DEFAULT_VENV = ".venv"
+#: The state file the no-change path trusts, inside the venv.
+STATE_NAME = ".envsync-state.json"
+#: What an apply that changes nothing prints.
+NO_CHANGES = "No changes. The environment matches the lock."

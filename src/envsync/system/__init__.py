@@ -1,0 +1,1 @@
+"""envsync's contact with the machine: processes, guarded deletion, atomic writes, cache folder."""

@@ -1,0 +1,1 @@
+"""What a command does (lock, plan, apply, check, export, run): plain calls in a fixed order."""

@@ -1,0 +1,155 @@
+"""The CI gate: is the lock fresh for env.toml, and does the venv equal the lock? Reads only.
+
+Never resolves, never searches for interpreters, never changes anything: it reads env.toml,
+pylock.toml and the venv, and says how they differ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from envsync.core import lockfile
+from envsync.core.planner import Plan, make_plan
+from envsync.core.selection import Chosen, GroupSelection, choose
+from envsync.errors import LockError
+from envsync.install import transaction
+from envsync.usecases import projectfiles, target
+from envsync.usecases.target import policy, staleness
+from envsync.venv import create, environment
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from packaging.pylock import Pylock
+
+    from envsync.core.planner import InstalledDist
+    from envsync.core.spec import Spec
+    from envsync.venv.drift import DriftItem
+
+__all__ = ["CheckOutcome", "LockState", "VenvState", "check"]
+
+LockState = Literal["fresh", "stale", "missing"]
+#: interrupted: an apply was killed part way and left its journal (``transaction``).
+VenvState = Literal["ok", "missing", "wrong-python", "interrupted", "broken"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CheckOutcome:
+    """Everything check found."""
+
+    lock_path: Path
+    """pylock.toml."""
+    lock_state: LockState
+    """fresh, stale (with ``lock_reason``) or missing."""
+    lock_reason: str | None
+    """Why the lock is stale."""
+    venv: Path
+    """The venv."""
+    venv_state: VenvState
+    """ok, missing, or made from a Python the spec does not accept."""
+    python: str | None
+    """The venv's Python version, when there is a venv."""
+    plan: Plan | None
+    """What apply would change in the venv; None when there is no venv or lock to compare."""
+    drift: tuple[DriftItem, ...]
+    """Files that no longer match their RECORD (with ``verify``)."""
+    chosen: Chosen
+    """The groups checked."""
+
+    def in_sync(self) -> bool:
+        """True when nothing differs: CI may go on."""
+        return (
+            self.lock_state == "fresh"
+            and self.venv_state == "ok"
+            and self.plan is not None
+            and self.plan.is_empty()
+            and not self.drift
+        )
+
+
+def check(
+    spec: Spec, *, groups: GroupSelection | None = None, verify: bool = False
+) -> CheckOutcome:
+    """Compare env.toml, pylock.toml and the venv; with *verify*, re-hash installed files."""
+    chosen = choose(
+        groups or GroupSelection(),
+        known=[g.name for g in spec.groups],
+        default=spec.default_groups,
+    )
+    path = projectfiles.lock_path(spec)
+    the_lock = projectfiles.read_lock(path)
+    # A venv path over the user's files is an error here too; a venv whose interpreter is
+    # gone cannot be inspected: it is reported as broken, and apply makes it again.
+    broken = target.check_venv_path(spec)
+    if broken or not create.is_venv(spec.venv):
+        lock_state, reason = _lock_state(the_lock, spec, None)
+        return CheckOutcome(
+            lock_path=path, lock_state=lock_state, lock_reason=reason, venv=spec.venv,
+            venv_state="broken" if broken else "missing", python=None, plan=None, drift=(),
+            chosen=chosen,
+        )  # fmt: skip
+    info, installed = environment.inspect(spec.venv)
+    version = str(info.version)
+    lock_state, reason = _lock_state(the_lock, spec, version)
+    found = _drift(info) if verify else ()
+    plan = None
+    if the_lock is not None:
+        plan = _plan(spec, the_lock, info, installed, chosen, found)
+        if plan is None:  # the lock cannot be installed here at all
+            lock_state, reason = "stale", f"pylock.toml does not fit the venv's Python {version}"
+    return CheckOutcome(
+        lock_path=path,
+        lock_state=lock_state,
+        lock_reason=reason,
+        venv=spec.venv,
+        venv_state=_venv_state(spec, info),
+        python=version,
+        plan=plan,
+        drift=found,
+        chosen=chosen,
+    )
+
+
+def _venv_state(spec: Spec, info: environment.VenvInfo) -> VenvState:
+    if transaction.pending(spec.venv):
+        return "interrupted"
+    return "ok" if spec.python.contains(info.version, prereleases=True) else "wrong-python"
+
+
+def _lock_state(
+    the_lock: Pylock | None, spec: Spec, version: str | None
+) -> tuple[LockState, str | None]:
+    if the_lock is None:
+        return "missing", f"there is no {lockfile.LOCK_NAME}"
+    why = staleness(the_lock, spec, version)
+    return ("fresh", None) if why is None else ("stale", why)
+
+
+def _plan(  # noqa: PLR0917 - one private step of check, called once
+    spec: Spec,
+    the_lock: Pylock,
+    info: environment.VenvInfo,
+    installed: tuple[InstalledDist, ...],
+    chosen: Chosen,
+    found: tuple[DriftItem, ...],
+) -> Plan | None:
+    try:
+        wanted = lockfile.select(
+            the_lock,
+            environment=info.markers,
+            tags=info.tags,
+            groups=chosen.groups,
+            root=spec.root,
+            main=chosen.main,
+        )
+    except LockError:
+        return None
+    return make_plan(wanted, installed, policy(spec, reinstall={d.package for d in found}))
+
+
+def _drift(info: environment.VenvInfo) -> tuple[DriftItem, ...]:
+    """``drift.verify``, imported only for ``--verify``: it re-hashes every installed file."""
+    from envsync.venv import drift  # noqa: PLC0415 - not needed on the usual path
+
+    return drift.verify(info)

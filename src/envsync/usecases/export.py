@@ -1,0 +1,57 @@
+"""``envsync export``: the lock as it is -> a pip requirements file with hashes. Never resolves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from envsync.core import export, lockfile
+from envsync.core.selection import GroupSelection, choose
+from envsync.errors import MissingLockError
+from envsync.system import atomic
+from envsync.usecases import projectfiles, target
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from envsync.core.spec import Spec
+    from envsync.report import Reporter
+
+__all__ = ["Exported", "export_lock", "write"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Exported:
+    """The requirements file, and what the caller should warn about."""
+
+    file: export.Exported
+    """The text, the packages in it and the local folders left out."""
+    stale: str | None
+    """Why the lock is out of date for env.toml (it is exported as it is), or None."""
+
+
+def export_lock(spec: Spec, groups: GroupSelection | None, reporter: Reporter) -> Exported:
+    """Export the lock as it is: a missing lock is an error, a stale one a warning."""
+    path = projectfiles.lock_path(spec)
+    the_lock = projectfiles.read_lock(path)
+    if the_lock is None:
+        msg = f"export needs a lock, and {path} does not exist"
+        raise MissingLockError(msg, hint="run `envsync lock` first; export never resolves")
+    table = lockfile.info(the_lock, path=path)
+    # Like --frozen: the groups are the lock's, not the spec's.
+    chosen = choose(groups or GroupSelection(), known=table.groups, default=table.default_groups)
+    found = target.find_target(spec, reporter)
+    exported = export.requirements(
+        the_lock,
+        environment=found.markers,
+        tags=found.tags,
+        groups=chosen.groups,
+        root=spec.root,
+        main=chosen.main,
+    )
+    return Exported(file=exported, stale=target.staleness(the_lock, spec, found.version))
+
+
+def write(output: Path, text: str) -> None:
+    """Replace *output* with *text*, whole or not at all."""
+    atomic.write_text(output, text)

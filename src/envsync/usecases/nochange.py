@@ -1,0 +1,178 @@
+"""Whether anything can have changed since the last apply or lock: the no-change use case.
+
+After every successful apply, a state file in the venv records a fingerprint of everything
+the result depended on: env.toml and pylock.toml (size and mtime), the venv's pyvenv.cfg, the
+build files of local packages, the names in site-packages, the options that choose what is
+installed and the envsync version. When a later ``apply`` with the same options finds the
+same fingerprint, the venv cannot differ from the lock, so it says so without importing
+packaging, probing the interpreter or starting pip. ``lock`` keeps the same kind of state in
+envsync's cache folder, since a lock needs no venv.
+
+Only the standard library is imported here, and only what the check needs: this runs before
+the rest of envsync is loaded. Anything unusual (an unreadable file) means "not sure", and
+the full path decides.
+"""
+
+# ruff: noqa: PTH100, PTH103, PTH110, PTH116, PTH118, PTH120, PTH123 - os.path, not pathlib:
+# this module runs before anything else is imported, and pathlib costs milliseconds here.
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from envsync.core.names import DEFAULT_VENV, LOCK_NAME, STATE_NAME
+from envsync.system.cachedir import cache_root
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from pathlib import Path
+
+__all__ = ["applied", "lock_state_path", "locked", "record", "record_lock"]
+
+_FORMAT = 1
+_UNSURE = (OSError, ValueError, TypeError, KeyError, AttributeError)
+
+
+def applied(spec: str, options: Mapping[str, Sequence[str]]) -> bool:
+    """Whether an apply of *spec* with *options* is known to change nothing."""
+    try:
+        venv = _venv_of(spec)
+        with open(os.path.join(venv, STATE_NAME), encoding="utf-8") as fh:
+            state = json.load(fh)
+        return bool(
+            state.get("format") == _FORMAT and state.get("key") == _key(spec, venv, state, options)
+        )
+    except _UNSURE:
+        return False
+
+
+def record(
+    *,
+    spec: Path,
+    venv: Path,
+    site_packages: Iterable[Path],
+    local_files: Iterable[Path],
+    options: Mapping[str, Sequence[str]],
+) -> None:
+    """Write the state file after a successful apply with *options*; never fails the run."""
+    state = {
+        "format": _FORMAT,
+        "site_packages": sorted(str(p) for p in set(site_packages)),
+        "local_files": sorted(str(p) for p in local_files),
+    }
+    try:
+        state["key"] = _key(str(spec), str(venv), state, options)
+        _write(os.path.join(venv, STATE_NAME), state)
+    except OSError:
+        return  # without a state file the next run simply takes the full path
+
+
+def locked(spec: str) -> str | None:
+    """The summary of the last lock of *spec*, when nothing it depends on changed since."""
+    try:
+        venv = _venv_of(spec)
+        with open(lock_state_path(spec), encoding="utf-8") as fh:
+            state = json.load(fh)
+        if state.get("format") != _FORMAT or state.get("key") != _key(spec, venv, state, {}):
+            return None
+        return str(state["summary"])
+    except _UNSURE:
+        return None
+
+
+def record_lock(*, spec: Path, venv: Path, local_files: Iterable[Path], summary: str) -> None:
+    """Write the lock state after a lock or apply left pylock.toml fresh for env.toml.
+
+    A lock needs no venv, so this state lives in envsync's cache folder, one file per spec.
+    """
+    state: dict[str, object] = {
+        "format": _FORMAT,
+        "site_packages": [],
+        "local_files": sorted(str(p) for p in local_files),
+        "summary": summary,
+    }
+    try:
+        state["key"] = _key(str(spec), str(venv), state, {})
+        path = lock_state_path(str(spec))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        _write(path, state)
+    except OSError:
+        return
+
+
+def lock_state_path(spec: str) -> str:
+    """Where the lock state of *spec* is kept: envsync's cache folder, keyed by the spec path."""
+    name = hashlib.sha256(os.path.abspath(spec).encode()).hexdigest()[:32]
+    return os.path.join(cache_root(), "lock-state", f"{name}.json")
+
+
+def _write(path: str, state: dict[str, object]) -> None:
+    """Replace the state file whole: a torn one must never be read as "No changes"."""
+    from envsync.system import atomic  # noqa: PLC0415 - only a full run writes; keep start-up lean
+
+    atomic.write_text(path, json.dumps(state), fault="writing-state")
+
+
+def _venv_of(spec: str) -> str:
+    """The venv folder env.toml names (its [env] venv, default .venv), made absolute.
+
+    The one read of env.toml on this path: the venv decides which state applies, and the
+    spec's size and mtime are in the key, so a changed env.toml is never trusted.
+    """
+    if sys.version_info >= (3, 11):
+        import tomllib  # noqa: PLC0415 - only this run needs it, and only when a state exists
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib  # noqa: PLC0415
+
+    with open(spec, "rb") as fh:
+        data = tomllib.load(fh)
+    venv = data.get("env", {}).get("venv", DEFAULT_VENV)
+    return os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(spec)), venv))
+
+
+def _key(
+    spec: str, venv: str, state: Mapping[str, object], options: Mapping[str, Sequence[str]]
+) -> str:
+    """The fingerprint of everything an apply's result depends on."""
+    from envsync import __version__  # noqa: PLC0415 - a tiny module, but only needed here
+
+    root = os.path.dirname(os.path.abspath(spec))
+    files = [
+        os.path.abspath(spec),
+        os.path.join(root, LOCK_NAME),
+        *_strings(state.get("local_files")),
+    ]
+    # The venv's Python decides what a lock is for; without a venv, "none" is the state.
+    venv_cfg = os.path.join(venv, "pyvenv.cfg")
+    files += [venv_cfg] if os.path.exists(venv_cfg) else []
+    digest = hashlib.sha256(__version__.encode())
+    digest.update(json.dumps(sorted((k, sorted(v)) for k, v in options.items())).encode())
+    for name in files:
+        stat = os.stat(name)
+        digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+    for folder in _strings(state.get("site_packages")):
+        digest.update(_listing(folder).encode())
+    return digest.hexdigest()
+
+
+def _listing(folder: str) -> str:
+    """The names in site-packages, with the mtimes of the dist-info folders.
+
+    A dist-info folder is written anew whenever pip (or anything else) installs a
+    distribution, so this changes whenever a package is added, removed or replaced.
+    """
+    parts = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            stamp = entry.stat().st_mtime_ns if entry.name.endswith(".dist-info") else 0
+            parts.append(f"{entry.name}:{stamp}")
+    return "\0".join(sorted(parts)) + "\0\0"
+
+
+def _strings(value: object) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise TypeError(value)
+    return value

@@ -1,0 +1,1 @@
+"""Virtual environments: interpreters, probing, dist-info, creation, the venv lock, safety, drift."""
