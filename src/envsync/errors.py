@@ -37,6 +37,7 @@ __all__ = [
     "MissingLockError",
     "RemovalRefused",
     "ResolutionError",
+    "RolledBackError",
     "SpecError",
     "SpecProblem",
     "StaleLockError",
@@ -252,3 +253,17 @@ def printable(text: str, *, one_line: bool = False) -> str:
 def _escape(char: str) -> str:
     """One character as it is, or as ``repr`` escapes it when it is not printable."""
     return char if char.isprintable() else repr(char)[1:-1]
+
+
+class RolledBackError(EnvsyncError):
+    """A change to the venv failed and was undone: the cause, and that nothing changed.
+
+    It reads, exits and is coded as its cause (``__cause__``) does, with the venv's state
+    added: the cause is wrapped, never edited.
+    """
+
+    def __init__(self, cause: EnvsyncError, *, venv: Path) -> None:
+        message = f"{cause.message} (nothing was changed: {venv} is as it was before this run)"
+        super().__init__(message, hint=cause.hint)
+        self.code = cause.code
+        self.exit_code = cause.exit_code

@@ -111,12 +111,12 @@ def test_an_apply_killed_writing_its_state_leaves_the_old_state(
 
     full = envsync(tmp_path, "apply", "--frozen")  # the old state is for other options
     assert full.returncode == 0, full.stderr
-    assert " envsync.usecases.reconcile\n" in full.stderr
+    assert " envsync.usecases.apply\n" in full.stderr
     assert content(state) != old
     assert temporaries(state) == []
     fast = envsync(tmp_path, "apply", "--frozen")
     assert fast.stdout == NO_CHANGES + "\n"
-    assert " envsync.usecases.reconcile\n" not in fast.stderr
+    assert " envsync.usecases.apply\n" not in fast.stderr
 
 
 def test_a_lock_killed_writing_its_state_leaves_the_old_state(

@@ -27,6 +27,7 @@ from envsync.venv import environment
 from envsync.venv.create import create_venv, venv_python
 from envsync.venv.environment import VenvInfo, inspect, probe_venv, read_installed
 from envsync.venv.interpreters import Interpreter, find_python
+from envsync.venv.prober import Prober
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -124,28 +125,26 @@ def test_a_new_venv_is_known_without_asking_it(tmp_path, monkeypatch, which, req
     base = request.getfixturevalue("other") if which == "other" else find_current()
     root = tmp_path / "venv"
     create_venv(root, base)
-    environment.probe_interpreter(base.executable)
+    prober = Prober()  # one run's memory
+    environment.probe_interpreter(base.executable, prober=prober)
 
-    environment.expect_new_venv(root, base.executable)
+    environment.expect_new_venv(root, base.executable, prober=prober)
     with monkeypatch.context() as patch:
         patch.setattr(environment, "_run_probe", lambda python: pytest.fail(f"{python} was run"))
-        expected = probe_venv(root)
+        expected = probe_venv(root, prober=prober)
 
-    # What the venv says when asked, with nothing remembered (a new process, an empty cache).
-    monkeypatch.setattr(environment, "_PROBED", {})
+    # What the venv says when asked, with nothing remembered (a new run, an empty cache).
     monkeypatch.setenv("ENVSYNC_CACHE_DIR", str(tmp_path / "empty-cache"))
     assert probe_venv(root) == expected
     assert expected.version == base.version
 
 
-def test_a_venv_remade_with_another_python_is_asked_again(tmp_path, monkeypatch, other):
+def test_a_venv_remade_with_another_python_is_asked_again(tmp_path, other):
     root = tmp_path / "venv"
     create_venv(root, find_current())
     assert probe_venv(root).version == CURRENT
     shutil.rmtree(root)
     create_venv(root, other)
-    monkeypatch.setattr(environment, "_PROBED", {})  # as in a new envsync process
-
     assert probe_venv(root).version == other.version
 
 

@@ -46,7 +46,7 @@ def test_an_up_to_date_venv_is_confirmed_without_the_machinery(synced: Path) -> 
     assert result.stdout == NO_CHANGES + "\n"
     imported = result.stderr  # -X importtime writes one line per imported module
     for heavy in (
-        "envsync.usecases.reconcile",
+        "envsync.usecases.apply",
         "envsync.resolve.resolver",
         "packaging",
         "subprocess",
@@ -57,7 +57,7 @@ def test_an_up_to_date_venv_is_confirmed_without_the_machinery(synced: Path) -> 
 def test_quiet_does_not_spoil_the_no_change_path(synced: Path) -> None:
     result = apply_in_a_process(synced, "--quiet")
     assert result.stdout == NO_CHANGES + "\n"
-    assert " envsync.usecases.reconcile\n" not in result.stderr
+    assert " envsync.usecases.apply\n" not in result.stderr
 
 
 def check_full_path(capsys: pytest.CaptureFixture[str], root: Path, *args: str) -> str:
@@ -99,7 +99,7 @@ def test_options_the_no_change_path_does_not_know_take_the_full_path(synced: Pat
     result = apply_in_a_process(synced, "--json")
     assert result.returncode == 0
     assert '"status": "ok"' in result.stdout
-    assert " envsync.usecases.reconcile\n" in result.stderr
+    assert " envsync.usecases.apply\n" in result.stderr
 
 
 def lock_in_a_process(root: Path) -> subprocess.CompletedProcess[str]:
@@ -116,7 +116,7 @@ def test_lock_with_nothing_changed_answers_without_the_machinery(synced: Path) -
     assert result.stdout == "pylock.toml is up to date: 3 package(s) for Python " + (
         ".".join(map(str, sys.version_info[:3])) + "\n"
     )
-    assert " envsync.usecases.reconcile\n" not in result.stderr
+    assert " envsync.usecases.apply\n" not in result.stderr
 
 
 def test_a_frozen_apply_of_a_stale_lock_does_not_vouch_for_the_lock(
@@ -145,7 +145,7 @@ def test_lock_without_a_venv_also_answers_without_the_machinery(
     )  # fmt: skip
 
     assert again.stdout.startswith("pylock.toml is up to date: 2 package(s)")
-    assert " envsync.usecases.reconcile\n" not in again.stderr
+    assert " envsync.usecases.apply\n" not in again.stderr
     write_spec(tmp_path, ["alpha", "theta"], index_url=package_index.url)
     changed = envsync(capsys, "lock", "--spec", str(tmp_path / "env.toml"))
     assert changed.out.startswith("pylock.toml updated")

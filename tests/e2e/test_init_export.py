@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from envsync.usecases import projectfiles
+from envsync.usecases.project import load_spec
 
 from helpers import envsync, venv_packages, venv_python, write_spec
 from support import isolated_env, run_pip
@@ -75,7 +75,7 @@ def test_init_from_requirements_then_apply_installs_what_pip_would(
     err = run_ok(capsys, "init", "--from", str(requirements), "--spec", spec_of(project))
     assert "warning: " in err
     assert "dropped --pre" in err
-    spec = projectfiles.load_spec(project / "env.toml")
+    spec = load_spec(project / "env.toml")
     assert spec.index.url == package_index.url
     run_ok(capsys, "apply", "--spec", spec_of(project))
 
@@ -96,7 +96,7 @@ def test_init_writes_an_editable_folder_as_a_source(
 
     run_ok(capsys, "init", "--from", str(requirements), "--spec", spec_of(tmp_path / "app"))
 
-    spec = projectfiles.load_spec(tmp_path / "app" / "env.toml")
+    spec = load_spec(tmp_path / "app" / "env.toml")
     assert [str(r) for r in spec.dependencies] == ["mylib"]
     source = spec.source("mylib")
     assert source is not None
@@ -163,12 +163,12 @@ def test_init_without_from_writes_a_template_envsync_loads(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     run_ok(capsys, "init", "--spec", spec_of(tmp_path / "new"))
-    spec = projectfiles.load_spec(tmp_path / "new" / "env.toml")
+    spec = load_spec(tmp_path / "new" / "env.toml")
     assert str(spec.python) == f">={sys.version_info.major}.{sys.version_info.minor}"
     assert spec.dependencies == ()
 
     run_ok(capsys, "init", "--spec", spec_of(tmp_path / "new"), "--python", "3.12", "--force")
-    assert str(projectfiles.load_spec(tmp_path / "new" / "env.toml").python) == "==3.12.*"
+    assert str(load_spec(tmp_path / "new" / "env.toml").python) == "==3.12.*"
 
 
 def test_init_refuses_to_overwrite(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

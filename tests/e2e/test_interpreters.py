@@ -13,7 +13,6 @@ from packaging.version import Version
 
 from envsync.errors import InterpreterNotFoundError, VenvError
 from envsync.system.process import clean_env, run
-from envsync.venv import interpreters
 from envsync.venv.interpreters import Interpreter, find_python, probe
 
 if TYPE_CHECKING:
@@ -123,19 +122,17 @@ def test_each_interpreter_is_probed_once(tmp_path):
     assert counter.read_text().splitlines() == ["run"]
 
 
-def test_an_interpreters_answer_is_kept_across_runs(tmp_path, monkeypatch):
+def test_an_interpreters_answer_is_kept_across_runs(tmp_path):
     counter = tmp_path / "runs"
     fake = fake_python(tmp_path, "python3", '["cpython", [3, 96, 1], "final", 0]', counter=counter)
     first = probe(fake)
-    monkeypatch.setattr(interpreters, "_PROBES", {})  # as in a new envsync process
     assert probe(fake) == first
     assert counter.read_text().splitlines() == ["run"]
 
 
-def test_an_interpreter_changed_in_place_is_asked_again(tmp_path, monkeypatch):
+def test_an_interpreter_changed_in_place_is_asked_again(tmp_path):
     fake = fake_python(tmp_path, "python3", '["cpython", [3, 96, 1], "final", 0]')
     assert probe(fake).version == Version("3.96.1")
-    monkeypatch.setattr(interpreters, "_PROBES", {})
     fake_python(tmp_path, "python3", '["cpython", [3, 96, 12], "final", 0]')  # upgraded
     assert probe(fake).version == Version("3.96.12")
 

@@ -27,7 +27,7 @@ from envsync.install import unpack as unpack_module
 from envsync.install.cache import cache_dir
 from envsync.install.native import NativeInstaller
 from envsync.install.pip import PipInstaller, requirement_line
-from envsync.usecases import reconcile
+from envsync.usecases import backends
 from envsync.venv.distinfo import uninstall_dist
 
 from helpers import envsync, snapshot, venv_packages
@@ -540,9 +540,9 @@ def installers(root: Path) -> dict[str, str]:
 
 def test_the_spec_chooses_the_installer(tmp_path: Path) -> None:
     spec = parse_spec('[env]\ninstaller = "pip"\n', path=tmp_path / "env.toml")
-    assert isinstance(reconcile.installer_for(spec), PipInstaller)
+    assert isinstance(backends.installer_for(spec), PipInstaller)
     spec = parse_spec("[env]\ncompile-bytecode = true\n", path=tmp_path / "env.toml")
-    assert isinstance(reconcile.installer_for(spec), NativeInstaller)
+    assert isinstance(backends.installer_for(spec), NativeInstaller)
 
 
 def test_apply_installs_natively_and_check_verify_is_clean(

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from envsync.usecases import reconcile
+from envsync.usecases import backends
 
 from helpers import envsync, lock_packages, venv_packages
 
@@ -58,7 +58,7 @@ def test_a_missing_uv_is_a_clear_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # uv is a test dependency, so it is installed here: hide it as a machine without it would.
-    monkeypatch.setattr(reconcile, "find_uv", lambda: None)
+    monkeypatch.setattr(backends, "find_uv", lambda: None)
     root = project(tmp_path / "p", package_index.url, "uv")
 
     result = envsync(capsys, "lock", "--spec", str(root / "env.toml"))

@@ -17,7 +17,7 @@ from envsync.core.lockfile import Artifact, Wanted
 from envsync.core.spec import IndexConfig, parse_spec
 from envsync.install.uv import UvInstaller
 from envsync.resolve.resolver import find_uv
-from envsync.usecases import reconcile
+from envsync.usecases import backends
 
 from helpers import envsync, lock_versions, snapshot, venv_packages
 from support import isolated_env
@@ -84,7 +84,7 @@ def run_venv(program: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_the_spec_chooses_the_uv_installer(tmp_path: Path) -> None:
     spec = parse_spec('[env]\ninstaller = "uv"\n', path=tmp_path / "env.toml")
-    assert isinstance(reconcile.installer_for(spec), UvInstaller)
+    assert isinstance(backends.installer_for(spec), UvInstaller)
 
 
 def test_apply_installs_exactly_the_lock_and_removes_what_it_no_longer_holds(
@@ -303,7 +303,7 @@ def test_a_missing_uv_leaves_an_existing_venv_as_it_was(
     apply_ok(capsys, spec)
     before = snapshot(tmp_path)
     write_env(tmp_path, ["alpha", "theta"], package_index.url)  # now installer = "uv"
-    monkeypatch.setattr(reconcile, "find_uv", lambda: None)
+    monkeypatch.setattr(backends, "find_uv", lambda: None)
 
     result = envsync(capsys, "apply", "--spec", spec)
 

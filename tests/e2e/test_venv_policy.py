@@ -11,7 +11,7 @@ import pytest
 from packaging.specifiers import SpecifierSet
 
 from envsync.core.planner import Change
-from envsync.usecases import projectfiles, reconcile
+from envsync.usecases import apply, project
 from envsync.venv.interpreters import find_python
 
 from helpers import envsync, snapshot, venv_packages, venv_version, write_spec
@@ -109,9 +109,9 @@ def test_envsync_never_plans_to_remove_itself_from_its_own_venv(
         f'[env]\npython = "{version}"\nvenv = "{Path(sys.prefix).as_posix()}"\n'
         f'dependencies = ["theta"]\nkeep = []\n[index]\nurl = "{package_index.url}"\n'
     )
-    spec = projectfiles.load_spec(tmp_path / "env.toml")
+    spec = project.load_spec(tmp_path / "env.toml")
 
-    outcome = reconcile.plan(spec)
+    outcome = apply.plan(spec)
 
     removed = {a.name for a in outcome.plan.of(Change.REMOVE)}
     for needed in ("envsync", "packaging", "pip-tools", "pip", "tomli-w", "click", "build"):

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 from envsync.core import render
 
 if TYPE_CHECKING:
-    from envsync.usecases.reconcile import LockOutcome, Outcome
+    from envsync.usecases.apply import Outcome
+    from envsync.usecases.lock import LockOutcome
 
 __all__ = ["lock_data", "outcome_data"]
 

@@ -1,10 +1,10 @@
-"""The venv lock as the commands that change a venv (apply, lock, run) take it."""
+"""The venv lock as apply, lock and run take it, and the state they leave for the next run."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from envsync.usecases import locking
+from envsync.usecases import exclusive, nochange
 
 if TYPE_CHECKING:
     import argparse
@@ -13,14 +13,15 @@ if TYPE_CHECKING:
 
     from envsync.cli._context import Context
     from envsync.core.spec import Spec
+    from envsync.usecases.lock import LockOutcome
 
-__all__ = ["holding", "notice"]
+__all__ = ["holding", "notice", "remember_lock"]
 
 
 def holding(spec: Spec, args: argparse.Namespace, ctx: Context) -> AbstractContextManager[None]:
     """Hold the lock of *spec*'s venv, waiting at most ``--lock-timeout``."""
     command = f"envsync {args.command}"
-    return locking.holding(spec, timeout=args.lock_timeout, command=command, notice=notice(ctx))
+    return exclusive.holding(spec, timeout=args.lock_timeout, command=command, notice=notice(ctx))
 
 
 def notice(ctx: Context) -> Callable[[str], None]:
@@ -34,3 +35,14 @@ def notice(ctx: Context) -> Callable[[str], None]:
         ctx.err.flush()
 
     return write
+
+
+def remember_lock(spec: Spec, outcome: LockOutcome) -> None:
+    """Let the next ``lock`` with nothing changed answer without loading envsync."""
+    nochange.record_lock(
+        spec=spec.path,
+        venv=spec.venv,
+        local_files=outcome.local_files,
+        summary=f"{outcome.path.name} is up to date: "
+        f"{outcome.packages} package(s) for Python {outcome.python}",
+    )

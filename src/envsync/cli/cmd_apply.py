@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING
 
 from envsync.cli import fastpath
 from envsync.cli._data import outcome_data
-from envsync.cli._locking import holding
+from envsync.cli._locking import holding, remember_lock
 from envsync.cli._options import add_groups, add_json, add_lock_timeout, add_mode
 from envsync.cli._selection import selection
-from envsync.cli.cmd_lock import remember_lock
 from envsync.core import render
 from envsync.errors import EXIT_OK
-from envsync.usecases import nochange, projectfiles, reconcile, target
+from envsync.usecases import apply, nochange, project
+from envsync.usecases.backends import Services
 
 if TYPE_CHECKING:
     import argparse
@@ -47,14 +47,14 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     The venv's lock is held from the first look at the venv until the state the no-change
     path trusts is written: that state must describe this run's result, not another's.
     """
-    spec = projectfiles.load_spec(args.spec)
+    spec = project.load_spec(args.spec)
     with holding(spec, args, ctx):
-        outcome = reconcile.apply(
+        outcome = apply.apply(
             spec,
             groups=selection(args),
             mode=args.mode,
             verify=args.verify,
-            services=reconcile.Services(reporter=ctx.reporter()),
+            services=Services(reporter=ctx.reporter()),
         )
         options = fastpath.chosen(ctx.argv)
         if options is not None:  # a command line the no-change path will read again
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                 spec=args.spec,
                 venv=outcome.venv,
                 site_packages=outcome.site_packages,
-                local_files=target.local_build_files(spec),
+                local_files=outcome.lock.local_files,
                 options=options,
             )
         if args.mode != "frozen":  # a frozen install may have used a stale lock

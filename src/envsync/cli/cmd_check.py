@@ -8,7 +8,7 @@ from envsync.cli._options import add_groups, add_json
 from envsync.cli._selection import selection
 from envsync.core import render
 from envsync.errors import EXIT_DRIFT, EXIT_OK
-from envsync.usecases import check, projectfiles
+from envsync.usecases import check, project
 
 if TYPE_CHECKING:
     import argparse
@@ -30,7 +30,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     """Check, print what differs, and exit with the documented code."""
-    spec = projectfiles.load_spec(args.spec)
+    spec = project.load_spec(args.spec)
     outcome = check.check(spec, groups=selection(args), verify=args.verify)
     ctx.write(text(outcome, color=ctx.color))
     in_sync = outcome.in_sync()

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from envsync.cli._options import add_groups
 from envsync.cli._selection import selection
 from envsync.errors import EXIT_OK
-from envsync.usecases import export, projectfiles
+from envsync.usecases import export, project
 
 if TYPE_CHECKING:
     import argparse
@@ -38,7 +38,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     """Export the lock as it is: a missing lock is an error, a stale one a warning."""
-    spec = projectfiles.load_spec(args.spec)
+    spec = project.load_spec(args.spec)
     result = export.export_lock(spec, selection(args), ctx.reporter())
     if result.stale is not None:
         ctx.warn(f"pylock.toml is out of date ({result.stale}); exported it as it is")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from envsync.core import importers
 from envsync.errors import EXIT_OK, EnvsyncError
-from envsync.usecases import projectfiles
+from envsync.usecases import project
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     for warning in warnings:
         ctx.warn(warning)
     target.parent.mkdir(parents=True, exist_ok=True)
-    projectfiles.write_spec(target, text)
+    project.write_spec(target, text)
     origin = f" from {args.source}" if args.source else ""
     ctx.write(f"Wrote {path}{origin}. Run `envsync apply` to lock it and create the venv.")
     return EXIT_OK

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from envsync.cli._locking import holding
+from envsync.cli._locking import holding, remember_lock
 from envsync.cli._options import add_lock_timeout
 from envsync.errors import EXIT_OK
-from envsync.usecases import nochange, projectfiles, reconcile, target
+from envsync.usecases import lock, project
+from envsync.usecases.backends import Services
 
 if TYPE_CHECKING:
     import argparse
 
     from envsync.cli._context import Context
-    from envsync.core.spec import Spec
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -34,13 +34,13 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
     Under the venv's lock, like apply: an apply of this project rewrites pylock.toml too.
     """
-    spec = projectfiles.load_spec(args.spec)
+    spec = project.load_spec(args.spec)
     with holding(spec, args, ctx):
-        outcome = reconcile.lock(
+        outcome = lock.lock(
             spec,
             upgrade=args.upgrade,
             upgrade_packages=args.upgrade_package,
-            services=reconcile.Services(reporter=ctx.reporter()),
+            services=Services(reporter=ctx.reporter()),
         )
         remember_lock(spec, outcome)
     verb = {"unchanged": "is up to date", "created": "written", "updated": "updated"}
@@ -49,14 +49,3 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         f"{outcome.packages} package(s) for Python {outcome.python}"
     )
     return EXIT_OK
-
-
-def remember_lock(spec: Spec, outcome: reconcile.LockOutcome) -> None:
-    """Let the next ``lock`` with nothing changed answer without loading envsync."""
-    nochange.record_lock(
-        spec=spec.path,
-        venv=spec.venv,
-        local_files=target.local_build_files(spec),
-        summary=f"{outcome.path.name} is up to date: "
-        f"{outcome.packages} package(s) for Python {outcome.python}",
-    )

@@ -9,7 +9,8 @@ from envsync.cli._options import add_groups, add_json, add_mode
 from envsync.cli._selection import selection
 from envsync.core import render
 from envsync.errors import EXIT_DRIFT, EXIT_OK
-from envsync.usecases import projectfiles, reconcile
+from envsync.usecases import apply, project
+from envsync.usecases.backends import Services
 
 if TYPE_CHECKING:
     import argparse
@@ -31,12 +32,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     """Plan and print it."""
-    spec = projectfiles.load_spec(args.spec)
-    outcome = reconcile.plan(
+    spec = project.load_spec(args.spec)
+    outcome = apply.plan(
         spec,
         groups=selection(args),
         mode=args.mode,
-        services=reconcile.Services(reporter=ctx.reporter()),
+        services=Services(reporter=ctx.reporter()),
     )
     ctx.write(text(outcome, color=ctx.color))
     pending = not outcome.plan.is_empty() or outcome.venv_change != "keep"
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     return ctx.report("changes" if pending else "ok", code, outcome_data(outcome))
 
 
-def text(outcome: reconcile.Outcome, *, color: bool) -> str:
+def text(outcome: apply.Outcome, *, color: bool) -> str:
     """The venv and lock lines, then the package plan."""
     lines = []
     if outcome.venv_change == "create":

@@ -9,7 +9,7 @@ from envsync.cli._locking import notice
 from envsync.cli._options import add_groups, add_lock_timeout, add_mode
 from envsync.cli._selection import selection
 from envsync.errors import EnvsyncError
-from envsync.usecases import projectfiles
+from envsync.usecases import project
 from envsync.usecases import run as run_command
 
 
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
     if not argv:
         raise EnvsyncError("no command given", hint="usage: envsync run -- CMD [ARGS...]")
-    spec = projectfiles.load_spec(args.spec)
+    spec = project.load_spec(args.spec)
     if not args.no_sync:
         # Everything envsync says goes to stderr: the command's stdout stays its own.
         quiet = Context(args=args, out=ctx.err, err=ctx.err)

@@ -9,13 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from envsync.core import lockfile
-from envsync.core.planner import Plan, make_plan
-from envsync.core.selection import Chosen, GroupSelection, choose
+from envsync.core.names import LOCK_NAME
 from envsync.errors import LockError
 from envsync.install import transaction
-from envsync.usecases import projectfiles, target
-from envsync.usecases.target import policy, staleness
+from envsync.usecases import project, target
+from envsync.usecases.context import start
+from envsync.usecases.planning import choose_groups, drift_of, plan_for
 from envsync.venv import create, environment
 
 if TYPE_CHECKING:
@@ -23,11 +22,14 @@ if TYPE_CHECKING:
 
     from packaging.pylock import Pylock
 
-    from envsync.core.planner import InstalledDist
+    from envsync.core.planner import InstalledDist, Plan
+    from envsync.core.selection import Chosen, GroupSelection
     from envsync.core.spec import Spec
+    from envsync.usecases.context import RunContext
     from envsync.venv.drift import DriftItem
+    from envsync.venv.environment import VenvInfo
 
-__all__ = ["CheckOutcome", "LockState", "VenvState", "check"]
+__all__ = ["CheckOutcome", "LockState", "VenvState", "check", "check_in"]
 
 LockState = Literal["fresh", "stale", "missing"]
 #: interrupted: an apply was killed part way and left its journal (``transaction``).
@@ -72,27 +74,30 @@ def check(
     spec: Spec, *, groups: GroupSelection | None = None, verify: bool = False
 ) -> CheckOutcome:
     """Compare env.toml, pylock.toml and the venv; with *verify*, re-hash installed files."""
-    chosen = choose(
-        groups or GroupSelection(),
-        known=[g.name for g in spec.groups],
-        default=spec.default_groups,
-    )
-    path = projectfiles.lock_path(spec)
-    the_lock = projectfiles.read_lock(path)
+    return check_in(start(spec), groups=groups, verify=verify)
+
+
+def check_in(
+    ctx: RunContext, *, groups: GroupSelection | None = None, verify: bool = False
+) -> CheckOutcome:
+    """``check`` within a run that has already read its project (``run`` checks first)."""
+    spec = ctx.spec
+    chosen = choose_groups(spec, groups)
+    path, the_lock = ctx.project.lock.path, ctx.project.lock.lock
     # A venv path over the user's files is an error here too; a venv whose interpreter is
     # gone cannot be inspected: it is reported as broken, and apply makes it again.
     broken = target.check_venv_path(spec)
     if broken or not create.is_venv(spec.venv):
-        lock_state, reason = _lock_state(the_lock, spec, None)
+        lock_state, reason = _lock_state(ctx, None)
         return CheckOutcome(
             lock_path=path, lock_state=lock_state, lock_reason=reason, venv=spec.venv,
             venv_state="broken" if broken else "missing", python=None, plan=None, drift=(),
             chosen=chosen,
         )  # fmt: skip
-    info, installed = environment.inspect(spec.venv)
+    info, installed = environment.inspect(spec.venv, prober=ctx.prober)
     version = str(info.version)
-    lock_state, reason = _lock_state(the_lock, spec, version)
-    found = _drift(info) if verify else ()
+    lock_state, reason = _lock_state(ctx, version)
+    found = drift_of(info) if verify else ()
     plan = None
     if the_lock is not None:
         plan = _plan(spec, the_lock, info, installed, chosen, found)
@@ -111,45 +116,37 @@ def check(
     )
 
 
-def _venv_state(spec: Spec, info: environment.VenvInfo) -> VenvState:
+def _venv_state(spec: Spec, info: VenvInfo) -> VenvState:
     if transaction.pending(spec.venv):
         return "interrupted"
     return "ok" if spec.python.contains(info.version, prereleases=True) else "wrong-python"
 
 
-def _lock_state(
-    the_lock: Pylock | None, spec: Spec, version: str | None
-) -> tuple[LockState, str | None]:
-    if the_lock is None:
-        return "missing", f"there is no {lockfile.LOCK_NAME}"
-    why = staleness(the_lock, spec, version)
+def _lock_state(ctx: RunContext, version: str | None) -> tuple[LockState, str | None]:
+    if ctx.project.lock.lock is None:
+        return "missing", f"there is no {LOCK_NAME}"
+    why = project.stale_because(ctx.project, version)
     return ("fresh", None) if why is None else ("stale", why)
 
 
 def _plan(  # noqa: PLR0917 - one private step of check, called once
     spec: Spec,
     the_lock: Pylock,
-    info: environment.VenvInfo,
+    info: VenvInfo,
     installed: tuple[InstalledDist, ...],
     chosen: Chosen,
     found: tuple[DriftItem, ...],
 ) -> Plan | None:
+    """What apply would change, as apply plans it; None when the lock cannot fit at all."""
     try:
-        wanted = lockfile.select(
+        return plan_for(
+            spec,
             the_lock,
-            environment=info.markers,
+            markers=info.markers,
             tags=info.tags,
-            groups=chosen.groups,
-            root=spec.root,
-            main=chosen.main,
+            chosen=chosen,
+            installed=installed,
+            reinstall={d.package for d in found},
         )
     except LockError:
         return None
-    return make_plan(wanted, installed, policy(spec, reinstall={d.package for d in found}))
-
-
-def _drift(info: environment.VenvInfo) -> tuple[DriftItem, ...]:
-    """``drift.verify``, imported only for ``--verify``: it re-hashes every installed file."""
-    from envsync.venv import drift  # noqa: PLC0415 - not needed on the usual path
-
-    return drift.verify(info)

@@ -5,15 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from envsync.core import export, lockfile
-from envsync.core.selection import GroupSelection, choose
+from envsync.core import export
 from envsync.errors import MissingLockError
 from envsync.system import atomic
-from envsync.usecases import projectfiles, target
+from envsync.usecases import project, target
+from envsync.usecases.context import start
+from envsync.usecases.planning import choose_groups
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from envsync.core.selection import GroupSelection
     from envsync.core.spec import Spec
     from envsync.report import Reporter
 
@@ -32,15 +34,14 @@ class Exported:
 
 def export_lock(spec: Spec, groups: GroupSelection | None, reporter: Reporter) -> Exported:
     """Export the lock as it is: a missing lock is an error, a stale one a warning."""
-    path = projectfiles.lock_path(spec)
-    the_lock = projectfiles.read_lock(path)
+    ctx = start(spec)
+    path, the_lock = ctx.project.lock.path, ctx.project.lock.lock
     if the_lock is None:
         msg = f"export needs a lock, and {path} does not exist"
         raise MissingLockError(msg, hint="run `envsync lock` first; export never resolves")
-    table = lockfile.info(the_lock, path=path)
     # Like --frozen: the groups are the lock's, not the spec's.
-    chosen = choose(groups or GroupSelection(), known=table.groups, default=table.default_groups)
-    found = target.find_target(spec, reporter)
+    chosen = choose_groups(spec, groups, lock=ctx.project.lock.info)
+    found = target.find_target(spec, reporter, ctx.prober)
     exported = export.requirements(
         the_lock,
         environment=found.markers,
@@ -49,7 +50,7 @@ def export_lock(spec: Spec, groups: GroupSelection | None, reporter: Reporter) -
         root=spec.root,
         main=chosen.main,
     )
-    return Exported(file=exported, stale=target.staleness(the_lock, spec, found.version))
+    return Exported(file=exported, stale=project.stale_because(ctx.project, found.version))
 
 
 def write(output: Path, text: str) -> None:

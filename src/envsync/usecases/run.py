@@ -7,8 +7,11 @@ from typing import TYPE_CHECKING
 
 from envsync.errors import VenvError
 from envsync.system.process import call
-from envsync.usecases import check, reconcile
-from envsync.usecases.locking import holding
+from envsync.usecases.apply import apply_in
+from envsync.usecases.backends import Services
+from envsync.usecases.check import check_in
+from envsync.usecases.context import start
+from envsync.usecases.exclusive import holding
 from envsync.venv.create import is_venv, venv_python
 
 if TYPE_CHECKING:
@@ -18,6 +21,7 @@ if TYPE_CHECKING:
     from envsync.core.selection import GroupSelection
     from envsync.core.spec import Spec
     from envsync.report import Reporter
+    from envsync.usecases.lock import Mode
 
 __all__ = ["activated", "run_in", "sync"]
 
@@ -26,7 +30,7 @@ def sync(
     spec: Spec,
     *,
     groups: GroupSelection,
-    mode: reconcile.Mode,
+    mode: Mode,
     timeout: float,
     notice: Callable[[str], None],
     reporter: Reporter,
@@ -38,10 +42,11 @@ def sync(
     not keep every other envsync waiting, and the command may well run envsync itself.
     """
     with holding(spec, timeout=timeout, command="envsync run", notice=notice):
-        if check.check(spec, groups=groups).in_sync():
+        # One context for both: the lock is read and the venv probed once.
+        ctx = start(spec, Services(reporter=reporter))
+        if check_in(ctx, groups=groups).in_sync():
             return
-        services = reconcile.Services(reporter=reporter)
-        reconcile.apply(spec, groups=groups, mode=mode, services=services)
+        apply_in(ctx, groups=groups, mode=mode)
 
 
 def run_in(spec: Spec, argv: Sequence[str], *, synced: bool) -> int:

@@ -1,1 +1,1 @@
-"""Virtual environments: interpreters, probing, dist-info, creation, the venv lock, safety, drift."""
+"""Virtual environments: interpreters, probing, dist-infos, creation, venv lock, safety, drift."""

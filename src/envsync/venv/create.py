@@ -17,10 +17,10 @@ import sys
 from typing import TYPE_CHECKING, TypeVar
 
 from envsync import interrupt
-from envsync.system import removal
-from envsync.venv import safety
-from envsync.system.process import clean_env, run
 from envsync.errors import VenvError
+from envsync.system import removal
+from envsync.system.process import clean_env, run
+from envsync.venv import safety
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator

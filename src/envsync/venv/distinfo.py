@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
-from envsync.system import removal
 from envsync.errors import InstallError
+from envsync.system import removal
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence

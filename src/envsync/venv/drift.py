@@ -30,8 +30,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from envsync._types import NormalizedName
-    from envsync.venv.environment import VenvInfo
     from envsync.core.planner import InstalledDist
+    from envsync.venv.environment import VenvInfo
 
 __all__ = ["DriftItem", "DriftKind", "verify"]
 

@@ -16,29 +16,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import packaging
-from packaging.metadata import parse_email
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from envsync.venv import probecache
-from envsync.system.shims import pycache_dir, shim_dir
-from envsync.system.process import clean_env, run
+from envsync.core.planner import InstalledDist
 from envsync.errors import VenvError
-from envsync.core.lockfile import strip_credentials
-from envsync.core.planner import DirectUrl, InstalledDist
+from envsync.system.process import clean_env, run
+from envsync.system.shims import pycache_dir, shim_dir
+from envsync.venv import probecache
 from envsync.venv.create import is_venv, venv_python
+from envsync.venv.installed import read_installed
+from envsync.venv.prober import Prober
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
 
-    from envsync._types import NormalizedName
+    from envsync.core.planner import InstalledDist
+    from envsync.venv.prober import ProbeKey
 
 __all__ = [
     "VenvInfo",
     "expect_new_venv",
     "inspect",
-    "own_requirements",
     "probe_interpreter",
     "probe_venv",
     "read_installed",
@@ -112,36 +110,39 @@ class VenvInfo:
     """The interpreter the venv was made from."""
 
 
-def inspect(root: Path) -> tuple[VenvInfo, tuple[InstalledDist, ...]]:
+def inspect(
+    root: Path, *, prober: Prober | None = None
+) -> tuple[VenvInfo, tuple[InstalledDist, ...]]:
     """Probe the venv at *root* and list what it holds."""
-    info = probe_venv(root)
-    return info, read_installed(info)
+    prober = prober or Prober()
+    info = probe_venv(root, prober=prober)
+    return info, read_installed(info, prober=prober)
 
 
-def probe_venv(root: Path) -> VenvInfo:
+def probe_venv(root: Path, *, prober: Prober | None = None) -> VenvInfo:
     """Run the venv's interpreter once to learn its paths, markers and tags."""
     python = venv_python(root)
     if not is_venv(root) or not python.exists():
         what = "no virtual environment" if not is_venv(root) else f"no interpreter at {python}"
         raise VenvError(f"{root} holds {what}", hint="run `envsync apply` to create it")
-    return _probe(root, python)
+    return _probe(root, python, prober or Prober())
 
 
-def probe_interpreter(python: Path) -> VenvInfo:
+def probe_interpreter(python: Path, *, prober: Prober | None = None) -> VenvInfo:
     """What a venv made from *python* would report: markers, tags and version.
 
     ``root`` is the interpreter's own prefix; ``plan`` uses this before the venv exists.
     """
-    return _probe(python.parent.parent, python)
+    return _probe(python.parent.parent, python, prober or Prober())
 
 
-def expect_new_venv(root: Path, base: Path) -> None:
+def expect_new_venv(root: Path, base: Path, *, prober: Prober) -> None:
     """Learn what the venv just made at *root* from *base* will say, without starting it.
 
     Its markers and tags are *base*'s, and *base*'s probe said where a venv of it puts
     files; when those folders are there, that answer stands in for a probe of the new venv.
     """
-    data = _ANSWERS.get(_key(base.parent.parent, base))
+    data = prober.answers.get(_key(base.parent.parent, base))
     python = venv_python(root)
     if data is None or "venv_paths" not in data or not python.exists():
         return
@@ -150,10 +151,10 @@ def expect_new_venv(root: Path, base: Path) -> None:
     if not all(Path(paths[key]).is_dir() for key in ("purelib", "scripts")):
         return  # not the layout expected: the venv will be asked
     answer = {**data, **paths}
-    _PROBED[_key(root, python)] = _venv_info(root, python, answer)
+    prober.venvs[_key(root, python)] = _venv_info(root, python, answer)
 
 
-def _key(root: Path, python: Path) -> tuple[str, str, int, int]:
+def _key(root: Path, python: Path) -> ProbeKey:
     try:
         stat = python.stat()
     except OSError as exc:
@@ -161,21 +162,17 @@ def _key(root: Path, python: Path) -> tuple[str, str, int, int]:
     return (str(root), str(python), stat.st_ino, stat.st_mtime_ns)
 
 
-def _probe(root: Path, python: Path) -> VenvInfo:
+def _probe(root: Path, python: Path, prober: Prober) -> VenvInfo:
     # An interpreter's answers change only when the interpreter does: one probe per run,
     # however often apply, verify and the installer ask (keyed by the file's identity), and
-    # kept across runs in the cache (see _probecache), for a venv keyed by its pyvenv.cfg too.
+    # kept across runs in the cache (see probecache), for a venv keyed by its pyvenv.cfg too.
     key = _key(root, python)
-    if key not in _PROBED:
-        _PROBED[key] = _cached_probe(root, python, key)
-    return _PROBED[key]
+    if key not in prober.venvs:
+        prober.venvs[key] = _cached_probe(root, python, key, prober)
+    return prober.venvs[key]
 
 
-_PROBED: dict[tuple[str, str, int, int], VenvInfo] = {}
-_ANSWERS: dict[tuple[str, str, int, int], dict[str, Any]] = {}
-
-
-def _cached_probe(root: Path, python: Path, key: tuple[str, str, int, int]) -> VenvInfo:
+def _cached_probe(root: Path, python: Path, key: ProbeKey, prober: Prober) -> VenvInfo:
     extra = (os.fspath(root), probecache.identity(root / "pyvenv.cfg"), _PROBE)
     stored = probecache.load("venv", python, *extra)
     if isinstance(stored, dict) and "error" not in stored:
@@ -184,14 +181,14 @@ def _cached_probe(root: Path, python: Path, key: tuple[str, str, int, int]) -> V
         except (ValueError, KeyError, TypeError, InvalidVersion):
             pass  # unreadable: ask again
         else:
-            _ANSWERS[key] = stored
+            prober.answers[key] = stored
             return info
     data = _run_probe(python)
     try:
         info = _venv_info(root, python, data)
     except (ValueError, KeyError, TypeError) as exc:
         raise VenvError(f"{python} gave an answer envsync did not understand: {exc}") from exc
-    _ANSWERS[key] = data
+    prober.answers[key] = data
     probecache.store("venv", python, data, *extra)
     return info
 
@@ -259,133 +256,3 @@ def _venv_info(root: Path, python: Path, data: dict[str, Any]) -> VenvInfo:
         tags=tuple(str(tag) for tag in data["tags"]),
         base_executable=Path(data["base_executable"]),
     )
-
-
-def read_installed(info: VenvInfo) -> tuple[InstalledDist, ...]:
-    """Every distribution in the venv's site-packages, sorted by name (then version).
-
-    Broken ``*.dist-info`` folders (no METADATA, no valid name or version) are skipped with
-    a warning rather than failing the whole read.
-    """
-    dists = [dist for folder in _dist_infos(info) if (dist := _read_dist(folder)) is not None]
-    return tuple(sorted(dists, key=lambda d: (d.name, d.version)))
-
-
-def _dist_infos(info: VenvInfo) -> Iterator[Path]:
-    """``*.dist-info`` folders of purelib and platlib, each folder once."""
-    libs = dict.fromkeys(p.resolve() for p in (info.purelib, info.platlib))
-    for lib in libs:
-        if lib.is_dir():
-            yield from sorted(p for p in lib.glob("*.dist-info") if p.is_dir())
-
-
-def _read_dist(folder: Path) -> InstalledDist | None:
-    """One dist-info folder, or None (with a warning) when it is unusable.
-
-    Remembered for the rest of the run while its files are unchanged: apply reads the venv
-    again after installing, and only what it installed needs parsing then.
-    """
-    files = [folder / name for name in ("METADATA", "INSTALLER", "direct_url.json")]
-    key = tuple(probecache.identity(path) for path in files)
-    known = _READ.get(folder)
-    if known is not None and known[0] == key:
-        return known[1]
-    dist = _parse_dist(folder)
-    _READ[folder] = (key, dist)
-    return dist
-
-
-_READ: dict[Path, tuple[tuple[list[int] | None, ...], InstalledDist | None]] = {}
-
-
-def _parse_dist(folder: Path) -> InstalledDist | None:
-    try:
-        name, version = _name_and_version(folder / "METADATA")
-    except (OSError, KeyError, ValueError, InvalidVersion) as exc:
-        _LOG.warning("skipping %s: unreadable METADATA (%s)", folder, exc)
-        return None
-    return InstalledDist(
-        name=canonicalize_name(name),
-        version=version,
-        installer=_read_installer(folder / "INSTALLER"),
-        direct_url=_read_direct_url(folder / "direct_url.json"),
-    )
-
-
-def _name_and_version(path: Path) -> tuple[str, Version]:
-    """Name and version from a METADATA file's headers (the body is not needed)."""
-    headers = path.read_bytes().replace(b"\r\n", b"\n").partition(b"\n\n")[0]
-    raw, _ = parse_email(headers + b"\n")
-    name, version = raw.get("name"), raw.get("version")
-    if not name or not version:
-        raise KeyError("Name" if not name else "Version")
-    return name, Version(version)
-
-
-def _read_installer(path: Path) -> str | None:
-    """Read the INSTALLER file's first line, if present."""
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace").strip()
-    except OSError:
-        return None
-    return text.splitlines()[0].strip() if text else None
-
-
-def _read_direct_url(path: Path) -> DirectUrl | None:
-    """PEP 610 direct_url.json, if present and well-formed."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        _LOG.warning("ignoring %s: %s", path, exc)
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("url"), str):
-        _LOG.warning("ignoring %s: no url", path)
-        return None
-    return _direct_url(data)
-
-
-def _direct_url(data: dict[str, Any]) -> DirectUrl:
-    """DirectUrl from decoded PEP 610 data."""
-    archive = data.get("archive_info")
-    dir_info = data.get("dir_info")
-    return DirectUrl(
-        url=strip_credentials(data["url"]),
-        sha256=_archive_sha256(archive) if isinstance(archive, dict) else None,
-        is_dir=isinstance(dir_info, dict),
-        editable=isinstance(dir_info, dict) and dir_info.get("editable") is True,
-    )
-
-
-def _archive_sha256(archive: dict[str, Any]) -> str | None:
-    """``hashes.sha256``, else the legacy ``hash = "sha256=..."`` form."""
-    hashes = archive.get("hashes")
-    if isinstance(hashes, dict) and isinstance(hashes.get("sha256"), str):
-        return str(hashes["sha256"]).lower()
-    legacy = archive.get("hash")
-    if isinstance(legacy, str) and legacy.startswith("sha256="):
-        return legacy.removeprefix("sha256=").lower()
-    return None
-
-
-def own_requirements() -> set[NormalizedName]:
-    """Envsync and everything it needs at run time, from its installed metadata."""
-    import importlib.metadata  # noqa: PLC0415 - only when the venv is envsync's own
-
-    seen: set[NormalizedName] = set()
-    todo = ["envsync"]
-    while todo:
-        name = canonicalize_name(todo.pop())
-        if name in seen:
-            continue
-        seen.add(name)
-        try:
-            requires = importlib.metadata.requires(name) or []
-        except importlib.metadata.PackageNotFoundError:
-            continue
-        for line in requires:
-            req = Requirement(line)
-            if req.marker is None or req.marker.evaluate({"extra": ""}):
-                todo.append(req.name)
-    return seen

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING
 
 from packaging.version import InvalidVersion, Version
 
-from envsync.venv import probecache
-from envsync.system.process import clean_env, run
 from envsync.errors import InterpreterNotFoundError, VenvError
+from envsync.system.process import clean_env, run
+from envsync.venv import probecache
+from envsync.venv.prober import Prober
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
@@ -41,8 +42,6 @@ _PROBE = (
 )
 _PRE_RELEASE = {"alpha": "a", "beta": "b", "candidate": "rc"}
 
-# (realpath, mtime_ns) -> (implementation, version) or the reason the probe failed.
-_PROBES: dict[tuple[str, int], tuple[str, Version] | str] = {}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -57,9 +56,9 @@ class Interpreter:
     """``sys.implementation.name``: ``cpython``, ``pypy``..."""
 
 
-def probe(executable: Path) -> Interpreter:
+def probe(executable: Path, *, prober: Prober | None = None) -> Interpreter:
     """Ask *executable* for its version; ``VenvError`` if it cannot run or answer."""
-    result = _probe_cached(executable)
+    result = _probe_cached(executable, prober or Prober())
     if isinstance(result, str):
         raise VenvError(f"cannot use {executable} as a Python interpreter: {result}")
     implementation, version = result
@@ -71,6 +70,7 @@ def find_python(
     *,
     search_path: str | None = None,
     prefer: Sequence[Path] = (),
+    prober: Prober | None = None,
 ) -> Interpreter:
     """Return the first interpreter, in discovery order, whose version is in *spec*.
 
@@ -78,9 +78,10 @@ def find_python(
     cannot be run are skipped; when none fits, the error lists everything that was found.
     """
     found: list[str] = []
+    prober = prober or Prober()
     for candidate in _unique(_candidates(search_path, prefer)):
         try:
-            interpreter = probe(candidate)
+            interpreter = probe(candidate, prober=prober)
         except VenvError as exc:
             _LOG.debug("skipping %s", exc)
             continue
@@ -90,16 +91,16 @@ def find_python(
     raise InterpreterNotFoundError(str(spec) or "any", found=found)
 
 
-def _probe_cached(executable: Path) -> tuple[str, Version] | str:
+def _probe_cached(executable: Path, prober: Prober) -> tuple[str, Version] | str:
     """Probe results, remembered per real file and modification time, and across runs."""
     try:
         real = os.path.realpath(executable)
         key = (real, Path(real).stat().st_mtime_ns)
     except OSError as exc:
         return exc.strerror or str(exc)
-    if key not in _PROBES:
-        _PROBES[key] = _known(executable) or _run_probe(executable)
-    return _PROBES[key]
+    if key not in prober.versions:
+        prober.versions[key] = _known(executable) or _run_probe(executable)
+    return prober.versions[key]
 
 
 def _known(executable: Path) -> tuple[str, Version] | None:

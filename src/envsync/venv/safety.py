@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import csv
 import fnmatch
-
-from envsync.core.names import STATE_NAME
 import os
 from typing import TYPE_CHECKING
 
+from envsync.core.names import STATE_NAME
 from envsync.errors import VenvError
 
 if TYPE_CHECKING:

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 
 from filelock import FileLock, Timeout
 
-from envsync.system import atomic, removal
 from envsync.errors import LockTimeoutError, VenvError
+from envsync.system import atomic, removal
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

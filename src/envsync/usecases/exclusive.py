@@ -1,4 +1,4 @@
-"""One envsync at a time per venv: the venv lock as apply, lock and run take it."""
+"""One envsync at a time per venv: the venv lock as apply, lock and run hold it."""
 
 from __future__ import annotations
 

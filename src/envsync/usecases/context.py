@@ -1,0 +1,44 @@
+"""The run context: what one run reads and learns, built once and passed down.
+
+Every use case starts with ``start``: env.toml's project files are read once (pylock.toml
+parsed and its tool table validated once, local packages' build files hashed once), and a
+Prober is made that remembers every interpreter answer for the rest of the run. Each step
+after takes the context; none reads those files or asks those interpreters again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from envsync.usecases.backends import Services
+from envsync.usecases.project import open_project
+from envsync.venv.prober import Prober
+
+if TYPE_CHECKING:
+    from envsync.core.spec import Spec
+    from envsync.usecases.project import Project
+
+__all__ = ["RunContext", "start"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunContext:
+    """One run's inputs and memory."""
+
+    project: Project
+    """env.toml, pylock.toml as found, and the local packages' hashes."""
+    services: Services = field(default_factory=Services)
+    """The resolver, installer and reporter the run uses."""
+    prober: Prober = field(default_factory=Prober)
+    """What interpreters and venvs answered so far in this run."""
+
+    @property
+    def spec(self) -> Spec:
+        """env.toml, validated."""
+        return self.project.spec
+
+
+def start(spec: Spec, services: Services | None = None) -> RunContext:
+    """The context of a run on *spec*: its files read, nothing probed yet."""
+    return RunContext(project=open_project(spec), services=services or Services())

@@ -1,0 +1,73 @@
+"""The steps plan, apply and check share: which groups, and what the venv must change.
+
+One function each, so that check's verdict and apply's plan can never disagree.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from envsync.core import lockfile
+from envsync.core.planner import Plan, make_plan
+from envsync.core.selection import Chosen, GroupSelection, choose
+from envsync.usecases.target import policy
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Mapping, Sequence
+
+    from packaging.pylock import Pylock
+
+    from envsync._types import NormalizedName
+    from envsync.core.lockfile import LockInfo
+    from envsync.core.planner import InstalledDist
+    from envsync.core.spec import Spec
+    from envsync.venv.drift import DriftItem
+    from envsync.venv.environment import VenvInfo
+
+__all__ = ["choose_groups", "drift_of", "plan_for"]
+
+
+def choose_groups(
+    spec: Spec, asked: GroupSelection | None, *, lock: LockInfo | None = None
+) -> Chosen:
+    """The groups to install, checked against env.toml's groups, or the lock's when given.
+
+    A frozen install and an export know only the lock's groups; everything else checks
+    against the spec first, so a typo costs no resolve.
+    """
+    asked = asked or GroupSelection()
+    if lock is not None:
+        return choose(asked, known=lock.groups, default=lock.default_groups)
+    return choose(asked, known=[g.name for g in spec.groups], default=spec.default_groups)
+
+
+def plan_for(
+    spec: Spec,
+    the_lock: Pylock,
+    *,
+    markers: Mapping[str, str],
+    tags: Sequence[str],
+    chosen: Chosen,
+    installed: Sequence[InstalledDist],
+    reinstall: Collection[NormalizedName] = (),
+) -> Plan:
+    """What the venv (with these markers and tags, holding *installed*) must change.
+
+    LockError when the lock does not fit these markers and tags at all.
+    """
+    wanted = lockfile.select(
+        the_lock,
+        environment=markers,
+        tags=tags,
+        groups=chosen.groups,
+        root=spec.root,
+        main=chosen.main,
+    )
+    return make_plan(wanted, installed, policy(spec, reinstall))
+
+
+def drift_of(info: VenvInfo) -> tuple[DriftItem, ...]:
+    """Installed files that no longer match their RECORD (``--verify``): every file re-hashed."""
+    from envsync.venv import drift  # noqa: PLC0415 - not needed on the usual path
+
+    return drift.verify(info)
