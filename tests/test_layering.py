@@ -187,8 +187,14 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
+def _not_an_ancestor(module: str, name: str) -> bool:
+    """False for a package that *module* is inside: Python imports it first anyway."""
+    return not module.startswith(name + ".")
+
+
 def test_no_import_cycles() -> None:
-    cycle = find_cycle({m: _envsync_imports(m) for m in FILES})
+    graph = {m: {n for n in _envsync_imports(m) if _not_an_ancestor(m, n)} for m in FILES}
+    cycle = find_cycle(graph)
     assert cycle is None, "import cycle: " + " -> ".join(cycle or ())
 
 

@@ -7,13 +7,16 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
+from envsync.cli import text
 from envsync.core import render
 from envsync.errors import printable
-from envsync.report import Event, Locked, Planned, Progress, Resolving, Step
+from envsync.report import Planned, Progress
 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
+
+    from envsync.report import Event
 
 __all__ = ["Context", "TextReporter", "use_color"]
 
@@ -113,7 +116,7 @@ class TextReporter:
         if isinstance(event, Progress):
             self._bar(event)
             return
-        self.ctx.err.write(printable(progress_line(event)) + "\n")
+        self.ctx.err.write(printable(text.progress_line(event)) + "\n")
         self.ctx.err.flush()
 
     def _bar(self, event: Progress) -> None:
@@ -133,14 +136,3 @@ _BAR = 30
 def _is_tty(stream: TextIO) -> bool:
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
-
-
-def progress_line(event: Event) -> str:
-    """One line of progress for *event*."""
-    if isinstance(event, Resolving):
-        return f"Resolving {event.requirements} requirement(s) for Python {event.python}..."
-    if isinstance(event, Locked):
-        return f"Locked {event.packages} package(s) in pylock.toml"
-    if isinstance(event, Step):
-        return event.what[:1].upper() + event.what[1:] + "..."
-    return str(event)  # pragma: no cover - Progress is drawn as a bar, never as a line

@@ -8,9 +8,10 @@ from envsync.core import render
 
 if TYPE_CHECKING:
     from envsync.usecases.apply import Outcome
+    from envsync.usecases.check import CheckOutcome
     from envsync.usecases.lock import LockOutcome
 
-__all__ = ["lock_data", "outcome_data"]
+__all__ = ["check_data", "lock_data", "outcome_data"]
 
 
 def lock_data(lock: LockOutcome) -> dict[str, Any]:
@@ -37,4 +38,21 @@ def outcome_data(outcome: Outcome) -> dict[str, Any]:
         "main": outcome.main,
         "plan": render.plan_to_json(outcome.plan),
         "applied": outcome.applied,
+    }
+
+
+def check_data(outcome: CheckOutcome) -> dict[str, Any]:
+    """The JSON report's data for check."""
+    return {
+        "in_sync": outcome.in_sync(),
+        "lock": {
+            "path": str(outcome.lock_path),
+            "state": outcome.lock_state,
+            "reason": outcome.lock_reason,
+        },
+        "venv": {"path": str(outcome.venv), "state": outcome.venv_state, "python": outcome.python},
+        "groups": list(outcome.chosen.groups),
+        "main": outcome.chosen.main,
+        "plan": render.plan_to_json(outcome.plan) if outcome.plan is not None else None,
+        "drift": [{"package": d.package, "kind": d.kind, "path": d.path} for d in outcome.drift],
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from envsync.cli import text
 from envsync.usecases import exclusive, nochange
 
 if TYPE_CHECKING:
@@ -43,6 +44,5 @@ def remember_lock(spec: Spec, outcome: LockOutcome) -> None:
         spec=spec.path,
         venv=spec.venv,
         local_files=outcome.local_files,
-        summary=f"{outcome.path.name} is up to date: "
-        f"{outcome.packages} package(s) for Python {outcome.python}",
+        summary=text.lock_text(outcome, fresh=True),
     )

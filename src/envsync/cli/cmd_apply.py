@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from envsync.cli import fastpath
+from envsync.cli import fastpath, text
 from envsync.cli._data import outcome_data
 from envsync.cli._locking import holding, remember_lock
 from envsync.cli._options import add_groups, add_json, add_lock_timeout, add_mode
 from envsync.cli._selection import selection
-from envsync.core import render
 from envsync.errors import EXIT_OK
 from envsync.usecases import apply, nochange, project
 from envsync.usecases.backends import Services
@@ -18,14 +17,6 @@ if TYPE_CHECKING:
     import argparse
 
     from envsync.cli._context import Context
-
-_PAST = {
-    "install": "installed",
-    "upgrade": "upgraded",
-    "downgrade": "downgraded",
-    "reinstall": "reinstalled",
-    "remove": "removed",
-}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -68,7 +59,5 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         if args.mode != "frozen":  # a frozen install may have used a stale lock
             remember_lock(spec, outcome.lock)
     if not outcome.plan.is_empty():  # an empty plan already said "No changes."
-        counts = render.plan_counts(outcome.plan)
-        done = ", ".join(f"{n} {_PAST[kind]}" for kind, n in counts.items() if n)
-        ctx.write(f"Applied to {outcome.venv}: {done}.")
+        ctx.write(text.applied_text(outcome))
     return ctx.report("ok", EXIT_OK, outcome_data(outcome))

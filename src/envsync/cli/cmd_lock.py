@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from envsync.cli import text
 from envsync.cli._locking import holding, remember_lock
 from envsync.cli._options import add_lock_timeout
 from envsync.errors import EXIT_OK
@@ -43,9 +44,5 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             services=Services(reporter=ctx.reporter()),
         )
         remember_lock(spec, outcome)
-    verb = {"unchanged": "is up to date", "created": "written", "updated": "updated"}
-    ctx.write(
-        f"{outcome.path.name} {verb[outcome.change]}: "
-        f"{outcome.packages} package(s) for Python {outcome.python}"
-    )
+    ctx.write(text.lock_text(outcome))
     return EXIT_OK

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from envsync.cli import text
 from envsync.cli._data import outcome_data
 from envsync.cli._options import add_groups, add_json, add_mode
 from envsync.cli._selection import selection
-from envsync.core import render
 from envsync.errors import EXIT_DRIFT, EXIT_OK
 from envsync.usecases import apply, project
 from envsync.usecases.backends import Services
@@ -39,24 +39,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         mode=args.mode,
         services=Services(reporter=ctx.reporter()),
     )
-    ctx.write(text(outcome, color=ctx.color))
+    ctx.write(text.plan_text(outcome, color=ctx.color))
     pending = not outcome.plan.is_empty() or outcome.venv_change != "keep"
     code = EXIT_DRIFT if args.detailed_exitcode and pending else EXIT_OK
     return ctx.report("changes" if pending else "ok", code, outcome_data(outcome))
-
-
-def text(outcome: apply.Outcome, *, color: bool) -> str:
-    """The venv and lock lines, then the package plan."""
-    lines = []
-    if outcome.venv_change == "create":
-        lines.append(f"+ venv {outcome.venv} (Python {outcome.python})")
-    elif outcome.venv_change == "recreate":
-        lines.append(
-            f"~ venv {outcome.venv} recreated with Python {outcome.python}: {outcome.venv_reason}"
-        )
-    if outcome.lock.change != "unchanged":
-        lines.append(f"~ {outcome.lock.path.name} will be {outcome.lock.change} by apply")
-    if lines:
-        lines.append("")
-    lines.append(render.render_plan(outcome.plan, color=color))
-    return "\n".join(lines)

@@ -43,7 +43,6 @@ _PROBE = (
 _PRE_RELEASE = {"alpha": "a", "beta": "b", "candidate": "rc"}
 
 
-
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Interpreter:
     """A Python interpreter that was found and asked for its version."""

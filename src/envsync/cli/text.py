@@ -1,0 +1,100 @@
+"""Every line the command line prints about a result or a step: one place to read them all.
+
+Plans and errors are drawn by ``core.render`` (they are shown the same everywhere); this
+module puts the use cases' outcomes and the progress events into words around them. JSON
+is built in ``_data``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from envsync.core import render
+from envsync.report import Locked, Resolving, Step
+
+if TYPE_CHECKING:
+    from envsync.report import Event
+    from envsync.usecases.apply import Outcome
+    from envsync.usecases.check import CheckOutcome
+    from envsync.usecases.lock import LockOutcome
+
+__all__ = ["applied_text", "check_text", "lock_text", "plan_text", "progress_line"]
+
+_PAST = {
+    "install": "installed",
+    "upgrade": "upgraded",
+    "downgrade": "downgraded",
+    "reinstall": "reinstalled",
+    "remove": "removed",
+}
+_LOCK_VERB = {"unchanged": "is up to date", "created": "written", "updated": "updated"}
+
+
+def plan_text(outcome: Outcome, *, color: bool) -> str:
+    """The venv and lock lines, then the package plan."""
+    lines = []
+    if outcome.venv_change == "create":
+        lines.append(f"+ venv {outcome.venv} (Python {outcome.python})")
+    elif outcome.venv_change == "recreate":
+        lines.append(
+            f"~ venv {outcome.venv} recreated with Python {outcome.python}: {outcome.venv_reason}"
+        )
+    if outcome.lock.change != "unchanged":
+        lines.append(f"~ {outcome.lock.path.name} will be {outcome.lock.change} by apply")
+    if lines:
+        lines.append("")
+    lines.append(render.render_plan(outcome.plan, color=color))
+    return "\n".join(lines)
+
+
+def applied_text(outcome: Outcome) -> str:
+    """What an apply changed, counted by kind (an empty plan already said "No changes.")."""
+    counts = render.plan_counts(outcome.plan)
+    done = ", ".join(f"{n} {_PAST[kind]}" for kind, n in counts.items() if n)
+    return f"Applied to {outcome.venv}: {done}."
+
+
+def lock_text(outcome: LockOutcome, *, fresh: bool = False) -> str:
+    """What happened to pylock.toml.
+
+    With *fresh*: the line a later ``lock`` that finds nothing changed prints (the no-change
+    path keeps it).
+    """
+    verb = _LOCK_VERB["unchanged" if fresh else outcome.change]
+    return f"{outcome.path.name} {verb}: {outcome.packages} package(s) for Python {outcome.python}"
+
+
+def check_text(outcome: CheckOutcome, *, color: bool) -> str:
+    """Lock and venv state, the changes apply would make, drifted files, and a verdict."""
+    lines = [f"lock: {outcome.lock_state}" + _why(outcome.lock_reason)]
+    venv_reason = {
+        "ok": f" (Python {outcome.python})",
+        "missing": " (run `envsync apply` to create it)",
+        "wrong-python": f" (Python {outcome.python} does not satisfy env.toml's python)",
+        "interrupted": " (an apply was stopped part way; `envsync apply` puts the venv back "
+        "and finishes)",
+        "broken": " (its interpreter no longer works; `envsync apply` makes it again)",
+    }[outcome.venv_state]
+    lines.append(f"venv: {outcome.venv_state}{venv_reason}")
+    if outcome.plan is not None and not outcome.plan.is_empty():
+        lines += ["", render.render_plan(outcome.plan, color=color)]
+    lines += [f"! {d.package}: {d.kind} {d.path}" for d in outcome.drift]
+    # Drifted files are invisible to a plain apply (its plan compares names and versions).
+    fix = "envsync apply --verify" if outcome.drift else "envsync apply"
+    verdict = "In sync." if outcome.in_sync() else f"Out of sync: run `{fix}` to fix it."
+    return "\n".join([*lines, "", verdict])
+
+
+def _why(reason: str | None) -> str:
+    return f" ({reason})" if reason else ""
+
+
+def progress_line(event: Event) -> str:
+    """One line of progress for *event*."""
+    if isinstance(event, Resolving):
+        return f"Resolving {event.requirements} requirement(s) for Python {event.python}..."
+    if isinstance(event, Locked):
+        return f"Locked {event.packages} package(s) in pylock.toml"
+    if isinstance(event, Step):
+        return event.what[:1].upper() + event.what[1:] + "..."
+    return str(event)  # pragma: no cover - Progress is drawn as a bar, never as a line
