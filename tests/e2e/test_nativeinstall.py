@@ -26,9 +26,11 @@ from envsync.errors import HashMismatchError, InstallError
 from envsync.install import unpack as unpack_module
 from envsync.install.cache import cache_dir
 from envsync.install.native import NativeInstaller
-from envsync.install.pip import PipInstaller, requirement_line
+from envsync.install.pip import PipInstaller
+from envsync.install.protocol import requirement_line
 from envsync.usecases import reconcile
 from envsync.venv.distinfo import uninstall_dist
+from envsync.venv.environment import probe_venv
 
 from helpers import envsync, snapshot, venv_packages
 from support import DISTS, isolated_env
@@ -105,7 +107,8 @@ def local_wanted(path: Path, name: str, version: str) -> Wanted:
 
 
 def native_install(python: Path, packages: Iterable[Wanted], **options: bool) -> None:
-    NativeInstaller(**options).install(python, list(packages), index=IndexConfig())
+    venv = probe_venv(python.parent.parent)
+    NativeInstaller(**options).install(venv, list(packages), index=IndexConfig())
 
 
 def pip_install(python: Path, packages: Iterable[Wanted], tmp_path: Path, *flags: str) -> None:

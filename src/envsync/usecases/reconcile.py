@@ -24,7 +24,7 @@ from envsync.errors import (
     StaleLockError,
 )
 from envsync.install import transaction
-from envsync.install.pip import Installer, PipInstaller
+from envsync.install.pip import PipInstaller
 from envsync.install.uv import UvInstaller
 from envsync.report import Locked, NullReporter, Planned, Reporter, Resolving, Step
 from envsync.resolve.resolver import (
@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from envsync.core.lockfile import Wanted
     from envsync.core.planner import InstalledDist
     from envsync.core.spec import InstallerName, Spec
+    from envsync.install.protocol import Installer
     from envsync.usecases.target import Target, VenvChange
     from envsync.venv.drift import DriftItem
     from envsync.venv.interpreters import Interpreter
@@ -372,14 +373,14 @@ def _sync(
         direct = spec.direct_urls()  # their hosts' logins, which the lock leaves out
         if wanted:  # every file fetched and checked before anything in the venv changes
             installer.prepare(
-                info.python,
+                info,
                 wanted,
                 index=index,
                 indexes=spec.indexes,
                 sources=spec.sources,
                 direct=direct,
             )
-        writes = installer.writes(info.python, wanted) if wanted else None  # vetted
+        writes = installer.writes(info, wanted) if wanted else None  # vetted
         faults.reached("downloaded")
         replaced = [a.name for a in the_plan.of(*_REPLACING)]
         # In a venv this run made there is nothing of another dist's to overwrite.
@@ -389,7 +390,7 @@ def _sync(
             if wanted:
                 services.reporter.emit(Step(what=f"installing {len(wanted)} package(s)"))
                 installer.install(
-                    info.python,
+                    info,
                     wanted,
                     index=index,
                     indexes=spec.indexes,
