@@ -12,7 +12,8 @@ and what envsync changes in it). envsync adds what a fast, exact sync needs arou
 * no bytecode unless asked (``compile_bytecode``, see bytecode).
 
 sdists, archives that are not wheels and local folders need building, which needs pip: they go
-to the pip backend, in one call, before any wheel is installed.
+to the pip backend, in one call, before any wheel is installed. Like every backend, it only
+adds: the versions being replaced are already out of the venv (the transaction moved them).
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from envsync.install.wheelsource import TreeSource
 from envsync.report import Counter, NullReporter
 from envsync.system import faults, removal
 from envsync.system.process import Runner, run
-from envsync.venv.distinfo import uninstall_dist
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -138,16 +138,11 @@ class NativeInstaller:
         return cast("list[cache.Tree]", trees)
 
     def _install(self, venv: VenvInfo, wheels: Sequence[Wanted]) -> None:
-        """Take out the versions being replaced, then install, one wheel after the other.
+        """Install the prepared wheels, one after the other, then compile them if asked.
 
         Not in threads: linking is a system call of microseconds per file, and threads
         contending for the GIL made it twice as slow (measured, on tmpfs and on ext4).
         """
-        # All removals come first: a file that moved from one dist to another between their
-        # versions must not be deleted by the old owner after the new one wrote it.
-        libs = tuple(dict.fromkeys((venv.purelib, venv.platlib)))
-        for wanted in wheels:
-            uninstall_dist(libs, wanted.name, venv=venv.data)
         linker = Linker(_owned(venv), self._link_mode)
         counter = Counter(self._reporter, "installing", len(wheels))
 

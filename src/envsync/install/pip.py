@@ -39,13 +39,14 @@ class PipInstaller(RequirementsInstaller):
         self._pip = [os.fspath(pip_python or sys.executable), "-m", "pip"]
 
     def _install_argv(self, python: Path, extra: list[str]) -> list[str]:
+        # No --force-reinstall: the dists being replaced are already out of the venv (the
+        # transaction moved them aside), so pip never finds one "already satisfied".
         return [
             *self._pip,
             "--python",
             os.fspath(python),
             "install",
             "--no-deps",
-            "--force-reinstall",
             "--no-warn-script-location",
             "--no-warn-conflicts",
             "--root-user-action=ignore",

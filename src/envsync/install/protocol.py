@@ -1,7 +1,8 @@
 """The Installer protocol, what its backends share, and the base of the pip and uv backends.
 
-An installer never resolves: it is handed the exact artifacts the lock selected, and
-replaces any installed version of them.
+An installer never resolves: it is handed the exact artifacts the lock selected. The caller
+has already taken the versions being replaced out of the venv (the transaction moves them
+aside, and puts them back if the install fails), so a backend only adds.
 
 The locked URLs carry no credentials: a backend gets those of the indexes' hosts from the
 routes of the spec's indexes (see proxy). The index options only matter to an sdist's build
@@ -69,7 +70,7 @@ class Installer(Protocol):
         ...
 
     def install(self, venv: VenvInfo, packages: Sequence[Wanted], **where: Unpack[Origins]) -> None:
-        """Install *packages* into *venv*, replacing any installed version.
+        """Install *packages* into *venv*, from which the versions they replace are gone.
 
         *where* says where build requirements come from and whose credentials the tool gets.
         """

@@ -66,8 +66,9 @@ class UvInstaller(RequirementsInstaller):
             "install",
             f"--python={os.fspath(python)}",
             "--no-deps",
-            # The plan hands over only what must change: a same-version package is a
-            # reinstall (a changed source, or files edited in the venv), never "satisfied".
+            # The dists being replaced are already out of the venv (the transaction moved
+            # them aside); --reinstall is for uv's cache: it implies --refresh, so a local
+            # folder at an unchanged version is built again, never taken from the cache.
             "--reinstall",
             # Errors are shown to the user and matched below: no escape codes, even where
             # FORCE_COLOR is set.

@@ -32,15 +32,7 @@ if TYPE_CHECKING:
 
     from envsync._types import NormalizedName
 
-__all__ = [
-    "RecordRow",
-    "dist_files",
-    "find_dists",
-    "inside",
-    "prune_empty",
-    "read_record",
-    "uninstall_dist",
-]
+__all__ = ["RecordRow", "dist_files", "find_dists", "inside", "prune_empty", "read_record"]
 
 _LOG = logging.getLogger("envsync.venv.distinfo")
 
@@ -86,21 +78,6 @@ def read_record(dist_info: Path | str) -> list[RecordRow]:
     ]
 
 
-def uninstall_dist(libs: Sequence[Path], name: str, *, venv: Path) -> bool:
-    """Remove every installed dist called *name* by its RECORD; False when there was none.
-
-    The files RECORD lists are deleted (with the bytecode of its modules), then the folders
-    that leaves empty inside site-packages, then the dist-info. Paths outside *venv*, or
-    reached through a link out of it, are never deleted: they are skipped with a warning.
-    """
-    found = find_dists(libs, name)
-    owned = removal.Owned.venv(venv) if found else None
-    for folder in found:
-        assert owned is not None  # noqa: S101 - for mypy: set whenever a dist was found
-        _remove_dist(folder, owned)
-    return bool(found)
-
-
 def find_dists(libs: Sequence[Path], name: str) -> list[Path]:
     """The ``*.dist-info`` folders of the dists called *name* in *libs*."""
     wanted = canonicalize_name(name)
@@ -142,19 +119,6 @@ def inside(root: str, target: str) -> bool:
 def _dist_name(folder: Path) -> NormalizedName:
     """The normalized name in a ``name-version.dist-info`` folder name."""
     return canonicalize_name(folder.name.removesuffix(".dist-info").rpartition("-")[0])
-
-
-def _remove_dist(dist_info: Path, owned: removal.Owned) -> None:
-    """Delete one dist's files, its emptied folders, then its dist-info."""
-    lib = os.path.abspath(dist_info.parent)
-    folders: set[str] = set()
-    for file in _recorded(dist_info, owned):
-        for path in (file, *_bytecode_of(file)):
-            if owned.contains(path):
-                removal.delete(path, within=owned)
-            folders.add(os.path.dirname(path))
-    removal.delete(dist_info, within=owned)
-    prune_empty(folders, lib, owned)
 
 
 def _recorded(dist_info: Path, owned: removal.Owned) -> list[str]:
