@@ -50,7 +50,11 @@ __all__ = [
 
 
 class Origins(TypedDict):
-    """Where the artifacts and their build requirements come from, and whose logins apply."""
+    """Where the artifacts and their build requirements come from, and whose logins apply.
+
+    A TypedDict rather than a frozen dataclass because it types keyword arguments (PEP 692):
+    callers pass ``index=..., indexes=...`` as before, and no backend restates the four.
+    """
 
     index: IndexConfig
     """``[index]``, find-links made absolute."""
