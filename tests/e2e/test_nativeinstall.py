@@ -23,12 +23,14 @@ from packaging.version import Version
 from envsync.core.lockfile import Artifact, Wanted
 from envsync.core.spec import IndexConfig, parse_spec
 from envsync.errors import HashMismatchError, InstallError
+from envsync.install import transaction
 from envsync.install import unpack as unpack_module
 from envsync.install.cache import cache_dir
 from envsync.install.native import NativeInstaller
-from envsync.install.pip import PipInstaller, requirement_line
+from envsync.install.pip import PipInstaller
+from envsync.install.protocol import requirement_line
 from envsync.usecases import backends
-from envsync.venv.distinfo import uninstall_dist
+from envsync.venv.environment import probe_venv
 
 from helpers import envsync, snapshot, venv_packages
 from support import DISTS, isolated_env
@@ -105,7 +107,22 @@ def local_wanted(path: Path, name: str, version: str) -> Wanted:
 
 
 def native_install(python: Path, packages: Iterable[Wanted], **options: bool) -> None:
-    NativeInstaller(**options).install(python, list(packages), index=IndexConfig())
+    venv = probe_venv(python.parent.parent)
+    NativeInstaller(**options).install(venv, list(packages), index=IndexConfig())
+
+
+def native_replace(python: Path, packages: list[Wanted]) -> None:
+    """As apply replaces: the installed versions moved aside by a transaction, then installed."""
+    venv = probe_venv(python.parent.parent)
+    libs = (venv.purelib, venv.platlib)
+    with transaction.applying(venv.root, [p.name for p in packages], libs):
+        NativeInstaller().install(venv, packages, index=IndexConfig())
+
+
+def remove(venv: Path, name: str) -> None:
+    """Take the dist *name* out of *venv* as apply does: moved aside, deleted at the commit."""
+    with transaction.applying(venv, [name], [site_packages(venv)]):
+        pass
 
 
 def pip_install(python: Path, packages: Iterable[Wanted], tmp_path: Path, *flags: str) -> None:
@@ -173,7 +190,7 @@ def test_every_wheel_of_the_index_installs_as_pip_installs_it(
     # Round one installs; the next rounds replace each project with its other versions.
     for batch in rounds():
         packages = [wanted(package_index, *w) for w in batch]
-        native_install(native, packages)
+        native_replace(native, packages)
         pip_install(pip, packages, tmp_path, "--no-compile", "--force-reinstall")
 
         assert_same_as_pip(native, pip)
@@ -497,7 +514,7 @@ def test_uninstall_removes_every_recorded_file_and_the_folders_it_leaves_empty(
     native_install(python, packages, compile_bytecode=True)
     run_venv(python, "-c", "import cli_tool")
 
-    assert uninstall_dist([site_packages(tmp_path / "venv")], "cli-tool", venv=tmp_path / "venv")
+    remove(tmp_path / "venv", "cli-tool")
 
     assert files(tmp_path / "venv") == before
     assert not (site_packages(tmp_path / "venv") / "cli_tool").exists()
@@ -513,7 +530,7 @@ def test_uninstall_never_deletes_outside_the_venv(tmp_path: Path) -> None:
     escape = os.path.relpath(outside, lib)
     (dist_info / "RECORD").write_text(f"{escape},,\nsneaky-1.0.dist-info/RECORD,,\n")
 
-    assert uninstall_dist([lib], "Sneaky", venv=tmp_path / "venv")
+    remove(tmp_path / "venv", "Sneaky")
 
     assert outside.read_text() == "keep me\n"
     assert not dist_info.exists()
@@ -604,4 +621,27 @@ def test_apply_verify_repairs_a_file_edited_through_a_hard_link(
     assert envsync(capsys, "apply", "--verify", "--spec", spec).code == 0
 
     assert module.read_text() == '__version__ = "1.0"\n'
+    assert envsync(capsys, "check", "--verify", "--spec", spec).code == 0
+
+
+@pytest.mark.parametrize("installer", ["native", "pip"])
+def test_apply_replaces_a_version_and_repairs_an_edited_file_with_either_installer(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    package_index: PackageIndex,
+    installer: str,
+) -> None:
+    # The transaction takes the old version out first: neither installer removes anything.
+    spec = str(write_env(tmp_path, ["alpha", "theta"], package_index.url, installer=installer))
+    assert envsync(capsys, "apply", "--spec", spec).code == 0
+    write_env(tmp_path, ["alpha<2", "theta"], package_index.url, installer=installer)
+    module = site_packages(tmp_path / ".venv") / "theta" / "__init__.py"
+    module.write_text("EDITED = True\n")
+
+    assert envsync(capsys, "apply", "--verify", "--spec", spec).code == 0
+
+    assert venv_packages(tmp_path) == {"alpha": "1.0", "theta": "1.0"}
+    assert len(list(site_packages(tmp_path / ".venv").glob("alpha-*.dist-info"))) == 1
+    assert module.read_text() == '__version__ = "1.0"\n'
+    assert set(installers(tmp_path).values()) == {"envsync" if installer == "native" else "pip"}
     assert envsync(capsys, "check", "--verify", "--spec", spec).code == 0

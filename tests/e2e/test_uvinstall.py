@@ -18,6 +18,7 @@ from envsync.core.spec import IndexConfig, parse_spec
 from envsync.install.uv import UvInstaller
 from envsync.resolve.resolver import find_uv
 from envsync.usecases import backends
+from envsync.venv.environment import probe_venv
 
 from helpers import envsync, lock_versions, snapshot, venv_packages
 from support import isolated_env
@@ -344,13 +345,16 @@ def test_the_uv_command_lines(tmp_path: Path) -> None:
     recorder = Recorder()
     uv = tmp_path / "uv"
     installer = UvInstaller(uv=uv, compile_bytecode=True, runner=recorder)
-    python = tmp_path / ".venv" / "bin" / "python"
+    root = tmp_path / ".venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
+    venv = probe_venv(root)
+    python = venv.python
     url = "https://files.example/a-1.0-py3-none-any.whl"
     wheel = Artifact(kind="wheel", url=url, sha256="ab" * 32)
     folder = Artifact(kind="directory", url=(tmp_path / "lib").as_uri())
 
     installer.install(
-        python,
+        venv,
         [wanted("a", wheel), wanted("lib", folder, editable=True)],
         index=IndexConfig(url="https://index.example/simple", find_links=(str(tmp_path),)),
     )

@@ -3,7 +3,7 @@
 Like the pip backend, it never resolves: it is handed the exact artifacts the lock selected
 and installs them with ``--no-deps --require-hashes``, pointed at the venv with ``--python``.
 It touches only that venv (and uv's own cache); uv's configuration files and UV_* variables
-are kept out (see _subprocess.clean_env), so env.toml is the only source of indexes.
+are kept out (see process.clean_env), so env.toml is the only source of indexes.
 
 The locked URLs carry no credentials: uv gets those of the indexes' hosts through a private
 netrc file (``NETRC``, which uv reads as pip does). The index options only matter to an
@@ -17,27 +17,34 @@ import os
 import re
 from typing import TYPE_CHECKING
 
-from envsync.errors import (
-    BuildError,
-    EnvsyncError,
-    HashMismatchError,
-    IndexAuthError,
-    IndexUnreachableError,
-    InstallError,
-)
-from envsync.install.pip import RequirementsInstaller
-from envsync.system.process import Runner, run, tail
+from envsync.install.protocol import RequirementsInstaller
+from envsync.system.process import Runner, run
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from envsync.core.spec import LinkMode
+    from envsync.install.protocol import InstallFailure
 
 __all__ = ["UvInstaller"]
+
+# uv's words for a download an index refused: "HTTP status client error (401 Unauthorized)".
+_REFUSED = re.compile(r"\b40[13] (?:Unauthorized|Forbidden)\b")
+_HASH = "Hash mismatch for"
+_BUILD = ("Failed to build", "The build backend returned an error")
+_UNREACHABLE = (
+    "Failed to fetch",
+    "Failed to download",
+    "error sending request",
+    "Connection refused",
+    "dns error",
+)
 
 
 class UvInstaller(RequirementsInstaller):
     """Installs with ``uv pip install`` (the uv binary given, pointed at the venv)."""
+
+    tool = "uv"
 
     def __init__(
         self,
@@ -59,8 +66,9 @@ class UvInstaller(RequirementsInstaller):
             "install",
             f"--python={os.fspath(python)}",
             "--no-deps",
-            # The plan hands over only what must change: a same-version package is a
-            # reinstall (a changed source, or files edited in the venv), never "satisfied".
+            # The dists being replaced are already out of the venv (the transaction moved
+            # them aside); --reinstall is for uv's cache: it implies --refresh, so a local
+            # folder at an unchanged version is built again, never taken from the cache.
             "--reinstall",
             # Errors are shown to the user and matched below: no escape codes, even where
             # FORCE_COLOR is set.
@@ -71,45 +79,13 @@ class UvInstaller(RequirementsInstaller):
             *extra,
         ]
 
-    def _install_error(self, output: str) -> EnvsyncError:
-        return _install_error(output)
-
-
-# uv's words for a download an index refused: "HTTP status client error (401 Unauthorized)".
-_REFUSED = re.compile(r"\b40[13] (?:Unauthorized|Forbidden)\b")
-_HASH = "Hash mismatch for"
-_BUILD = ("Failed to build", "The build backend returned an error")
-_UNREACHABLE = (
-    "Failed to fetch",
-    "Failed to download",
-    "error sending request",
-    "Connection refused",
-    "dns error",
-)
-
-
-def _install_error(output: str) -> EnvsyncError:
-    shown = tail(output)
-    if _REFUSED.search(output):
-        return IndexAuthError(
-            f"an index refused a download (no or wrong credentials):\n{shown}",
-            hint="give envsync the index's credentials: the ENVSYNC_INDEX_<NAME>_USERNAME and "
-            "_PASSWORD variables (ENVSYNC_INDEX_USERNAME for [index] url), ~/.netrc or keyring",
-        )
-    if _HASH in output:
-        return HashMismatchError(
-            f"a downloaded file does not match the hash in pylock.toml:\n{shown}",
-            hint="the index served different bytes than were locked; if that is expected, "
-            "run `envsync lock --upgrade-package NAME`",
-        )
-    if any(marker in output for marker in _BUILD):
-        return BuildError(
-            f"a package failed to build:\n{shown}",
-            hint="fix the package's build, or pin a version that ships a wheel",
-        )
-    if any(marker in output for marker in _UNREACHABLE):
-        return IndexUnreachableError(
-            f"a package could not be downloaded:\n{shown}",
-            hint="check [index] url in env.toml and your network",
-        )
-    return InstallError(f"uv could not install the locked packages:\n{shown}")
+    def _failure(self, output: str) -> InstallFailure:
+        if _REFUSED.search(output):
+            return "refused"
+        if _HASH in output:
+            return "hash"
+        if any(marker in output for marker in _BUILD):
+            return "build"
+        if any(marker in output for marker in _UNREACHABLE):
+            return "unreachable"
+        return "other"

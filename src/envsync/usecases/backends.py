@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from envsync.errors import EnvsyncError
-from envsync.install.pip import Installer, PipInstaller
+from envsync.install.pip import PipInstaller
 from envsync.install.uv import UvInstaller
 from envsync.report import NullReporter, Reporter
 from envsync.resolve.resolver import PipToolsResolver, Resolver, UvResolver, find_uv
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from envsync.core.spec import InstallerName, Spec
+    from envsync.install.protocol import Installer
 
 __all__ = ["Services", "installer_for", "resolver_for"]
 

@@ -73,14 +73,14 @@ def sync(
     direct = spec.direct_urls()  # their hosts' logins, which the lock leaves out
     if wanted:  # every file fetched and checked before anything in the venv changes
         installer.prepare(
-            info.python,
+            info,
             wanted,
             index=index,
             indexes=spec.indexes,
             sources=spec.sources,
             direct=direct,
         )
-    writes = installer.writes(info.python, wanted) if wanted else None  # vetted
+    writes = installer.writes(info, wanted) if wanted else None  # vetted
     faults.reached("downloaded")
     replaced = [a.name for a in the_plan.of(*_REPLACING)]
     # In a venv this run made there is nothing of another dist's to overwrite.
@@ -90,7 +90,7 @@ def sync(
         if wanted:
             reporter.emit(Step(what=f"installing {len(wanted)} package(s)"))
             installer.install(
-                info.python,
+                info,
                 wanted,
                 index=index,
                 indexes=spec.indexes,

@@ -1,21 +1,24 @@
-"""Remove an installed distribution by its RECORD, as pip uninstalls. VENV.
+"""Installed dists' ``*.dist-info`` folders and their RECORD: which files a dist owns. VENV.
 
-Only what RECORD lists is deleted, with the bytecode of its modules, then the folders that
-leaves empty inside site-packages, then the dist-info. Nothing outside the venv is touched,
-whatever a RECORD says, and no link is followed: the files of a package folder that the user
-replaced by a link to a working copy stay where they are (as pip leaves them). Safe to run
-for several dists at once (the native installer does).
+RECORD is read here, once for every reader: the transaction (what to move aside), the
+venv-safety check (which files are packages') and drift (what to re-hash). A dist's files
+are what its RECORD lists inside the venv, with the bytecode of its modules, then its
+dist-info; nothing outside the venv, and nothing reached through a link that leads out of
+it (the files of a package folder that the user replaced by a link to a working copy stay
+where they are, as pip leaves them).
 """
 
-# Paths are plain strings: an uninstall walks thousands of RECORD rows, and os.path is both
-# faster than pathlib here and what drift.py resolves RECORD paths with (the same rules).
+# Paths are plain strings: a venv holds thousands of RECORD rows, and os.path is faster
+# than pathlib here (the same lexical rules for every reader).
 # ruff: noqa: PTH100, PTH114, PTH118, PTH120, PTH206
 
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,24 +32,50 @@ if TYPE_CHECKING:
 
     from envsync._types import NormalizedName
 
-__all__ = ["dist_files", "find_dists", "inside", "prune_empty", "uninstall_dist"]
+__all__ = ["RecordRow", "dist_files", "find_dists", "inside", "prune_empty", "read_record"]
 
 _LOG = logging.getLogger("envsync.venv.distinfo")
 
 
-def uninstall_dist(libs: Sequence[Path], name: str, *, venv: Path) -> bool:
-    """Remove every installed dist called *name* by its RECORD; False when there was none.
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RecordRow:
+    """One row of an installed dist's RECORD (``path,algorithm=digest,size``)."""
 
-    The files RECORD lists are deleted (with the bytecode of its modules), then the folders
-    that leaves empty inside site-packages, then the dist-info. Paths outside *venv*, or
-    reached through a link out of it, are never deleted: they are skipped with a warning.
+    path: str
+    """The path as RECORD writes it: relative to site-packages, ``/``, maybe ``..``."""
+    target: str
+    """Where that path lands: absolute, normalized lexically (no link is followed)."""
+    hash: str
+    """``algorithm=digest`` (urlsafe base64), or empty (RECORD itself, bytecode)."""
+    size: str
+    """The size in bytes as written, or empty."""
+
+
+def read_record(dist_info: Path | str) -> list[RecordRow]:
+    """Every row of *dist_info*'s RECORD that names a file, in order.
+
+    Read as pip and importlib.metadata read it: CSV with the path first and the hash and
+    size optional (installer's ``parse_record_file`` stops at the first row without exactly
+    three fields, which a RECORD another tool wrote may have). Paths resolve against the
+    folder holding the dist-info. OSError: RECORD cannot be read; ValueError: it is not
+    UTF-8 text in CSV.
     """
-    found = find_dists(libs, name)
-    owned = removal.Owned.venv(venv) if found else None
-    for folder in found:
-        assert owned is not None  # noqa: S101 - for mypy: set whenever a dist was found
-        _remove_dist(folder, owned)
-    return bool(found)
+    lib = os.path.abspath(os.path.dirname(dist_info))
+    text = Path(dist_info, "RECORD").read_text("utf-8")
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise ValueError(f"not CSV ({exc})") from exc
+    return [
+        RecordRow(
+            path=row[0],
+            target=os.path.normpath(os.path.join(lib, row[0])),
+            hash=row[1] if len(row) > 1 else "",
+            size=row[2] if len(row) > 2 else "",  # noqa: PLR2004 - RECORD's third column
+        )
+        for row in rows
+        if row and row[0]
+    ]
 
 
 def find_dists(libs: Sequence[Path], name: str) -> list[Path]:
@@ -65,7 +94,8 @@ def dist_files(dist_info: Path, owned: removal.Owned) -> list[str]:
     """Every file of one dist inside the venv *owned*, each once, the dist-info's last.
 
     RECORD's files, the bytecode of its modules, then every file in the dist-info folder;
-    none reached through a link that leads out of the venv.
+    none reached through a link that leads out of the venv. Paths of RECORD outside the
+    venv, or behind such a link, are left out with a warning.
     """
     recorded = [p for file in _recorded(dist_info, owned) for p in (file, *_bytecode_of(file))]
     own = [os.fspath(p) for p in dist_info.rglob("*") if not p.is_dir() or p.is_symlink()]
@@ -78,45 +108,38 @@ def prune_empty(folders: Iterable[str], lib: str, owned: removal.Owned) -> None:
         _prune(folder, lib, owned)
 
 
+def inside(root: str, target: str) -> bool:
+    """True when *target* is *root* or below it (paths on other drives are not)."""
+    try:
+        return os.path.commonpath([root, target]) == root
+    except ValueError:
+        return False
+
+
 def _dist_name(folder: Path) -> NormalizedName:
     """The normalized name in a ``name-version.dist-info`` folder name."""
     return canonicalize_name(folder.name.removesuffix(".dist-info").rpartition("-")[0])
 
 
-def _remove_dist(dist_info: Path, owned: removal.Owned) -> None:
-    """Delete one dist's files, its emptied folders, then its dist-info."""
-    lib = os.path.abspath(dist_info.parent)
-    folders: set[str] = set()
-    for file in _recorded(dist_info, owned):
-        for path in (file, *_bytecode_of(file)):
-            if owned.contains(path):
-                removal.delete(path, within=owned)
-            folders.add(os.path.dirname(path))
-    removal.delete(dist_info, within=owned)
-    prune_empty(folders, lib, owned)
-
-
 def _recorded(dist_info: Path, owned: removal.Owned) -> list[str]:
     """Absolute paths of the files RECORD lists, inside the venv only and not through links."""
     try:
-        text = (dist_info / "RECORD").read_text("utf-8")
-    except OSError as exc:
+        rows = read_record(dist_info)
+    except (OSError, ValueError) as exc:
         msg = f"cannot remove {dist_info.name}: it has no readable RECORD ({exc})"
         raise InstallError(msg, hint=f"delete {dist_info.parent} by hand") from exc
-    lib = os.path.abspath(dist_info.parent)
     paths = []
     linked: dict[str, int] = {}
-    for row in csv.reader(text.splitlines()):
-        target = os.path.normpath(os.path.join(lib, row[0])) if row and row[0] else None
-        if target is None:
-            continue
-        if owned.contains(target):
-            paths.append(target)
-        elif inside(owned.root, target):
-            link = _link_on_the_way(owned.root, target)
+    for row in rows:
+        if owned.contains(row.target):
+            paths.append(row.target)
+        elif inside(owned.root, row.target):
+            link = _link_on_the_way(owned.root, row.target)
             linked[link] = linked.get(link, 0) + 1
         else:
-            _LOG.warning("not removing %s: RECORD of %s points outside the venv", row[0], dist_info)
+            _LOG.warning(
+                "not removing %s: RECORD of %s points outside the venv", row.path, dist_info
+            )
     for link, count in linked.items():
         _LOG.warning(
             "not removing %d file(s) of %s under %s: it is a link to %s, outside the venv",
@@ -150,11 +173,3 @@ def _prune(folder: str, lib: str, owned: removal.Owned) -> None:
         if not removal.delete_empty_folder(folder, within=owned):
             return  # not empty, or a link: something else lives here
         folder = os.path.dirname(folder)
-
-
-def inside(root: str, target: str) -> bool:
-    """True when *target* is *root* or below it (paths on other drives are not)."""
-    try:
-        return os.path.commonpath([root, target]) == root
-    except ValueError:
-        return False

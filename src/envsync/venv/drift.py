@@ -13,9 +13,7 @@ Nothing is imported or run: only the bytes on disk are read.
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
-import io
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -25,12 +23,15 @@ from typing import TYPE_CHECKING, Literal
 
 from packaging.utils import canonicalize_name
 
+from envsync.venv.distinfo import inside, read_record
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
     from pathlib import Path
 
     from envsync._types import NormalizedName
     from envsync.core.planner import InstalledDist
+    from envsync.venv.distinfo import RecordRow
     from envsync.venv.environment import VenvInfo
 
 __all__ = ["DriftItem", "DriftKind", "verify"]
@@ -119,9 +120,8 @@ def _dist_infos(info: VenvInfo) -> Iterator[Path]:
 def _read_record(folder: Path, root: str) -> _Record | None:
     """Parse one dist-info's RECORD, or None (with a warning) when it has none or it is broken."""
     try:
-        text = (folder / "RECORD").read_text(encoding="utf-8")
-        rows = list(csv.reader(io.StringIO(text, newline="")))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        rows = read_record(folder)
+    except (OSError, ValueError) as exc:
         _LOG.warning("cannot verify %s: unreadable RECORD (%s)", folder, exc)
         return None
     package = _package_name(folder)
@@ -129,11 +129,11 @@ def _read_record(folder: Path, root: str) -> _Record | None:
     entries: dict[str, _Entry] = {}
     recorded: set[str] = set()
     for row in rows:
-        target = _resolve(lib, root, row[0]) if row and row[0] else None
-        if target is None:
+        if not inside(root, row.target):
+            _LOG.warning("not verifying %s: RECORD of %s points outside the venv", row.path, lib)
             continue
-        recorded.add(target)
-        entry = _entry(package, row, target)
+        recorded.add(row.target)
+        entry = _entry(package, row)
         if entry is not None:
             entries.setdefault(entry.path, entry)
     return _Record(
@@ -154,37 +154,16 @@ def _package_name(folder: Path) -> NormalizedName:
     return canonicalize_name(str(name or folder.name.partition("-")[0]))
 
 
-def _resolve(lib: str, root: str, path: str) -> str | None:
-    """Where a RECORD path lands (lexically); None, with a warning, if that is outside the venv.
-
-    Paths are relative to site-packages and may climb out of it with ``..`` (console
-    scripts in ``bin/``), or be absolute.
-    """
-    target = os.path.normpath(os.path.join(lib, path))
-    if not _inside(root, target):
-        _LOG.warning("not verifying %s: RECORD of %s points outside the venv", path, lib)
-        return None
-    return target
-
-
-def _inside(root: str, target: str) -> bool:
-    """True when *target* is *root* or below it (paths on other drives are not)."""
-    try:
-        return os.path.commonpath([root, target]) == root
-    except ValueError:
-        return False
-
-
-def _entry(package: NormalizedName, row: list[str], target: str) -> _Entry | None:
+def _entry(package: NormalizedName, row: RecordRow) -> _Entry | None:
     """The check for one RECORD row, or None for rows without a usable hash and bytecode."""
-    algorithm, _, digest = (row[1] if len(row) > 1 else "").partition("=")
-    if not digest or algorithm not in _ALGORITHMS or row[0].endswith(".pyc"):
+    algorithm, _, digest = row.hash.partition("=")
+    if not digest or algorithm not in _ALGORITHMS or row.path.endswith(".pyc"):
         return None
-    size = row[2].strip() if len(row) > 2 else ""  # noqa: PLR2004 -- RECORD's third column
+    size = row.size.strip()
     return _Entry(
         package=package,
-        path=row[0],
-        target=target,
+        path=row.path,
+        target=row.target,
         algorithm=algorithm,
         digest=digest.rstrip("="),
         size=int(size) if size.isdigit() else None,

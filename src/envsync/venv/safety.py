@@ -11,16 +11,16 @@ symlink the user made) is the user's, and stops the replacement.
 """
 
 # Paths are strings: a venv holds thousands of files, listed once here.
-# ruff: noqa: PTH100, PTH111, PTH112, PTH114, PTH117, PTH118, PTH119, PTH123, PTH208
+# ruff: noqa: PTH100, PTH111, PTH112, PTH114, PTH117, PTH118, PTH119, PTH208
 from __future__ import annotations
 
-import csv
 import fnmatch
 import os
 from typing import TYPE_CHECKING
 
 from envsync.core.names import STATE_NAME
 from envsync.errors import VenvError
+from envsync.venv.distinfo import read_record
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -203,12 +203,20 @@ def _entries(root: str) -> Iterable[str]:
 
 
 def _recorded(root: str) -> set[str]:
-    """Every path (relative to *root*) that an installed dist's RECORD lists."""
+    """Every path (relative to *root*) that an installed dist's RECORD lists.
+
+    A RECORD that cannot be read vouches for nothing: its files count as unknown.
+    """
     known: set[str] = set()
     for lib in _libs(root):
         for name in os.listdir(lib):
-            if name.endswith(".dist-info"):
-                known.update(_record_paths(root, lib, os.path.join(lib, name, "RECORD")))
+            if not name.endswith(".dist-info"):
+                continue
+            try:
+                rows = read_record(os.path.join(lib, name))
+            except (OSError, ValueError):
+                continue
+            known.update(os.path.relpath(row.target, root).replace(os.sep, "/") for row in rows)
     return known
 
 
@@ -219,18 +227,6 @@ def _libs(root: str) -> list[str]:
         if os.path.isdir(folder) and not os.path.islink(folder):
             candidates += [os.path.join(folder, n, "site-packages") for n in os.listdir(folder)]
     return [c for c in candidates if os.path.isdir(c) and not os.path.islink(c)]
-
-
-def _record_paths(root: str, lib: str, record: str) -> Iterable[str]:
-    try:
-        with open(record, encoding="utf-8", newline="") as fh:
-            rows = list(csv.reader(fh))
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return
-    for row in rows:
-        if row and row[0]:
-            path = os.path.normpath(os.path.join(lib, row[0]))
-            yield os.path.relpath(path, root).replace(os.sep, "/")
 
 
 def _is_bytecode(relative: str) -> bool:

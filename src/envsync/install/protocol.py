@@ -1,0 +1,207 @@
+"""The Installer protocol, what its backends share, and the base of the pip and uv backends.
+
+An installer never resolves: it is handed the exact artifacts the lock selected. The caller
+has already taken the versions being replaced out of the venv (the transaction moves them
+aside, and puts them back if the install fails), so a backend only adds.
+
+The locked URLs carry no credentials: a backend gets those of the indexes' hosts from the
+routes of the spec's indexes (see proxy). The index options only matter to an sdist's build
+requirements, and go through the routing proxy when packages are pinned to named indexes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from typing_extensions import NotRequired, TypedDict, Unpack
+
+from envsync.errors import (
+    BuildError,
+    EnvsyncError,
+    HashMismatchError,
+    IndexAuthError,
+    IndexUnreachableError,
+    InstallError,
+)
+from envsync.index import proxy
+from envsync.index.simpleapi import default_index_url
+from envsync.system import removal
+from envsync.system.process import Runner, run, tail
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from envsync.core.lockfile import Wanted
+    from envsync.core.spec import IndexConfig, NamedIndex, Source
+    from envsync.index.proxy import PipAccess
+    from envsync.venv.environment import VenvInfo
+
+__all__ = [
+    "InstallFailure",
+    "Installer",
+    "Origins",
+    "RequirementsInstaller",
+    "install_error",
+    "requirement_line",
+    "routes",
+]
+
+
+class Origins(TypedDict):
+    """Where the artifacts and their build requirements come from, and whose logins apply.
+
+    A TypedDict rather than a frozen dataclass because it types keyword arguments (PEP 692):
+    callers pass ``index=..., indexes=...`` as before, and no backend restates the four.
+    """
+
+    index: IndexConfig
+    """``[index]``, find-links made absolute."""
+    indexes: NotRequired[Sequence[NamedIndex]]
+    """The named indexes of ``[[indexes]]``."""
+    sources: NotRequired[Sequence[Source]]
+    """``[sources]``: packages pinned to a named index."""
+    direct: NotRequired[Sequence[str]]
+    """The spec's direct-URL requirements' URLs as written (credentials included)."""
+
+
+class Installer(Protocol):
+    """Puts exact artifacts into a venv (one envsync already inspected)."""
+
+    def prepare(self, venv: VenvInfo, packages: Sequence[Wanted], **where: Unpack[Origins]) -> None:
+        """Fetch and check what ``install`` will need, before anything in the venv changes."""
+        ...
+
+    def install(self, venv: VenvInfo, packages: Sequence[Wanted], **where: Unpack[Origins]) -> None:
+        """Install *packages* into *venv*, from which the versions they replace are gone.
+
+        *where* says where build requirements come from and whose credentials the tool gets.
+        """
+        ...
+
+    def writes(self, venv: VenvInfo, packages: Sequence[Wanted]) -> Sequence[str] | None:
+        """Every path ``install`` will write, checked to be the packages' own; None: unknown.
+
+        Called after ``prepare``, before the venv changes: a package that would write the
+        venv's own files (its interpreter, scripts, pyvenv.cfg) is refused here.
+        """
+        ...
+
+
+def routes(where: Origins) -> proxy.Routes:
+    """The routes of the indexes in *where*, each one's login looked up once."""
+    index = where["index"]
+    # pip's default index is looked up only when [index] url is absent.
+    return proxy.routes(
+        index,
+        where.get("indexes", ()),
+        where.get("sources", ()),
+        default_url=index.url or default_index_url(),
+        direct=where.get("direct", ()),
+    )
+
+
+def requirement_line(package: Wanted, url: str | None = None) -> str:
+    """A requirements-file line that pins *package* to its exact artifact and hash.
+
+    *url* replaces the artifact's (which has no credentials) by one with its login.
+    """
+    artifact = package.artifact
+    if artifact.kind == "directory":
+        prefix = "-e " if package.editable else f"{package.name} @ "
+        return f"{prefix}{artifact.url}"
+    line = f"{package.name} @ {url or artifact.url}"
+    if artifact.sha256:
+        line += f" --hash=sha256:{artifact.sha256}"
+    return line
+
+
+#: What went wrong in an install tool's run, as its backend reads the tool's output.
+InstallFailure = Literal["refused", "hash", "build", "unreachable", "other"]
+
+
+def install_error(tool: str, failure: InstallFailure, output: str) -> EnvsyncError:
+    """The error for a failed run of the install *tool* (pip, uv), quoting its output's end."""
+    shown = tail(output)
+    if failure == "refused":
+        return IndexAuthError(
+            f"an index refused a download (no or wrong credentials):\n{shown}",
+            hint="give envsync the index's credentials: the ENVSYNC_INDEX_<NAME>_USERNAME and "
+            "_PASSWORD variables (ENVSYNC_INDEX_USERNAME for [index] url), ~/.netrc or keyring",
+        )
+    if failure == "hash":
+        return HashMismatchError(
+            f"a downloaded file does not match the hash in pylock.toml:\n{shown}",
+            hint="the index served different bytes than were locked; if that is expected, "
+            "run `envsync lock --upgrade-package NAME`",
+        )
+    if failure == "build":
+        return BuildError(
+            f"a package failed to build:\n{shown}",
+            hint="fix the package's build, or pin a version that ships a wheel",
+        )
+    if failure == "unreachable":
+        return IndexUnreachableError(
+            f"a package could not be downloaded:\n{shown}",
+            hint="check [index] url in env.toml and your network",
+        )
+    return InstallError(f"{tool} could not install the locked packages:\n{shown}")
+
+
+class RequirementsInstaller:
+    """A backend that installs by handing a tool (pip, uv) a hashed requirements file.
+
+    The tool is pointed at the venv and never resolves: ``--no-deps``, the exact artifacts,
+    their hashes required. Subclasses give the command line and read the tool's failures.
+    """
+
+    #: The tool's name, for messages.
+    tool = "the installer"
+
+    def __init__(self, *, runner: Runner = run) -> None:
+        self._run = runner
+
+    def prepare(self, venv: VenvInfo, packages: Sequence[Wanted], **where: Unpack[Origins]) -> None:
+        """Nothing ahead: the tool downloads and checks every hash before it changes the venv."""
+
+    def install(self, venv: VenvInfo, packages: Sequence[Wanted], **where: Unpack[Origins]) -> None:
+        """Hashed artifacts in one call; local folders (which have no hash) in another."""
+        hashed = [p for p in packages if p.artifact.kind != "directory"]
+        folders = [p for p in packages if p.artifact.kind == "directory"]
+        with proxy.pip_access(routes(where), where["index"].find_links) as access:
+            if hashed:
+                self._install(venv.python, hashed, access, ["--require-hashes"])
+            if folders:
+                self._install(venv.python, folders, access, [])
+
+    def writes(self, venv: VenvInfo, packages: Sequence[Wanted]) -> Sequence[str] | None:
+        """Unknown ahead: the tool reads the archives.
+
+        The transaction checks the venv's own files after the tool ran instead.
+        """
+        del venv, packages
+        return None
+
+    def _install(
+        self, python: Path, packages: Sequence[Wanted], access: PipAccess, extra: list[str]
+    ) -> None:
+        with removal.temporary_folder("envsync-install-") as tmp:
+            reqs = Path(tmp) / "requirements.txt"
+            # In a private folder (0700): a login netrc cannot carry may go in a URL here.
+            lines = [requirement_line(p, access.file_url(p.artifact.url)) for p in packages]
+            reqs.write_text("".join(f"{line}\n" for line in lines), "utf-8")
+            # access.args are read only by build isolation: an sdist's build requirements.
+            argv = [*self._install_argv(python, extra), *access.args, "-r", os.fspath(reqs)]
+            access.run(self._run, argv, error=self._install_error)
+
+    def _install_error(self, output: str) -> EnvsyncError:
+        return install_error(self.tool, self._failure(output), output)
+
+    def _install_argv(self, python: Path, extra: list[str]) -> list[str]:
+        """The tool's command line that installs into the venv of *python*."""
+        raise NotImplementedError
+
+    def _failure(self, output: str) -> InstallFailure:
+        """What went wrong, read from the tool's *output*."""
+        raise NotImplementedError
