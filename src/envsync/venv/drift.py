@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Literal
 from packaging.utils import canonicalize_name
 
 from envsync.venv.distinfo import inside, read_record
+from envsync.venv.installed import dist_infos
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
@@ -101,20 +102,12 @@ def verify(info: VenvInfo, dists: Sequence[InstalledDist] | None = None) -> tupl
     Python rewrites bytecode at will. Rows that point outside the venv are skipped with a warning.
     """
     root = os.path.realpath(info.root)
-    every = [r for folder in _dist_infos(info) if (r := _read_record(folder, root)) is not None]
+    every = [r for folder in dist_infos(info) if (r := _read_record(folder, root)) is not None]
     names = {r.package for r in every} if dists is None else {d.name for d in dists}
     chosen = [r for r in every if r.package in names]
     items = [*_check_entries(e for r in chosen for e in r.entries), *_unrecorded(chosen, every)]
     # A set: two dist-infos of one name (installed twice) can list the same file.
     return tuple(sorted(set(items), key=lambda item: (item.package, item.path)))
-
-
-def _dist_infos(info: VenvInfo) -> Iterator[Path]:
-    """``*.dist-info`` folders of purelib and platlib, each folder once (as environment reads)."""
-    libs = dict.fromkeys(p.resolve() for p in (info.purelib, info.platlib))
-    for lib in libs:
-        if lib.is_dir():
-            yield from sorted(p for p in lib.glob("*.dist-info") if p.is_dir())
 
 
 def _read_record(folder: Path, root: str) -> _Record | None:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from envsync._types import NormalizedName
     from envsync.venv.environment import VenvInfo
 
-__all__ = ["own_requirements", "read_installed"]
+__all__ = ["dist_infos", "own_requirements", "read_installed"]
 
 _LOG = logging.getLogger("envsync.venv.environment")
 #: The identity of a dist-info's files when it was read (see ``probecache.identity``).
@@ -42,11 +42,11 @@ def read_installed(info: VenvInfo, *, prober: Prober | None = None) -> tuple[Ins
     a warning rather than failing the whole read.
     """
     memory = (prober or Prober()).dists
-    dists = [d for folder in _dist_infos(info) if (d := _read_dist(folder, memory)) is not None]
+    dists = [d for folder in dist_infos(info) if (d := _read_dist(folder, memory)) is not None]
     return tuple(sorted(dists, key=lambda d: (d.name, d.version)))
 
 
-def _dist_infos(info: VenvInfo) -> Iterator[Path]:
+def dist_infos(info: VenvInfo) -> Iterator[Path]:
     """``*.dist-info`` folders of purelib and platlib, each folder once."""
     libs = dict.fromkeys(p.resolve() for p in (info.purelib, info.platlib))
     for lib in libs:
