@@ -21,7 +21,9 @@ from packaging.utils import canonicalize_name
 
 from envsync.errors import EnvsyncError, IndexUnreachableError, ResolutionError
 from envsync.index.credentials import Upstream
-from envsync.index.proxy import IndexProxy, PipAccess, Routes, pip_access
+from envsync.index.pipaccess import PipAccess, pip_access
+from envsync.index.routes import Routes
+from envsync.index.routingproxy import IndexProxy
 
 from helpers import envsync, lock_packages, lock_versions, venv_packages
 from support.pkgindex import PackageIndex
