@@ -27,13 +27,9 @@ from envsync.install import transaction
 from envsync.install.pip import Installer, PipInstaller
 from envsync.install.uv import UvInstaller
 from envsync.report import Locked, NullReporter, Planned, Reporter, Resolving, Step
-from envsync.resolve.resolver import (
-    PipToolsResolver,
-    Resolver,
-    ResolveRequest,
-    UvResolver,
-    find_uv,
-)
+from envsync.resolve.piptools import PipToolsResolver
+from envsync.resolve.protocol import Resolver, ResolveRequest
+from envsync.resolve.uv import UvResolver, find_uv
 from envsync.system import faults
 from envsync.usecases import projectfiles
 from envsync.usecases.target import (
