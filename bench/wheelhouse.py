@@ -33,6 +33,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from support.pkgindex import DistFile, PackageIndex
 
 if TYPE_CHECKING:
+    from email.message import Message
     from pathlib import Path
 
 _FILES_CACHE = "max-age=365000000, immutable, public"
@@ -168,8 +169,6 @@ class WheelhouseIndex(PackageIndex):
     Use as a context manager; `url` is the index URL to give the tools.
     """
 
-    handler = _TlsHandler
-
     def __init__(self, root: Path, tls: Path) -> None:
         super().__init__(root)
         self._files = super().files()
@@ -180,22 +179,13 @@ class WheelhouseIndex(PackageIndex):
         """The folder's distributions, as read when the index was made."""
         return self._files
 
-    def respond(
-        self,
-        path: str,
-        *,
-        accept: str | None,
-        authorization: str | None,
-        if_none_match: str | None = None,
-    ) -> Response:
-        """The test index's response, with PyPI's Cache-Control header on successes."""
-        del if_none_match  # PyPI's pages carry no ETag here: every request gets the page
-        response = super().respond(path, accept=accept, authorization=authorization)
+    def answer(self, path: str, headers: Message) -> Response:
+        """The test index's answer, with PyPI's Cache-Control header on successes."""
+        response = super().answer(path, headers)  # no ETag, so If-None-Match changes nothing
         if response.status != 200:  # noqa: PLR2004 - HTTP OK
             return response
         policy = _FILES_CACHE if path.startswith("/files/") else _PAGES_CACHE
-        headers = (*response.headers, ("Cache-Control", policy))
-        return dataclasses.replace(response, headers=headers)
+        return dataclasses.replace(response, headers=(*response.headers, ("Cache-Control", policy)))
 
     def serve(self) -> LoopbackServer:
         """An HTTPS server, quiet about clients that fail the handshake."""

@@ -27,13 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from envsync.index.loopback import LoopbackHandler, LoopbackServer, Response
+from envsync.index.loopback import LoopbackHandler, LoopbackServer, LoopbackSite, Response
 
 if TYPE_CHECKING:
     from email.message import Message
-    from types import TracebackType
-
-    from typing_extensions import Self
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_TYPE = "text/html; charset=utf-8"
@@ -203,7 +200,7 @@ def render_project(project: str, dists: list[DistFile], *, as_json: bool) -> Res
     return Response(status=200, body=page, content_type=HTML_TYPE, headers=_VARY)
 
 
-class PackageIndex:
+class PackageIndex(LoopbackSite):
     """Serve a directory of distribution files as a simple index on 127.0.0.1.
 
     `PackageIndex(root, auth=("user", "secret"))` demands HTTP basic auth (401 otherwise).
@@ -221,9 +218,8 @@ class PackageIndex:
         self._lock = threading.Lock()
         self._requests: list[str] = []
         self._cache: dict[tuple[str, int, int], DistFile] = {}
-        self._server: LoopbackServer | None = None
 
-    # -- lifecycle -----------------------------------------------------------------------
+    # -- serving -----------------------------------------------------------------------
 
     handler: ClassVar[type[LoopbackHandler]] = LoopbackHandler
     """How each request is handled (a subclass may misbehave on purpose)."""
@@ -232,39 +228,12 @@ class PackageIndex:
         """A server for this index, bound to a free port (not yet serving)."""
         return LoopbackServer(self, name="PackageIndex", handler=self.handler)
 
-    def start(self) -> Self:
-        """Bind a free port and serve in a daemon thread; return self."""
-        if self._server is not None:
-            raise RuntimeError("index already started")
-        self._server = self.serve()
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving, drop open keep-alive connections and join every thread."""
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     # -- addresses -----------------------------------------------------------------------
 
     @property
     def port(self) -> int:
         """Return the bound TCP port."""
-        if self._server is None:
-            raise RuntimeError("index not started")
-        return self._server.port
+        return self.server.port
 
     @property
     def base_url(self) -> str:
@@ -304,7 +273,7 @@ class PackageIndex:
     @property
     def connection_count(self) -> int:
         """Return how many TCP connections the server has accepted."""
-        return 0 if self._server is None else self._server.accepted
+        return 0 if self._server is None else self.server.accepted
 
     def files(self) -> list[DistFile]:
         """Return the index entries for the directory's current files, sorted by filename."""

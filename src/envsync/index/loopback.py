@@ -21,8 +21,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     import logging
     from email.message import Message
+    from types import TracebackType
 
-__all__ = ["LoopbackHandler", "LoopbackServer", "Response", "Site"]
+    from typing_extensions import Self
+
+__all__ = ["LoopbackHandler", "LoopbackServer", "LoopbackSite", "Response", "Site"]
 
 _HOST = "127.0.0.1"
 _POLL = 0.05  # seconds between checks for shutdown: stopping should not wait long
@@ -185,3 +188,49 @@ class LoopbackHandler(BaseHTTPRequestHandler):
         """Log requests at debug level, or not at all: never to stderr."""
         if self.server.log is not None:
             self.server.log.debug(f"{self.server.name}: {format}", *args)  # noqa: G004 - stdlib's format
+
+
+class LoopbackSite:
+    """A site served between ``start`` and ``stop``, or for the length of a ``with`` block."""
+
+    _server: LoopbackServer | None = None
+
+    def answer(self, path: str, headers: Message) -> Response:
+        """The response to a request for *path* with *headers*."""
+        raise NotImplementedError
+
+    def serve(self) -> LoopbackServer:
+        """A server for this site, bound to a free port (not yet serving)."""
+        return LoopbackServer(self, name=type(self).__name__)
+
+    def start(self) -> Self:
+        """Bind a free port and serve in a daemon thread."""
+        if self._server is not None:
+            raise RuntimeError(f"{type(self).__name__} is already serving")
+        self._server = self.serve()
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, drop open keep-alive connections and join every thread."""
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def server(self) -> LoopbackServer:
+        """The server, while it serves."""
+        if self._server is None:
+            raise RuntimeError(f"{type(self).__name__} is not serving")
+        return self._server

@@ -22,14 +22,11 @@ from packaging.utils import canonicalize_name
 
 from envsync.errors import EnvsyncError, IndexUnreachableError
 from envsync.index import pagemerge, simpleapi
-from envsync.index.loopback import LoopbackServer, Response
+from envsync.index.loopback import LoopbackServer, LoopbackSite, Response
 from envsync.index.pageformat import HTML_TYPE, JSON_TYPE, html_page
 
 if TYPE_CHECKING:
     from email.message import Message
-    from types import TracebackType
-
-    from typing_extensions import Self
 
     from envsync.index.routes import Routes
 
@@ -40,36 +37,22 @@ _NO_STORE = (("Cache-Control", "no-store"),)
 _FAILED = Response(status=502, body=b"the upstream index failed\n")
 
 
-class IndexProxy:
+class IndexProxy(LoopbackSite):
     """The routing simple index on 127.0.0.1, as a context manager that serves in a thread."""
 
     def __init__(self, routes: Routes) -> None:
         self.routes = routes
         self._lock = threading.Lock()
         self._failures: list[EnvsyncError] = []
-        self._server: LoopbackServer | None = None
 
-    def __enter__(self) -> Self:
-        self._server = LoopbackServer(self, name="index proxy", log=_LOG)
-        self._server.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
+    def serve(self) -> LoopbackServer:
+        """The proxy's server, which logs requests at debug level."""
+        return LoopbackServer(self, name="index proxy", log=_LOG)
 
     @property
     def url(self) -> str:
         """The index URL to give pip."""
-        if self._server is None:
-            raise RuntimeError("the index proxy is not running")
-        return f"http://127.0.0.1:{self._server.port}/simple"
+        return f"http://127.0.0.1:{self.server.port}/simple"
 
     def failure(self) -> EnvsyncError | None:
         """The first upstream failure seen (an index unreachable, refusing, or unreadable)."""

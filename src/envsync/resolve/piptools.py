@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from envsync.index.routes import Routes
     from envsync.resolve.protocol import ResolveRequest
 
-__all__ = ["OUTPUT", "PipToolsResolver"]
+__all__ = ["PipToolsResolver", "shared_args"]
 
 #: What pip-compile needs importable in the target interpreter (all pure Python).
 _PIPTOOLS_PACKAGES = (
@@ -68,7 +68,7 @@ _BOOT = (
     "sys.argv[0] = 'pip-compile'; from piptools.scripts.compile import cli; cli()"
 )
 #: The resolver's output file, in its working folder.
-OUTPUT = "resolved.txt"
+_OUTPUT = "resolved.txt"
 
 
 class PipToolsResolver:
@@ -95,9 +95,9 @@ class PipToolsResolver:
         ):
             work = Path(tmp)
             inputs = write_inputs(work, request)
-            write_preferences(work / OUTPUT, request)
+            write_preferences(work / _OUTPUT, request)
             self._compile(work, inputs, request, access, routes)
-            pins = compile_output.parse((work / OUTPUT).read_text("utf-8"), editables(request))
+            pins = compile_output.parse((work / _OUTPUT).read_text("utf-8"), editables(request))
             versions = self._local_versions(pins, request, access)
         packages = artifacts.with_files(pins, request, versions, routes)
         roots = compile_output.group_roots(pins)
@@ -145,14 +145,8 @@ class PipToolsResolver:
             "--no-emit-index-url",
             "--no-emit-trusted-host",
             "--no-emit-find-links",
-            "--quiet",
-            f"--output-file={OUTPUT}",
-            *access.args,
-            *(f"--upgrade-package={p}" for p in sorted(request.upgrade_packages)),
-            *inputs,
+            *shared_args(inputs, request, access),
         ]
-        if request.upgrade:
-            argv.append("--upgrade")
         if not request.build:  # pip builds an sdist just to read its metadata: never
             argv.append("--pip-args=--only-binary=:all:")
         return argv
@@ -191,6 +185,19 @@ class PipToolsResolver:
         except (ValueError, KeyError, TypeError) as exc:
             msg = f"could not read pip's report on the local packages: {exc}"
             raise ResolutionError(msg) from exc
+
+
+def shared_args(inputs: Sequence[str], request: ResolveRequest, access: PipAccess) -> list[str]:
+    """The arguments pip-compile and ``uv pip compile`` take alike, input files included."""
+    upgrade = ["--upgrade"] if request.upgrade else []
+    return [
+        "--quiet",
+        f"--output-file={_OUTPUT}",
+        *access.args,
+        *(f"--upgrade-package={p}" for p in sorted(request.upgrade_packages)),
+        *inputs,
+        *upgrade,
+    ]
 
 
 def _under_target(python: Path, boot: str) -> list[str]:

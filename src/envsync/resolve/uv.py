@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from envsync.resolve.piptools import OUTPUT, PipToolsResolver
+from envsync.resolve.piptools import PipToolsResolver, shared_args
 from envsync.system.process import Runner, run
 
 if TYPE_CHECKING:
@@ -45,14 +45,8 @@ class UvResolver(PipToolsResolver):
             f"--python={request.python}",
             "--no-header",
             "--annotation-style=line",
-            "--quiet",
-            f"--output-file={OUTPUT}",
-            *access.args,
-            *(f"--upgrade-package={p}" for p in sorted(request.upgrade_packages)),
-            *inputs,
+            *shared_args(inputs, request, access),
         ]
-        if request.upgrade:
-            argv.append("--upgrade")
         if not request.build:
             argv.append("--no-build")
         return argv
