@@ -1,4 +1,4 @@
-"""A small threaded HTTP server on 127.0.0.1 that serves what a ``Site`` answers. NETWORK.
+"""A small threaded HTTP server on 127.0.0.1, and the sites it serves. NETWORK.
 
 The routing proxy serves pip from it; the test suite's package index and the benchmark's
 wheelhouse build on it too. It speaks HTTP/1.1 with keep-alive, turns Nagle's algorithm off and
@@ -9,6 +9,7 @@ tracked until they close, so that ``stop`` can end the handler threads of idle o
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import socket
 import socketserver
@@ -16,7 +17,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import logging
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
     from typing_extensions import Self
 
-__all__ = ["LoopbackHandler", "LoopbackServer", "LoopbackSite", "Response", "Site"]
+__all__ = ["LoopbackHandler", "LoopbackServer", "LoopbackSite", "Response"]
 
 _HOST = "127.0.0.1"
 _POLL = 0.05  # seconds between checks for shutdown: stopping should not wait long
@@ -45,14 +46,6 @@ class Response:
     """Further headers, in order."""
 
 
-class Site(Protocol):
-    """What a loopback server serves: an answer to each GET (and HEAD)."""
-
-    def answer(self, path: str, headers: Message) -> Response:
-        """The response to a request for *path* (with its query) with *headers*."""
-        ...
-
-
 class LoopbackServer(ThreadingHTTPServer):
     """A server on a free port of 127.0.0.1, bound when made; ``start`` serves in a thread."""
 
@@ -61,7 +54,7 @@ class LoopbackServer(ThreadingHTTPServer):
 
     def __init__(
         self,
-        site: Site,
+        site: LoopbackSite,
         *,
         name: str,
         handler: type[LoopbackHandler] | None = None,
@@ -190,14 +183,17 @@ class LoopbackHandler(BaseHTTPRequestHandler):
             self.server.log.debug(f"{self.server.name}: {format}", *args)  # noqa: G004 - stdlib's format
 
 
-class LoopbackSite:
-    """A site served between ``start`` and ``stop``, or for the length of a ``with`` block."""
+class LoopbackSite(abc.ABC):
+    """What a loopback server serves: an ``answer`` to each GET (and HEAD).
+
+    It is served between ``start`` and ``stop``, or for the length of a ``with`` block.
+    """
 
     _server: LoopbackServer | None = None
 
+    @abc.abstractmethod
     def answer(self, path: str, headers: Message) -> Response:
-        """The response to a request for *path* with *headers*."""
-        raise NotImplementedError
+        """The response to a request for *path* (with its query) with *headers*."""
 
     def serve(self) -> LoopbackServer:
         """A server for this site, bound to a free port (not yet serving)."""
