@@ -2,9 +2,10 @@
 
 Pages and files come from the test suite's index, `tests/support/pkgindex.py` (imported:
 `PackageIndex.respond` routes and renders, with PEP 658 metadata files), with the file list
-read once, since the wheelhouse does not change while the benchmark runs. The server itself is
-a small copy of that module's (threaded, HTTP/1.1 keep-alive, TCP_NODELAY, listen backlog 128)
-with two additions, both so that every tool behaves as it does against PyPI:
+read once, since the wheelhouse does not change while the benchmark runs. It is served by
+envsync's loopback server, as that index is (threaded, HTTP/1.1 keep-alive, TCP_NODELAY,
+listen backlog 128), with two additions, both so that every tool behaves as it does against
+PyPI:
 
 * HTTPS, with a throw-away CA made by `openssl` under bench/.work/tls/ that the tools trust
   through SSL_CERT_FILE (pip >= 24.2 via truststore, envsync's urllib, uv) and
@@ -17,28 +18,23 @@ with two additions, both so that every tool behaves as it does against PyPI:
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
-import socket
-import socketserver
 import ssl
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 
 from common import REPO, SETS, WORK, RequirementSet, add_package, isolated_env, normalize
 
+from envsync.index.loopback import LoopbackHandler, LoopbackServer, Response
+
 sys.path.insert(0, str(REPO / "tests"))
-from support.pkgindex import DistFile, PackageIndex, Response
+from support.pkgindex import DistFile, PackageIndex
 
 if TYPE_CHECKING:
+    from email.message import Message
     from pathlib import Path
-    from types import TracebackType
-
-    from typing_extensions import Self
 
 _FILES_CACHE = "max-age=365000000, immutable, public"
 _PAGES_CACHE = "max-age=600, public"
@@ -157,6 +153,16 @@ def trust_env(tls: Path) -> dict[str, str]:
 # -- the index --------------------------------------------------------------------------------
 
 
+class _TlsHandler(LoopbackHandler):
+    """The loopback handler, over TLS: the handshake runs here, in the handler's thread."""
+
+    def setup(self) -> None:
+        index = self.server.site
+        assert isinstance(index, WheelhouseIndex)
+        self.request = index.context.wrap_socket(self.request, server_side=True)
+        super().setup()
+
+
 class WheelhouseIndex(PackageIndex):
     """The test index's pages over a fixed folder, served over HTTPS with PyPI's headers.
 
@@ -166,126 +172,28 @@ class WheelhouseIndex(PackageIndex):
     def __init__(self, root: Path, tls: Path) -> None:
         super().__init__(root)
         self._files = super().files()
-        self._context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        self._context.load_cert_chain(tls / "server.pem", tls / "server.key")
-        self._https: _Server | None = None
-        self._serving: threading.Thread | None = None
+        self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.context.load_cert_chain(tls / "server.pem", tls / "server.key")
 
     def files(self) -> list[DistFile]:
         """The folder's distributions, as read when the index was made."""
         return self._files
 
-    def respond(
-        self,
-        path: str,
-        *,
-        accept: str | None,
-        authorization: str | None,
-        if_none_match: str | None = None,
-    ) -> Response:
-        """The test index's response, with PyPI's Cache-Control header on successes."""
-        del if_none_match  # PyPI's pages carry no ETag here: every request gets the page
-        response = super().respond(path, accept=accept, authorization=authorization)
+    def answer(self, path: str, headers: Message) -> Response:
+        """The test index's answer, with PyPI's Cache-Control header on successes."""
+        response = super().answer(path, headers)  # no ETag, so If-None-Match changes nothing
         if response.status != 200:  # noqa: PLR2004 - HTTP OK
             return response
         policy = _FILES_CACHE if path.startswith("/files/") else _PAGES_CACHE
-        headers = (*response.headers, ("Cache-Control", policy))
-        return dataclasses.replace(response, headers=headers)
+        return dataclasses.replace(response, headers=(*response.headers, ("Cache-Control", policy)))
 
-    def start(self) -> Self:
-        """Bind a free port and serve HTTPS in a daemon thread."""
-        self._https = _Server(self, self._context)
-        self._serving = threading.Thread(
-            target=self._https.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    def serve(self) -> LoopbackServer:
+        """An HTTPS server, quiet about clients that fail the handshake."""
+        return LoopbackServer(
+            self, name="wheelhouse", handler=_TlsHandler, quiet=(ConnectionError, ssl.SSLError)
         )
-        self._serving.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the listening socket."""
-        if self._https is not None and self._serving is not None:
-            self._https.shutdown()
-            self._serving.join()
-            self._https.server_close()
-        self._https = self._serving = None
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._https is None:
-            raise RuntimeError("index not started")
-        return int(self._https.server_address[1])
 
     @property
     def base_url(self) -> str:
+        """`https://127.0.0.1:PORT` (no path)."""
         return f"https://127.0.0.1:{self.port}"
-
-
-class _Server(ThreadingHTTPServer):
-    """Threaded, backlog 128, TCP_NODELAY; TLS handshakes happen in the handler threads."""
-
-    request_queue_size = 128
-    daemon_threads = True
-
-    def __init__(self, index: WheelhouseIndex, context: ssl.SSLContext) -> None:
-        self.index = index
-        self.context = context
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def server_bind(self) -> None:
-        """Bind without HTTPServer's reverse-DNS lookup of the host."""
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = "127.0.0.1", int(self.server_address[1])
-
-    def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
-        conn, address = self.socket.accept()
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return conn, address
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        """Stay quiet about clients that hang up or fail the handshake."""
-        if not isinstance(sys.exc_info()[1], (ConnectionError, ssl.SSLError)):
-            super().handle_error(request, client_address)  # type: ignore[arg-type]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """Answer GET/HEAD from WheelhouseIndex.respond, always with Content-Length."""
-
-    protocol_version = "HTTP/1.1"
-    timeout = 60
-    server: _Server
-
-    def setup(self) -> None:
-        """Wrap the connection in TLS (the handshake runs here, in this thread)."""
-        self.request = self.server.context.wrap_socket(self.request, server_side=True)
-        super().setup()
-
-    def do_GET(self) -> None:
-        self._send(head=False)
-
-    def do_HEAD(self) -> None:
-        self._send(head=True)
-
-    def _send(self, *, head: bool) -> None:
-        response = self.server.index.respond(
-            self.path, accept=self.headers.get("Accept"), authorization=None
-        )
-        self.send_response(response.status)
-        self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
-        for key, value in response.headers:
-            self.send_header(key, value)
-        self.end_headers()
-        if not head:
-            with contextlib.suppress(ConnectionError):
-                self.wfile.write(response.body)
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
-        """No access log: it would cost time on the server's side of every request."""

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 import tomli_w
 
-from envsync.resolve.resolver import find_uv
+from envsync.resolve.uv import find_uv
 
 from helpers import envsync_process, lock_packages, venv_packages
 

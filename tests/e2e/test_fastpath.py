@@ -47,7 +47,7 @@ def test_an_up_to_date_venv_is_confirmed_without_the_machinery(synced: Path) -> 
     imported = result.stderr  # -X importtime writes one line per imported module
     for heavy in (
         "envsync.usecases.apply",
-        "envsync.resolve.resolver",
+        "envsync.resolve.piptools",
         "packaging",
         "subprocess",
     ):

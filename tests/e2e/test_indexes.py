@@ -6,22 +6,19 @@ Two local indexes: "public" (the wheelhouse, plus a malicious ``private-pkg 99.0
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 import tomli_w
-from packaging.utils import canonicalize_name
 
-from envsync.errors import EnvsyncError, IndexUnreachableError, ResolutionError
+from envsync.errors import EnvsyncError
 from envsync.index.credentials import Upstream
-from envsync.index.proxy import IndexProxy, PipAccess, Routes, pip_access
+from envsync.index.pipaccess import pip_access
+from envsync.index.routes import Routes
 
 from helpers import envsync, lock_packages, lock_versions, venv_packages
 from support.pkgindex import PackageIndex
@@ -210,36 +207,29 @@ def every_output(
     return "\n".join([*said, caplog.text, (root / "pylock.toml").read_text("utf-8")])
 
 
-def test_credentials_from_environment_variables(
-    capsys: pytest.CaptureFixture[str],
-    caplog: pytest.LogCaptureFixture,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-    public: PackageIndex,
-    locked_internal: PackageIndex,
-) -> None:
-    monkeypatch.setenv("ENVSYNC_INDEX_INTERNAL_USERNAME", USER)
-    monkeypatch.setenv("ENVSYNC_INDEX_INTERNAL_PASSWORD", SECRET)
-    spec_for_locked_internal(tmp_path, public, locked_internal)
-
-    said = every_output(capsys, caplog, tmp_path)
-
-    assert venv_packages(tmp_path) == {"private-pkg": "1.0", "alpha": "2.0", "beta": "2.0"}
-    assert SECRET not in said
-
-
-def test_credentials_from_a_netrc_file(
-    capsys: pytest.CaptureFixture[str],
-    caplog: pytest.LogCaptureFixture,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-    public: PackageIndex,
-    locked_internal: PackageIndex,
-) -> None:
+def give_credentials(how: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Give envsync the internal index's login in environment variables, or a netrc file."""
+    if how == "environment-variables":
+        monkeypatch.setenv("ENVSYNC_INDEX_INTERNAL_USERNAME", USER)
+        monkeypatch.setenv("ENVSYNC_INDEX_INTERNAL_PASSWORD", SECRET)
+        return
     netrc = tmp_path / "netrc"
     netrc.write_text(f"machine 127.0.0.1\n  login {USER}\n  password {SECRET}\n", "utf-8")
     netrc.chmod(0o600)
     monkeypatch.setenv("NETRC", str(netrc))
+
+
+@pytest.mark.parametrize("how", ["environment-variables", "netrc-file"])
+def test_credentials_from_environment_variables_or_a_netrc_file(
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    public: PackageIndex,
+    locked_internal: PackageIndex,
+    how: str,
+) -> None:
+    give_credentials(how, tmp_path, monkeypatch)
     spec_for_locked_internal(tmp_path, public, locked_internal)
 
     said = every_output(capsys, caplog, tmp_path)
@@ -307,86 +297,7 @@ def test_a_secret_in_the_index_url_never_reaches_any_output(
     assert SECRET not in said
 
 
-# -- the proxy itself -------------------------------------------------------------------------
-
-JSON_ACCEPT = "application/vnd.pypi.simple.v1+json, text/html;q=0.1"
-
-
-def get(url: str, accept: str = JSON_ACCEPT) -> tuple[int, str, str]:
-    """Status, Content-Type and body of a GET."""
-    request = urllib.request.Request(url, headers={"Accept": accept})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, response.headers["Content-Type"], response.read().decode()
-    except urllib.error.HTTPError as exc:
-        with exc:
-            return exc.code, "", exc.read().decode()
-
-
-def pinned_routes(public: PackageIndex, internal: PackageIndex) -> Routes:
-    private = Upstream(url=internal.url, index="internal")
-    return Routes(
-        default=(Upstream(url=public.url),), pinned={canonicalize_name("private-pkg"): private}
-    )
-
-
-def test_the_proxy_serves_a_pinned_name_from_its_index_and_others_from_the_rest(
-    public: PackageIndex, internal: PackageIndex
-) -> None:
-    with IndexProxy(pinned_routes(public, internal)) as proxy:
-        status, kind, body = get(f"{proxy.url}/private-pkg/")
-        assert (status, kind) == (200, "application/vnd.pypi.simple.v1+json")
-        assert [f["url"] for f in json.loads(body)["files"]] == [
-            f"{internal.base_url}/files/private_pkg-1.0-py3-none-any.whl"
-        ]
-        assert get(f"{proxy.url}/Private_Pkg/")[2] == body  # any spelling of the name
-
-        status, kind, body = get(f"{proxy.url}/private-pkg/", accept="text/html")
-        assert kind.startswith("text/html")
-        assert f'href="{internal.base_url}/files/private_pkg-1.0-py3-none-any.whl#sha256=' in body
-
-        files = json.loads(get(f"{proxy.url}/beta/")[2])["files"]
-        assert sorted(f["filename"] for f in files) == [
-            "beta-1.0-py3-none-any.whl",
-            "beta-2.0-py3-none-any.whl",
-        ]
-        assert get(f"{proxy.url}/no-such-project/")[0] == 404
-
-    assert asked_for(public, "private-pkg") == []
-    assert asked_for(internal, "beta") == []
-
-
-def test_the_proxy_merges_html_and_json_pages_with_absolute_links(
-    tmp_path: Path, public: PackageIndex
-) -> None:
-    folder = tmp_path / "flat" / "beta"
-    folder.mkdir(parents=True)
-    (folder / "index.html").write_text(
-        '<html><body><a href="../../files/beta-7.0-py3-none-any.whl#sha256=abc" '
-        'data-requires-python="&gt;=3.8">beta-7.0-py3-none-any.whl</a></body></html>',
-        "utf-8",
-    )
-    flat = Upstream(url=(tmp_path / "flat").as_uri())
-    with IndexProxy(Routes(default=(Upstream(url=public.url), flat))) as proxy:
-        status, kind, body = get(f"{proxy.url}/beta/")  # JSON asked for, but one page is HTML
-
-    assert (status, kind) == (200, "text/html; charset=utf-8")
-    assert f'href="{public.base_url}/files/beta-2.0-py3-none-any.whl#sha256=' in body
-    local = (tmp_path / "files" / "beta-7.0-py3-none-any.whl").as_uri()
-    assert f'<a href="{local}#sha256=abc" data-requires-python="&gt;=3.8">' in body
-
-
-def test_an_index_failing_behind_the_proxy_is_the_error_reported(
-    public: PackageIndex, locked_internal: PackageIndex
-) -> None:
-    def pip_saw_no_version(*args: object, **kwargs: object) -> None:
-        raise ResolutionError("no version of private-pkg is available")
-
-    with IndexProxy(pinned_routes(public, locked_internal)) as proxy:
-        assert get(f"{proxy.url}/private-pkg/")[0] == 502
-        access = PipAccess(args=(), proxy=proxy)
-        with pytest.raises(IndexUnreachableError, match=r"refused access \(HTTP 401\)"):
-            access.run(pip_saw_no_version, ["pip"], error=ResolutionError)  # type: ignore[arg-type]
+# -- pip's access to the indexes (the routing proxy itself: test_proxy.py) -------------------
 
 
 def test_without_pins_no_secret_goes_on_pips_command_line() -> None:

@@ -16,7 +16,7 @@ from packaging.utils import canonicalize_name
 from envsync.core.lockfile import Artifact, Wanted
 from envsync.core.spec import IndexConfig, parse_spec
 from envsync.install.uv import UvInstaller
-from envsync.resolve.resolver import find_uv
+from envsync.resolve.uv import find_uv
 from envsync.usecases import backends
 from envsync.venv.environment import probe_venv
 

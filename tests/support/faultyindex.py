@@ -22,12 +22,13 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from support.pkgindex import PackageIndex, _Handler
+from envsync.index.loopback import LoopbackHandler
+
+from support.pkgindex import PackageIndex
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from typing_extensions import Self
 
 Fault = Literal["status-500", "status-503", "hang", "drop", "truncate", "slow"]
 FAULTS: tuple[Fault, ...] = ("status-500", "status-503", "hang", "drop", "truncate", "slow")
@@ -59,8 +60,55 @@ class Rule:
         return self.pattern.search(path) is not None
 
 
+class _FaultyHandler(LoopbackHandler):
+    """The index's handler, spoiling what the index's rules say."""
+
+    def reply(self, *, head: bool) -> None:
+        index = self.server.site
+        assert isinstance(index, FaultyIndex)
+        rule = index.fault_for(self.path, self.headers.get("User-Agent", ""))
+        if rule is None:
+            super().reply(head=head)
+            return
+        index.record(self.path)
+        self.close_connection = True  # whatever went wrong, this connection is done
+        if rule.fault in {"status-500", "status-503"}:
+            self._status(int(rule.fault.removeprefix("status-")))
+        elif rule.fault == "hang":
+            index.stopping.wait(rule.delay)
+        elif rule.fault == "truncate":
+            self._truncated(index)
+        elif rule.fault == "slow":
+            index.stopping.wait(rule.delay)
+            self.close_connection = False
+            super().reply(head=head)
+        # "drop": say nothing; the server closes the connection when this returns.
+
+    def _status(self, code: int) -> None:
+        body = f"the test index is failing on purpose (HTTP {code})\n".encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _truncated(self, index: FaultyIndex) -> None:
+        response = index.respond(  # the request is recorded already
+            self.path,
+            accept=self.headers.get("Accept"),
+            authorization=self.headers.get("Authorization"),
+            if_none_match=self.headers.get("If-None-Match"),
+        )
+        self.write_head(response)  # announces the whole body; half of it follows
+        self.wfile.write(response.body[: len(response.body) // 2])
+        self.wfile.flush()
+
+
 class FaultyIndex(PackageIndex):
     """A `PackageIndex` that spoils the requests its rules match (thread-safe)."""
+
+    handler = _FaultyHandler
 
     def __init__(self, root: Path) -> None:
         super().__init__(root)
@@ -97,55 +145,7 @@ class FaultyIndex(PackageIndex):
                 rule.hits += 1
             return rule
 
-    def start(self) -> Self:
-        """Serve, with the handler that knows the faults."""
-        super().start()
-        # Swapped before anyone knows the port, so every connection gets the faulty handler.
-        assert self._server is not None
-        self._server.RequestHandlerClass = _FaultyHandler
-        return self
-
     def stop(self) -> None:
         """Stop serving; a hanging answer is cut short."""
         self.stopping.set()
         super().stop()
-
-
-class _FaultyHandler(_Handler):
-    """`pkgindex`'s handler, spoiling what the index's rules say."""
-
-    def _send(self, *, head: bool) -> None:
-        index = self.server.index
-        assert isinstance(index, FaultyIndex)
-        rule = index.fault_for(self.path, self.headers.get("User-Agent", ""))
-        if rule is None:
-            super()._send(head=head)
-            return
-        index._record(self.path)
-        self.close_connection = True  # whatever went wrong, this connection is done
-        if rule.fault in {"status-500", "status-503"}:
-            self._status(int(rule.fault.removeprefix("status-")))
-        elif rule.fault == "hang":
-            index.stopping.wait(rule.delay)
-        elif rule.fault == "truncate":
-            self._truncated()
-        elif rule.fault == "slow":
-            index.stopping.wait(rule.delay)
-            self.close_connection = False
-            super()._send(head=head)
-        # "drop": say nothing; the server closes the connection when this returns.
-
-    def _status(self, code: int) -> None:
-        body = f"the test index is failing on purpose (HTTP {code})\n".encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "text/plain; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _truncated(self) -> None:
-        response = self._response()
-        self._send_head(response)  # announces the whole body; half of it follows
-        self.wfile.write(response.body[: len(response.body) // 2])
-        self.wfile.flush()

@@ -1,9 +1,9 @@
 """A PEP 503 / 691 simple package index served from a directory over HTTP on 127.0.0.1.
 
 Pages are computed per request from the directory's current files, so a test can publish a
-new distribution while the index runs. The server speaks HTTP/1.1 with keep-alive, sets
-TCP_NODELAY and listens with a large backlog: the stdlib defaults (backlog 5, Nagle on,
-HTTP/1.0) stall parallel clients and keep-alive responses enough to dominate the suite's time.
+new distribution while the index runs. It is served by envsync's loopback server (HTTP/1.1
+keep-alive, TCP_NODELAY, a large backlog: the stdlib defaults stall parallel clients and
+keep-alive responses enough to dominate the suite's time).
 """
 
 from __future__ import annotations
@@ -18,23 +18,19 @@ import html
 import json
 import re
 import shutil
-import socket
-import socketserver
-import sys
 import tarfile
 import threading
 import time
 import urllib.parse
 import zipfile
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
+
+from envsync.index.loopback import LoopbackHandler, LoopbackServer, LoopbackSite, Response
 
 if TYPE_CHECKING:
-    from types import TracebackType
-
-    from typing_extensions import Self
+    from email.message import Message
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_TYPE = "text/html; charset=utf-8"
@@ -42,6 +38,7 @@ HTML_TYPES = ("application/vnd.pypi.simple.v1+html", "text/html", "*/*")
 JSON_TYPES = (JSON_TYPE, "application/vnd.pypi.simple.latest+json")
 API_VERSION = "1.1"
 DIST_SUFFIXES = (".whl", ".tar.gz", ".zip")
+_VARY = (("Vary", "Accept"),)
 
 
 def normalize(name: str) -> str:
@@ -113,22 +110,16 @@ def _describe(path: Path) -> DistFile:
     )
 
 
-@dataclass(frozen=True)
-class Response:
-    """An HTTP response the handler writes out verbatim (always with Content-Length)."""
-
-    status: int
-    body: bytes = b""
-    content_type: str = "text/plain; charset=utf-8"
-    headers: tuple[tuple[str, str], ...] = ()
-
-
 def _not_found(what: str) -> Response:
-    return Response(404, f"not found: {what}\n".encode())
+    return Response(status=404, body=f"not found: {what}\n".encode())
+
+
+def _octets(data: bytes) -> Response:
+    return Response(status=200, body=data, content_type="application/octet-stream")
 
 
 def _redirect(location: str) -> Response:
-    return Response(301, headers=(("Location", location),))
+    return Response(status=301, headers=(("Location", location),))
 
 
 def wants_json(accept: str | None) -> bool:
@@ -187,7 +178,7 @@ def _json_file(dist: DistFile) -> dict[str, object]:
 
 def _json_response(payload: dict[str, object]) -> Response:
     body = json.dumps({"meta": {"api-version": API_VERSION}, **payload}, indent=1).encode()
-    return Response(200, body, JSON_TYPE, (("Vary", "Accept"),))
+    return Response(status=200, body=body, content_type=JSON_TYPE, headers=_VARY)
 
 
 def render_index(projects: list[str], *, as_json: bool) -> Response:
@@ -195,7 +186,8 @@ def render_index(projects: list[str], *, as_json: bool) -> Response:
     if as_json:
         return _json_response({"projects": [{"name": p} for p in projects]})
     anchors = [f'<a href="{p}/">{p}</a>' for p in projects]
-    return Response(200, _html_page("Simple index", anchors), HTML_TYPE, (("Vary", "Accept"),))
+    page = _html_page("Simple index", anchors)
+    return Response(status=200, body=page, content_type=HTML_TYPE, headers=_VARY)
 
 
 def render_project(project: str, dists: list[DistFile], *, as_json: bool) -> Response:
@@ -205,10 +197,10 @@ def render_project(project: str, dists: list[DistFile], *, as_json: bool) -> Res
         files = [_json_file(d) for d in dists]
         return _json_response({"name": project, "versions": versions, "files": files})
     page = _html_page(f"Links for {project}", [_file_anchor(d) for d in dists])
-    return Response(200, page, HTML_TYPE, (("Vary", "Accept"),))
+    return Response(status=200, body=page, content_type=HTML_TYPE, headers=_VARY)
 
 
-class PackageIndex:
+class PackageIndex(LoopbackSite):
     """Serve a directory of distribution files as a simple index on 127.0.0.1.
 
     `PackageIndex(root, auth=("user", "secret"))` demands HTTP basic auth (401 otherwise).
@@ -226,55 +218,22 @@ class PackageIndex:
         self._lock = threading.Lock()
         self._requests: list[str] = []
         self._cache: dict[tuple[str, int, int], DistFile] = {}
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
-    # -- lifecycle -----------------------------------------------------------------------
+    # -- serving -----------------------------------------------------------------------
 
-    def start(self) -> Self:
-        """Bind a free port and serve in a daemon thread; return self."""
-        if self._server is not None:
-            raise RuntimeError("index already started")
-        self._server = _Server(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"PackageIndex:{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
+    handler: ClassVar[type[LoopbackHandler]] = LoopbackHandler
+    """How each request is handled (a subclass may misbehave on purpose)."""
 
-    def stop(self) -> None:
-        """Stop serving, drop open keep-alive connections and join every thread."""
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
-            return
-        server.shutdown()
-        thread.join()
-        server.drop_connections()
-        server.server_close()
-        self._server = self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def serve(self) -> LoopbackServer:
+        """A server for this index, bound to a free port (not yet serving)."""
+        return LoopbackServer(self, name="PackageIndex", handler=self.handler)
 
     # -- addresses -----------------------------------------------------------------------
 
     @property
     def port(self) -> int:
         """Return the bound TCP port."""
-        if self._server is None:
-            raise RuntimeError("index not started")
-        return int(self._server.server_address[1])
+        return self.server.port
 
     @property
     def base_url(self) -> str:
@@ -314,7 +273,7 @@ class PackageIndex:
     @property
     def connection_count(self) -> int:
         """Return how many TCP connections the server has accepted."""
-        return 0 if self._server is None else self._server.accepted
+        return 0 if self._server is None else self.server.accepted
 
     def files(self) -> list[DistFile]:
         """Return the index entries for the directory's current files, sorted by filename."""
@@ -334,7 +293,8 @@ class PackageIndex:
                 self._cache[key] = cached
         return cached
 
-    def _record(self, path: str) -> None:
+    def record(self, path: str) -> None:
+        """Note a request for *path* in `requests`."""
         with self._lock:
             self._requests.append(path)
 
@@ -343,6 +303,16 @@ class PackageIndex:
             return True
         token = base64.b64encode(":".join(self.auth).encode()).decode()
         return hmac.compare_digest((header or "").encode(), f"Basic {token}".encode())
+
+    def answer(self, path: str, headers: Message) -> Response:
+        """Record the request, then answer it (the loopback server's entry point)."""
+        self.record(path)
+        return self.respond(
+            path,
+            accept=headers.get("Accept"),
+            authorization=headers.get("Authorization"),
+            if_none_match=headers.get("If-None-Match"),
+        )
 
     def respond(
         self,
@@ -355,7 +325,7 @@ class PackageIndex:
         """Route one GET request to its response."""
         if not self._authorized(authorization):
             challenge = (("WWW-Authenticate", 'Basic realm="envsync-test-index"'),)
-            return Response(401, b"authentication required\n", headers=challenge)
+            return Response(status=401, body=b"authentication required\n", headers=challenge)
         route = urllib.parse.unquote(urllib.parse.urlsplit(path).path)
         if self.file_delay and route.startswith("/files/"):
             time.sleep(self.file_delay)
@@ -385,7 +355,7 @@ class PackageIndex:
         etag = f'"{hashlib.sha256(page.body).hexdigest()[:16]}"'
         headers = (("Cache-Control", self.page_cache_control), ("ETag", etag))
         if if_none_match == etag:
-            return Response(304, headers=headers)
+            return Response(status=304, headers=headers)
         return dataclasses.replace(page, headers=(*page.headers, *headers))
 
     def _file(self, filename: str) -> Response:
@@ -396,95 +366,5 @@ class PackageIndex:
         if filename.endswith(".metadata"):
             if dist.metadata is None:
                 return _not_found(filename)
-            return Response(200, dist.metadata, "application/octet-stream")
-        return Response(200, (self.root / dist.filename).read_bytes(), "application/octet-stream")
-
-
-class _Server(ThreadingHTTPServer):
-    """HTTP server with a large backlog, TCP_NODELAY and tracked connections."""
-
-    request_queue_size = 128
-    daemon_threads = True
-    block_on_close = True
-
-    def __init__(self, index: PackageIndex) -> None:
-        self.index = index
-        self.accepted = 0
-        self._conn_lock = threading.Lock()
-        self._connections: set[socket.socket] = set()
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def server_bind(self) -> None:
-        """Bind without HTTPServer's reverse-DNS lookup (socket.getfqdn) of the host."""
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = "127.0.0.1", int(self.server_address[1])
-
-    def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
-        """Accept a connection, disable Nagle and track it until it closes."""
-        conn, address = self.socket.accept()
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        with self._conn_lock:
-            self._connections.add(conn)
-            self.accepted += 1
-        return conn, address
-
-    def shutdown_request(self, request: socket.socket) -> None:  # type: ignore[override]
-        """Forget the connection, then close it."""
-        with self._conn_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def drop_connections(self) -> None:
-        """Shut down idle keep-alive connections so that their handler threads finish."""
-        with self._conn_lock:
-            live = list(self._connections)
-        for conn in live:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        """Stay quiet about clients that hang up; report anything else."""
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)  # type: ignore[arg-type]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """Answer GET/HEAD from PackageIndex.respond, always with Content-Length."""
-
-    protocol_version = "HTTP/1.1"
-    timeout = 60
-    server: _Server
-
-    def do_GET(self) -> None:
-        self._send(head=False)
-
-    def do_HEAD(self) -> None:
-        self._send(head=True)
-
-    def _send(self, *, head: bool) -> None:
-        self.server.index._record(self.path)
-        response = self._response()
-        self._send_head(response)
-        if not head:
-            self.wfile.write(response.body)
-
-    def _response(self) -> Response:
-        """The index's answer to this request."""
-        return self.server.index.respond(
-            self.path,
-            accept=self.headers.get("Accept"),
-            authorization=self.headers.get("Authorization"),
-            if_none_match=self.headers.get("If-None-Match"),
-        )
-
-    def _send_head(self, response: Response) -> None:
-        """Status line and headers, with the whole body's Content-Length."""
-        self.send_response(response.status)
-        self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
-        for key, value in response.headers:
-            self.send_header(key, value)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
-        """Keep the test output clean; `PackageIndex.requests` records the paths."""
+            return _octets(dist.metadata)
+        return _octets((self.root / dist.filename).read_bytes())

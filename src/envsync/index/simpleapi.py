@@ -2,7 +2,7 @@
 
 pip-compile decides *which* versions; this module lists *every file* of those versions with
 its hash, so the lock covers all platforms an index publishes, not only this machine's. It also
-fetches the pages indexproxy serves to pip. Requests carry an index's credentials (found by
+fetches the pages the routing proxy serves to pip. Requests carry an index's credentials (found by
 ``credentials``) as basic auth; a 401 or 403 becomes an error naming the index. Every request
 is retried as ``retry`` says (timeouts, dropped connections, 5xx, cut-off answers).
 """
@@ -17,7 +17,6 @@ import logging
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
@@ -31,7 +30,7 @@ from packaging.utils import (
 )
 
 from envsync.errors import IndexUnreachableError
-from envsync.index import pagecache, retry
+from envsync.index import pagecache, pageformat, retry
 from envsync.index.credentials import refused
 from envsync.system.process import redact
 
@@ -58,8 +57,7 @@ __all__ = [
 ]
 
 _LOG = logging.getLogger("envsync.index.simpleapi")
-_JSON = "application/vnd.pypi.simple.v1+json"
-_ACCEPT = f"{_JSON}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1"
+_ACCEPT = f"{pageformat.JSON_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1"
 _CHUNK = 1 << 16
 _REFUSED = frozenset({401, 403})
 _NOT_FOUND = 404
@@ -113,7 +111,7 @@ class Page:
 
     def is_json(self) -> bool:
         """Whether the page is PEP 691 JSON."""
-        return self.content_type.startswith(_JSON)
+        return self.content_type.startswith(pageformat.JSON_TYPE)
 
 
 def build_request(
@@ -281,26 +279,10 @@ def _parse_json(body: bytes, page_url: str) -> list[IndexFile]:
     return out
 
 
-class _Links(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.links: list[dict[str, str | None]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            self.links.append(dict(attrs))
-
-
 def _parse_html(text: str, page_url: str) -> list[IndexFile]:
-    parser = _Links()
-    parser.feed(text)
     out = []
-    for attrs in parser.links:
-        href = attrs.get("href")
-        if not href:
-            continue
-        url = urljoin(page_url, href)
-        parts = urlsplit(url)
+    for link in pageformat.anchors(text, page_url):
+        parts = urlsplit(link.href)
         filename = unquote(parts.path.rsplit("/", 1)[-1])
         algo, _, digest = parts.fragment.partition("=")
         out.append(
@@ -308,7 +290,7 @@ def _parse_html(text: str, page_url: str) -> list[IndexFile]:
                 filename=filename,
                 url=urlunsplit(parts._replace(fragment="")),
                 sha256=digest if algo == "sha256" and digest else None,
-                requires_python=attrs.get("data-requires-python"),
+                requires_python=link.get("data-requires-python"),
             )
         )
     return out

@@ -3,7 +3,7 @@
 pip runs against the target venv via ``pip --python``, so venvs need no pip of their own. It
 is handed the exact artifacts with ``--no-deps --require-hashes`` (see protocol). The locked
 URLs carry no credentials: pip gets those of the indexes' hosts through a private netrc file
-(see proxy.pip_access).
+(see index.pipaccess.pip_access).
 """
 
 from __future__ import annotations

@@ -25,7 +25,8 @@ from envsync.errors import (
     IndexUnreachableError,
     InstallError,
 )
-from envsync.index import proxy
+from envsync.index import pipaccess
+from envsync.index import routes as routing
 from envsync.index.simpleapi import default_index_url
 from envsync.system import removal
 from envsync.system.process import Runner, run, tail
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
     from envsync.core.lockfile import Wanted
     from envsync.core.spec import IndexConfig, NamedIndex, Source
-    from envsync.index.proxy import PipAccess
+    from envsync.index.pipaccess import PipAccess
     from envsync.venv.environment import VenvInfo
 
 __all__ = [
@@ -89,11 +90,11 @@ class Installer(Protocol):
         ...
 
 
-def routes(where: Origins) -> proxy.Routes:
+def routes(where: Origins) -> routing.Routes:
     """The routes of the indexes in *where*, each one's login looked up once."""
     index = where["index"]
     # pip's default index is looked up only when [index] url is absent.
-    return proxy.routes(
+    return routing.routes(
         index,
         where.get("indexes", ()),
         where.get("sources", ()),
@@ -169,7 +170,7 @@ class RequirementsInstaller:
         """Hashed artifacts in one call; local folders (which have no hash) in another."""
         hashed = [p for p in packages if p.artifact.kind != "directory"]
         folders = [p for p in packages if p.artifact.kind == "directory"]
-        with proxy.pip_access(routes(where), where["index"].find_links) as access:
+        with pipaccess.pip_access(routes(where), where["index"].find_links) as access:
             if hashed:
                 self._install(venv.python, hashed, access, ["--require-hashes"])
             if folders:

@@ -9,7 +9,8 @@ from envsync.errors import EnvsyncError
 from envsync.install.pip import PipInstaller
 from envsync.install.uv import UvInstaller
 from envsync.report import NullReporter, Reporter
-from envsync.resolve.resolver import PipToolsResolver, Resolver, UvResolver, find_uv
+from envsync.resolve.piptools import PipToolsResolver
+from envsync.resolve.uv import UvResolver, find_uv
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 
     from envsync.core.spec import InstallerName, Spec
     from envsync.install.protocol import Installer
+    from envsync.resolve.protocol import Resolver
 
 __all__ = ["Services", "installer_for", "resolver_for"]
 

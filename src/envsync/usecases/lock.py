@@ -15,7 +15,7 @@ from packaging.utils import canonicalize_name
 from envsync.core import lockfile, pruning
 from envsync.errors import MissingLockError, ResolutionError, StaleLockError
 from envsync.report import Resolving
-from envsync.resolve.resolver import ResolveRequest
+from envsync.resolve.protocol import ResolveRequest
 from envsync.usecases import project
 from envsync.usecases.backends import resolver_for
 from envsync.usecases.context import start

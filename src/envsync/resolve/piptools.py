@@ -1,0 +1,210 @@
+"""The pip-tools backend: pip-compile run under the target interpreter. SUBPROCESS + NETWORK.
+
+pip-compile resolves for the interpreter that runs it, so it runs under the *target* Python
+(the venv's, or the one that will make the venv) with envsync's own copy of pip-tools put on
+its path through a shim folder: nothing is installed into the user's venv, and markers such as
+``python_version`` are evaluated for the environment the lock is for.
+
+pip-compile chooses the versions; ``artifacts`` then lists every file of each chosen version
+with its hash from the index, so the lock covers every platform the index publishes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from envsync.core.spec import direct_urls
+from envsync.errors import IndexUnreachableError, ResolutionError
+from envsync.index import retry, simpleapi
+from envsync.index.pipaccess import pip_access
+from envsync.index.routes import routes as make_routes
+from envsync.resolve import artifacts, compile_output
+from envsync.resolve.compile_errors import (
+    CutOffError,
+    NoVersionError,
+    PipUnreachableError,
+    compile_error,
+    cut_off_text,
+    names_to_check,
+    read_pages,
+)
+from envsync.resolve.inputs import editables, write_inputs, write_preferences
+from envsync.resolve.protocol import Resolution
+from envsync.system import removal
+from envsync.system.process import Runner, run
+from envsync.system.shims import pycache_dir, shim_dir
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from envsync.index.pipaccess import PipAccess
+    from envsync.index.routes import Routes
+    from envsync.resolve.protocol import ResolveRequest
+
+__all__ = ["PipToolsResolver", "shared_args"]
+
+#: What pip-compile needs importable in the target interpreter (all pure Python).
+_PIPTOOLS_PACKAGES = (
+    "piptools",
+    "pip",
+    "click",
+    "build",
+    "pyproject_hooks",
+    "packaging",
+    "tomli",
+    "typing_extensions",
+)
+# argv[1]: the shim folder; argv[2]: where bytecode of the lent packages is cached, so pip
+# is not recompiled on every run (and nothing is written into envsync's own site-packages).
+_PIP_BOOT = (
+    "import sys, runpy; sys.path.insert(0, sys.argv.pop(1)); sys.pycache_prefix = "
+    "sys.argv.pop(1); sys.argv[0] = 'pip'; runpy.run_module('pip', run_name='__main__')"
+)
+_BOOT = (
+    "import sys; sys.path.insert(0, sys.argv.pop(1)); sys.pycache_prefix = sys.argv.pop(1); "
+    "sys.argv[0] = 'pip-compile'; from piptools.scripts.compile import cli; cli()"
+)
+#: The resolver's output file, in its working folder.
+_OUTPUT = "resolved.txt"
+
+
+class PipToolsResolver:
+    """Resolves with pip-compile (run as a subprocess under the target interpreter)."""
+
+    def __init__(self, *, runner: Runner = run) -> None:
+        self._run = runner
+
+    def resolve(self, request: ResolveRequest) -> Resolution:
+        """Run pip-compile, then list every file of each pinned version."""
+        routes = make_routes(
+            request.index,
+            request.indexes,
+            request.sources,
+            default_url=simpleapi.default_index_url(),
+            direct=direct_urls(request.dependencies, *(g.requirements for g in request.groups)),
+        )
+        for where in routes.upstreams():  # fail fast, naming the index, before pip runs
+            simpleapi.probe_index(where)
+        find_links = request.index.resolved(request.root).find_links
+        with (
+            removal.temporary_folder("envsync-lock-") as tmp,
+            pip_access(routes, find_links) as access,
+        ):
+            work = Path(tmp)
+            inputs = write_inputs(work, request)
+            write_preferences(work / _OUTPUT, request)
+            self._compile(work, inputs, request, access, routes)
+            pins = compile_output.parse((work / _OUTPUT).read_text("utf-8"), editables(request))
+            versions = self._local_versions(pins, request, access)
+        packages = artifacts.with_files(pins, request, versions, routes)
+        roots = compile_output.group_roots(pins)
+        return Resolution(python=request.python_version, packages=packages, roots=roots)
+
+    def _compile(
+        self,
+        work: Path,
+        inputs: Sequence[str],
+        request: ResolveRequest,
+        access: PipAccess,
+        routes: Routes,
+    ) -> None:
+        """Run pip-compile (again, if a download was cut off); blame an index that fails."""
+        argv = self._compile_argv(inputs, request, access)
+        settings = retry.policy()
+        try:
+            retry.again(
+                lambda: access.run(self._run, argv, error=compile_error, cwd=work),
+                transient=cut_off_text,
+                what="the resolver",
+                settings=settings,
+            )
+        except (NoVersionError, PipUnreachableError) as exc:
+            # pip skips an index page it cannot read, then finds "no version", and its own
+            # network errors seldom name the page: read the pages ourselves, so that an index
+            # that fails is named as such. (The routing proxy's failures are ours already.)
+            read_pages(names_to_check(exc, request), routes)
+            if isinstance(exc, CutOffError):
+                raise IndexUnreachableError(
+                    f"{exc.message} (tried {settings.attempts} times)", hint=exc.hint
+                ) from exc
+            raise
+
+    def _compile_argv(
+        self, inputs: Sequence[str], request: ResolveRequest, access: PipAccess
+    ) -> list[str]:
+        argv = [
+            *_under_target(request.python, _BOOT),
+            "--allow-unsafe",
+            "--strip-extras",
+            "--no-config",
+            "--no-header",
+            "--annotation-style=line",
+            "--no-emit-index-url",
+            "--no-emit-trusted-host",
+            "--no-emit-find-links",
+            *shared_args(inputs, request, access),
+        ]
+        if not request.build:  # pip builds an sdist just to read its metadata: never
+            argv.append("--pip-args=--only-binary=:all:")
+        return argv
+
+    def _local_versions(
+        self, pins: Sequence[compile_output.Pin], request: ResolveRequest, access: PipAccess
+    ) -> dict[str, str]:
+        """The versions of local project folders, which pip-compile does not print.
+
+        PEP 751 keeps versions out of source-tree entries, but apply needs them to notice
+        that a local package changed version; pip's installation report gives them.
+        """
+        urls = [
+            p.requirement.url for p in pins if p.requirement.url and _is_folder(p.requirement.url)
+        ]
+        if not urls:
+            return {}
+        argv = [
+            *_under_target(request.python, _PIP_BOOT),
+            "install",
+            "--dry-run",
+            "--no-deps",
+            "--ignore-installed",
+            "--quiet",
+            "--report=-",
+            *access.args,
+            *(simpleapi.local_path(u).as_posix() for u in urls),
+        ]
+        proc = access.run(self._run, argv, error=compile_error)
+        try:
+            report = json.loads(proc.stdout)
+            return {
+                item["download_info"]["url"]: item["metadata"]["version"]
+                for item in report["install"]
+            }
+        except (ValueError, KeyError, TypeError) as exc:
+            msg = f"could not read pip's report on the local packages: {exc}"
+            raise ResolutionError(msg) from exc
+
+
+def shared_args(inputs: Sequence[str], request: ResolveRequest, access: PipAccess) -> list[str]:
+    """The arguments pip-compile and ``uv pip compile`` take alike, input files included."""
+    upgrade = ["--upgrade"] if request.upgrade else []
+    return [
+        "--quiet",
+        f"--output-file={_OUTPUT}",
+        *access.args,
+        *(f"--upgrade-package={p}" for p in sorted(request.upgrade_packages)),
+        *inputs,
+        *upgrade,
+    ]
+
+
+def _under_target(python: Path, boot: str) -> list[str]:
+    """Run *boot* in the target interpreter with envsync's pip-tools and pip lent to it."""
+    shims = shim_dir(_PIPTOOLS_PACKAGES)
+    return [os.fspath(python), "-I", "-c", boot, os.fspath(shims), os.fspath(pycache_dir())]
+
+
+def _is_folder(url: str) -> bool:
+    return url.startswith("file:") and simpleapi.local_path(url).is_dir()

@@ -1,0 +1,73 @@
+"""The Resolver protocol: a request for pinned packages, and the resolution that answers it.
+
+Use cases are written against ``Resolver`` only; ``piptools.PipToolsResolver`` and
+``uv.UvResolver`` are the two backends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    from envsync._types import NormalizedName
+    from envsync.core.lockfile import ResolvedPackage
+    from envsync.core.spec import Group, IndexConfig, NamedIndex, Source
+
+__all__ = ["Resolution", "ResolveRequest", "Resolver"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ResolveRequest:
+    """Everything a resolution depends on."""
+
+    dependencies: tuple[Requirement, ...]
+    """Top-level requirements."""
+    groups: tuple[Group, ...]
+    """Groups, resolved together with the dependencies so versions agree."""
+    python: Path
+    """The interpreter to resolve for."""
+    python_version: str
+    """Its full version, recorded in the lock."""
+    index: IndexConfig
+    """Where packages come from."""
+    root: Path
+    """Project folder: relative paths in requirements and find-links are relative to it."""
+    preferred: Mapping[NormalizedName, Version] = field(default_factory=dict)
+    """Existing pins to keep when they still fit."""
+    upgrade: bool = False
+    """Ignore every existing pin."""
+    upgrade_packages: frozenset[NormalizedName] = frozenset()
+    """Ignore the pins of just these."""
+    sources: tuple[Source, ...] = ()
+    """Per-package sources from env.toml: local folders (editable or not), pinned indexes."""
+    indexes: tuple[NamedIndex, ...] = ()
+    """The named indexes of env.toml, which serve only the packages pinned to them."""
+    build: bool = True
+    """False: wheels only, so resolving never runs a package's build code (``[env] build``)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Resolution:
+    """A resolver's answer."""
+
+    python: str
+    """Full version of the interpreter resolved for."""
+    packages: tuple[ResolvedPackage, ...]
+    """Every package, sorted by name."""
+    roots: dict[str, tuple[NormalizedName, ...]] = field(default_factory=dict)
+    """Each group's own top-level packages."""
+
+
+class Resolver(Protocol):
+    """Turns a request into pinned packages with their artifacts."""
+
+    def resolve(self, request: ResolveRequest) -> Resolution:
+        """Resolve *request*; raise ResolutionError, IndexUnreachableError or BuildError."""
+        ...
