@@ -62,6 +62,8 @@ def _download(url: str, out: IO[bytes], lookup: UpstreamLookup) -> str:
     try:
         return simpleapi.download(url, out, login=where.login if where else None)
     except urllib.error.HTTPError as exc:
+        if exc.fp is not None:  # the answer's connection: the error outlives this call
+            exc.close()
         if exc.code in _REFUSED:
             raise _refused(url, where, exc.code) from None
         raise _unreachable(url, exc) from exc
