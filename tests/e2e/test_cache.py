@@ -53,7 +53,9 @@ def leftovers(cache: Path) -> list[str]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Cache:
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cache:
+    """A private cache, which envsync run in this test uses too."""
+    monkeypatch.setenv("ENVSYNC_CACHE_DIR", str(tmp_path / "cache"))
     return Cache(tmp_path / "cache")
 
 
@@ -61,12 +63,8 @@ def store(tmp_path: Path) -> Cache:
 
 
 def test_a_wheel_is_downloaded_once_and_a_second_venv_reuses_it(
-    capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
-    fresh_index: PackageIndex,
-    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, fresh_index: PackageIndex, store: Cache
 ) -> None:
-    monkeypatch.setenv("ENVSYNC_CACHE_DIR", str(tmp_path / "cache"))
     first, second = tmp_path / "first", tmp_path / "second"
     first.mkdir()
     spec = write_spec(first, ["theta"], index_url=fresh_index.url)
@@ -83,8 +81,8 @@ def test_a_wheel_is_downloaded_once_and_a_second_venv_reuses_it(
 
     assert downloads == [1, 0]  # the second venv was made from the store
     assert [venv_packages(p) for p in (first, second)] == [{"theta": "1.0"}] * 2
-    assert [p.name for p in (tmp_path / "cache").glob("wheels/*/*/*")] == [THETA]
-    assert len(list((tmp_path / "cache" / "unpacked").iterdir())) == 1
+    assert [p.name for p in store.root.glob("wheels/*/*/*")] == [THETA]
+    assert len(list((store.root / "unpacked").iterdir())) == 1
 
 
 def test_a_stored_wheel_is_fetched_from_the_store_and_unpacked_once(
