@@ -1,4 +1,4 @@
-"""A content-addressed store of wheels, shared by every project of the user. FILES.
+"""A content-addressed store of wheels, shared by every project of the user. FILES + NETWORK.
 
 Layout under ``cache_dir()``::
 
