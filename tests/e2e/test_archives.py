@@ -24,7 +24,7 @@ from packaging.version import Version
 from envsync.core import lockfile
 from envsync.core.spec import parse_spec
 
-from helpers import envsync, snapshot, venv_packages
+from helpers import Result, envsync, snapshot, venv_packages
 from support.wheels import build_wheel
 
 if TYPE_CHECKING:
@@ -86,6 +86,21 @@ def good_wheel(project: Path) -> Path:
     return project.parent / "ok" / "good-1.0-py3-none-any.whl"
 
 
+@pytest.fixture
+def apply_with(
+    capsys: pytest.CaptureFixture[str], project: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Result]:
+    """Runs ``apply --frozen`` on *wheels* locked next to ``good``, with the variables given."""
+
+    def run(wheels: dict[str, Path], **variables: str) -> Result:
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+        lock_wheels(project, {"good": good_wheel(project), **wheels})
+        return envsync(capsys, "apply", "--frozen", "--spec", str(project / "env.toml"))
+
+    return run
+
+
 def refused(
     capsys: pytest.CaptureFixture[str],
     project: Path,
@@ -128,16 +143,33 @@ def rewrite(wheel: Path, change: Callable[[zipfile.ZipFile], None]) -> Path:
 # -- bounded unpacking ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("helpers", [False, True], ids=["in-process", "helper-processes"])
-def test_a_zip_bomb_is_refused_for_its_ratio(
+RATIO_SAYS = (
+    "its member 'bad/zeros.bin' expands",
+    "beyond the limit of 200:1 (a zip bomb?)",
+    "hint: if you trust this wheel, raise the limit: ENVSYNC_MAX_RATIO=",
+)
+SIZE_SAYS = ("more than the limit of 1048576 bytes", "ENVSYNC_MAX_UNPACKED_SIZE=")
+
+
+@pytest.mark.parametrize(
+    ("limit", "helpers", "says"),
+    [("ratio", False, RATIO_SAYS), ("ratio", True, RATIO_SAYS), ("size", False, SIZE_SAYS)],
+    ids=["ratio-in-process", "ratio-helper-processes", "total-size"],
+)
+def test_a_zip_bomb_is_refused_by_the_limit_it_breaks(
     capsys: pytest.CaptureFixture[str],
     project: Path,
     cache: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     *,
+    limit: str,
     helpers: bool,
+    says: tuple[str, ...],
 ) -> None:
+    if limit == "size":
+        monkeypatch.setenv("ENVSYNC_MAX_RATIO", "100000")  # the ratio allowed: the size decides
+        monkeypatch.setenv("ENVSYNC_MAX_UNPACKED_SIZE", "1M")
     bomb = build_wheel(tmp_path / "w", "bad", "1.0", files={"bad/zeros.bin": ZEROS})
     assert bomb.stat().st_size < 64 << 10
     others = {}
@@ -147,56 +179,27 @@ def test_a_zip_bomb_is_refused_for_its_ratio(
 
     err = refused(capsys, project, cache, bomb, others)
 
-    assert "its member 'bad/zeros.bin' expands" in err
-    assert "beyond the limit of 200:1 (a zip bomb?)" in err
-    assert "hint: if you trust this wheel, raise the limit: ENVSYNC_MAX_RATIO=" in err
-
-
-def test_a_wheel_beyond_the_total_size_limit_is_refused(
-    capsys: pytest.CaptureFixture[str],
-    project: Path,
-    cache: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("ENVSYNC_MAX_RATIO", "100000")  # the ratio allowed: the size decides
-    monkeypatch.setenv("ENVSYNC_MAX_UNPACKED_SIZE", "1M")
-    bomb = build_wheel(tmp_path / "w", "bad", "1.0", files={"bad/zeros.bin": ZEROS})
-
-    err = refused(capsys, project, cache, bomb)
-
-    assert "more than the limit of 1048576 bytes" in err
-    assert "ENVSYNC_MAX_UNPACKED_SIZE=" in err
+    for text in says:
+        assert text in err
 
 
 def test_raised_limits_let_a_trusted_wheel_install(
-    capsys: pytest.CaptureFixture[str],
-    project: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    apply_with: Callable[..., Result], project: Path, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("ENVSYNC_MAX_RATIO", "5000")
-    monkeypatch.setenv("ENVSYNC_MAX_UNPACKED_SIZE", "1GiB")
     wheel = build_wheel(tmp_path / "w", "bad", "1.0", files={"bad/zeros.bin": ZEROS})
-    lock_wheels(project, {"good": good_wheel(project), "bad": wheel})
 
-    result = envsync(capsys, "apply", "--frozen", "--spec", str(project / "env.toml"))
+    result = apply_with({"bad": wheel}, ENVSYNC_MAX_RATIO="5000", ENVSYNC_MAX_UNPACKED_SIZE="1GiB")
 
     assert result.code == 0, result.err
     assert venv_packages(project) == {"good": "1.0", "bad": "1.0"}
 
 
 def test_a_bad_limit_variable_is_an_error_naming_it(
-    capsys: pytest.CaptureFixture[str],
-    project: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    apply_with: Callable[..., Result], tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("ENVSYNC_MAX_UNPACKED_SIZE", "lots")
     bad = build_wheel(tmp_path / "w", "bad", "1.0")
-    lock_wheels(project, {"good": good_wheel(project), "bad": bad})
 
-    result = envsync(capsys, "apply", "--frozen", "--spec", str(project / "env.toml"))
+    result = apply_with({"bad": bad}, ENVSYNC_MAX_UNPACKED_SIZE="lots")
 
     assert result.code == 1
     expected = "ENVSYNC_MAX_UNPACKED_SIZE must be a size in bytes such as 8G or 500M, found 'lots'"
@@ -226,78 +229,76 @@ def test_a_member_that_lies_about_its_size_is_refused(
 # -- archives that are not sound ------------------------------------------------------------
 
 
-def test_a_member_twice_is_refused(
-    capsys: pytest.CaptureFixture[str], project: Path, cache: Path, tmp_path: Path
-) -> None:
-    wheel = build_wheel(tmp_path / "w", "bad", "1.0")
-    rewrite(wheel, lambda z: z.writestr("bad/__init__.py", b"EVIL = True\n"))
-
-    err = refused(capsys, project, cache, wheel)
-
-    assert "it holds the member 'bad/__init__.py' twice" in err
+def member_twice(folder: Path) -> Path:
+    wheel = build_wheel(folder, "bad", "1.0")
+    return rewrite(wheel, lambda z: z.writestr("bad/__init__.py", b"EVIL = True\n"))
 
 
-def test_a_symlink_member_is_refused_with_its_name_escaped(
-    capsys: pytest.CaptureFixture[str], project: Path, cache: Path, tmp_path: Path
-) -> None:
+def symlink_member(folder: Path) -> Path:
     def add(archive: zipfile.ZipFile) -> None:
         link = zipfile.ZipInfo("bad/\x1b[31mlink")
         link.external_attr = (stat.S_IFLNK | 0o777) << 16
         archive.writestr(link, b"/etc")
         archive.writestr("bad/\x1b[31mlink/passwd", b"owned\n")  # a file under the link
 
-    wheel = rewrite(build_wheel(tmp_path / "w", "bad", "1.0"), add)
-
-    err = refused(capsys, project, cache, wheel)
-
-    assert "it holds a symbolic link, 'bad/\\x1b[31mlink' (wheels hold files only)" in err
-    assert "\x1b" not in err
+    return rewrite(build_wheel(folder, "bad", "1.0"), add)
 
 
-def test_a_member_with_a_bad_crc_is_refused(
-    capsys: pytest.CaptureFixture[str], project: Path, cache: Path, tmp_path: Path
-) -> None:
+def bad_crc(folder: Path) -> Path:
     marker = b"# a payload whose bytes the test damages\n"
-    wheel = build_wheel(tmp_path / "w", "bad", "1.0")
+    wheel = build_wheel(folder, "bad", "1.0")
     rewrite(wheel, lambda z: z.writestr(zipfile.ZipInfo("bad/data.py"), marker))  # stored
     data = wheel.read_bytes()
     wheel.write_bytes(data.replace(marker, marker.replace(b"payload", b"PAYLOAD"), 1))
-
-    err = refused(capsys, project, cache, wheel)
-
-    assert "it is damaged: reading 'bad/data.py' failed (Bad CRC-32 for file 'bad/data.py')" in err
+    return wheel
 
 
-def test_a_locked_file_that_is_not_a_zip_is_refused(
-    capsys: pytest.CaptureFixture[str], project: Path, cache: Path, tmp_path: Path
-) -> None:
-    wheel = tmp_path / "w" / "bad-1.0-py3-none-any.whl"
-    wheel.parent.mkdir()
+def not_a_zip(folder: Path) -> Path:
+    wheel = folder / "bad-1.0-py3-none-any.whl"
+    folder.mkdir()
     wheel.write_bytes(b"<html>not a wheel</html>\n")
-
-    err = refused(capsys, project, cache, wheel)
-
-    assert "it is not a zip archive (File is not a zip file)" in err
+    return wheel
 
 
-def test_a_wheel_without_a_dist_info_folder_is_refused(
-    capsys: pytest.CaptureFixture[str], project: Path, cache: Path, tmp_path: Path
-) -> None:
-    wheel = tmp_path / "w" / "bad-1.0-py3-none-any.whl"
-    wheel.parent.mkdir()
+def no_dist_info(folder: Path) -> Path:
+    wheel = folder / "bad-1.0-py3-none-any.whl"
+    folder.mkdir()
     with zipfile.ZipFile(wheel, "w") as archive:
         archive.writestr("bad/__init__.py", b"")
-
-    err = refused(capsys, project, cache, wheel)
-
-    assert "it has no usable .dist-info folder" in err
+    return wheel
 
 
-def test_a_name_both_file_and_folder_is_refused(
-    capsys: pytest.CaptureFixture[str], project: Path, cache: Path, tmp_path: Path
+def file_and_folder(folder: Path) -> Path:
+    return build_wheel(folder, "bad", "1.0", files={"bad/x": "", "bad/x/y.py": ""})
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (member_twice, "it holds the member 'bad/__init__.py' twice"),
+        (
+            symlink_member,
+            "it holds a symbolic link, 'bad/\\x1b[31mlink' (wheels hold files only)",
+        ),
+        (
+            bad_crc,
+            "it is damaged: reading 'bad/data.py' failed (Bad CRC-32 for file 'bad/data.py')",
+        ),
+        (not_a_zip, "it is not a zip archive (File is not a zip file)"),
+        (no_dist_info, "it has no usable .dist-info folder"),
+        (file_and_folder, "it holds 'bad/x' both as a file and as a folder"),
+    ],
+    ids=["member-twice", "symlink", "bad-crc", "not-a-zip", "no-dist-info", "file-and-folder"],
+)
+def test_an_archive_that_is_not_sound_is_refused(
+    capsys: pytest.CaptureFixture[str],
+    project: Path,
+    cache: Path,
+    tmp_path: Path,
+    make: Callable[[Path], Path],
+    says: str,
 ) -> None:
-    wheel = build_wheel(tmp_path / "w", "bad", "1.0", files={"bad/x": "", "bad/x/y.py": ""})
+    err = refused(capsys, project, cache, make(tmp_path / "w"))
 
-    err = refused(capsys, project, cache, wheel)
-
-    assert "it holds 'bad/x' both as a file and as a folder" in err
+    assert says in err
+    assert "\x1b" not in err  # names from the archive are shown escaped

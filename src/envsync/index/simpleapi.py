@@ -10,7 +10,6 @@ is retried as ``retry`` says (timeouts, dropped connections, 5xx, cut-off answer
 from __future__ import annotations
 
 import base64
-import hashlib
 import http.client
 import json
 import logging
@@ -18,7 +17,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from packaging.utils import (
@@ -32,6 +31,7 @@ from packaging.utils import (
 from envsync.errors import IndexUnreachableError
 from envsync.index import pagecache, pageformat, retry
 from envsync.index.credentials import refused
+from envsync.system.hashing import copy_hashing, hash_file
 from envsync.system.process import redact
 
 if TYPE_CHECKING:
@@ -46,6 +46,7 @@ __all__ = [
     "Page",
     "build_request",
     "default_index_url",
+    "download",
     "fetch_page",
     "files_for",
     "files_for_page",
@@ -58,7 +59,6 @@ __all__ = [
 
 _LOG = logging.getLogger("envsync.index.simpleapi")
 _ACCEPT = f"{pageformat.JSON_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1"
-_CHUNK = 1 << 16
 _REFUSED = frozenset({401, 403})
 _NOT_FOUND = 404
 _NOT_MODIFIED = 304
@@ -307,36 +307,43 @@ def files_in_folder(folder: Path) -> list[IndexFile]:
     ]
 
 
-def hash_file(path: Path) -> str:
-    """Hex sha256 of a local file."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def hash_url(url: str, login: Login | None = None) -> str:
     """Hex sha256 of a file fetched from *url* (for indexes that publish no hashes)."""
     if urlsplit(url).scheme == "file":
-        return hash_file(Path(urllib.request.url2pathname(urlsplit(url).path)))
-    request = build_request(url, login=login)
+        return hash_file(local_path(url))
     try:
-        return retry.call(
-            lambda timeout: _hash_download(request, timeout), url=url, doing="cannot download"
-        )
+        return download(url, None, login)
     except _NETWORK_ERRORS as exc:
         raise _unreachable(url, exc) from exc
 
 
-def _hash_download(request: urllib.request.Request, timeout: float) -> str:
-    digest = hashlib.sha256()
-    received = 0
-    with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310 - http(s) checked by spec
-        for chunk in iter(lambda: resp.read(_CHUNK), b""):
-            digest.update(chunk)
-            received += len(chunk)
-        retry.check_complete(resp.headers.get("Content-Length"), received)
+def download(url: str, out: IO[bytes] | None, login: Login | None = None) -> str:
+    """Copy the file at *url* into *out* (or nowhere), hashing it: the hex sha256 of its bytes.
+
+    A file:// URL is read from disk. Anything else is fetched with *login* and retried as
+    ``retry`` says, *out* emptied before each try: a body cut short of its Content-Length
+    is fetched again, not hashed. Failures are raised as they come (OSError, urllib's
+    errors, IndexUnreachableError once retrying gave up), for the caller to word.
+    """
+    if urlsplit(url).scheme == "file":
+        with local_path(url).open("rb") as source:
+            return copy_hashing(source, out)[0].hexdigest()
+    request = build_request(url, login=login)
+    return retry.call(
+        lambda timeout: _download_once(request, out, timeout), url=url, doing="cannot download"
+    )
+
+
+def _download_once(request: urllib.request.Request, out: IO[bytes] | None, timeout: float) -> str:
+    """One try at copying the answer to *request* into *out* (emptied first); its sha256."""
+    if out is not None:
+        out.seek(0)
+        out.truncate()
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) checked by spec
+        digest, received = copy_hashing(response, out)
+        # Counted, not trusted to read(): a file cut short must be fetched again, not
+        # reported as a hash mismatch.
+        retry.check_complete(response.headers.get("Content-Length"), received)
     return digest.hexdigest()
 
 

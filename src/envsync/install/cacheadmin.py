@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from envsync.errors import EnvsyncError, printable
-from envsync.index.simpleapi import hash_file
 from envsync.install import unpack
 from envsync.install.cache import SUBFOLDERS
+from envsync.system.hashing import hash_file
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

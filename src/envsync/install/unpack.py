@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import csv
-import hashlib
 import json
 import os
 import stat
@@ -20,9 +19,10 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 from envsync.errors import EnvsyncError, InstallError, printable
+from envsync.system.hashing import OverLimitError, copy_hashing, sha256_of_file
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -49,7 +49,6 @@ _SIZE_VARIABLE = "ENVSYNC_MAX_UNPACKED_SIZE"
 _RATIO_VARIABLE = "ENVSYNC_MAX_RATIO"
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 _MANIFEST_FORMAT = 1
-_CHUNK = 1 << 16
 #: What zipfile raises for a damaged member: a bad CRC, a cut-off or corrupt stream, an
 #: unsupported compression method, encryption.
 _DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError)
@@ -253,37 +252,26 @@ def _extract_member(
     executable = bool(mode and stat.S_ISREG(mode) and mode & 0o111)
     target = files / info.filename
     target.parent.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
     handle = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o777 if executable else 0o666)
     with os.fdopen(handle, "wb") as out:
         try:
             with archive.open(info) as source:
-                _copy_bounded(source, out, digest, info.file_size)
+                digest = copy_hashing(source, out, limit=info.file_size)[0]
         except _DAMAGED as exc:
             problem = f"is damaged: reading {info.filename!r} failed ({_shown(str(exc))})"
             raise _refused(wheel, problem) from exc
-        except _OverLimitError as exc:
+        except OverLimitError as exc:
             problem = f"lies about the size of {info.filename!r} (declares {info.file_size} bytes)"
             raise _refused(wheel, problem) from exc
     found = target.stat()
-    encoded = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode("ascii")
-    return [info.filename, encoded, found.st_size, executable, found.st_mode, found.st_mtime_ns]
-
-
-class _OverLimitError(Exception):
-    """More bytes came out of a member than it may give."""
-
-
-def _copy_bounded(source: IO[bytes], out: IO[bytes], digest: hashlib._Hash, allowed: int) -> int:
-    """Copy *source* into *out*, hashing it; more than *allowed* bytes raises _OverLimitError."""
-    copied = 0
-    while chunk := source.read(_CHUNK):
-        copied += len(chunk)
-        if copied > allowed:
-            raise _OverLimitError
-        digest.update(chunk)
-        out.write(chunk)
-    return copied
+    return [
+        info.filename,
+        _record_hash(digest.digest()),
+        found.st_size,
+        executable,
+        found.st_mode,
+        found.st_mtime_ns,
+    ]
 
 
 # -- reading an entry -------------------------------------------------------------------------
@@ -347,8 +335,10 @@ def changed_files(tree: Tree) -> list[str]:
 
 
 def _file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as source:
-        while chunk := source.read(_CHUNK):
-            digest.update(chunk)
-    return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode("ascii")
+    """The sha256 of the file at *path*, as RECORD and the manifest write it."""
+    return _record_hash(sha256_of_file(path).digest())
+
+
+def _record_hash(digest: bytes) -> str:
+    """A sha256 digest as RECORD writes it: urlsafe base64 without padding."""
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")

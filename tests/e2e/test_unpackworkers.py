@@ -1,0 +1,142 @@
+"""Unpacking a batch of wheels in helper processes while it downloads: ``install/unpackworkers``.
+
+Real wheels from the test index into a private cache. What a caller relies on: every wheel of
+the batch comes back unpacked, in the order asked, with one progress tick each; helpers do the
+work only where they pay (two CPUs or more, four wheels or more) and this process does it where
+they cannot start; a batch that fails leaves no helper process behind.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from envsync.core.lockfile import Artifact
+from envsync.errors import HashMismatchError
+from envsync.install import unpack
+from envsync.install.cache import Cache
+from envsync.install.unpackworkers import fetch_and_unpack
+
+if TYPE_CHECKING:
+    from support.pkgindex import PackageIndex
+
+pytestmark = pytest.mark.e2e
+
+WHEELS = [
+    "alpha-1.0-py3-none-any.whl",
+    "beta-2.0-py3-none-any.whl",
+    "delta-1.0-py3-none-any.whl",
+    "theta-1.0-py3-none-any.whl",
+    "zeta-1.0-py3-none-any.whl",
+]
+
+
+def artifacts(index: PackageIndex, names: list[str]) -> list[Artifact]:
+    hashes = {f.filename: f.sha256 for f in index.files()}
+    return [
+        Artifact(kind="wheel", url=f"{index.base_url}/files/{n}", sha256=hashes[n], filename=n)
+        for n in names
+    ]
+
+
+@pytest.fixture
+def unpacked_here(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The wheels this process unpacks itself (helpers unpack the others)."""
+    names: list[str] = []
+    extract = unpack.extract
+
+    def recorded(wheel: Path, folder: Path, limits: unpack.Limits) -> None:
+        names.append(wheel.name)
+        extract(wheel, folder, limits)
+
+    monkeypatch.setattr(unpack, "extract", recorded)
+    return names
+
+
+@pytest.mark.parametrize(
+    ("cpus", "count", "helped"),
+    [(1, 5, False), (2, 3, False), (2, 5, True), (4, 4, True)],
+    ids=["one-cpu", "small-batch", "helped", "helper-per-wheel"],
+)
+def test_every_wheel_comes_back_unpacked_in_order_with_one_tick_each(
+    tmp_path: Path,
+    package_index: PackageIndex,
+    monkeypatch: pytest.MonkeyPatch,
+    unpacked_here: list[str],
+    cpus: int,
+    count: int,
+    helped: bool,
+) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: cpus)
+    store = Cache(tmp_path / "cache")
+    batch = list(reversed(WHEELS[:count]))
+    ticks: list[None] = []
+
+    trees = fetch_and_unpack(
+        store, artifacts(package_index, batch), lambda _: None, lambda: ticks.append(None)
+    )
+
+    assert [tree.wheel for tree in trees] == batch
+    assert len(ticks) == count
+    assert unpacked_here == ([] if helped else batch)
+    for tree, artifact in zip(trees, artifacts(package_index, batch), strict=True):
+        assert store.tree(str(artifact.sha256)) == tree
+
+
+def test_where_helpers_cannot_start_this_process_unpacks_the_batch(
+    tmp_path: Path,
+    package_index: PackageIndex,
+    monkeypatch: pytest.MonkeyPatch,
+    unpacked_here: list[str],
+) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
+    ticks: list[None] = []
+
+    trees = fetch_and_unpack(
+        Cache(tmp_path / "cache"),
+        artifacts(package_index, WHEELS),
+        lambda _: None,
+        lambda: ticks.append(None),
+    )
+
+    assert [tree.wheel for tree in trees] == WHEELS
+    assert unpacked_here == WHEELS
+    assert len(ticks) == len(WHEELS)
+
+
+def children() -> list[int]:
+    """The processes whose parent is this one (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rpartition(")")[2].split()[1]) == os.getpid():
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_batch_that_fails_to_download_leaves_no_helper_behind(
+    tmp_path: Path, package_index: PackageIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    batch = artifacts(package_index, WHEELS)
+    batch[2] = Artifact(kind="wheel", url=batch[2].url, sha256="0" * 64, filename=batch[2].filename)
+    store = Cache(tmp_path / "cache")
+    before = children()
+
+    with pytest.raises(HashMismatchError, match=r"delta-1\.0-py3-none-any\.whl does not match"):
+        fetch_and_unpack(store, batch, lambda _: None)
+
+    assert children() == before
+    stored = sorted(p.name for p in store.root.glob("wheels/*/*/*"))
+    assert "delta-1.0-py3-none-any.whl" not in stored
+    assert not list((store.root / "tmp").iterdir())
