@@ -26,7 +26,13 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from envsync.core.lockcheck import RELOCK, check_packages, check_tool, pep751_reason
+from envsync.core.lockcheck import (
+    RELOCK,
+    check_packages,
+    check_tool,
+    lock_error,
+    pep751_reason,
+)
 from envsync.core.lockselect import Artifact, Wanted, package_version, select
 from envsync.core.locktable import (
     FORMAT,
@@ -34,6 +40,7 @@ from envsync.core.locktable import (
     fingerprint,
     info,
     is_fresh,
+    read_info,
     requirement_text,
     requirements_table,
     tool_table,
@@ -41,7 +48,7 @@ from envsync.core.locktable import (
 from envsync.core.names import LOCK_NAME
 from envsync.core.requirementtext import strip_credentials
 from envsync.core.tomlcheck import TomlDecodeError, parse_toml
-from envsync.errors import LockError
+from envsync.errors import LockError, LockProblem
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -56,6 +63,7 @@ __all__ = [
     "Artifact",
     "LockInfo",
     "LockedFile",
+    "ParsedLock",
     "ResolvedPackage",
     "Wanted",
     "build_lock",
@@ -66,6 +74,7 @@ __all__ = [
     "is_fresh",
     "loads",
     "package_version",
+    "parse",
     "pins",
     "requirement_text",
     "requirements_table",
@@ -228,25 +237,50 @@ def _plain(value: Any) -> Any:  # noqa: ANN401 - walks arbitrary TOML data
     return value
 
 
-def loads(text: str, *, path: Path | str = LOCK_NAME) -> Pylock:
-    """Parse and validate pylock.toml *text*; LockError names the file and the bad key.
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ParsedLock:
+    """A pylock.toml read and validated once: the lock, and its ``[tool.envsync]`` table."""
 
-    Beyond PEP 751 (which packaging checks), the lock must be one envsync can install
-    safely and exactly: see ``lockcheck``.
+    lock: Pylock
+    """The lock, as packaging models it."""
+    info: LockInfo
+    """Its ``[tool.envsync]`` table, validated with the rest: no need to read it again."""
+
+
+def parse(text: str, *, path: Path | str = LOCK_NAME) -> ParsedLock:
+    """Parse and validate pylock.toml *text*; LockError names the file and every bad key.
+
+    Beyond PEP 751 (which packaging checks, stopping at its first problem), the lock must be
+    one envsync can install safely and exactly (see ``lockcheck``): every problem of that
+    kind is listed at once, in the order of the file.
     """
-    try:
-        data = parse_toml(text)
-    except TomlDecodeError as exc:
-        msg = f"{path} is not valid TOML: {exc.message}"
-        raise LockError(msg, hint=RELOCK) from None
+    data = _toml(text, path)
     try:
         lock = Pylock.from_dict(data)
     except PylockValidationError as exc:
         msg = f"{path} is not a valid PEP 751 lock: {pep751_reason(exc)}"
         raise LockError(msg, hint=RELOCK) from exc
-    check_packages(lock, path)
-    check_tool(lock, info(lock, path=path), path)
-    return lock
+    problems: list[LockProblem] = []
+    check_packages(lock, problems)
+    table = read_info(lock, problems)
+    if table is not None:
+        check_tool(lock, table, problems)
+    if table is None or problems:
+        raise lock_error(path, problems, data)
+    return ParsedLock(lock=lock, info=table)
+
+
+def loads(text: str, *, path: Path | str = LOCK_NAME) -> Pylock:
+    """Parse and validate pylock.toml *text*, as ``parse`` does; the lock alone."""
+    return parse(text, path=path).lock
+
+
+def _toml(text: str, path: Path | str) -> dict[str, Any]:
+    try:
+        return parse_toml(text)
+    except TomlDecodeError as exc:
+        msg = f"{path} is not valid TOML: {exc.message}"
+        raise LockError(msg, hint=RELOCK) from None
 
 
 def pins(lock: Pylock) -> dict[NormalizedName, Version]:

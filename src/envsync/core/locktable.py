@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 
-from envsync.core.lockcheck import RELOCK
+from envsync.core.lockcheck import RELOCK, Key, lock_error
 from envsync.core.names import LOCK_NAME
 from envsync.core.requirementtext import requirement_line, strip_credentials
 from envsync.core.tomlcheck import show
-from envsync.errors import LockError
+from envsync.errors import LockProblem
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -35,6 +35,7 @@ __all__ = [
     "fingerprint",
     "info",
     "is_fresh",
+    "read_info",
     "requirement_text",
     "requirements_table",
     "tool_table",
@@ -42,6 +43,8 @@ __all__ = [
 
 #: Version of the ``[tool.envsync]`` table; bumped when older envsyncs could misread it.
 FORMAT = 1
+_TOOL: Key = ("tool", "envsync")
+_UPGRADE = "upgrade envsync, or " + RELOCK
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -148,56 +151,88 @@ def requirement_text(requirement: Requirement) -> str:
 
 
 def info(lock: Pylock, *, path: Path | str = LOCK_NAME) -> LockInfo:
-    """The lock's ``[tool.envsync]`` table; LockError if missing, malformed or too new."""
+    """The lock's ``[tool.envsync]`` table; LockError if missing, malformed or too new.
+
+    The error lists every problem of the table at once.
+    """
+    problems: list[LockProblem] = []
+    table = read_info(lock, problems)
+    if table is None or problems:
+        raise lock_error(path, problems, {"tool": lock.tool or {}})
+    return table
+
+
+def read_info(lock: Pylock, problems: list[LockProblem]) -> LockInfo | None:
+    """The ``[tool.envsync]`` table as far as it can be read, its problems added to *problems*.
+
+    None when it cannot be read at all: there is none, or it is of a format this envsync
+    does not read. A key that is wrong reads as empty, so the others can still be checked.
+    """
     table = (lock.tool or {}).get("envsync")
     if not isinstance(table, dict):
-        msg = f"{path} has no [tool.envsync] table, so it was not written by envsync"
-        raise LockError(msg, hint=RELOCK)
+        missing = "has no [tool.envsync] table, so it was not written by envsync"
+        problems.append(LockProblem(key=(), problem=missing))
+        return None
     fmt = table.get("format")
     if isinstance(fmt, bool) or not isinstance(fmt, int) or fmt > FORMAT:
-        msg = f"{path}: tool.envsync.format is {fmt!r}; this envsync reads format {FORMAT}"
-        raise LockError(msg, hint="upgrade envsync, or " + RELOCK)
-    roots = table.get("group-roots", {})
-    if not isinstance(roots, dict):
-        msg = f"{path}: tool.envsync.group-roots must be a table, found {roots!r}"
-        raise LockError(msg, hint=RELOCK)
-    all_roots = {str(g): _strings(n, f"group-roots.{g}", path) for g, n in roots.items()}
-    if "main-roots" in table:
-        all_roots[""] = _strings(table["main-roots"], "main-roots", path)
+        newer = f"is {fmt!r}; this envsync reads format {FORMAT}"
+        problems.append(LockProblem(key=(*_TOOL, "format"), problem=newer, hint=_UPGRADE))
+        return None
     return LockInfo(
         format=fmt,
-        fingerprint=_required_string(table, "fingerprint", path),
-        groups=_strings(table.get("groups", []), "groups", path),
-        python=_required_string(table, "python", path),
-        default_groups=_strings(table.get("default-groups", []), "default-groups", path),
-        roots=all_roots,
-        requirements=_recorded_requirements(table.get("requirements"), path),
+        fingerprint=_required_string(table, "fingerprint", problems),
+        groups=_strings(table.get("groups", []), ("groups",), problems),
+        python=_required_string(table, "python", problems),
+        default_groups=_strings(table.get("default-groups", []), ("default-groups",), problems),
+        roots=_roots(table, problems),
+        requirements=_recorded_requirements(table.get("requirements"), problems),
     )
 
 
-def _recorded_requirements(value: object, path: Path | str) -> dict[str, tuple[str, ...]]:
+def _roots(table: Mapping[str, object], problems: list[LockProblem]) -> dict[str, tuple[str, ...]]:
+    """``group-roots`` and ``main-roots``: each group's top-level packages, ``""`` the main ones."""
+    roots = table.get("group-roots", {})
+    if not isinstance(roots, dict):
+        found = f"must be a table, found {roots!r}"
+        problems.append(LockProblem(key=(*_TOOL, "group-roots"), problem=found))
+        roots = {}
+    found_roots = {str(g): _strings(n, ("group-roots", str(g)), problems) for g, n in roots.items()}
+    if "main-roots" in table:
+        found_roots[""] = _strings(table["main-roots"], ("main-roots",), problems)
+    return found_roots
+
+
+def _recorded_requirements(
+    value: object, problems: list[LockProblem]
+) -> dict[str, tuple[str, ...]]:
+    """``requirements``: what the lock was resolved from, per root (``""``: the main ones)."""
     if value is None:
         return {}
     if not isinstance(value, dict) or not isinstance(value.get("groups", {}), dict):
-        msg = f"{path}: tool.envsync.requirements must be a table, found {show(value)}"
-        raise LockError(msg, hint=RELOCK)
-    found = {"": _strings(value.get("dependencies", []), "requirements.dependencies", path)}
+        table = f"must be a table, found {show(value)}"
+        problems.append(LockProblem(key=(*_TOOL, "requirements"), problem=table))
+        return {}
+    dependencies = value.get("dependencies", [])
+    found = {"": _strings(dependencies, ("requirements", "dependencies"), problems)}
     for group, reqs in value.get("groups", {}).items():
-        found[str(group)] = _strings(reqs, f"requirements.groups.{group}", path)
+        found[str(group)] = _strings(reqs, ("requirements", "groups", str(group)), problems)
     return found
 
 
-def _strings(value: object, key: str, path: Path | str) -> tuple[str, ...]:
+def _strings(value: object, key: Key, problems: list[LockProblem]) -> tuple[str, ...]:
+    """The array of strings *value*, at *key* of the table; empty if it is not one."""
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        msg = f"{path}: tool.envsync.{key} must be an array of strings, found {value!r}"
-        raise LockError(msg, hint=RELOCK)
+        found = f"must be an array of strings, found {value!r}"
+        problems.append(LockProblem(key=(*_TOOL, *key), problem=found))
+        return ()
     return tuple(value)
 
 
-def _required_string(table: Mapping[str, object], key: str, path: Path | str) -> str:
+def _required_string(table: Mapping[str, object], key: str, problems: list[LockProblem]) -> str:
+    """The string at *key* of the table; empty if it is missing or not a string."""
     value = table.get(key)
     if not isinstance(value, str):
         what = "is missing" if value is None else f"must be a string, found {value!r}"
-        msg = f"{path}: tool.envsync.{key} {what}"
-        raise LockError(msg, hint=RELOCK)
+        problems.append(LockProblem(key=(*_TOOL, key), problem=what))
+        return ""
     return value
