@@ -36,6 +36,7 @@ from envsync.core.lockfile import (
     is_fresh,
     loads,
     package_version,
+    parse,
     pins,
     select,
     strip_credentials,
@@ -812,6 +813,15 @@ def test_info():
     )
 
 
+def test_parse_gives_the_lock_and_its_table_read_once():
+    lock = lock_of(pkg("rich"), python="3.12.4")
+    parsed = parse(dumps(lock), path=LOCK_PATH)
+    assert parsed.info == info(parsed.lock) == info(lock)
+    assert dumps(parsed.lock) == dumps(lock)
+    assert is_fresh(parsed.lock, SPEC, table=parsed.info)
+    assert not is_fresh(parsed.lock, spec_of(SPEC_TEXT.replace("3.12", "3.13")), table=parsed.info)
+
+
 def test_pins_skip_directories_without_a_version():
     lock = lock_of(
         pkg("rich", "13.7.1"),
@@ -1084,6 +1094,27 @@ def test_only_group_installs_what_the_group_needs_and_nothing_else():
         lock, environment=marker_env(), tags=[ANY], groups=["dev"], root=PROJECT, main=False
     )
     assert [w.name for w in wanted] == ["pluggy", "pygments", "pytest", "rich"]
+
+
+def test_only_group_follows_the_roots_of_the_table_the_caller_holds():
+    lock = build_lock(
+        spec=SPEC,
+        python="3.12.4",
+        packages=[
+            pkg("rich"),
+            pkg("pytest", groups=["dev"], dependencies=["pluggy"]),
+            pkg("pluggy", groups=["dev"]),
+        ],
+        roots={"dev": ["pytest", "rich"]},
+    )
+    held = replace(info(lock), roots={"dev": ("pytest",)})
+
+    def only_dev(table: LockInfo | None) -> list[str]:
+        where = {"environment": marker_env(), "tags": [ANY], "root": PROJECT}
+        return [w.name for w in select(lock, **where, groups=["dev"], main=False, table=table)]
+
+    assert only_dev(None) == ["pluggy", "pytest", "rich"]
+    assert only_dev(held) == ["pluggy", "pytest"]
 
 
 def test_group_roots_must_be_a_table_of_string_arrays():

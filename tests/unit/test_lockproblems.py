@@ -26,7 +26,6 @@ from envsync.core.lockfile import (
     dumps,
     info,
     loads,
-    parse,
 )
 from envsync.core.spec import parse_spec
 from envsync.errors import LockError
@@ -297,9 +296,3 @@ def test_info_alone_lists_every_problem_of_the_table():
         f"  {LOCK_PATH}: tool.envsync.groups must be an array of strings, found 5",
         f"  {LOCK_PATH}: tool.envsync.python must be a string, found 3.12",
     ]
-
-
-def test_parse_gives_the_table_read_once():
-    parsed = parse(tomli_w.dumps(BASE), path=LOCK_PATH)
-    assert parsed.info == info(parsed.lock)
-    assert parsed.info.python == "3.12.4"

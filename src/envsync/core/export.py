@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from envsync._types import NormalizedName
     from envsync.core.lockfile import Wanted
+    from envsync.core.locktable import LockInfo
 
 __all__ = ["Exported", "requirements"]
 
@@ -59,14 +60,16 @@ def requirements(
     groups: Collection[str],
     root: Path,
     main: bool = True,
+    table: LockInfo | None = None,
 ) -> Exported:
     """The requirements file for what *lock* installs into this environment with *groups*.
 
     *environment* and *tags* describe the target interpreter (markers and wheel tags), as
-    for ``lockfile.select``; with ``main=False`` only the groups' own packages are kept.
+    for ``lockfile.select``; with ``main=False`` only the groups' own packages are kept
+    (*table*, the lock's ``[tool.envsync]``, says which, where the caller holds it).
     """
     chosen = lockfile.select(
-        lock, environment=environment, tags=tags, groups=groups, root=root, main=main
+        lock, environment=environment, tags=tags, groups=groups, root=root, main=main, table=table
     )
     packages = {(p.name, lockfile.package_version(p)): p for p in lock.packages}
     lines, hashed, local = [], [], []

@@ -23,7 +23,7 @@ from packaging.tags import Tag
 from packaging.version import InvalidVersion, Version
 
 from envsync.core.lockcheck import RELOCK
-from envsync.core.locktable import info
+from envsync.core.locktable import LockInfo, info
 from envsync.errors import LockError
 
 if TYPE_CHECKING:
@@ -80,11 +80,13 @@ def select(
     groups: Collection[str],
     root: Path,
     main: bool = True,
+    table: LockInfo | None = None,
 ) -> tuple[Wanted, ...]:
     """What *lock* installs into an environment with these markers, tags and groups.
 
     With ``main=False`` (``--only-group``) only what the groups themselves need is kept,
-    following each package's ``dependencies`` from the groups' own top-level packages.
+    following each package's ``dependencies`` from the groups' own top-level packages
+    (recorded in *table*, the lock's ``[tool.envsync]``: read from *lock* when not given).
     Paths in the lock are made absolute against *root*, the project folder.
     LockError when the lock does not fit the environment (another Python, no wheel).
     """
@@ -104,7 +106,7 @@ def select(
         msg = f"the lock does not fit this environment: {exc}"
         raise LockError(msg, hint=RELOCK) from exc
     if not main:
-        roots = info(lock).roots
+        roots = (table or info(lock)).roots
         needed = dependency_closure(lock, [name for g in groups for name in roots.get(g, ())])
         chosen = [(p, source) for p, source in chosen if p.name in needed]
     return tuple(sorted((_wanted(p, source, root) for p, source in chosen), key=_by_name))

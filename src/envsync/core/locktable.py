@@ -99,9 +99,18 @@ def fingerprint(spec: Spec, local: Mapping[str, str] | None = None) -> str:
     return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
 
 
-def is_fresh(lock: Pylock, spec: Spec, local: Mapping[str, str] | None = None) -> bool:
-    """True when *lock* was resolved from exactly *spec*'s inputs (and local projects)."""
-    return info(lock).fingerprint == fingerprint(spec, local)
+def is_fresh(
+    lock: Pylock,
+    spec: Spec,
+    local: Mapping[str, str] | None = None,
+    *,
+    table: LockInfo | None = None,
+) -> bool:
+    """True when *lock* was resolved from exactly *spec*'s inputs (and local projects).
+
+    *table* is the lock's ``[tool.envsync]`` where the caller holds it already.
+    """
+    return (table or info(lock)).fingerprint == fingerprint(spec, local)
 
 
 def tool_table(

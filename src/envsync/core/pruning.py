@@ -24,14 +24,24 @@ if TYPE_CHECKING:
 
     from packaging.pylock import Package, Pylock
 
+    from envsync.core.locktable import LockInfo
     from envsync.core.spec import Spec
 
 __all__ = ["prune"]
 
 
-def prune(lock: Pylock, spec: Spec, local: Mapping[str, str] | None = None) -> Pylock | None:
-    """*lock* cut down to *spec*, when *spec* only removed requirements; else None."""
-    table = lockfile.info(lock)
+def prune(
+    lock: Pylock,
+    spec: Spec,
+    local: Mapping[str, str] | None = None,
+    *,
+    table: LockInfo | None = None,
+) -> Pylock | None:
+    """*lock* cut down to *spec*, when *spec* only removed requirements; else None.
+
+    *table* is the lock's ``[tool.envsync]`` where the caller holds it already.
+    """
+    table = table or lockfile.info(lock)
     old = table.requirements
     new = _requirements_of(spec)
     if not old or not _only_removed(old, new):
