@@ -33,6 +33,7 @@ __all__ = [
     "InterpreterNotFoundError",
     "Interrupted",
     "LockError",
+    "LockProblem",
     "LockTimeoutError",
     "MissingLockError",
     "RemovalRefused",
@@ -113,10 +114,48 @@ class SpecError(EnvsyncError, ValueError):
         )
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LockProblem:
+    """One thing wrong with a pylock.toml."""
+
+    key: tuple[str | int, ...]
+    """Where, such as ``("packages", 3, "wheels", 0, "hashes")``; empty for the whole file."""
+    problem: str
+    """What is wrong there, in the words that follow the key (``must be ...``)."""
+    hint: str | None = None
+    """A fix of its own, where writing a fresh lock is not the only one."""
+
+    def describe(self, path: Path | str) -> str:
+        """Render as ``file: key problem`` (``file problem`` for the whole file)."""
+        if not self.key:
+            return f"{path} {self.problem}"
+        dotted = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in self.key)
+        return f"{path}: {dotted.removeprefix('.')} {self.problem}"
+
+
 class LockError(EnvsyncError, ValueError):
     """pylock.toml exists but cannot be read or is not a valid PEP 751 lock."""
 
     code = "lock-invalid"
+
+    def __init__(
+        self, message: str, *, hint: str | None = None, problems: Sequence[LockProblem] = ()
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.problems = tuple(problems)
+
+    @classmethod
+    def listing(cls, path: Path | str, problems: Sequence[LockProblem], *, hint: str) -> LockError:
+        """Every problem of the lock at *path*, in the order given, each on a line of its own.
+
+        One problem is the whole message; several are listed under one line, as a spec's are.
+        The hint is *hint*, unless a problem has a fix of its own.
+        """
+        lines = [problem.describe(path) for problem in problems]
+        head = f"{path} is not a lock envsync can use:"
+        message = lines[0] if len(lines) == 1 else "\n".join([head, *(f"  {x}" for x in lines)])
+        fix = next((problem.hint for problem in problems if problem.hint), hint)
+        return cls(message, hint=fix, problems=problems)
 
 
 class MissingLockError(EnvsyncError):

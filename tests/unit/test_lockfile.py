@@ -36,6 +36,7 @@ from envsync.core.lockfile import (
     is_fresh,
     loads,
     package_version,
+    parse,
     pins,
     select,
     strip_credentials,
@@ -676,17 +677,23 @@ VALID_LOCK: dict[str, Any] = toml_of(lock_of(pkg("rich")))
 DROP = object()
 
 
+def lock_text(base: dict[str, Any], *edits: tuple[tuple[str | int, ...], object]) -> str:
+    """*base*'s text with each key set to its value (removed if DROP)."""
+    data = copy.deepcopy(base)
+    for key, value in edits:
+        table = data
+        for part in key[:-1]:
+            table = table[part]
+        if value is DROP:
+            del table[key[-1]]
+        else:
+            table[key[-1]] = value
+    return tomli_w.dumps(data)
+
+
 def edited(key: tuple[str, ...], value: object) -> str:
     """VALID_LOCK's text with *key* set to *value* (removed if DROP)."""
-    data = copy.deepcopy(VALID_LOCK)
-    table = data
-    for part in key[:-1]:
-        table = table[part]
-    if value is DROP:
-        del table[key[-1]]
-    else:
-        table[key[-1]] = value
-    return tomli_w.dumps(data)
+    return lock_text(VALID_LOCK, (key, value))
 
 
 @pytest.mark.parametrize(
@@ -798,6 +805,233 @@ def test_loads_wrong_types_in_the_tool_table_are_lock_errors(key, value, message
         loads(edited(("tool", "envsync", key), value), path=LOCK_PATH)
 
 
+# --- loads: a lock with several problems gets them all at once --------------------------------
+
+RELOCK = "run `envsync lock` to write a fresh lock from env.toml"
+HEAD = f"{LOCK_PATH} is not a lock envsync can use:"
+NOPE = 'must list groups of tool.envsync.groups (dev, docs), found "nope"'
+NO_EXTRA = (
+    'must be a marker a lock can hold (PEP 751), found "extra == \\"x\\""'
+    " (there is no marker variable 'extra' here)"
+)
+#: pygments, then rich with a wheel and an sdist.
+TWO_PACKAGES: dict[str, Any] = toml_of(
+    lock_of(pkg("pygments"), pkg("rich", wheels=(wheel("rich"),), sdist=sdist("rich")))
+)
+
+
+def problems_of(text: str) -> LockError:
+    with pytest.raises(LockError) as caught:
+        loads(text, path=LOCK_PATH)
+    return caught.value
+
+
+#: Independent breakages, in the order their keys stand in the file: the key, the value it
+#: gets, and what the user reads about it.
+BREAKAGES: list[tuple[tuple[str | int, ...], object, str]] = [
+    (
+        ("environments", 0),
+        "extra == 'x'",
+        f"environments[0] {NO_EXTRA}",
+    ),
+    (
+        ("packages", 0, "wheels", 0, "url"),
+        "ftp://mirror.example/pygments-1.0-py3-none-any.whl",
+        (
+            "packages[0].wheels[0].url must be an http://, https:// or file:// URL, found "
+            '"ftp://mirror.example/pygments-1.0-py3-none-any.whl" (another scheme, or no'
+            " scheme at all)"
+        ),
+    ),
+    (
+        ("packages", 1, "marker"),
+        "extra == 'x'",
+        f"packages[1].marker {NO_EXTRA}",
+    ),
+    (
+        ("packages", 1, "sdist", "hashes"),
+        {"sha256": "bbbb"},
+        'packages[1].sdist.hashes must hold a sha256 of 64 hex digits, found {"sha256": "bbbb"}',
+    ),
+    (
+        ("packages", 1, "wheels", 0, "size"),
+        -1,
+        "packages[1].wheels[0].size must be a size in bytes (0 or more), found -1",
+    ),
+    (
+        ("tool", "envsync", "python"),
+        "latest",
+        'tool.envsync.python must be a Python version like 3.12.4, found "latest"',
+    ),
+    (
+        ("tool", "envsync", "default-groups"),
+        ["nope"],
+        f"tool.envsync.default-groups {NOPE}",
+    ),
+    (
+        ("tool", "envsync", "requirements", "dependencies", 0),
+        "rich >>> 1",
+        (
+            "tool.envsync.requirements.dependencies[0] must be a PEP 508 requirement,"
+            ' found "rich >>> 1"'
+        ),
+    ),
+    (
+        ("tool", "envsync", "requirements", "groups", "docs"),
+        "sphinx",
+        "tool.envsync.requirements.groups.docs must be an array of strings, found 'sphinx'",
+    ),
+]
+
+
+def test_the_base_lock_is_valid():
+    assert [p.name for p in loads(tomli_w.dumps(TWO_PACKAGES), path=LOCK_PATH).packages] == [
+        "pygments",
+        "rich",
+    ]
+
+
+@pytest.mark.parametrize(("key", "value", "line"), BREAKAGES)
+def test_one_problem_reads_as_one_line(key, value, line):
+    error = problems_of(lock_text(TWO_PACKAGES, (key, value)))
+    assert str(error) == f"{LOCK_PATH}: {line}"
+    assert error.hint == RELOCK
+
+
+@given(st.sets(st.sampled_from(range(len(BREAKAGES))), min_size=2))
+def test_every_problem_is_listed_at_once_in_the_files_order(chosen):
+    error = problems_of(
+        lock_text(TWO_PACKAGES, *((BREAKAGES[i][0], BREAKAGES[i][1]) for i in chosen))
+    )
+    lines = [f"{LOCK_PATH}: {BREAKAGES[i][2]}" for i in sorted(chosen)]
+    assert str(error).split("\n") == [HEAD, *(f"  {line}" for line in lines)]
+    assert [problem.describe(LOCK_PATH) for problem in error.problems] == lines
+    assert error.hint == RELOCK
+
+
+@pytest.mark.parametrize(
+    ("text", "lines", "hint"),
+    [
+        pytest.param(
+            lock_text(
+                TWO_PACKAGES,
+                (("tool", "envsync", "fingerprint"), 5),
+                (("tool", "envsync", "groups"), "dev"),
+            ),
+            [
+                "tool.envsync.fingerprint must be a string, found 5",
+                "tool.envsync.groups must be an array of strings, found 'dev'",
+            ],
+            RELOCK,
+            id="two-keys-of-the-table",
+        ),
+        pytest.param(
+            lock_text(
+                TWO_PACKAGES,
+                (("tool", "envsync", "groups"), "dev"),
+                (("tool", "envsync", "default-groups"), ["nope"]),
+                (("tool", "envsync", "group-roots"), {"nope": ["x"]}),
+            ),
+            ["tool.envsync.groups must be an array of strings, found 'dev'"],
+            RELOCK,
+            id="groups-wrong-so-not-compared-with",
+        ),
+        pytest.param(
+            lock_text(
+                TWO_PACKAGES,
+                (("tool", "envsync", "default-groups"), "dev"),
+                (("tool", "envsync", "group-roots"), {"nope": ["x"]}),
+            ),
+            [
+                "tool.envsync.default-groups must be an array of strings, found 'dev'",
+                f"tool.envsync.group-roots {NOPE}",
+            ],
+            RELOCK,
+            id="default-groups-wrong-roots-still-compared",
+        ),
+        pytest.param(
+            lock_text(
+                TWO_PACKAGES,
+                (("tool", "envsync", "python"), DROP),
+                (("tool", "envsync", "main-roots"), "rich"),
+                (("tool", "envsync", "group-roots"), ["dev"]),
+            ),
+            [
+                "tool.envsync.main-roots must be an array of strings, found 'rich'",
+                "tool.envsync.group-roots must be a table, found ['dev']",
+                "tool.envsync.python is missing",
+            ],
+            RELOCK,
+            id="a-missing-key-comes-after-those-there",
+        ),
+        pytest.param(
+            lock_text(
+                TWO_PACKAGES,
+                (("packages", 1, "marker"), "extra == 'x'"),
+                (("tool", "envsync", "format"), FORMAT + 1),
+                (("tool", "envsync", "python"), "latest"),
+            ),
+            [
+                f"packages[1].marker {NO_EXTRA}",
+                f"tool.envsync.format is {FORMAT + 1}; this envsync reads format {FORMAT}",
+            ],
+            "upgrade envsync, or " + RELOCK,
+            id="a-newer-format-is-not-read-further",
+        ),
+        pytest.param(
+            lock_text(
+                TWO_PACKAGES,
+                (("packages", 0, "wheels", 0, "size"), -1),
+                (("tool",), {"other": {}}),
+            ),
+            [
+                "packages[0].wheels[0].size must be a size in bytes (0 or more), found -1",
+                "has no [tool.envsync] table, so it was not written by envsync",
+            ],
+            RELOCK,
+            id="no-tool-table-last",
+        ),
+        pytest.param(
+            # [tool.envsync] written before the [[packages]]
+            lock_text({k: v for k, v in TWO_PACKAGES.items() if k != "packages"}).replace(
+                'python = "3.12.4"', 'python = "latest"'
+            )
+            + lock_text(
+                {"packages": TWO_PACKAGES["packages"]}, (("packages", 1, "marker"), "extra == 'x'")
+            ),
+            [
+                'tool.envsync.python must be a Python version like 3.12.4, found "latest"',
+                f"packages[1].marker {NO_EXTRA}",
+            ],
+            RELOCK,
+            id="the-files-order-not-the-order-of-the-checks",
+        ),
+    ],
+)
+def test_several_problems(text, lines, hint):
+    error = problems_of(text)
+    if len(lines) == 1:
+        assert str(error) == f"{LOCK_PATH}: {lines[0]}"
+    else:
+        shown = [f"{LOCK_PATH}: {x}" if x[0] != "h" else f"{LOCK_PATH} {x}" for x in lines]
+        assert str(error).split("\n") == [HEAD, *(f"  {line}" for line in shown)]
+    assert error.hint == hint
+
+
+def test_info_alone_lists_every_problem_of_the_table():
+    lock = loads(tomli_w.dumps(TWO_PACKAGES), path=LOCK_PATH)
+    table = dict(lock.tool or {})
+    table["envsync"] = {**table["envsync"], "python": 3.12, "groups": 5}
+    broken = replace(lock, tool=table)
+    with pytest.raises(LockError) as caught:
+        info(broken, path=LOCK_PATH)
+    assert str(caught.value).split("\n") == [
+        HEAD,
+        f"  {LOCK_PATH}: tool.envsync.groups must be an array of strings, found 5",
+        f"  {LOCK_PATH}: tool.envsync.python must be a string, found 3.12",
+    ]
+
+
 # --- info and pins --------------------------------------------------------------------------
 
 
@@ -810,6 +1044,15 @@ def test_info():
         python="3.12.4",
         requirements={"": ("requests>=2", "rich"), "dev": ("pytest>=8",), "docs": ("sphinx",)},
     )
+
+
+def test_parse_gives_the_lock_and_its_table_read_once():
+    lock = lock_of(pkg("rich"), python="3.12.4")
+    parsed = parse(dumps(lock), path=LOCK_PATH)
+    assert parsed.info == info(parsed.lock) == info(lock)
+    assert dumps(parsed.lock) == dumps(lock)
+    assert is_fresh(parsed.lock, SPEC, table=parsed.info)
+    assert not is_fresh(parsed.lock, spec_of(SPEC_TEXT.replace("3.12", "3.13")), table=parsed.info)
 
 
 def test_pins_skip_directories_without_a_version():
@@ -1084,6 +1327,27 @@ def test_only_group_installs_what_the_group_needs_and_nothing_else():
         lock, environment=marker_env(), tags=[ANY], groups=["dev"], root=PROJECT, main=False
     )
     assert [w.name for w in wanted] == ["pluggy", "pygments", "pytest", "rich"]
+
+
+def test_only_group_follows_the_roots_of_the_table_the_caller_holds():
+    lock = build_lock(
+        spec=SPEC,
+        python="3.12.4",
+        packages=[
+            pkg("rich"),
+            pkg("pytest", groups=["dev"], dependencies=["pluggy"]),
+            pkg("pluggy", groups=["dev"]),
+        ],
+        roots={"dev": ["pytest", "rich"]},
+    )
+    held = replace(info(lock), roots={"dev": ("pytest",)})
+
+    def only_dev(table: LockInfo | None) -> list[str]:
+        where = {"environment": marker_env(), "tags": [ANY], "root": PROJECT}
+        return [w.name for w in select(lock, **where, groups=["dev"], main=False, table=table)]
+
+    assert only_dev(None) == ["pluggy", "pytest", "rich"]
+    assert only_dev(held) == ["pluggy", "pytest"]
 
 
 def test_group_roots_must_be_a_table_of_string_arrays():

@@ -91,6 +91,14 @@ def test_removing_a_main_dependency_drops_it_and_its_orphans_but_keeps_shared_on
     assert lockfile.info(pruned).roots[""] == ("alpha",)
 
 
+def test_the_table_a_caller_holds_prunes_as_the_lock_does() -> None:
+    spec = spec_of(["alpha"], {"dev": ["pytest"]})
+    held, read = prune(LOCK, spec, table=lockfile.info(LOCK)), prune(LOCK, spec)
+    assert held is not None
+    assert read is not None
+    assert dumps(held) == dumps(read)
+
+
 def test_a_package_only_a_group_still_needs_gets_that_group_marker() -> None:
     spec = spec_of([], {"dev": ["pytest"], "docs": ["sphinx"]})
     pruned = prune(LOCK, spec)

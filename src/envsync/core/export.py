@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from envsync.core import lockfile
+from envsync.core.requirementtext import requirement_line
 from envsync.errors import LockError
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
     from envsync._types import NormalizedName
     from envsync.core.lockfile import Wanted
+    from envsync.core.locktable import LockInfo
 
 __all__ = ["Exported", "requirements"]
 
@@ -58,14 +60,16 @@ def requirements(
     groups: Collection[str],
     root: Path,
     main: bool = True,
+    table: LockInfo | None = None,
 ) -> Exported:
     """The requirements file for what *lock* installs into this environment with *groups*.
 
     *environment* and *tags* describe the target interpreter (markers and wheel tags), as
-    for ``lockfile.select``; with ``main=False`` only the groups' own packages are kept.
+    for ``lockfile.select``; with ``main=False`` only the groups' own packages are kept
+    (*table*, the lock's ``[tool.envsync]``, says which, where the caller holds it).
     """
     chosen = lockfile.select(
-        lock, environment=environment, tags=tags, groups=groups, root=root, main=main
+        lock, environment=environment, tags=tags, groups=groups, root=root, main=main, table=table
     )
     packages = {(p.name, lockfile.package_version(p)): p for p in lock.packages}
     lines, hashed, local = [], [], []
@@ -107,21 +111,20 @@ def _pinned(wanted: Wanted, package: Package) -> str:
     The URL form is for archives, and for files the lock gives no version for.
     """
     if wanted.version is None or wanted.artifact.kind == "archive":
-        head = f"{wanted.name} @ {wanted.artifact.url}"
-        return _with_hashes(head, wanted.name, [wanted.artifact.sha256])
+        hashes = _hashes(wanted, [wanted.artifact.sha256])
+        return requirement_line(wanted.name, url=wanted.artifact.url, hashes=hashes, continued=True)
     files: list[PackageWheel | PackageSdist] = [*(package.wheels or ())]
     files += [package.sdist] if package.sdist else []
-    hashes = [file.hashes.get("sha256") for file in files]
-    return _with_hashes(f"{wanted.name}=={wanted.version}", wanted.name, hashes)
+    hashes = _hashes(wanted, [file.hashes.get("sha256") for file in files])
+    return requirement_line(f"{wanted.name}=={wanted.version}", hashes=hashes, continued=True)
 
 
-def _with_hashes(head: str, name: str, hashes: Sequence[str | None]) -> str:
-    """*head* and a ``--hash`` line per distinct sha256, continued with backslashes."""
-    found = list(dict.fromkeys(h for h in hashes if h))
-    if not found:
-        msg = f"{name} has no sha256 hash in pylock.toml, so pip could not check it"
+def _hashes(wanted: Wanted, hashes: Sequence[str | None]) -> Sequence[str | None]:
+    """*hashes*; LockError when none is a sha256, as pip must check every file."""
+    if not any(hashes):
+        msg = f"{wanted.name} has no sha256 hash in pylock.toml, so pip could not check it"
         raise LockError(msg, hint="run `envsync lock --upgrade` to write a fresh lock")
-    return " \\\n".join([head, *(f"    --hash=sha256:{h}" for h in found)])
+    return hashes
 
 
 def _local(wanted: Wanted, path: str) -> str:

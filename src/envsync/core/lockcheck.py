@@ -3,14 +3,15 @@
 packaging validates the PEP 751 structure; a lock envsync installs from must also be safe and
 exact: every file fetched from one place and checked against a sha256 of 64 hex digits, paths
 and URLs envsync can open, markers it can evaluate, each package once, and a
-``[tool.envsync]`` table that agrees with itself. Every problem is one ``LockError`` naming
-the file and the key (``packages[3].wheels[0].hashes``) and saying what it must be.
+``[tool.envsync]`` table that agrees with itself. Each problem is a ``LockProblem`` naming the
+key (``packages[3].wheels[0].hashes``) and saying what it must be; ``lock_error`` reports
+them all at once, in the order their keys appear in the file.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any
 
 from packaging.requirements import Requirement
 from packaging.version import Version
@@ -23,10 +24,10 @@ from envsync.core.tomlcheck import (
     show,
     url_problem,
 )
-from envsync.errors import LockError
+from envsync.errors import LockError, LockProblem
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
     from pathlib import Path
 
     from packaging.markers import Marker
@@ -41,9 +42,11 @@ if TYPE_CHECKING:
 
     from envsync.core.lockfile import LockInfo
 
-__all__ = ["RELOCK", "check_packages", "check_tool", "pep751_reason"]
+__all__ = ["RELOCK", "Key", "check_packages", "check_tool", "lock_error", "pep751_reason"]
 
 RELOCK = "run `envsync lock` to write a fresh lock from env.toml"
+#: A key path in a lock: table keys and array indexes.
+Key = tuple[str | int, ...]
 _TOML_TYPES = {
     "str": "a string",
     "int": "an integer",
@@ -74,68 +77,102 @@ def pep751_reason(exc: PylockValidationError) -> str:
 
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 _HEX = re.compile(r"[0-9a-fA-F]+")
+_TOOL: Key = ("tool", "envsync")
 
 
-def check_packages(lock: Pylock, path: Path | str) -> None:
-    """What envsync needs of the packages beyond PEP 751; LockError names the key."""
+def lock_error(
+    path: Path | str, problems: Sequence[LockProblem], document: Mapping[str, Any]
+) -> LockError:
+    """One LockError for every problem, in the order their keys appear in *document*."""
+    ordered = sorted(problems, key=lambda problem: _position(document, problem.key))
+    return LockError.listing(path, ordered, hint=RELOCK)
+
+
+def _position(document: Mapping[str, Any], key: Key) -> tuple[int, ...]:
+    """Where *key* is in *document*: the place of each part among its siblings.
+
+    TOML tables keep their keys in the file's order, so this is the order of the text. A key
+    the file lacks comes after its siblings; a problem of the whole file (no key) last.
+    """
+    if not key:
+        return (len(document),)
+    at: list[int] = []
+    node: object = document
+    for part in key:
+        if isinstance(node, dict) and part in node:
+            at.append(list(node).index(part))
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            at.append(part)
+            node = node[part]
+        else:
+            at.append(len(node) if isinstance(node, (dict, list)) else 0)
+            break
+    return tuple(at)
+
+
+def check_packages(lock: Pylock, problems: list[LockProblem]) -> None:
+    """What envsync needs of the packages beyond PEP 751; each problem names its key."""
     seen: dict[str, str] = {}
     for i, package in enumerate(lock.packages):
-        key = f"packages[{i}]"
+        key: Key = ("packages", i)
         if package.name in seen:
             found = f"{package.name!r} again (also at {seen[package.name]})"
-            _bad(path, f"{key}.name", f"must name each package once, found {found}")
-        seen[package.name] = key
-        _check_package(path, key, package)
+            _bad(problems, (*key, "name"), f"must name each package once, found {found}")
+        seen[package.name] = f"packages[{i}]"
+        _check_package(problems, key, package)
     for i, marker in enumerate(lock.environments or ()):
-        _marker(path, f"environments[{i}]", marker)
+        _marker(problems, ("environments", i), marker)
     if lock.requires_python is not None:
-        _digits(path, "requires-python", str(lock.requires_python))
+        _digits(problems, ("requires-python",), str(lock.requires_python))
 
 
-def _check_package(path: Path | str, key: str, package: Package) -> None:
+def _check_package(problems: list[LockProblem], key: Key, package: Package) -> None:
     """One package: markers envsync can evaluate, named dependencies, files it can fetch."""
     if package.marker is not None:
-        _marker(path, f"{key}.marker", package.marker)
+        _marker(problems, (*key, "marker"), package.marker)
     if package.requires_python is not None:
-        _digits(path, f"{key}.requires-python", str(package.requires_python))
+        _digits(problems, (*key, "requires-python"), str(package.requires_python))
     for k, dependency in enumerate(package.dependencies or ()):
         if not isinstance(dependency.get("name"), str):
-            _bad(path, f"{key}.dependencies[{k}]", f"must have a name, found {show(dependency)}")
+            found = show(dependency)
+            _bad(problems, (*key, "dependencies", k), f"must have a name, found {found}")
     if package.directory is not None:
-        _path(path, f"{key}.directory.path", package.directory.path)
+        _path(problems, (*key, "directory", "path"), package.directory.path)
     for file_key, file in _files(key, package):
-        _check_file(path, file_key, file)
+        _check_file(problems, file_key, file)
 
 
 def _files(
-    key: str, package: Package
-) -> list[tuple[str, PackageWheel | PackageSdist | PackageArchive]]:
+    key: Key, package: Package
+) -> list[tuple[Key, PackageWheel | PackageSdist | PackageArchive]]:
     """Each file of *package* with its key."""
-    files: list[tuple[str, PackageWheel | PackageSdist | PackageArchive]] = [
-        (f"{key}.wheels[{j}]", wheel) for j, wheel in enumerate(package.wheels or ())
+    files: list[tuple[Key, PackageWheel | PackageSdist | PackageArchive]] = [
+        ((*key, "wheels", j), wheel) for j, wheel in enumerate(package.wheels or ())
     ]
-    files += [(f"{key}.sdist", package.sdist)] if package.sdist else []
-    return files + ([(f"{key}.archive", package.archive)] if package.archive else [])
+    files += [((*key, "sdist"), package.sdist)] if package.sdist else []
+    return files + ([((*key, "archive"), package.archive)] if package.archive else [])
 
 
 def _check_file(
-    path: Path | str, key: str, file: PackageWheel | PackageSdist | PackageArchive
+    problems: list[LockProblem], key: Key, file: PackageWheel | PackageSdist | PackageArchive
 ) -> None:
     """A file is fetched from one place and checked against its sha256 before it is used."""
     if file.url is not None and file.path is not None:
-        _bad(path, key, "must give a url or a path, not both (which file would be meant?)")
+        _bad(problems, key, "must give a url or a path, not both (which file would be meant?)")
     if file.url is not None and (problem := _file_url_problem(file.url)):
         found = f"{show(file.url)} ({problem})"
-        _bad(path, f"{key}.url", f"must be an http://, https:// or file:// URL, found {found}")
+        expected = "must be an http://, https:// or file:// URL"
+        _bad(problems, (*key, "url"), f"{expected}, found {found}")
     if file.path is not None:
-        _path(path, f"{key}.path", file.path)
+        _path(problems, (*key, "path"), file.path)
     if file.size is not None and file.size < 0:
-        _bad(path, f"{key}.size", f"must be a size in bytes (0 or more), found {file.size}")
+        _bad(problems, (*key, "size"), f"must be a size in bytes (0 or more), found {file.size}")
     sha256 = file.hashes.get("sha256")
     valid = isinstance(sha256, str) and _SHA256.fullmatch(sha256)
     if not valid or not all(_HEX.fullmatch(value) for value in file.hashes.values()):
         found = show(dict(file.hashes))
-        _bad(path, f"{key}.hashes", f"must hold a sha256 of 64 hex digits, found {found}")
+        _bad(problems, (*key, "hashes"), f"must hold a sha256 of 64 hex digits, found {found}")
 
 
 def _file_url_problem(url: str) -> str | None:
@@ -146,49 +183,63 @@ def _file_url_problem(url: str) -> str | None:
     return url_problem(url)
 
 
-def _path(path: Path | str, key: str, value: str) -> None:
+def _path(problems: list[LockProblem], key: Key, value: str) -> None:
     if problem := path_problem(value):
-        _bad(path, key, f"must be a path, found {show(value)} ({problem})")
+        _bad(problems, key, f"must be a path, found {show(value)} ({problem})")
 
 
-def _marker(path: Path | str, key: str, marker: Marker) -> None:
+def _marker(problems: list[LockProblem], key: Key, marker: Marker) -> None:
     try:
         check_marker(marker, "lock_file")
     except ValueError as exc:
         found = f"{show(str(marker))} ({exc})"
-        _bad(path, key, f"must be a marker a lock can hold (PEP 751), found {found}")
+        _bad(problems, key, f"must be a marker a lock can hold (PEP 751), found {found}")
 
 
-def _digits(path: Path | str, key: str, value: str) -> None:
+def _digits(problems: list[LockProblem], key: Key, value: str) -> None:
     try:
         check_digits(value)
     except ValueError as exc:
-        _bad(path, key, f"must be something envsync can compare, found {show(value)} ({exc})")
+        found = f"{show(value)} ({exc})"
+        _bad(problems, key, f"must be something envsync can compare, found {found}")
 
 
-def _bad(path: Path | str, key: str, problem: str) -> NoReturn:
-    """Raise LockError: *key* of the lock at *path* has *problem* (``must be ...``)."""
-    msg = f"{path}: {key} {problem}"
-    raise LockError(msg, hint=RELOCK)
+def _bad(problems: list[LockProblem], key: Key, problem: str) -> None:
+    """Record that *key* of the lock has *problem* (``must be ...``)."""
+    problems.append(LockProblem(key=key, problem=problem))
 
 
-def check_tool(lock: Pylock, table: LockInfo, path: Path | str) -> None:
-    """``[tool.envsync]`` agrees with itself and with the lock's PEP 751 fields."""
-    try:
-        Version(table.python)
-    except ValueError:  # InvalidVersion, or a 5000-digit number
-        found = show(table.python)
-        _bad(path, "tool.envsync.python", f"must be a Python version like 3.12.4, found {found}")
-    groups, known = "tool.envsync.groups", table.groups
-    _subset(path, groups, table.groups, list(lock.dependency_groups or ()), "dependency-groups")
-    _subset(path, "tool.envsync.default-groups", table.default_groups, known, groups)
-    _subset(path, "tool.envsync.group-roots", [g for g in table.roots if g], known, groups)
+def check_tool(lock: Pylock, table: LockInfo, problems: list[LockProblem]) -> None:
+    """``[tool.envsync]`` agrees with itself and with the lock's PEP 751 fields.
+
+    *table* is read as far as it could be: a key already in *problems* is not checked again.
+    """
+    wrong = {problem.key[2] for problem in problems if problem.key[:2] == _TOOL and problem.key[2:]}
+    if "python" not in wrong:
+        _python(problems, table.python)
+    known, where = table.groups, "tool.envsync.groups"
+    subsets = [
+        ("groups", table.groups, list(lock.dependency_groups or ()), "dependency-groups"),
+        ("default-groups", table.default_groups, known, where),
+        ("group-roots", [group for group in table.roots if group], known, where),
+    ]
+    for name, names, among, listed in subsets:
+        if not wrong & {name, "groups"}:  # neither these names nor those they must be among
+            _subset(problems, (*_TOOL, name), names, among, listed)
     for root, requirements in table.requirements.items():
-        where = f"groups.{root}" if root else "dependencies"
+        at: Key = ("groups", root) if root else ("dependencies",)
         for k, text in enumerate(requirements):
             if not _is_requirement(text):
-                key = f"tool.envsync.requirements.{where}[{k}]"
-                _bad(path, key, f"must be a PEP 508 requirement, found {show(text)}")
+                key = (*_TOOL, "requirements", *at, k)
+                _bad(problems, key, f"must be a PEP 508 requirement, found {show(text)}")
+
+
+def _python(problems: list[LockProblem], python: str) -> None:
+    try:
+        Version(python)
+    except ValueError:  # InvalidVersion, or a 5000-digit number
+        found = show(python)
+        _bad(problems, (*_TOOL, "python"), f"must be a Python version like 3.12.4, found {found}")
 
 
 def _is_requirement(text: str) -> bool:
@@ -200,8 +251,8 @@ def _is_requirement(text: str) -> bool:
 
 
 def _subset(
-    path: Path | str, key: str, names: Sequence[str], known: Sequence[str], where: str
+    problems: list[LockProblem], key: Key, names: Sequence[str], known: Sequence[str], where: str
 ) -> None:
     if unknown := [name for name in names if name not in known]:
         listed = ", ".join(known) or "none"
-        _bad(path, key, f"must list groups of {where} ({listed}), found {show(unknown[0])}")
+        _bad(problems, key, f"must list groups of {where} ({listed}), found {show(unknown[0])}")

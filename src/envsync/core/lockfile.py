@@ -1,19 +1,15 @@
-"""Lock <-> pylock.toml (PEP 751) via packaging.pylock; spec fingerprint; selection. PURE.
+"""Lock <-> pylock.toml (PEP 751) via packaging.pylock: build, write and read a lock. PURE.
 
 The lock model is packaging's ``Pylock``: this module builds one from a resolution, writes it
-with stable bytes, reads and validates it, and selects what a given environment installs.
-envsync's own data lives under ``[tool.envsync]``.
+with stable bytes, and reads it back, validated (``lockcheck``). envsync's own data lives
+under ``[tool.envsync]`` (``locktable``); what a lock installs is ``lockselect``'s job. The
+names of both are importable from here too, where the rest of envsync takes them from.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 import tomli_w
 from packaging.markers import Marker
@@ -24,25 +20,41 @@ from packaging.pylock import (
     PackageSdist,
     PackageWheel,
     Pylock,
-    PylockSelectError,
     PylockValidationError,
 )
-from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
-from packaging.tags import Tag
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
-from envsync.core.lockcheck import RELOCK as _RELOCK
-from envsync.core.lockcheck import check_packages, check_tool, pep751_reason
+from envsync.core.lockcheck import (
+    RELOCK,
+    check_packages,
+    check_tool,
+    lock_error,
+    pep751_reason,
+)
+from envsync.core.lockselect import Artifact, Wanted, package_version, select
+from envsync.core.locktable import (
+    FORMAT,
+    LockInfo,
+    fingerprint,
+    info,
+    is_fresh,
+    read_info,
+    requirement_text,
+    requirements_table,
+    tool_table,
+)
 from envsync.core.names import LOCK_NAME
-from envsync.core.tomlcheck import TomlDecodeError, parse_toml, show
-from envsync.errors import LockError
+from envsync.core.requirementtext import strip_credentials
+from envsync.core.tomlcheck import TomlDecodeError, parse_toml
+from envsync.errors import LockError, LockProblem
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Mapping
+    from pathlib import Path
 
-    from envsync._types import ArtifactKind, NormalizedName
+    from envsync._types import NormalizedName
     from envsync.core.spec import Spec
 
 __all__ = [
@@ -51,6 +63,7 @@ __all__ = [
     "Artifact",
     "LockInfo",
     "LockedFile",
+    "ParsedLock",
     "ResolvedPackage",
     "Wanted",
     "build_lock",
@@ -61,6 +74,7 @@ __all__ = [
     "is_fresh",
     "loads",
     "package_version",
+    "parse",
     "pins",
     "requirement_text",
     "requirements_table",
@@ -69,45 +83,7 @@ __all__ = [
     "tool_table",
 ]
 
-#: Version of the ``[tool.envsync]`` table; bumped when older envsyncs could misread it.
-FORMAT = 1
 CREATED_BY = "envsync"
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Artifact:
-    """The one file or folder the lock selects for a package on the target."""
-
-    kind: ArtifactKind
-    """wheel, sdist, directory or archive."""
-    url: str
-    """Where to get it: an index URL, or a file:// URL made absolute against the project."""
-    sha256: str | None = None
-    """Expected sha256 of the file; None for directories."""
-    filename: str | None = None
-    """The file name, for wheels, sdists and archives."""
-
-    def is_wheel(self) -> bool:
-        """Whether this is a wheel file (from an index, find-links or a direct URL).
-
-        Installing a wheel runs no build code, unlike an sdist or a folder.
-        """
-        name = self.filename or PurePosixPath(urlsplit(self.url).path).name
-        return self.kind in {"wheel", "archive"} and name.endswith(".whl")
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Wanted:
-    """A package the lock selects for the target environment."""
-
-    name: NormalizedName
-    """Normalized project name."""
-    version: Version | None
-    """Locked version (None only for a local directory whose version is not recorded)."""
-    artifact: Artifact
-    """What to install."""
-    editable: bool = False
-    """Install in editable mode (local directories only)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -154,76 +130,7 @@ class ResolvedPackage:
     """The version's Requires-Python, when known."""
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class LockInfo:
-    """The ``[tool.envsync]`` table."""
-
-    format: int
-    """Table format version."""
-    fingerprint: str
-    """Hash of the spec inputs the lock was resolved from."""
-    groups: tuple[str, ...]
-    """Every group the lock covers."""
-    python: str
-    """Full version of the interpreter the lock was resolved for."""
-    default_groups: tuple[str, ...] = ()
-    """Groups installed unless asked otherwise (the spec's default-groups)."""
-    roots: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    """Each group's own top-level packages (``""``: the main dependencies')."""
-    requirements: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    """The requirements the lock was resolved from, per root (``""``: the main ones)."""
-
-
-# -- fingerprint ---------------------------------------------------------------------------
-
-
-def fingerprint(spec: Spec, local: Mapping[str, str] | None = None) -> str:
-    """Hash of what the resolution depends on; comments, order and venv path do not count.
-
-    *local* maps each local project folder to a hash of its build files, so editing a local
-    package's version or dependencies makes the lock stale.
-    """
-    # Credentials are left out: they change no result (a new token must not make the lock
-    # stale), and a hash of a short token in a committed file could be guessed back.
-    data = {
-        "python": sorted(str(s) for s in spec.python),
-        **requirements_table(spec),
-        "index": {
-            "url": strip_credentials(spec.index.url) if spec.index.url else None,
-            "extra-urls": [strip_credentials(u) for u in spec.index.extra_urls],
-            "find-links": [strip_credentials(u) for u in spec.index.find_links],
-        },
-    }
-    # Newer inputs join only when used, so locks of specs without them keep their hash.
-    extra = {
-        "default-groups": list(spec.default_groups),
-        "indexes": {i.name: strip_credentials(i.url) for i in spec.indexes},
-        "sources": {s.package: [s.index, s.path, s.editable] for s in spec.sources},
-        "local": dict(local or {}),
-    }
-    data.update({key: value for key, value in extra.items() if value})
-    blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
-    return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
-
-
-def is_fresh(lock: Pylock, spec: Spec, local: Mapping[str, str] | None = None) -> bool:
-    """True when *lock* was resolved from exactly *spec*'s inputs (and local projects)."""
-    return info(lock).fingerprint == fingerprint(spec, local)
-
-
 # -- building ------------------------------------------------------------------------------
-
-
-def strip_credentials(url: str) -> str:
-    """*url* without ``user:password@``: credentials never reach a lock, a log or a plan.
-
-    ssh's bare ``git@`` is not a secret and is kept (PEP 610 does the same).
-    """
-    parts = urlsplit(url)
-    userinfo, sep, host = parts.netloc.rpartition("@")
-    if not sep or userinfo == "git":
-        return url
-    return urlunsplit(parts._replace(netloc=host))
 
 
 def build_lock(
@@ -256,52 +163,6 @@ def build_lock(
         msg = f"envsync built an invalid lock: {exc}"
         raise LockError(msg) from exc
     return lock
-
-
-def tool_table(
-    spec: Spec,
-    python: str,
-    group_names: list[str],
-    roots: Mapping[str, Iterable[str]],
-    local: Mapping[str, str] | None,
-) -> dict[str, Any]:
-    """The ``[tool.envsync]`` table for a lock of *spec* (see LockInfo for its keys)."""
-    table: dict[str, Any] = {
-        "format": FORMAT,
-        "fingerprint": fingerprint(spec, local),
-        "groups": group_names,
-        "python": python,
-    }
-    if spec.default_groups:
-        table["default-groups"] = list(spec.default_groups)
-    if main := sorted(set(roots.get("", ()))):
-        table["main-roots"] = main
-    group_roots = {g: sorted(set(names)) for g, names in sorted(roots.items()) if g}
-    if group_roots:
-        table["group-roots"] = group_roots
-    # What was resolved, so dropping a requirement later needs no resolver run.
-    table["requirements"] = requirements_table(spec)
-    return table
-
-
-def requirements_table(spec: Spec) -> dict[str, Any]:
-    """The spec's requirements as the lock records them: sorted, credentials stripped."""
-    return {
-        "dependencies": sorted(requirement_text(r) for r in spec.dependencies),
-        "groups": {
-            str(canonicalize_name(g.name)): sorted(requirement_text(r) for r in g.requirements)
-            for g in spec.groups
-        },
-    }
-
-
-def requirement_text(requirement: Requirement) -> str:
-    """*requirement* as a lock may hold it: a direct URL without ``user:password@``."""
-    if not requirement.url or strip_credentials(requirement.url) == requirement.url:
-        return str(requirement)
-    plain = Requirement(str(requirement))
-    plain.url = strip_credentials(requirement.url)
-    return str(plain)
 
 
 def _environment_marker(python: str) -> Marker:
@@ -376,202 +237,52 @@ def _plain(value: Any) -> Any:  # noqa: ANN401 - walks arbitrary TOML data
     return value
 
 
-def loads(text: str, *, path: Path | str = LOCK_NAME) -> Pylock:
-    """Parse and validate pylock.toml *text*; LockError names the file and the bad key.
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ParsedLock:
+    """A pylock.toml read and validated once: the lock, and its ``[tool.envsync]`` table."""
 
-    Beyond PEP 751 (which packaging checks), the lock must be one envsync can install
-    safely and exactly: see ``_lockcheck``.
+    lock: Pylock
+    """The lock, as packaging models it."""
+    info: LockInfo
+    """Its ``[tool.envsync]`` table, validated with the rest: no need to read it again."""
+
+
+def parse(text: str, *, path: Path | str = LOCK_NAME) -> ParsedLock:
+    """Parse and validate pylock.toml *text*; LockError names the file and every bad key.
+
+    Beyond PEP 751 (which packaging checks, stopping at its first problem), the lock must be
+    one envsync can install safely and exactly (see ``lockcheck``): every problem of that
+    kind is listed at once, in the order of the file.
     """
-    try:
-        data = parse_toml(text)
-    except TomlDecodeError as exc:
-        msg = f"{path} is not valid TOML: {exc.message}"
-        raise LockError(msg, hint=_RELOCK) from None
+    data = _toml(text, path)
     try:
         lock = Pylock.from_dict(data)
     except PylockValidationError as exc:
         msg = f"{path} is not a valid PEP 751 lock: {pep751_reason(exc)}"
-        raise LockError(msg, hint=_RELOCK) from exc
-    check_packages(lock, path)
-    check_tool(lock, info(lock, path=path), path)
-    return lock
+        raise LockError(msg, hint=RELOCK) from exc
+    problems: list[LockProblem] = []
+    check_packages(lock, problems)
+    table = read_info(lock, problems)
+    if table is not None:
+        check_tool(lock, table, problems)
+    if table is None or problems:
+        raise lock_error(path, problems, data)
+    return ParsedLock(lock=lock, info=table)
 
 
-def info(lock: Pylock, *, path: Path | str = LOCK_NAME) -> LockInfo:
-    """The lock's ``[tool.envsync]`` table; LockError if missing, malformed or too new."""
-    table = (lock.tool or {}).get("envsync")
-    if not isinstance(table, dict):
-        msg = f"{path} has no [tool.envsync] table, so it was not written by envsync"
-        raise LockError(msg, hint=_RELOCK)
-    fmt = table.get("format")
-    if isinstance(fmt, bool) or not isinstance(fmt, int) or fmt > FORMAT:
-        msg = f"{path}: tool.envsync.format is {fmt!r}; this envsync reads format {FORMAT}"
-        raise LockError(msg, hint="upgrade envsync, or " + _RELOCK)
-    roots = table.get("group-roots", {})
-    if not isinstance(roots, dict):
-        msg = f"{path}: tool.envsync.group-roots must be a table, found {roots!r}"
-        raise LockError(msg, hint=_RELOCK)
-    all_roots = {str(g): _strings(n, f"group-roots.{g}", path) for g, n in roots.items()}
-    if "main-roots" in table:
-        all_roots[""] = _strings(table["main-roots"], "main-roots", path)
-    return LockInfo(
-        format=fmt,
-        fingerprint=_required_string(table, "fingerprint", path),
-        groups=_strings(table.get("groups", []), "groups", path),
-        python=_required_string(table, "python", path),
-        default_groups=_strings(table.get("default-groups", []), "default-groups", path),
-        roots=all_roots,
-        requirements=_recorded_requirements(table.get("requirements"), path),
-    )
+def loads(text: str, *, path: Path | str = LOCK_NAME) -> Pylock:
+    """Parse and validate pylock.toml *text*, as ``parse`` does; the lock alone."""
+    return parse(text, path=path).lock
 
 
-def _recorded_requirements(value: object, path: Path | str) -> dict[str, tuple[str, ...]]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict) or not isinstance(value.get("groups", {}), dict):
-        msg = f"{path}: tool.envsync.requirements must be a table, found {show(value)}"
-        raise LockError(msg, hint=_RELOCK)
-    found = {"": _strings(value.get("dependencies", []), "requirements.dependencies", path)}
-    for group, reqs in value.get("groups", {}).items():
-        found[str(group)] = _strings(reqs, f"requirements.groups.{group}", path)
-    return found
-
-
-def _strings(value: object, key: str, path: Path | str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        msg = f"{path}: tool.envsync.{key} must be an array of strings, found {value!r}"
-        raise LockError(msg, hint=_RELOCK)
-    return tuple(value)
-
-
-def _required_string(table: Mapping[str, object], key: str, path: Path | str) -> str:
-    value = table.get(key)
-    if not isinstance(value, str):
-        what = "is missing" if value is None else f"must be a string, found {value!r}"
-        msg = f"{path}: tool.envsync.{key} {what}"
-        raise LockError(msg, hint=_RELOCK)
-    return value
+def _toml(text: str, path: Path | str) -> dict[str, Any]:
+    try:
+        return parse_toml(text)
+    except TomlDecodeError as exc:
+        msg = f"{path} is not valid TOML: {exc.message}"
+        raise LockError(msg, hint=RELOCK) from None
 
 
 def pins(lock: Pylock) -> dict[NormalizedName, Version]:
     """Locked versions by name: the preferences a relock keeps."""
     return {p.name: p.version for p in lock.packages if p.version is not None}
-
-
-# -- selection -----------------------------------------------------------------------------
-
-
-def select(
-    lock: Pylock,
-    *,
-    environment: Mapping[str, str],
-    tags: Sequence[str],
-    groups: Collection[str],
-    root: Path,
-    main: bool = True,
-) -> tuple[Wanted, ...]:
-    """What *lock* installs into an environment with these markers, tags and groups.
-
-    With ``main=False`` (``--only-group``) only what the groups themselves need is kept,
-    following each package's ``dependencies`` from the groups' own top-level packages.
-    Paths in the lock are made absolute against *root*, the project folder.
-    LockError when the lock does not fit the environment (another Python, no wheel).
-    """
-    parsed_tags = [Tag(*t.split("-", 2)) for t in tags]
-    # Group names are checked against the spec before this; a group the lock does not declare
-    # selects nothing (packaging >= 26.4 would raise instead of ignoring it).
-    declared = frozenset(groups) & frozenset(lock.dependency_groups or ())
-    try:
-        chosen = list(
-            lock.select(
-                environment=dict(environment),  # type: ignore[arg-type] # a plain marker dict
-                tags=parsed_tags,
-                dependency_groups=declared,
-            )
-        )
-    except PylockSelectError as exc:
-        msg = f"the lock does not fit this environment: {exc}"
-        raise LockError(msg, hint=_RELOCK) from exc
-    if not main:
-        needed = _needed_by(lock, groups)
-        chosen = [(p, source) for p, source in chosen if p.name in needed]
-    return tuple(sorted((_wanted(p, source, root) for p, source in chosen), key=_by_name))
-
-
-def _needed_by(lock: Pylock, groups: Collection[str]) -> set[str]:
-    """The groups' top-level packages and everything they depend on, by name."""
-    roots = info(lock).roots
-    edges: dict[str, list[str]] = {
-        p.name: [str(d.get("name")) for d in p.dependencies or []] for p in lock.packages
-    }
-    todo = [name for group in groups for name in roots.get(group, ())]
-    needed: set[str] = set()
-    while todo:
-        name = todo.pop()
-        if name not in needed:
-            needed.add(name)
-            todo.extend(edges.get(name, ()))
-    return needed
-
-
-def _by_name(w: Wanted) -> str:
-    return w.name
-
-
-def _wanted(
-    package: Package,
-    source: object,
-    root: Path,
-) -> Wanted:
-    if isinstance(source, PackageDirectory):
-        artifact = Artifact(kind="directory", url=_location(None, source.path, root))
-        return Wanted(
-            name=package.name,
-            version=_tree_version(package),
-            artifact=artifact,
-            editable=bool(source.editable),
-        )
-    if isinstance(source, (PackageWheel, PackageSdist, PackageArchive)):
-        kind: ArtifactKind = (
-            "wheel"
-            if isinstance(source, PackageWheel)
-            else "sdist"
-            if isinstance(source, PackageSdist)
-            else "archive"
-        )
-        artifact = Artifact(
-            kind=kind,
-            url=_location(source.url, source.path, root),
-            sha256=source.hashes.get("sha256"),
-            filename=None if isinstance(source, PackageArchive) else source.filename,
-        )
-        return Wanted(name=package.name, version=package.version, artifact=artifact)
-    msg = f"{package.name}: VCS sources are not supported by envsync yet"
-    raise LockError(msg, hint=_RELOCK)
-
-
-def package_version(package: Package) -> Version | None:
-    """The package's version: ``version``, or for a source tree the one envsync saw."""
-    return package.version if package.version is not None else _tree_version(package)
-
-
-def _tree_version(package: Package) -> Version | None:
-    """The version envsync saw for a source tree (under the package's [tool.envsync])."""
-    table = (package.tool or {}).get("envsync")
-    seen = table.get("version") if isinstance(table, dict) else None
-    try:
-        return Version(seen) if isinstance(seen, str) else None
-    except InvalidVersion:
-        return None
-
-
-def _location(url: str | None, path: str | None, root: Path) -> str:
-    if url:
-        return url
-    if path is None:  # pragma: no cover - Pylock validation requires url or path
-        msg = "a lock entry has neither url nor path"
-        raise LockError(msg, hint=_RELOCK)
-    pure = PurePosixPath(path)
-    target = Path(pure) if pure.is_absolute() else root / Path(*pure.parts)
-    # pip records normpath(abspath(...)) in direct_url.json; spell it the same way.
-    return Path(os.path.normpath(target)).as_uri()

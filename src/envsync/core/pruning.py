@@ -16,6 +16,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from envsync.core import lockfile
+from envsync.core.lockselect import dependency_closure
 from envsync.core.spec import Group
 
 if TYPE_CHECKING:
@@ -23,14 +24,24 @@ if TYPE_CHECKING:
 
     from packaging.pylock import Package, Pylock
 
+    from envsync.core.locktable import LockInfo
     from envsync.core.spec import Spec
 
 __all__ = ["prune"]
 
 
-def prune(lock: Pylock, spec: Spec, local: Mapping[str, str] | None = None) -> Pylock | None:
-    """*lock* cut down to *spec*, when *spec* only removed requirements; else None."""
-    table = lockfile.info(lock)
+def prune(
+    lock: Pylock,
+    spec: Spec,
+    local: Mapping[str, str] | None = None,
+    *,
+    table: LockInfo | None = None,
+) -> Pylock | None:
+    """*lock* cut down to *spec*, when *spec* only removed requirements; else None.
+
+    *table* is the lock's ``[tool.envsync]`` where the caller holds it already.
+    """
+    table = table or lockfile.info(lock)
     old = table.requirements
     new = _requirements_of(spec)
     if not old or not _only_removed(old, new):
@@ -38,10 +49,7 @@ def prune(lock: Pylock, spec: Spec, local: Mapping[str, str] | None = None) -> P
     if lockfile.fingerprint(_with_requirements(spec, old), local) != table.fingerprint:
         return None  # something besides the requirements changed
     roots = _remaining_roots(table.roots, old, new)
-    graph: dict[str, list[str]] = {
-        p.name: [str(d.get("name")) for d in p.dependencies or []] for p in lock.packages
-    }
-    needs = {root: _closure(names, graph) for root, names in roots.items()}
+    needs = {root: dependency_closure(lock, names) for root, names in roots.items()}
     needed = set().union(*needs.values())
     packages = [_marked(p, needs) for p in lock.packages if p.name in needed]
     groups = sorted(g for g in new if g)
@@ -88,17 +96,6 @@ def _remaining_roots(
         dropped = {canonicalize_name(Requirement(r).name) for r in old[root]} - asked
         kept[root] = tuple(n for n in roots.get(root, ()) if n not in dropped)
     return kept
-
-
-def _closure(names: Iterable[str], graph: Mapping[str, list[str]]) -> set[str]:
-    seen: set[str] = set()
-    todo = list(names)
-    while todo:
-        name = todo.pop()
-        if name not in seen:
-            seen.add(name)
-            todo.extend(graph.get(name, ()))
-    return seen
 
 
 def _marked(package: Package, needs: Mapping[str, set[str]]) -> Package:
