@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from typing_extensions import NotRequired, TypedDict, Unpack
 
+from envsync.core import requirementtext
 from envsync.errors import (
     BuildError,
     EnvsyncError,
@@ -110,12 +111,12 @@ def requirement_line(package: Wanted, url: str | None = None) -> str:
     """
     artifact = package.artifact
     if artifact.kind == "directory":
-        prefix = "-e " if package.editable else f"{package.name} @ "
-        return f"{prefix}{artifact.url}"
-    line = f"{package.name} @ {url or artifact.url}"
-    if artifact.sha256:
-        line += f" --hash=sha256:{artifact.sha256}"
-    return line
+        return requirementtext.requirement_line(
+            package.name, url=artifact.url, editable=package.editable
+        )
+    return requirementtext.requirement_line(
+        package.name, url=url or artifact.url, hashes=[artifact.sha256]
+    )
 
 
 #: What went wrong in an install tool's run, as its backend reads the tool's output.

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from packaging.requirements import Requirement
-from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
+from envsync.core.requirementtext import requirement_line
 from envsync.resolve import compile_output
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from packaging.requirements import Requirement
 
     from envsync._types import NormalizedName
     from envsync.core.spec import Source
@@ -51,12 +52,7 @@ def _input_line(req: Requirement, request: ResolveRequest) -> str:
     if source is None or source.path is None:
         return _absolute_requirement(req, request.root)
     uri = _folder_uri(source.path, request.root)
-    if source.editable:
-        return f"-e {uri}"
-    direct = Requirement(str(req))
-    direct.url = uri
-    direct.specifier = SpecifierSet()  # a direct reference takes no version specifier
-    return str(direct)
+    return requirement_line(req, url=uri, editable=source.editable)
 
 
 def editables(request: ResolveRequest) -> dict[str, NormalizedName]:
@@ -75,9 +71,7 @@ def _absolute_requirement(req: Requirement, root: Path) -> str:
     path = req.url[len("file:") :]
     if path.startswith("//"):
         return str(req)
-    absolute = Requirement(str(req))
-    absolute.url = (root / path).resolve().as_uri()
-    return str(absolute)
+    return requirement_line(req, url=(root / path).resolve().as_uri())
 
 
 def write_preferences(output: Path, request: ResolveRequest) -> None:

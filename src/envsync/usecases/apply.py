@@ -101,6 +101,7 @@ def plan(
         tags=target.tags,
         chosen=ready.chosen,
         installed=installed,
+        table=ctx.table_of(ready.lock),
     )
     return _outcome(ctx, ready, ready.lock_change, the_plan, applied=False)
 

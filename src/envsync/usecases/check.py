@@ -100,7 +100,7 @@ def check_in(
     found = drift_of(info) if verify else ()
     plan = None
     if the_lock is not None:
-        plan = _plan(spec, the_lock, info, installed, chosen, found)
+        plan = _plan(ctx, the_lock, info, installed, chosen, found)
         if plan is None:  # the lock cannot be installed here at all
             lock_state, reason = "stale", f"pylock.toml does not fit the venv's Python {version}"
     return CheckOutcome(
@@ -130,7 +130,7 @@ def _lock_state(ctx: RunContext, version: str | None) -> tuple[LockState, str | 
 
 
 def _plan(  # noqa: PLR0917 - one private step of check, called once
-    spec: Spec,
+    ctx: RunContext,
     the_lock: Pylock,
     info: VenvInfo,
     installed: tuple[InstalledDist, ...],
@@ -140,13 +140,14 @@ def _plan(  # noqa: PLR0917 - one private step of check, called once
     """What apply would change, as apply plans it; None when the lock cannot fit at all."""
     try:
         return plan_for(
-            spec,
+            ctx.spec,
             the_lock,
             markers=info.markers,
             tags=info.tags,
             chosen=chosen,
             installed=installed,
             reinstall={d.package for d in found},
+            table=ctx.project.lock.info,
         )
     except LockError:
         return None

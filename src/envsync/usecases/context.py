@@ -16,6 +16,9 @@ from envsync.usecases.project import open_project
 from envsync.venv.prober import Prober
 
 if TYPE_CHECKING:
+    from packaging.pylock import Pylock
+
+    from envsync.core.lockfile import LockInfo
     from envsync.core.spec import Spec
     from envsync.usecases.project import Project
 
@@ -37,6 +40,13 @@ class RunContext:
     def spec(self) -> Spec:
         """env.toml, validated."""
         return self.project.spec
+
+    def table_of(self, lock: Pylock) -> LockInfo | None:
+        """*lock*'s ``[tool.envsync]`` table when it is the lock on disk, read once; else None.
+
+        A lock resolved in memory this run has no table read yet: the callee reads it.
+        """
+        return self.project.lock.info if lock is self.project.lock.lock else None
 
 
 def start(spec: Spec, services: Services | None = None) -> RunContext:

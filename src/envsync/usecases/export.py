@@ -49,6 +49,7 @@ def export_lock(spec: Spec, groups: GroupSelection | None, reporter: Reporter) -
         groups=chosen.groups,
         root=spec.root,
         main=chosen.main,
+        table=ctx.project.lock.info,
     )
     return Exported(file=exported, stale=project.stale_because(ctx.project, found.version))
 

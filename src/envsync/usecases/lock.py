@@ -177,4 +177,4 @@ def _pruned(ctx: RunContext, target: Target) -> Pylock | None:
         return None
     if project.minor_of(info.python) != project.minor_of(target.version):
         return None
-    return pruning.prune(current, ctx.spec, ctx.project.local.hashes)
+    return pruning.prune(current, ctx.spec, ctx.project.local.hashes, table=info)

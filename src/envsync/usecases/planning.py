@@ -50,9 +50,11 @@ def plan_for(
     chosen: Chosen,
     installed: Sequence[InstalledDist],
     reinstall: Collection[NormalizedName] = (),
+    table: LockInfo | None = None,
 ) -> Plan:
     """What the venv (with these markers and tags, holding *installed*) must change.
 
+    *table* is the lock's tool table when the caller holds it (read once per run).
     LockError when the lock does not fit these markers and tags at all.
     """
     wanted = lockfile.select(
@@ -62,6 +64,7 @@ def plan_for(
         groups=chosen.groups,
         root=spec.root,
         main=chosen.main,
+        table=table,
     )
     return make_plan(wanted, installed, policy(spec, reinstall))
 

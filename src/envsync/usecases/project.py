@@ -118,8 +118,8 @@ def read_lock(path: Path) -> LockFile:
         ) from exc
     except OSError as exc:
         raise LockError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    lock = lockfile.loads(text, path=path)
-    return LockFile(path=path, lock=lock, text=text, info=lockfile.info(lock, path=path))
+    parsed = lockfile.parse(text, path=path)  # the lock and its tool table, validated once
+    return LockFile(path=path, lock=parsed.lock, text=text, info=parsed.info)
 
 
 def stale_because(project: Project, version: str | None) -> str | None:

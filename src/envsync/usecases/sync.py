@@ -60,6 +60,7 @@ def sync(
         chosen=chosen,
         installed=installed,
         reinstall={d.package for d in found},
+        table=ctx.table_of(the_lock),
     )
     reporter.emit(Planned(plan=the_plan))
     # The no-change path returns here, without starting pip.
@@ -137,7 +138,13 @@ def _verify(ctx: RunContext, the_lock: Pylock, chosen: Chosen) -> None:
     """Re-read the venv: apply promises the venv equals the lock, so check it."""
     info, installed = environment.inspect(ctx.spec.venv, prober=ctx.prober)
     left = plan_for(
-        ctx.spec, the_lock, markers=info.markers, tags=info.tags, chosen=chosen, installed=installed
+        ctx.spec,
+        the_lock,
+        markers=info.markers,
+        tags=info.tags,
+        chosen=chosen,
+        installed=installed,
+        table=ctx.table_of(the_lock),
     )
     if not left.is_empty():
         names = ", ".join(f"{a.name} ({a.change.value})" for a in left.changes())
