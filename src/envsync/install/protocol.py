@@ -66,6 +66,8 @@ class Origins(TypedDict):
     """``[sources]``: packages pinned to a named index."""
     direct: NotRequired[Sequence[str]]
     """The spec's direct-URL requirements' URLs as written (credentials included)."""
+    routes: NotRequired[routing.Routes]
+    """The routes of the above with their logins, when the caller looked them up for the run."""
 
 
 class Installer(Protocol):
@@ -92,7 +94,9 @@ class Installer(Protocol):
 
 
 def routes(where: Origins) -> routing.Routes:
-    """The routes of the indexes in *where*, each one's login looked up once."""
+    """The routes of the indexes in *where*: as the caller found them, else looked up now."""
+    if "routes" in where:
+        return where["routes"]
     index = where["index"]
     # pip's default index is looked up only when [index] url is absent.
     return routing.routes(

@@ -79,11 +79,11 @@ class PipToolsResolver:
 
     def resolve(self, request: ResolveRequest) -> Resolution:
         """Run pip-compile, then list every file of each pinned version."""
-        routes = make_routes(
+        routes = request.routes or make_routes(
             request.index,
             request.indexes,
             request.sources,
-            default_url=simpleapi.default_index_url(),
+            default_url=request.index.url or simpleapi.default_index_url(),
             direct=direct_urls(request.dependencies, *(g.requirements for g in request.groups)),
         )
         for where in routes.upstreams():  # fail fast, naming the index, before pip runs

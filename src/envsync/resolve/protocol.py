@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from envsync._types import NormalizedName
     from envsync.core.lockfile import ResolvedPackage
     from envsync.core.spec import Group, IndexConfig, NamedIndex, Source
+    from envsync.index.routes import Routes
 
 __all__ = ["Resolution", "ResolveRequest", "Resolver"]
 
@@ -51,6 +52,8 @@ class ResolveRequest:
     """The named indexes of env.toml, which serve only the packages pinned to them."""
     build: bool = True
     """False: wheels only, so resolving never runs a package's build code (``[env] build``)."""
+    routes: Routes | None = None
+    """The indexes' routes with their logins, when the caller looked them up for the run."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -14,7 +14,7 @@ from envsync.errors import LockError
 from envsync.install import transaction
 from envsync.usecases import project, target
 from envsync.usecases.context import start
-from envsync.usecases.planning import choose_groups, drift_of, plan_for
+from envsync.usecases.planning import choose_groups, drift_of, plan_in
 from envsync.venv import create, environment
 
 if TYPE_CHECKING:
@@ -139,15 +139,7 @@ def _plan(  # noqa: PLR0917 - one private step of check, called once
 ) -> Plan | None:
     """What apply would change, as apply plans it; None when the lock cannot fit at all."""
     try:
-        return plan_for(
-            ctx.spec,
-            the_lock,
-            markers=info.markers,
-            tags=info.tags,
-            chosen=chosen,
-            installed=installed,
-            reinstall={d.package for d in found},
-            table=ctx.project.lock.info,
-        )
+        reinstall = {d.package for d in found}
+        return plan_in(ctx, the_lock, info, chosen=chosen, installed=installed, reinstall=reinstall)
     except LockError:
         return None

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from envsync.index import routes as routing
+from envsync.index import simpleapi
 from envsync.usecases.backends import Services
 from envsync.usecases.project import open_project
 from envsync.venv.prober import Prober
@@ -20,9 +22,18 @@ if TYPE_CHECKING:
 
     from envsync.core.lockfile import LockInfo
     from envsync.core.spec import Spec
+    from envsync.index.routes import Routes
     from envsync.usecases.project import Project
 
-__all__ = ["RunContext", "start"]
+__all__ = ["RunContext", "RunMemory", "start"]
+
+
+@dataclass(kw_only=True, slots=True)
+class RunMemory:
+    """What a run looks up at most once, and only when a step needs it."""
+
+    routes: Routes | None = None
+    """The indexes' routes with their logins (netrc, keyring), once a step needed them."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -35,11 +46,30 @@ class RunContext:
     """The resolver, installer and reporter the run uses."""
     prober: Prober = field(default_factory=Prober)
     """What interpreters and venvs answered so far in this run."""
+    memory: RunMemory = field(default_factory=RunMemory)
+    """The run's other lookups, each made once."""
 
     @property
     def spec(self) -> Spec:
         """env.toml, validated."""
         return self.project.spec
+
+    def routes(self) -> Routes:
+        """Which index serves which project, each index's login looked up once per run.
+
+        The resolver and the installer share it: netrc is read, and keyring asked, once.
+        """
+        if self.memory.routes is None:
+            spec = self.spec
+            self.memory.routes = routing.routes(
+                spec.index,
+                spec.indexes,
+                spec.sources,
+                # pip's default index is looked up only when [index] url is absent.
+                default_url=spec.index.url or simpleapi.default_index_url(),
+                direct=spec.direct_urls(),
+            )
+        return self.memory.routes
 
     def table_of(self, lock: Pylock) -> LockInfo | None:
         """*lock*'s ``[tool.envsync]`` table when it is the lock on disk, read once; else None.

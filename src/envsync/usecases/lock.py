@@ -146,6 +146,7 @@ def _resolve(
         sources=spec.sources,
         indexes=spec.indexes,
         build=spec.build,
+        routes=ctx.routes(),
     )
     try:
         resolution = (ctx.services.resolver or resolver_for(spec)).resolve(request)

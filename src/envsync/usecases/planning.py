@@ -21,10 +21,11 @@ if TYPE_CHECKING:
     from envsync.core.lockfile import LockInfo
     from envsync.core.planner import InstalledDist
     from envsync.core.spec import Spec
+    from envsync.usecases.context import RunContext
     from envsync.venv.drift import DriftItem
     from envsync.venv.environment import VenvInfo
 
-__all__ = ["choose_groups", "drift_of", "plan_for"]
+__all__ = ["choose_groups", "drift_of", "plan_for", "plan_in"]
 
 
 def choose_groups(
@@ -67,6 +68,28 @@ def plan_for(
         table=table,
     )
     return make_plan(wanted, installed, policy(spec, reinstall))
+
+
+def plan_in(
+    ctx: RunContext,
+    the_lock: Pylock,
+    info: VenvInfo,
+    *,
+    chosen: Chosen,
+    installed: Sequence[InstalledDist],
+    reinstall: Collection[NormalizedName] = (),
+) -> Plan:
+    """``plan_for`` the venv *info* describes, holding *installed*: apply's and check's plan."""
+    return plan_for(
+        ctx.spec,
+        the_lock,
+        markers=info.markers,
+        tags=info.tags,
+        chosen=chosen,
+        installed=installed,
+        reinstall=reinstall,
+        table=ctx.table_of(the_lock),
+    )
 
 
 def drift_of(info: VenvInfo) -> tuple[DriftItem, ...]:

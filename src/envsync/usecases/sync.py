@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING
 from envsync.core.planner import Change
 from envsync.errors import ApplyError, BuildError, EnvsyncError, Interrupted, RolledBackError
 from envsync.install import transaction
+from envsync.install.protocol import Origins
 from envsync.report import Planned, Step
 from envsync.system import faults
 from envsync.usecases.backends import installer_for
-from envsync.usecases.planning import drift_of, plan_for
+from envsync.usecases.planning import drift_of, plan_in
 from envsync.venv import create, environment
 
 if TYPE_CHECKING:
@@ -52,16 +53,8 @@ def sync(
     spec, reporter = ctx.spec, ctx.services.reporter
     info, installed = environment.inspect(spec.venv, prober=ctx.prober)
     found = drift_of(info) if verify else ()
-    the_plan = plan_for(
-        spec,
-        the_lock,
-        markers=info.markers,
-        tags=info.tags,
-        chosen=chosen,
-        installed=installed,
-        reinstall={d.package for d in found},
-        table=ctx.table_of(the_lock),
-    )
+    reinstall = {d.package for d in found}
+    the_plan = plan_in(ctx, the_lock, info, chosen=chosen, installed=installed, reinstall=reinstall)
     reporter.emit(Planned(plan=the_plan))
     # The no-change path returns here, without starting pip.
     if the_plan.is_empty():
@@ -70,17 +63,15 @@ def sync(
     wanted = [a.want for a in the_plan.of(*_INSTALLING) if a.want is not None]
     _refuse_builds(wanted, spec)
     installer = ctx.services.installer or installer_for(spec, reporter, verify=verify)
-    index = spec.index.resolved(spec.root)
-    direct = spec.direct_urls()  # their hosts' logins, which the lock leaves out
+    where = Origins(
+        index=spec.index.resolved(spec.root),
+        indexes=spec.indexes,
+        sources=spec.sources,
+        direct=spec.direct_urls(),  # their hosts' logins, which the lock leaves out
+        routes=ctx.routes(),  # shared with the resolver: logins looked up once
+    )
     if wanted:  # every file fetched and checked before anything in the venv changes
-        installer.prepare(
-            info,
-            wanted,
-            index=index,
-            indexes=spec.indexes,
-            sources=spec.sources,
-            direct=direct,
-        )
+        installer.prepare(info, wanted, **where)
     writes = installer.writes(info, wanted) if wanted else None  # vetted
     faults.reached("downloaded")
     replaced = [a.name for a in the_plan.of(*_REPLACING)]
@@ -90,14 +81,7 @@ def sync(
         create.remove_stray_files(spec.venv, {info.purelib, info.platlib}, stray)
         if wanted:
             reporter.emit(Step(what=f"installing {len(wanted)} package(s)"))
-            installer.install(
-                info,
-                wanted,
-                index=index,
-                indexes=spec.indexes,
-                sources=spec.sources,
-                direct=direct,
-            )
+            installer.install(info, wanted, **where)
         if removed := the_plan.of(Change.REMOVE):  # moved aside by the transaction
             reporter.emit(Step(what=f"removed {len(removed)} package(s)"))
         _verify(ctx, the_lock, chosen)
@@ -137,15 +121,7 @@ def _refuse_builds(wanted: Sequence[Wanted], spec: Spec) -> None:
 def _verify(ctx: RunContext, the_lock: Pylock, chosen: Chosen) -> None:
     """Re-read the venv: apply promises the venv equals the lock, so check it."""
     info, installed = environment.inspect(ctx.spec.venv, prober=ctx.prober)
-    left = plan_for(
-        ctx.spec,
-        the_lock,
-        markers=info.markers,
-        tags=info.tags,
-        chosen=chosen,
-        installed=installed,
-        table=ctx.table_of(the_lock),
-    )
+    left = plan_in(ctx, the_lock, info, chosen=chosen, installed=installed)
     if not left.is_empty():
         names = ", ".join(f"{a.name} ({a.change.value})" for a in left.changes())
         msg = f"after installing, the venv still differs from the lock: {names}"

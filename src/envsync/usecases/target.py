@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from envsync._types import NormalizedName
     from envsync.core.spec import Spec
     from envsync.report import Reporter
+    from envsync.venv.environment import VenvInfo
     from envsync.venv.interpreters import Interpreter
     from envsync.venv.prober import Prober
 
@@ -61,27 +62,27 @@ def find_target(spec: Spec, reporter: Reporter, prober: Prober) -> Target:
     if reason is None and create.is_venv(spec.venv):
         info = environment.probe_venv(spec.venv, prober=prober)
         if spec.python.contains(info.version, prereleases=True):
-            return Target(
-                python=info.python,
-                interpreter=None,
-                version=str(info.version),
-                markers=info.markers,
-                tags=info.tags,
-                change="keep",
-            )
+            return _target(info, None, "keep")
         reason = f"its Python {info.version} does not satisfy python = {str(spec.python)!r}"
     if reason is not None:
         create.check_replaceable(spec.venv)  # before the search: a refusal needs no Python
     reporter.emit(Step(what=f"looking for a Python matching {str(spec.python) or 'any'}"))
     found = interpreters.find_python(spec.python, prober=prober)
     probe = environment.probe_interpreter(found.executable, prober=prober)
+    return _target(probe, found, "recreate" if reason else "create", reason)
+
+
+def _target(
+    info: VenvInfo, found: Interpreter | None, change: VenvChange, reason: str | None = None
+) -> Target:
+    """The Target of an interpreter that *info* describes (*found* when it was searched for)."""
     return Target(
-        python=found.executable,
+        python=found.executable if found else info.python,
         interpreter=found,
-        version=str(found.version),
-        markers=probe.markers,
-        tags=probe.tags,
-        change="recreate" if reason else "create",
+        version=str(found.version if found else info.version),
+        markers=info.markers,
+        tags=info.tags,
+        change=change,
         reason=reason,
     )
 
