@@ -78,6 +78,11 @@ def add_mode(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(mode="auto")
 
 
+def add_flag(parser: argparse.ArgumentParser, option: str, help_text: str) -> None:
+    """A switch: *option* given, or not."""
+    parser.add_argument(option, action="store_true", help=help_text)
+
+
 def add_lock_timeout(parser: argparse.ArgumentParser) -> None:
     """--lock-timeout: how long to wait for another envsync working on the same venv."""
     parser.add_argument(

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from envsync.cli import fastpath, text
 from envsync.cli._data import outcome_data
 from envsync.cli._locking import holding, remember_lock
-from envsync.cli._options import add_groups, add_json, add_lock_timeout, add_mode
+from envsync.cli._options import add_flag, add_groups, add_json, add_lock_timeout, add_mode
 from envsync.cli._selection import selection
 from envsync.errors import EXIT_OK
 from envsync.usecases import apply, nochange, project
@@ -25,10 +25,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_mode(parser)
     add_json(parser)
     add_lock_timeout(parser)
-    parser.add_argument(
+    add_flag(
+        parser,
         "--verify",
-        action="store_true",
-        help="re-hash installed files against their RECORD and reinstall packages that changed",
+        "re-hash installed files against their RECORD and reinstall packages that changed",
     )
 
 

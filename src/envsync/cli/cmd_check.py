@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from envsync.cli import text
 from envsync.cli._data import check_data
-from envsync.cli._options import add_groups, add_json
+from envsync.cli._options import add_flag, add_groups, add_json
 from envsync.cli._selection import selection
 from envsync.errors import EXIT_DRIFT, EXIT_OK
 from envsync.usecases import check, project
@@ -21,10 +21,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """Add check's options."""
     add_groups(parser)
     add_json(parser)
-    parser.add_argument(
+    add_flag(
+        parser,
         "--verify",
-        action="store_true",
-        help="also re-hash every installed file against its RECORD (finds local edits)",
+        "also re-hash every installed file against its RECORD (finds local edits)",
     )
 
 

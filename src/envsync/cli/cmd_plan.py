@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from envsync.cli import text
 from envsync.cli._data import outcome_data
-from envsync.cli._options import add_groups, add_json, add_mode
+from envsync.cli._options import add_flag, add_groups, add_json, add_mode
 from envsync.cli._selection import selection
 from envsync.errors import EXIT_DRIFT, EXIT_OK
 from envsync.usecases import apply, project
@@ -23,10 +23,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_groups(parser)
     add_mode(parser)
     add_json(parser)
-    parser.add_argument(
+    add_flag(
+        parser,
         "--detailed-exitcode",
-        action="store_true",
-        help="exit 0 when there is nothing to do, 2 when there are changes, 1 on error",
+        "exit 0 when there is nothing to do, 2 when there are changes, 1 on error",
     )
 
 

@@ -6,7 +6,7 @@ import argparse
 
 from envsync.cli._context import Context
 from envsync.cli._locking import notice
-from envsync.cli._options import add_groups, add_lock_timeout, add_mode
+from envsync.cli._options import add_flag, add_groups, add_lock_timeout, add_mode
 from envsync.cli._selection import selection
 from envsync.errors import EnvsyncError
 from envsync.usecases import project
@@ -17,11 +17,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """Add run's options and the command."""
     add_groups(parser)
     add_mode(parser)
-    parser.add_argument(
-        "--no-sync",
-        action="store_true",
-        help="run in the venv as it is: no check, no lock, no install",
-    )
+    add_flag(parser, "--no-sync", "run in the venv as it is: no check, no lock, no install")
     add_lock_timeout(parser)
     parser.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD ARGS")
 
