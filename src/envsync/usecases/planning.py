@@ -1,19 +1,21 @@
-"""The steps plan, apply and check share: which groups, and what the venv must change.
+"""The steps plan, apply and check share: which groups, what the venv must change, what stays.
 
 One function each, so that check's verdict and apply's plan can never disagree.
 """
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from envsync.core import lockfile
-from envsync.core.planner import Plan, make_plan
+from envsync.core.planner import Plan, Policy, make_plan
 from envsync.core.selection import Chosen, GroupSelection, choose
-from envsync.usecases.target import policy
+from envsync.venv import installed as installed_dists
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Mapping, Sequence
+    from collections.abc import Collection, Iterable, Mapping, Sequence
 
     from packaging.pylock import Pylock
 
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
     from envsync.venv.drift import DriftItem
     from envsync.venv.environment import VenvInfo
 
-__all__ = ["choose_groups", "drift_of", "plan_for", "plan_in"]
+__all__ = ["choose_groups", "drift_of", "plan_for", "plan_in", "policy"]
 
 
 def choose_groups(
@@ -97,3 +99,18 @@ def drift_of(info: VenvInfo) -> tuple[DriftItem, ...]:
     from envsync.venv import drift  # noqa: PLC0415 - not needed on the usual path
 
     return drift.verify(info)
+
+
+def policy(spec: Spec, reinstall: Iterable[NormalizedName] = ()) -> Policy:
+    """Never remove what the spec keeps, nor envsync itself when the venv is its own."""
+    keep = set(spec.keep)
+    if _same_path(spec.venv, Path(sys.prefix)):
+        keep |= installed_dists.own_requirements()
+    return Policy(keep=frozenset(keep), reinstall=frozenset(reinstall))
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False

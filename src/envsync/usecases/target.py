@@ -1,4 +1,4 @@
-"""The environment a run targets, where its venv may be, and what the keep-policy protects.
+"""The environment a run targets: its interpreter and venv, and whether that venv path may be used.
 
 The target is the venv's interpreter, or the one a new venv will be made from. EFFECTS:
 probes interpreters.
@@ -6,28 +6,24 @@ probes interpreters.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from envsync.core.names import LOCK_NAME
-from envsync.core.planner import Policy
 from envsync.errors import VenvError
 from envsync.report import Step
-from envsync.venv import create, environment, installed, interpreters, safety
+from envsync.venv import create, environment, interpreters, safety
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from pathlib import Path
 
-    from envsync._types import NormalizedName
     from envsync.core.spec import Spec
     from envsync.report import Reporter
     from envsync.venv.environment import VenvInfo
     from envsync.venv.interpreters import Interpreter
     from envsync.venv.prober import Prober
 
-__all__ = ["Target", "VenvChange", "check_venv_path", "find_target", "policy"]
+__all__ = ["Target", "VenvChange", "check_venv_path", "find_target"]
 
 VenvChange = Literal["keep", "create", "recreate"]
 
@@ -116,18 +112,3 @@ def check_venv_path(spec: Spec) -> str | None:
     if not python.exists():
         return f"its interpreter {python} no longer works (its Python was removed or moved)"
     return None
-
-
-def policy(spec: Spec, reinstall: Iterable[NormalizedName] = ()) -> Policy:
-    """Never remove what the spec keeps, nor envsync itself when the venv is its own."""
-    keep = set(spec.keep)
-    if _same_path(spec.venv, Path(sys.prefix)):
-        keep |= installed.own_requirements()
-    return Policy(keep=frozenset(keep), reinstall=frozenset(reinstall))
-
-
-def _same_path(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve()
-    except OSError:
-        return False

@@ -1,9 +1,10 @@
-"""Read a venv: its paths, marker environment and tags, and the distributions it holds.
+"""Ask a venv's (or an interpreter's) own Python for its paths, marker environment and tags.
 
-Read-only. The venv's interpreter is run once, with envsync's ``packaging`` lent to it on
-``sys.path`` (see ``_shims``), because only the target knows its own markers and tags.
-Installed distributions are then read from the ``*.dist-info`` folders on the host;
-nothing is ever imported into, or written to, the venv.
+Read-only. The interpreter is run once per run (the run's ``Prober`` remembers it, and
+``probecache`` across runs), with envsync's ``packaging`` lent to it on ``sys.path`` (see
+``system.shims``), because only the target knows its own markers and tags. ``inspect`` adds
+the distributions the venv holds (``installed``); nothing is ever imported into, or written
+to, the venv.
 """
 
 from __future__ import annotations
