@@ -15,6 +15,7 @@ import re
 import tarfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
 GENERATOR = "envsync-tests (1.0)"
 KIT_MODULE = "_wheelkit"
@@ -89,17 +90,16 @@ def dist_info_files(
     name: str,
     version: str,
     *,
-    requires: tuple[str, ...] | list[str] = (),
-    extras: dict[str, list[str]] | None = None,
-    requires_python: str | None = None,
     tag: str = "py3-none-any",
     console_scripts: dict[str, str] | None = None,
+    **metadata: Any,
 ) -> dict[str, bytes]:
-    """Return the `.dist-info` files except RECORD, keyed by their path inside the wheel."""
+    """Return the `.dist-info` files except RECORD, keyed by their path inside the wheel.
+
+    *metadata* is as for `metadata_text` (requires, extras, requires_python).
+    """
     info = f"{dist_stem(name, version)}.dist-info"
-    meta = metadata_text(
-        name, version, requires=requires, extras=extras, requires_python=requires_python
-    )
+    meta = metadata_text(name, version, **metadata)
     files = {f"{info}/METADATA": meta.encode(), f"{info}/WHEEL": _wheel_text(tag).encode()}
     if console_scripts:
         entries = "".join(f"{script} = {target}\n" for script, target in console_scripts.items())
@@ -117,31 +117,19 @@ def build_wheel(
     name: str,
     version: str,
     *,
-    requires: tuple[str, ...] | list[str] = (),
-    extras: dict[str, list[str]] | None = None,
-    requires_python: str | None = None,
     tag: str = "py3-none-any",
-    console_scripts: dict[str, str] | None = None,
     files: dict[str, str] | None = None,
+    **metadata: Any,
 ) -> Path:
     """Write a valid wheel into `dest_dir` and return its path.
 
     The payload is `files` (path -> text) or, when None, `<import_name>/__init__.py` defining
-    `__version__`. The archive is deterministic: same inputs, same bytes, same hash.
+    `__version__`; *metadata* is as for `dist_info_files` (console_scripts, requires, extras,
+    requires_python). The archive is deterministic: same inputs, same bytes, same hash.
     """
     sources = default_module(name, version) if files is None else files
     payload = {path: text.encode() for path, text in sources.items()}
-    payload.update(
-        dist_info_files(
-            name,
-            version,
-            requires=requires,
-            extras=extras,
-            requires_python=requires_python,
-            tag=tag,
-            console_scripts=console_scripts,
-        )
-    )
+    payload.update(dist_info_files(name, version, tag=tag, **metadata))
     path = Path(dest_dir) / f"{dist_stem(name, version)}-{tag}.whl"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(_zip_with_record(payload, f"{dist_stem(name, version)}.dist-info/RECORD"))
@@ -264,7 +252,11 @@ def project_files(
     requires_python: str | None = None,
     broken: bool = False,
 ) -> dict[str, bytes]:
-    """Return the files of a source tree that pip builds with the in-tree backend."""
+    """Return the files of a source tree that pip builds with the in-tree backend.
+
+    *requires* and *requires_python* go into its metadata; `broken=True` makes its
+    build_wheel hook raise.
+    """
     pyproject = '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n'
     backend = BACKEND_TEMPLATE.format(
         kit=KIT_MODULE,
@@ -326,37 +318,15 @@ def _tar_info(member: str, kind: bytes, mode: int) -> tarfile.TarInfo:
     return info
 
 
-def build_sdist(
-    dest_dir: Path | str,
-    name: str,
-    version: str,
-    *,
-    requires: tuple[str, ...] | list[str] = (),
-    requires_python: str | None = None,
-    broken: bool = False,
-) -> Path:
-    """Write an sdist pip can build offline; `broken=True` makes its build_wheel hook raise."""
-    files = project_files(
-        name, version, requires=requires, requires_python=requires_python, broken=broken
-    )
-    return pack_sdist(dest_dir, name, version, files)
+def build_sdist(dest_dir: Path | str, name: str, version: str, **options: Any) -> Path:
+    """Write an sdist pip can build offline; *options* as for `project_files` (requires...)."""
+    return pack_sdist(dest_dir, name, version, project_files(name, version, **options))
 
 
-def build_project_dir(
-    dest_dir: Path | str,
-    name: str,
-    version: str,
-    *,
-    requires: tuple[str, ...] | list[str] = (),
-    requires_python: str | None = None,
-    broken: bool = False,
-) -> Path:
-    """Write an unpacked sdist (`dest_dir/<name>-<version>/`) pip can install from its path."""
+def build_project_dir(dest_dir: Path | str, name: str, version: str, **options: Any) -> Path:
+    """Write the same files unpacked (`dest_dir/<name>-<version>/`), which pip installs from."""
     root = Path(dest_dir) / dist_stem(name, version)
-    files = project_files(
-        name, version, requires=requires, requires_python=requires_python, broken=broken
-    )
-    for member, data in files.items():
+    for member, data in project_files(name, version, **options).items():
         (root / member).parent.mkdir(parents=True, exist_ok=True)
         (root / member).write_bytes(data)
     return root
