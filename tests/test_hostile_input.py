@@ -17,12 +17,9 @@ too, and retries are off, so a run that gets as far as the network fails at once
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import platform
 import socket
-import subprocess
 import sys
 import tempfile
 import urllib.request
@@ -36,10 +33,11 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from packaging.version import Version
 
-from envsync.cli import main
 from envsync.core import lockfile
 from envsync.core.spec import parse_spec
 from envsync.errors import SpecError
+
+from support.runner import Result, envsync, envsync_process
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -158,27 +156,6 @@ def _offline() -> Iterator[None]:
 
 
 # --- running envsync and reading what it said ------------------------------------------------
-
-
-@dataclass
-class Result:
-    """What a user sees from one run."""
-
-    argv: list[str]
-    code: int
-    out: str
-    err: str
-
-    def __str__(self) -> str:
-        return f"envsync {' '.join(self.argv)} -> {self.code}\n{self.err}{self.out}"
-
-
-def envsync(argv: list[str]) -> Result:
-    """Run the CLI in this process, its output captured."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv)
-    return Result(argv=argv, code=code, out=out.getvalue(), err=err.getvalue())
 
 
 def argv_of(command: str, spec: Path, file: Path) -> list[str]:
@@ -409,7 +386,7 @@ def test_the_corpus_is_large_and_each_case_has_a_message():
 def test_the_base_project_is_valid_and_its_lock_fresh(tmp_path: Path):
     (tmp_path / "env.toml").write_text(BASE_SPEC)
     (tmp_path / "pylock.toml").write_text(BASE_LOCK)
-    result = envsync(["check", "--spec", str(tmp_path / "env.toml")])
+    result = envsync(None, "check", project=tmp_path)
     # Drift (no venv), not an error: every corpus case fails because of its own edit.
     assert result.code == 2, result
     assert "lock: fresh" in result.out
@@ -461,7 +438,7 @@ def test_a_bad_file_gets_one_clear_error_from_every_command(case: Case, tmp_path
     commands = COMMANDS[case.file] if case.commands is None else case.commands
     assert commands
     for command in commands:
-        result = envsync(argv_of(command, spec, bad))
+        result = envsync(None, *argv_of(command, spec, bad))
         assert result.code == case.exit, result
         assert_sane(result)
         assert _matches(expected, error_of(result)), result
@@ -470,12 +447,7 @@ def test_a_bad_file_gets_one_clear_error_from_every_command(case: Case, tmp_path
 
 def test_the_console_script_gives_the_same_one_error(tmp_path: Path):
     (tmp_path / "env.toml").write_text('[env]\ndependencies = ["alpha >>> 1"]\n')
-    proc = subprocess.run(
-        [sys.executable, "-m", "envsync", "plan", "--spec", str(tmp_path / "env.toml")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = envsync_process(tmp_path, "plan")
     assert proc.returncode == 1
     reason = "Expected semicolon (after name with no version specifier) or end"
     assert proc.stderr.splitlines() == [
@@ -617,7 +589,7 @@ def _run_all(kind: str, text: str, *, lock: str | None = BASE_LOCK) -> None:
         for command in COMMANDS[kind]:
             if command.startswith(("apply", "run")) and not safe:
                 continue  # a valid spec whose venv lies outside the temporary project
-            result = envsync(argv_of(command, spec, bad))
+            result = envsync(None, *argv_of(command, spec, bad))
             assert_sane(result)
             event(f"{command}: exit {result.code}")  # shown by --hypothesis-show-statistics
             if command.startswith("init"):
@@ -695,7 +667,7 @@ def _requirements_beside(root: Path) -> None:
 def test_the_files_mutated_below_import_as_they_are(kind: str, text: str, tmp_path: Path):
     _requirements_beside(tmp_path)
     (tmp_path / kind).write_text(text)
-    result = envsync(argv_of("init --from {file}", tmp_path / "env.toml", tmp_path / kind))
+    result = envsync(None, *argv_of("init --from {file}", tmp_path / "env.toml", tmp_path / kind))
     assert result.code == 0, result
     written = (tmp_path / "env.toml").read_text()
     assert '"alpha>=1"' in written, written
@@ -705,7 +677,7 @@ def test_the_files_mutated_below_import_as_they_are(kind: str, text: str, tmp_pa
 def test_a_byte_order_mark_before_a_requirements_file_is_read_past_as_pip_does(tmp_path: Path):
     (tmp_path / "requirements.txt").write_text("\ufeffalpha>=1\n", "utf-8")
     argv = argv_of("init --from {file}", tmp_path / "env.toml", tmp_path / "requirements.txt")
-    result = envsync(argv)
+    result = envsync(None, *argv)
     assert result.code == 0, result
     assert 'dependencies = [\n    "alpha>=1",\n]' in (tmp_path / "env.toml").read_text()
 

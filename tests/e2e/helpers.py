@@ -1,18 +1,20 @@
-"""Helpers for end-to-end tests: write a project, run the CLI in-process, read venv and lock."""
+"""Helpers for end-to-end tests: write a project, run the CLI, read venv and lock.
+
+The runners themselves live in `support.runner` (tests outside e2e use them too); they are
+named here as well, so that an e2e test imports everything it needs from one place.
+"""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import tomli_w
 
-from envsync.cli import main
-
 from support import isolated_env
+from support.runner import Result, envsync, envsync_process, envsync_started
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -20,10 +22,26 @@ else:
     import tomli as tomllib
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
     from pathlib import Path
 
     import pytest
+
+__all__ = [
+    "Result",
+    "SyncProject",
+    "applied",
+    "envsync",
+    "envsync_process",
+    "envsync_started",
+    "lock_packages",
+    "lock_versions",
+    "read_lock",
+    "snapshot",
+    "venv_packages",
+    "venv_python",
+    "venv_version",
+    "write_spec",
+]
 
 _LIST_DISTS = (
     "import importlib.metadata as m, json; "
@@ -32,13 +50,17 @@ _LIST_DISTS = (
 )
 
 
-@dataclass
-class Result:
-    """What a user sees from one envsync run."""
+class SyncProject(Protocol):
+    """Makes *root* a synced project: env.toml written for the local index, then applied."""
 
-    code: int
-    out: str
-    err: str
+    def __call__(
+        self,
+        root: Path,
+        dependencies: list[str] | None = None,
+        *,
+        groups: dict[str, list[str]] | None = None,
+    ) -> Path:
+        """Write env.toml (*dependencies*, alpha if None; *groups*) into *root*, apply it."""
 
 
 def write_spec(
@@ -66,29 +88,11 @@ def write_spec(
     return path
 
 
-def envsync(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
-    """Run the envsync CLI in this process, as a user would from a shell."""
-    capsys.readouterr()
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return Result(code=code, out=captured.out, err=captured.err)
-
-
-def envsync_process(
-    project: Path, *args: str, env: Mapping[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """``python -m envsync ARGS --spec project/env.toml`` in its own process, as a user runs it.
-
-    For what an in-process run cannot show: signals, kills, fault points read at start-up.
-    """
-    return subprocess.run(
-        [sys.executable, "-m", "envsync", *args, "--spec", str(project / "env.toml")],
-        env=isolated_env(env),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+def applied(capsys: pytest.CaptureFixture[str], project: Path, *args: str) -> str:
+    """``envsync apply ARGS`` for *project*, in this process; it must succeed. Its stdout."""
+    result = envsync(capsys, "apply", *args, project=project)
+    assert result.code == 0, result.err
+    return result.out
 
 
 def venv_python(root: Path) -> Path:

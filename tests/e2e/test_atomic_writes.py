@@ -9,8 +9,6 @@ new content and sweep the dead run's temporary file.
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 from typing import TYPE_CHECKING
 
 import pytest
@@ -18,10 +16,10 @@ import pytest
 from envsync.core.names import STATE_NAME
 from envsync.usecases import nochange
 
-from helpers import write_spec
-from support import isolated_env
+from helpers import envsync_process, write_spec
 
 if TYPE_CHECKING:
+    import subprocess
     from pathlib import Path
 
     from support.pkgindex import PackageIndex
@@ -30,19 +28,6 @@ pytestmark = pytest.mark.e2e
 
 KILLED = -signal.SIGKILL
 NO_CHANGES = "No changes. The environment matches the lock."
-
-
-def envsync(
-    project: Path, *args: str, fault: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    """`envsync ARGS --spec project/env.toml` in its own process, killed at *fault* if given."""
-    extra = {"ENVSYNC_FAULT": fault, "ENVSYNC_FAULT_SIGNAL": "KILL"} if fault else {}
-    return subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "envsync", *args,
-         "--spec", str(project / "env.toml")],
-        env=isolated_env(extra), cwd=project, capture_output=True, text=True, check=False,
-        timeout=300,
-    )  # fmt: skip
 
 
 def content(path: Path) -> bytes | None:
@@ -66,14 +51,14 @@ def test_a_lock_killed_mid_write_leaves_the_old_lock(
     lock = tmp_path / "pylock.toml"
     if had_lock:
         write_spec(tmp_path, ["alpha"], index_url=package_index.url)
-        assert envsync(tmp_path, "lock").returncode == 0
+        assert envsync_process(tmp_path, "lock").returncode == 0
     old = content(lock)
     write_spec(tmp_path, ["alpha", "theta"], index_url=package_index.url)
 
-    killed_at_the_write(envsync(tmp_path, "lock", fault="writing-lock"), lock)
+    killed_at_the_write(envsync_process(tmp_path, "lock", fault="writing-lock"), lock)
     assert content(lock) == old
 
-    again = envsync(tmp_path, "lock")
+    again = envsync_process(tmp_path, "lock")
     assert again.returncode == 0, again.stderr
     assert 'name = "theta"' in lock.read_text("utf-8")
     assert temporaries(lock) == []
@@ -88,10 +73,10 @@ def test_an_init_killed_mid_write_leaves_the_old_spec(tmp_path: Path, had_spec: 
     (tmp_path / "requirements.txt").write_text("theta==1.0\n", "utf-8")
     args = ("init", "--from", "requirements.txt", "--force")
 
-    killed_at_the_write(envsync(tmp_path, *args, fault="writing-spec"), spec)
+    killed_at_the_write(envsync_process(tmp_path, *args, fault="writing-spec", cwd=tmp_path), spec)
     assert content(spec) == old
 
-    again = envsync(tmp_path, *args)
+    again = envsync_process(tmp_path, *args, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert "theta==1.0" in spec.read_text("utf-8")
     assert temporaries(spec) == []
@@ -101,20 +86,24 @@ def test_an_apply_killed_writing_its_state_leaves_the_old_state(
     tmp_path: Path, package_index: PackageIndex
 ) -> None:
     write_spec(tmp_path, ["alpha"], index_url=package_index.url)
-    assert envsync(tmp_path, "apply").returncode == 0
+    assert envsync_process(tmp_path, "apply").returncode == 0
     state = tmp_path / ".venv" / STATE_NAME
     old = content(state)
     # Other options, same venv: nothing to install, so only the state is rewritten. (An apply
     # that changes the venv deletes the state before it starts: see test_transactions.py.)
-    killed_at_the_write(envsync(tmp_path, "apply", "--frozen", fault="writing-state"), state)
+    killed_at_the_write(
+        envsync_process(tmp_path, "apply", "--frozen", fault="writing-state"), state
+    )
     assert content(state) == old
 
-    full = envsync(tmp_path, "apply", "--frozen")  # the old state is for other options
+    full = envsync_process(
+        tmp_path, "apply", "--frozen", importtime=True
+    )  # the old state is for other options
     assert full.returncode == 0, full.stderr
     assert " envsync.usecases.apply\n" in full.stderr
     assert content(state) != old
     assert temporaries(state) == []
-    fast = envsync(tmp_path, "apply", "--frozen")
+    fast = envsync_process(tmp_path, "apply", "--frozen", importtime=True)
     assert fast.stdout == NO_CHANGES + "\n"
     assert " envsync.usecases.apply\n" not in fast.stderr
 
@@ -123,16 +112,16 @@ def test_a_lock_killed_writing_its_state_leaves_the_old_state(
     tmp_path: Path, package_index: PackageIndex
 ) -> None:
     write_spec(tmp_path, ["alpha"], index_url=package_index.url)
-    assert envsync(tmp_path, "lock").returncode == 0
+    assert envsync_process(tmp_path, "lock").returncode == 0
     state = tmp_path / nochange.lock_state_path(str(tmp_path / "env.toml"))
     old = content(state)
     assert b"2 package(s)" in (old or b"")  # alpha and beta
     write_spec(tmp_path, ["alpha", "theta"], index_url=package_index.url)
 
-    killed_at_the_write(envsync(tmp_path, "lock", fault="writing-state"), state)
+    killed_at_the_write(envsync_process(tmp_path, "lock", fault="writing-state"), state)
     assert content(state) == old
 
-    again = envsync(tmp_path, "lock")
+    again = envsync_process(tmp_path, "lock")
     assert again.returncode == 0, again.stderr
     assert b"3 package(s)" in (content(state) or b"")  # alpha, beta and theta
     assert temporaries(state) == []

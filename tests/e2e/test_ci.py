@@ -7,15 +7,14 @@ import os
 import pty
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import jsonschema
 import pytest
 
-from helpers import envsync, snapshot, venv_packages, venv_python, write_spec
-from support import isolated_env, run_pip
+from helpers import envsync, envsync_process, snapshot, venv_packages, venv_python, write_spec
+from support import run_pip
 
 if TYPE_CHECKING:
     from support.pkgindex import PackageIndex
@@ -27,25 +26,12 @@ SCHEMA = json.loads(
 )
 
 
-@pytest.fixture
-def synced(capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex) -> Path:
-    """A project whose venv equals its fresh lock: alpha (and beta), group dev = cli-tool."""
-    write_spec(tmp_path, ["alpha"], index_url=package_index.url, groups={"dev": ["cli-tool"]})
-    assert envsync(capsys, "apply", "--spec", str(tmp_path / "env.toml")).code == 0
-    return tmp_path
-
-
-def cli(capsys: pytest.CaptureFixture[str], root: Path, *args: str) -> tuple[int, str, str]:
-    result = envsync(capsys, *args, "--spec", str(root / "env.toml"))
-    return result.code, result.out, result.err
-
-
 def report(capsys: pytest.CaptureFixture[str], root: Path, *args: str) -> dict[str, object]:
     """Run with --json; the document must validate against the published schema."""
-    code, out, _ = cli(capsys, root, *args, "--json")
-    document = json.loads(out)
+    result = envsync(capsys, *args, "--json", project=root)
+    document = json.loads(result.out)
     jsonschema.validate(document, SCHEMA)
-    assert document["exit_code"] == code
+    assert document["exit_code"] == result.code
     return document
 
 
@@ -56,22 +42,21 @@ def test_frozen_installs_the_lock_as_it_is_and_never_resolves(
     write_spec(synced, ["alpha", "theta"], index_url=package_index.url)  # now stale
     run_pip("--python", venv_python(synced), "uninstall", "-y", "beta")
 
-    code, out, _ = cli(capsys, synced, "apply", "--frozen")
+    result = envsync(capsys, "apply", "--frozen", project=synced)
 
-    assert code == 0
-    assert "+ beta 2.0" in out
+    assert result.code == 0
+    assert "+ beta 2.0" in result.out
     assert venv_packages(synced) == {"alpha": "2.0", "beta": "2.0"}  # no theta: not locked
     assert (synced / "pylock.toml").read_bytes() == lock_before
 
 
 def test_frozen_without_a_lock_is_an_error(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
+    capsys: pytest.CaptureFixture[str], project: Path
 ) -> None:
-    write_spec(tmp_path, ["alpha"], index_url=package_index.url)
-    code, _, err = cli(capsys, tmp_path, "apply", "--frozen")
-    assert code == 1
-    assert "--frozen needs a lock" in err
-    assert snapshot(tmp_path) == {"lock": None, "venv": None}
+    result = envsync(capsys, "apply", "--frozen", project=project)
+    assert result.code == 1
+    assert "--frozen needs a lock" in result.err
+    assert snapshot(project) == {"lock": None, "venv": None}
 
 
 def test_locked_fails_on_a_stale_lock_and_changes_nothing(
@@ -80,10 +65,10 @@ def test_locked_fails_on_a_stale_lock_and_changes_nothing(
     write_spec(synced, ["alpha", "theta"], index_url=package_index.url)
     before = snapshot(synced)
 
-    code, _, err = cli(capsys, synced, "apply", "--locked")
+    result = envsync(capsys, "apply", "--locked", project=synced)
 
-    assert code == 1
-    assert "the lock is out of date: env.toml" in err
+    assert result.code == 1
+    assert "the lock is out of date: env.toml" in result.err
     assert snapshot(synced) == before
 
 
@@ -91,9 +76,9 @@ def test_check_passes_when_lock_and_venv_agree(
     capsys: pytest.CaptureFixture[str], synced: Path, package_index: PackageIndex
 ) -> None:
     requests = len(package_index.requests)
-    code, out, _ = cli(capsys, synced, "check")
-    assert code == 0
-    assert out.splitlines()[-1] == "In sync."
+    result = envsync(capsys, "check", project=synced)
+    assert result.code == 0
+    assert result.out.splitlines()[-1] == "In sync."
     assert len(package_index.requests) == requests  # check never resolves
 
 
@@ -126,44 +111,45 @@ def test_check_exits_2_and_says_what_differs(
     else:
         shutil.rmtree(synced / ".venv")
 
-    code, out, _ = cli(capsys, synced, "check")
+    result = envsync(capsys, "check", project=synced)
 
-    assert code == 2
-    assert says in out
-    assert out.splitlines()[-1] == "Out of sync: run `envsync apply` to fix it."
+    assert result.code == 2
+    assert says in result.out
+    assert result.out.splitlines()[-1] == "Out of sync: run `envsync apply` to fix it."
 
 
 def test_check_with_a_group_checks_that_group(
     capsys: pytest.CaptureFixture[str], synced: Path
 ) -> None:
-    code, out, _ = cli(capsys, synced, "check", "--group", "dev")
-    assert code == 2
-    assert "+ cli-tool 1.0" in out
-    assert cli(capsys, synced, "apply", "--group", "dev")[0] == 0
-    assert cli(capsys, synced, "check", "--group", "dev")[0] == 0
-    assert cli(capsys, synced, "check")[0] == 2  # now cli-tool is extra
+    result = envsync(capsys, "check", "--group", "dev", project=synced)
+    assert result.code == 2
+    assert "+ cli-tool 1.0" in result.out
+    assert envsync(capsys, "apply", "--group", "dev", project=synced).code == 0
+    assert envsync(capsys, "check", "--group", "dev", project=synced).code == 0
+    assert envsync(capsys, "check", project=synced).code == 2  # now cli-tool is extra
 
 
 def test_check_on_a_bad_spec_is_an_error_not_drift(
     capsys: pytest.CaptureFixture[str], synced: Path
 ) -> None:
     (synced / "env.toml").write_text("[env]\ndependencies = 3\n")
-    code, _, err = cli(capsys, synced, "check")
-    assert code == 1
-    assert "env.dependencies" in err
+    result = envsync(capsys, "check", project=synced)
+    assert result.code == 1
+    assert "env.dependencies" in result.err
 
 
 def test_plan_detailed_exitcode(
     capsys: pytest.CaptureFixture[str], synced: Path, package_index: PackageIndex
 ) -> None:
-    assert cli(capsys, synced, "plan", "--detailed-exitcode")[0] == 0
+    assert envsync(capsys, "plan", "--detailed-exitcode", project=synced).code == 0
     write_spec(synced, ["alpha", "theta"], index_url=package_index.url)
-    code, out, _ = cli(capsys, synced, "plan", "--detailed-exitcode")
-    assert code == 2
-    assert "+ theta 1.0" in out
-    assert cli(capsys, synced, "plan")[0] == 0  # without the flag, changes are no error
+    result = envsync(capsys, "plan", "--detailed-exitcode", project=synced)
+    assert result.code == 2
+    assert "+ theta 1.0" in result.out
+    # without the flag, changes are no error
+    assert envsync(capsys, "plan", project=synced).code == 0
     (synced / "env.toml").write_text("not toml [")
-    assert cli(capsys, synced, "plan", "--detailed-exitcode")[0] == 1
+    assert envsync(capsys, "plan", "--detailed-exitcode", project=synced).code == 1
 
 
 def test_json_reports_validate_against_the_schema(
@@ -203,37 +189,30 @@ def test_json_reports_validate_against_the_schema(
 
 
 def test_json_mode_prints_only_the_document_on_stdout(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
+    capsys: pytest.CaptureFixture[str], project: Path
 ) -> None:
-    write_spec(tmp_path, ["alpha"], index_url=package_index.url)
-    code, out, err = cli(capsys, tmp_path, "apply", "--json")
-    assert code == 0
-    json.loads(out)  # the whole of stdout is one document
-    assert err == ""
+    result = envsync(capsys, "apply", "--json", project=project)
+    assert result.code == 0
+    json.loads(result.out)  # the whole of stdout is one document
+    assert result.err == ""
 
 
-def test_quiet_prints_no_progress(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
-) -> None:
-    write_spec(tmp_path, ["alpha"], index_url=package_index.url)
-    code, out, err = cli(capsys, tmp_path, "apply", "--quiet")
-    assert code == 0
-    assert err == ""
-    assert "+ alpha 2.0" in out
+def test_quiet_prints_no_progress(capsys: pytest.CaptureFixture[str], project: Path) -> None:
+    result = envsync(capsys, "apply", "--quiet", project=project)
+    assert result.code == 0
+    assert result.err == ""
+    assert "+ alpha 2.0" in result.out
 
 
-def run_on_a_terminal(args: list[str], env: dict[str, str], *, stderr: bool = False) -> str:
+def run_on_a_terminal(
+    project: Path, *args: str, env: dict[str, str | None] | None = None, stderr: bool = False
+) -> str:
     """Run envsync with stdout (or stderr) on a pseudo-terminal, as a user's shell would."""
     leader, follower = pty.openpty()
     try:
-        subprocess.run(
-            [sys.executable, "-m", "envsync", *args],
-            stdout=subprocess.DEVNULL if stderr else follower,
-            stderr=follower if stderr else subprocess.DEVNULL,
-            env=env,
-            check=False,
-            timeout=120,
-        )
+        streams = (follower, subprocess.DEVNULL)
+        stdout, err = streams[::-1] if stderr else streams
+        envsync_process(project, *args, env=env, stdout=stdout, stderr=err, timeout=120)
         os.close(follower)
         chunks = []
         while True:
@@ -250,15 +229,11 @@ def run_on_a_terminal(args: list[str], env: dict[str, str], *, stderr: bool = Fa
 
 
 def test_colour_only_on_a_terminal_and_never_with_no_color(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
+    capsys: pytest.CaptureFixture[str], project: Path
 ) -> None:
-    write_spec(tmp_path, ["alpha"], index_url=package_index.url)
-    args = ["plan", "--spec", str(tmp_path / "env.toml")]
-    env = isolated_env()
-    env.pop("NO_COLOR", None)
-    assert "\x1b[" in run_on_a_terminal(args, env)
-    assert "\x1b[" not in run_on_a_terminal(args, {**env, "NO_COLOR": "1"})
-    assert "\x1b[" not in cli(capsys, tmp_path, "plan")[1]  # not a terminal
+    assert "\x1b[" in run_on_a_terminal(project, "plan", env={"NO_COLOR": None})
+    assert "\x1b[" not in run_on_a_terminal(project, "plan", env={"NO_COLOR": "1"})
+    assert "\x1b[" not in envsync(capsys, "plan", project=project).out  # not a terminal
 
 
 def test_a_usage_error_has_its_own_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
@@ -268,16 +243,13 @@ def test_a_usage_error_has_its_own_exit_code(capsys: pytest.CaptureFixture[str])
 
 
 def test_installs_show_a_progress_bar_on_a_terminal_only(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
+    capsys: pytest.CaptureFixture[str], project: Path
 ) -> None:
-    write_spec(tmp_path, ["alpha"], index_url=package_index.url)
-    shown = run_on_a_terminal(
-        ["apply", "--spec", str(tmp_path / "env.toml")], isolated_env(), stderr=True
-    )
+    shown = run_on_a_terminal(project, "apply", stderr=True)
     assert "installing" in shown
     assert "2/2" in shown
-    shutil.rmtree(tmp_path / ".venv")
-    code, _, err = cli(capsys, tmp_path, "apply")  # not a terminal: lines, no bar
-    assert code == 0
-    assert "\r" not in err
-    assert "Installing 2 package(s)..." in err
+    shutil.rmtree(project / ".venv")
+    result = envsync(capsys, "apply", project=project)  # not a terminal: lines, no bar
+    assert result.code == 0
+    assert "\r" not in result.err
+    assert "Installing 2 package(s)..." in result.err

@@ -29,10 +29,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.e2e
 
 
-def run(project: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    return envsync_process(project, *args, env=extra)
-
-
 def state(venv: Path) -> dict[str, str]:
     return {
         p.relative_to(venv).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -77,12 +73,12 @@ def test_a_full_disk_puts_the_venv_back_and_says_what_to_free(
 ) -> None:
     project = small_disk
     write_spec(project, ["alpha==1.0"], index_url=fresh_index.url)
-    assert run(project, "apply").returncode == 0
+    assert envsync_process(project, "apply").returncode == 0
     before = state(project / ".venv")
     lock_before = (project / "pylock.toml").read_bytes()
     write_spec(project, ["alpha==2.0", big_wheel], index_url=fresh_index.url)
 
-    failed = run(project, "apply")
+    failed = envsync_process(project, "apply")
 
     assert failed.returncode == 1, failed.stderr
     assert "no space left on the disk holding" in failed.stderr
@@ -98,15 +94,15 @@ def test_an_injected_disk_full_error_puts_the_venv_back(
     tmp_path: Path, package_index: PackageIndex
 ) -> None:
     write_spec(tmp_path, ["alpha==1.0", "theta==1.0"], index_url=package_index.url)
-    assert run(tmp_path, "apply").returncode == 0
+    assert envsync_process(tmp_path, "apply").returncode == 0
     before = state(tmp_path / ".venv")
     write_spec(tmp_path, ["alpha==2.0", "delta==1.0"], index_url=package_index.url)
 
-    failed = run(tmp_path, "apply", ENVSYNC_FAULT="linking:5", ENVSYNC_FAULT_SIGNAL="ENOSPC")
+    failed = envsync_process(tmp_path, "apply", fault="linking:5", fault_signal="ENOSPC")
 
     assert failed.returncode == 1, failed.stderr
     assert "no space left on the disk holding" in failed.stderr
     assert "(nothing was changed:" in failed.stderr
     assert state(tmp_path / ".venv") == before
-    assert run(tmp_path, "apply").returncode == 0
+    assert envsync_process(tmp_path, "apply").returncode == 0
     assert "delta-1.0.dist-info/METADATA" in "".join(state(tmp_path / ".venv"))

@@ -3,14 +3,13 @@ and anything that could change the answer sends apply down the full path."""
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from typing import TYPE_CHECKING
 
 import pytest
 
-from helpers import envsync, venv_packages, venv_python, write_spec
-from support import isolated_env, run_pip
+from helpers import applied, envsync, envsync_process, venv_packages, venv_python, write_spec
+from support import run_pip
 from support.wheels import build_wheel
 
 if TYPE_CHECKING:
@@ -23,24 +22,8 @@ pytestmark = pytest.mark.e2e
 NO_CHANGES = "No changes. The environment matches the lock."
 
 
-@pytest.fixture
-def synced(capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex) -> Path:
-    write_spec(tmp_path, ["alpha"], index_url=package_index.url, groups={"dev": ["cli-tool"]})
-    assert envsync(capsys, "apply", "--spec", str(tmp_path / "env.toml")).code == 0
-    return tmp_path
-
-
-def apply_in_a_process(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """`envsync apply` in its own interpreter, listing every module it imported."""
-    return subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "envsync", "apply", "--spec",
-         str(root / "env.toml"), *args],
-        capture_output=True, text=True, env=isolated_env(), check=False, timeout=300,
-    )  # fmt: skip
-
-
 def test_an_up_to_date_venv_is_confirmed_without_the_machinery(synced: Path) -> None:
-    result = apply_in_a_process(synced)
+    result = envsync_process(synced, "apply", importtime=True)
 
     assert result.returncode == 0
     assert result.stdout == NO_CHANGES + "\n"
@@ -55,23 +38,16 @@ def test_an_up_to_date_venv_is_confirmed_without_the_machinery(synced: Path) -> 
 
 
 def test_quiet_does_not_spoil_the_no_change_path(synced: Path) -> None:
-    result = apply_in_a_process(synced, "--quiet")
+    result = envsync_process(synced, "apply", "--quiet", importtime=True)
     assert result.stdout == NO_CHANGES + "\n"
     assert " envsync.usecases.apply\n" not in result.stderr
-
-
-def check_full_path(capsys: pytest.CaptureFixture[str], root: Path, *args: str) -> str:
-    """apply must now take the full path (it prints the plan it makes)."""
-    result = envsync(capsys, "apply", "--spec", str(root / "env.toml"), *args)
-    assert result.code == 0, result.err
-    return result.out
 
 
 def test_a_hand_installed_package_is_noticed(
     capsys: pytest.CaptureFixture[str], synced: Path, package_index: PackageIndex
 ) -> None:
     run_pip("--python", venv_python(synced), "install", "--index-url", package_index.url, "theta")
-    assert "- theta 1.0" in check_full_path(capsys, synced)
+    assert "- theta 1.0" in applied(capsys, synced)
     assert venv_packages(synced) == {"alpha": "2.0", "beta": "2.0"}
 
 
@@ -80,7 +56,7 @@ def test_a_package_replaced_at_the_same_version_is_noticed(
 ) -> None:
     other = build_wheel(tmp_path / "other", "beta", "2.0", files={"beta/__init__.py": "X = 1\n"})
     run_pip("--python", venv_python(synced), "install", "--force-reinstall", "--no-deps", other)
-    assert "~ beta 2.0 (reinstall: hash differs)" in check_full_path(capsys, synced)
+    assert "~ beta 2.0 (reinstall: hash differs)" in applied(capsys, synced)
 
 
 def test_a_changed_spec_or_lock_or_group_choice_takes_the_full_path(
@@ -89,29 +65,21 @@ def test_a_changed_spec_or_lock_or_group_choice_takes_the_full_path(
     write_spec(
         synced, ["alpha", "theta"], index_url=package_index.url, groups={"dev": ["cli-tool"]}
     )
-    assert "+ theta 1.0" in check_full_path(capsys, synced)
-    assert "+ cli-tool 1.0" in check_full_path(capsys, synced, "--group", "dev")
-    assert check_full_path(capsys, synced, "--group", "dev") == NO_CHANGES + "\n"
-    assert "- cli-tool 1.0" in check_full_path(capsys, synced)
+    assert "+ theta 1.0" in applied(capsys, synced)
+    assert "+ cli-tool 1.0" in applied(capsys, synced, "--group", "dev")
+    assert applied(capsys, synced, "--group", "dev") == NO_CHANGES + "\n"
+    assert "- cli-tool 1.0" in applied(capsys, synced)
 
 
 def test_options_the_no_change_path_does_not_know_take_the_full_path(synced: Path) -> None:
-    result = apply_in_a_process(synced, "--json")
+    result = envsync_process(synced, "apply", "--json", importtime=True)
     assert result.returncode == 0
     assert '"status": "ok"' in result.stdout
     assert " envsync.usecases.apply\n" in result.stderr
 
 
-def lock_in_a_process(root: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "envsync", "lock", "--spec",
-         str(root / "env.toml")],
-        capture_output=True, text=True, env=isolated_env(), check=False, timeout=300,
-    )  # fmt: skip
-
-
 def test_lock_with_nothing_changed_answers_without_the_machinery(synced: Path) -> None:
-    result = lock_in_a_process(synced)
+    result = envsync_process(synced, "lock", importtime=True)
     assert result.returncode == 0
     assert result.stdout == "pylock.toml is up to date: 3 package(s) for Python " + (
         ".".join(map(str, sys.version_info[:3])) + "\n"
@@ -124,9 +92,9 @@ def test_a_frozen_apply_of_a_stale_lock_does_not_vouch_for_the_lock(
 ) -> None:
     groups = {"dev": ["cli-tool"]}
     write_spec(synced, ["alpha", "theta"], index_url=package_index.url, groups=groups)
-    assert envsync(capsys, "apply", "--frozen", "--spec", str(synced / "env.toml")).code == 0
+    assert envsync(capsys, "apply", "--frozen", project=synced).code == 0
 
-    result = lock_in_a_process(synced)
+    result = envsync_process(synced, "lock", importtime=True)
 
     assert result.stdout.startswith("pylock.toml updated")
 
@@ -138,11 +106,7 @@ def test_lock_without_a_venv_also_answers_without_the_machinery(
     assert envsync(capsys, "lock", "--spec", str(tmp_path / "env.toml")).code == 0
     assert not (tmp_path / ".venv").exists()
 
-    again = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "envsync", "lock", "--spec",
-         str(tmp_path / "env.toml")],
-        capture_output=True, text=True, env=isolated_env(), check=False, timeout=300,
-    )  # fmt: skip
+    again = envsync_process(tmp_path, "lock", importtime=True)
 
     assert again.stdout.startswith("pylock.toml is up to date: 2 package(s)")
     assert " envsync.usecases.apply\n" not in again.stderr

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import yaml
 
-from helpers import envsync, venv_packages, write_spec
+from helpers import envsync, envsync_process, venv_packages, write_spec
 from support import isolated_env
 
 if TYPE_CHECKING:
@@ -45,18 +45,6 @@ def tool(name: str, *args: str | Path, env: dict[str, str] | None = None) -> tup
     return proc.returncode, proc.stdout + proc.stderr
 
 
-def envsync_subprocess(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    """`python -m envsync ARGS`: the console script need not be on PATH."""
-    return subprocess.run(
-        [sys.executable, "-m", "envsync", *map(str, args)],
-        env=isolated_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-
-
 def hooks() -> dict[str, dict[str, Any]]:
     """The hooks of .pre-commit-hooks.yaml by id."""
     data = yaml.safe_load(HOOKS.read_text("utf-8"))
@@ -79,11 +67,11 @@ def envsync_lines() -> list[str]:
     return [line for line in lines if line.startswith("envsync ")]
 
 
-def hook_argv(entry: str, spec: Path) -> list[str]:
-    """The hook's command line, with envsync run as `python -m envsync`."""
+def hook_args(entry: str) -> list[str]:
+    """The hook's arguments to envsync (run as `python -m envsync`: it need not be on PATH)."""
     words = shlex.split(entry)
     assert words[0] == "envsync"
-    return [*words[1:], "--spec", str(spec)]
+    return words[1:]
 
 
 # -- pre-commit -----------------------------------------------------------------------------
@@ -110,27 +98,27 @@ def test_the_hook_entries_work_on_a_project(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
 ) -> None:
     spec = write_spec(tmp_path, ["alpha"], index_url=package_index.url)
-    assert envsync(capsys, "apply", "--spec", str(spec)).code == 0
-    check = hook_argv(hooks()["envsync-check"]["entry"], spec)
-    lock = hook_argv(hooks()["envsync-lock"]["entry"], spec)
+    assert envsync(capsys, "apply", project=tmp_path).code == 0
+    check = hook_args(hooks()["envsync-check"]["entry"])
+    lock = hook_args(hooks()["envsync-lock"]["entry"])
 
-    in_sync = envsync_subprocess(*check)
+    in_sync = envsync_process(tmp_path, *check)
     assert in_sync.returncode == 0, in_sync.stdout + in_sync.stderr
     assert in_sync.stdout.splitlines()[-1] == "In sync."
     unchanged = (tmp_path / "pylock.toml").read_bytes()
-    assert envsync_subprocess(*lock).returncode == 0
+    assert envsync_process(tmp_path, *lock).returncode == 0
     assert (tmp_path / "pylock.toml").read_bytes() == unchanged  # pre-commit: hook passes
 
     spec.write_text(spec.read_text("utf-8").replace('"alpha"', '"alpha", "theta"'), "utf-8")
-    drift = envsync_subprocess(*check)
+    drift = envsync_process(tmp_path, *check)
     assert drift.returncode == 2, drift.stdout + drift.stderr
     assert "lock: stale" in drift.stdout
 
-    relocked = envsync_subprocess(*lock)
+    relocked = envsync_process(tmp_path, *lock)
     assert relocked.returncode == 0, relocked.stderr
     assert relocked.stderr == ""  # --quiet: no progress lines
     assert (tmp_path / "pylock.toml").read_bytes() != unchanged  # pre-commit: hook fails
-    still = envsync_subprocess(*check)
+    still = envsync_process(tmp_path, *check)
     assert still.returncode == 2  # the lock is fresh now, but theta is not installed
     assert "+ theta 1.0" in still.stdout
     assert venv_packages(tmp_path) == {"alpha": "2.0", "beta": "2.0"}
@@ -169,7 +157,7 @@ def test_every_envsync_command_in_the_workflow_is_valid(line: str) -> None:
     words = words[:cut]
     subcommand, *options = words[1:]
 
-    usage = envsync_subprocess(subcommand, "--help")
+    usage = envsync_process(None, subcommand, "--help")
 
     assert usage.returncode == 0, usage.stderr
     for flag in (w.split("=", 1)[0] for w in options if w.startswith("-")):

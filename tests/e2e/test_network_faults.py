@@ -21,8 +21,6 @@ from typing import TYPE_CHECKING
 import pytest
 import tomli_w
 
-from envsync.cli import main
-
 from helpers import envsync, lock_packages, lock_versions, snapshot, venv_packages, write_spec
 from support.faultyindex import FAULTS, FaultyIndex
 
@@ -85,7 +83,7 @@ def locks(served: FaultyIndex, tmp_path_factory: pytest.TempPathFactory) -> dict
     for name, wanted in {"alpha": ["alpha"], "theta": ["alpha", "theta"]}.items():
         root = tmp_path_factory.mktemp(f"locked-{name}")
         write_spec(root, wanted, index_url=served.url)
-        assert main(["lock", "--quiet", "--spec", str(root / "env.toml")]) == 0
+        assert envsync(None, "lock", "--quiet", project=root).code == 0
         projects[name] = root
     return projects
 

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import time
 from typing import TYPE_CHECKING
 
 import pytest
 
-from helpers import venv_packages, write_spec
-from support import isolated_env
+from helpers import envsync_process, envsync_started, venv_packages, write_spec
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -23,14 +20,6 @@ pytestmark = pytest.mark.e2e
 SHOW = "import alpha, os, sys; print(alpha.__version__, sys.prefix, os.environ['VIRTUAL_ENV'])"
 
 
-def envsync_run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """`envsync run` as a separate process, the way a shell or CI starts it."""
-    return subprocess.run(
-        [sys.executable, "-m", "envsync", "run", "--spec", str(root / "env.toml"), *args],
-        capture_output=True, text=True, env=isolated_env(), check=False, timeout=300, cwd=root,
-    )  # fmt: skip
-
-
 @pytest.fixture
 def project(tmp_path: Path, package_index: PackageIndex) -> Path:
     write_spec(tmp_path, ["alpha"], index_url=package_index.url, groups={"dev": ["cli-tool"]})
@@ -38,7 +27,7 @@ def project(tmp_path: Path, package_index: PackageIndex) -> Path:
 
 
 def test_run_syncs_first_then_runs_inside_the_venv(project: Path) -> None:
-    result = envsync_run(project, "--", "python", "-c", SHOW)
+    result = envsync_process(project, "run", "--", "python", "-c", SHOW)
 
     assert result.returncode == 0, result.stderr
     venv = str(project / ".venv")
@@ -48,10 +37,10 @@ def test_run_syncs_first_then_runs_inside_the_venv(project: Path) -> None:
 
 
 def test_run_on_a_synced_venv_starts_no_install(project: Path, package_index: PackageIndex) -> None:
-    assert envsync_run(project, "--", "python", "-c", "pass").returncode == 0
+    assert envsync_process(project, "run", "--", "python", "-c", "pass").returncode == 0
     requests = len(package_index.requests)
 
-    result = envsync_run(project, "--", "python", "-c", SHOW)
+    result = envsync_process(project, "run", "--", "python", "-c", SHOW)
 
     assert result.returncode == 0
     assert result.stderr == ""
@@ -59,34 +48,35 @@ def test_run_on_a_synced_venv_starts_no_install(project: Path, package_index: Pa
 
 
 def test_the_exit_code_is_passed_through(project: Path) -> None:
-    assert envsync_run(project, "--", "python", "-c", "raise SystemExit(7)").returncode == 7
+    result = envsync_process(project, "run", "--", "python", "-c", "raise SystemExit(7)")
+    assert result.returncode == 7
 
 
 def test_console_scripts_of_the_venv_are_on_path(project: Path) -> None:
-    result = envsync_run(project, "--group", "dev", "--", "hello")
+    result = envsync_process(project, "run", "--group", "dev", "--", "hello")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "hello from cli-tool"
 
 
 def test_a_missing_command_is_a_clear_error(project: Path) -> None:
-    result = envsync_run(project, "--", "no-such-command-here")
+    result = envsync_process(project, "run", "--", "no-such-command-here")
     assert result.returncode == 127
     assert "error: command not found: no-such-command-here" in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_no_sync_needs_an_existing_venv(project: Path) -> None:
-    result = envsync_run(project, "--no-sync", "--", "python", "-c", "pass")
+    result = envsync_process(project, "run", "--no-sync", "--", "python", "-c", "pass")
     assert result.returncode == 1
     assert "--no-sync forbids making it" in result.stderr
     assert not (project / ".venv").exists()
 
 
 def test_no_sync_runs_in_the_venv_as_it_is(project: Path, package_index: PackageIndex) -> None:
-    assert envsync_run(project, "--", "python", "-c", "pass").returncode == 0
+    assert envsync_process(project, "run", "--", "python", "-c", "pass").returncode == 0
     write_spec(project, ["alpha", "theta"], index_url=package_index.url)
 
-    result = envsync_run(project, "--no-sync", "--", "python", "-c", "import theta")
+    result = envsync_process(project, "run", "--no-sync", "--", "python", "-c", "import theta")
 
     assert result.returncode == 1  # theta was not installed: nothing was synced
     assert "theta" not in venv_packages(project)
@@ -95,11 +85,11 @@ def test_no_sync_runs_in_the_venv_as_it_is(project: Path, package_index: Package
 def test_frozen_syncs_from_the_lock_without_resolving(
     project: Path, package_index: PackageIndex
 ) -> None:
-    assert envsync_run(project, "--", "python", "-c", "pass").returncode == 0
+    assert envsync_process(project, "run", "--", "python", "-c", "pass").returncode == 0
     lock = (project / "pylock.toml").read_bytes()
     write_spec(project, ["alpha", "theta"], index_url=package_index.url)
 
-    result = envsync_run(project, "--frozen", "--", "python", "-c", "import alpha")
+    result = envsync_process(project, "run", "--frozen", "--", "python", "-c", "import alpha")
 
     assert result.returncode == 0, result.stderr
     assert (project / "pylock.toml").read_bytes() == lock
@@ -107,7 +97,7 @@ def test_frozen_syncs_from_the_lock_without_resolving(
 
 
 def test_sigterm_reaches_the_command_and_its_exit_code_comes_back(project: Path) -> None:
-    assert envsync_run(project, "--", "python", "-c", "pass").returncode == 0  # synced
+    assert envsync_process(project, "run", "--", "python", "-c", "pass").returncode == 0  # synced
     ready = project / "ready"
     code = (
         "import pathlib, signal, sys, time\n"
@@ -115,8 +105,8 @@ def test_sigterm_reaches_the_command_and_its_exit_code_comes_back(project: Path)
         f"pathlib.Path({str(ready)!r}).touch()\n"
         "time.sleep(60)\n"
     )
-    argv = [sys.executable, "-m", "envsync", "run", "--spec", str(project / "env.toml")]
-    with subprocess.Popen([*argv, "--", "python", "-c", code], env=isolated_env()) as envsync:
+    argv = ("run", "--", "python", "-c", code)
+    with envsync_started(project, *argv, stdout=None, stderr=None) as envsync:
         deadline = time.monotonic() + 60
         while not ready.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -125,6 +115,6 @@ def test_sigterm_reaches_the_command_and_its_exit_code_comes_back(project: Path)
 
 
 def test_no_command_is_a_usage_error(project: Path) -> None:
-    result = envsync_run(project)
+    result = envsync_process(project, "run")
     assert result.returncode == 1
     assert "no command given" in result.stderr

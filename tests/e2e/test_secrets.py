@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import secrets
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -24,8 +23,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from helpers import venv_packages
-from support import isolated_env
+from helpers import envsync_started, venv_packages
 from support.pkgindex import PackageIndex
 from support.wheels import build_wheel
 
@@ -147,25 +145,18 @@ find-links = ["{links}"]
     return spec
 
 
-def _envsync(spec: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+def run_watched(spec: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
     """Run envsync as a process; what it returned, and every command line below it.
 
     pip's and uv's caches are the project's own, so that they download (with a login).
     """
-    argv = [sys.executable, "-m", "envsync", *args, "--spec", str(spec)]
     caches = {name: str(spec.parent / name.lower()) for name in ("PIP_CACHE_DIR", "UV_CACHE_DIR")}
-    with subprocess.Popen(
-        argv,
-        env=isolated_env(caches),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as proc:
+    with envsync_started(spec.parent, *args, env=caches) as proc:
         with Watcher(proc.pid) as watcher:
             out, err = proc.communicate(timeout=300)
             time.sleep(0.01)
-        lines = [" ".join(argv), *sorted(watcher.seen)]
-    return subprocess.CompletedProcess(argv, proc.returncode, out, err), lines
+        lines = [" ".join(proc.args), *sorted(watcher.seen)]
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), lines
 
 
 @pytest.mark.parametrize(
@@ -178,7 +169,7 @@ def test_no_secret_reaches_a_command_line_the_lock_or_any_output(
     spec = _spec(tmp_path, places, installer, resolver)
     said, lines = [], []
     for args in (("lock", "--verbose"), ("apply", "--verbose"), ("plan", "--json")):
-        done, seen = _envsync(spec, *args)
+        done, seen = run_watched(spec, *args)
         assert done.returncode == 0, done.stderr
         said += [done.stdout, done.stderr]
         lines += seen
@@ -215,12 +206,12 @@ def test_the_lock_stays_fresh_and_installs_for_the_same_spec_without_its_secrets
     tmp_path: Path, places: dict[str, PackageIndex]
 ) -> None:
     spec = _spec(tmp_path, places, "native")
-    done, _ = _envsync(spec, "lock")
+    done, _ = run_watched(spec, "lock")
     assert done.returncode == 0, done.stderr
     lock = (tmp_path / "pylock.toml").read_bytes()
 
-    checked, _ = _envsync(spec, "apply", "--locked")
-    relocked, _ = _envsync(spec, "lock")
+    checked, _ = run_watched(spec, "apply", "--locked")
+    relocked, _ = run_watched(spec, "lock")
 
     assert checked.returncode == 0, checked.stderr  # --locked: the stripped lock is fresh
     assert relocked.returncode == 0, relocked.stderr

@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from helpers import envsync_process, write_spec
-from support import isolated_env
+from helpers import envsync_process, envsync_started, write_spec
 
 if TYPE_CHECKING:
+    import subprocess
+
     from support.pkgindex import PackageIndex
 
 pytestmark = pytest.mark.skipif(
@@ -43,17 +42,6 @@ def _mask(pid: int, field: str) -> int:
         return 0
     found = [line.split()[1] for line in lines if line.startswith(f"{field}:")]
     return int(found[0], 16) if found else 0
-
-
-def _start(project: Path) -> subprocess.Popen[str]:
-    argv = [sys.executable, "-m", "envsync", "apply", "--frozen"]
-    return subprocess.Popen(
-        [*argv, "--spec", str(project / "env.toml")],
-        env=isolated_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def _handler_installed(proc: subprocess.Popen[str]) -> float:
@@ -85,7 +73,7 @@ def _project(template: Path, folder: Path) -> Path:
 def _length(template: Path, tmp_path: Path) -> float:
     """How long an apply runs after its handler is in place, unsignalled."""
     tmp_path.mkdir()
-    with _start(_project(template, tmp_path / "whole")) as proc:
+    with envsync_started(_project(template, tmp_path / "whole"), "apply", "--frozen") as proc:
         began = _handler_installed(proc)
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
@@ -100,7 +88,7 @@ def test_sigterm_at_any_moment_of_an_apply_ends_it_with_exit_143(template: Path,
     outcomes = []
     for number, delay in enumerate(delays):
         project = _project(template, tmp_path / f"run{number}")
-        with _start(project) as proc:
+        with envsync_started(project, "apply", "--frozen") as proc:
             installed = _handler_installed(proc)
             time.sleep(max(0.0, installed + delay - time.monotonic()))
             # os.kill, not send_signal: that reaps a process that just ended, and then its

@@ -46,8 +46,7 @@ NOT_IN_STATE = {".envsync-state.json"}
 def run(
     project: Path, *args: str, fault: str | None = None, sig: str = "KILL"
 ) -> subprocess.CompletedProcess[str]:
-    extra = {"ENVSYNC_FAULT": fault, "ENVSYNC_FAULT_SIGNAL": sig} if fault else {}
-    return envsync_process(project, *args, env=extra)
+    return envsync_process(project, *args, fault=fault, fault_signal=sig)
 
 
 def state(venv: Path) -> dict[str, str]:

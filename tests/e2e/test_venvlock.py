@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from typing import TYPE_CHECKING
@@ -21,10 +20,10 @@ from filelock import FileLock
 
 from envsync.venv import venvlock
 
-from helpers import lock_versions
-from support import isolated_env
+from helpers import envsync_process, envsync_started, lock_versions
 
 if TYPE_CHECKING:
+    import subprocess
     from collections.abc import Iterator
     from pathlib import Path
 
@@ -45,25 +44,6 @@ def project(root: Path, deps: list[str], index: PackageIndex, venv: Path | None 
     data = {"env": env, "index": {"url": index.url}}
     (root / "env.toml").write_text(tomli_w.dumps(data), "utf-8")
     return root
-
-
-def argv(root: Path, command: str, *args: str) -> list[str]:
-    return [sys.executable, "-m", "envsync", command, "--spec", str(root / "env.toml"), *args]
-
-
-def envsync(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """`envsync ARGS` for the project at *root*, in its own process."""
-    return subprocess.run(
-        argv(root, *args), env=isolated_env(), capture_output=True, text=True, check=False,
-        timeout=300,
-    )  # fmt: skip
-
-
-def start(root: Path, *args: str, extra: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        argv(root, *args), env=isolated_env(extra), stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
 
 
 @pytest.fixture
@@ -90,15 +70,13 @@ def test_a_second_apply_waits_for_the_first_and_says_for_whom(
     root = project(tmp_path, ["alpha"], package_index)
     venv = tmp_path / ".venv"
     # The first apply stops itself (SIGSTOP) while it holds the lock, about to write pylock.toml.
-    first = start(root, "apply", extra={"ENVSYNC_FAULT": "writing-lock",
-                                         "ENVSYNC_FAULT_SIGNAL": "STOP"})  # fmt: skip
+    first = envsync_started(root, "apply", fault="writing-lock", fault_signal="STOP")
     processes.append(first)
     _, status = os.waitpid(first.pid, os.WUNTRACED)
     assert os.WIFSTOPPED(status)
     err = tmp_path / "second.err"
     with err.open("w") as sink:
-        second = subprocess.Popen(argv(root, "apply"), env=isolated_env(), stdout=subprocess.PIPE,
-                                  stderr=sink, text=True)  # fmt: skip
+        second = envsync_started(root, "apply", stderr=sink)
     processes.append(second)
     line = (
         f"Waiting for another envsync (pid {first.pid}, `envsync apply`) to finish with {venv}..."
@@ -123,7 +101,7 @@ def test_a_lock_held_too_long_fails_with_a_clear_message(
     venv = tmp_path / ".venv"
     with FileLock(venvlock.lock_path(venv)).acquire(timeout=0):
         began = time.monotonic()
-        result = envsync(root, "apply", "--lock-timeout", "0.5")
+        result = envsync_process(root, "apply", "--lock-timeout", "0.5")
         waited = time.monotonic() - began
 
     assert result.returncode == 1
@@ -145,7 +123,7 @@ def test_json_reports_a_held_lock_as_the_error_locked(
 ) -> None:
     root = project(tmp_path, ["alpha"], package_index)
     with FileLock(venvlock.lock_path(tmp_path / ".venv")).acquire(timeout=0):
-        result = envsync(root, "apply", "--json", "--lock-timeout", "0")
+        result = envsync_process(root, "apply", "--json", "--lock-timeout", "0")
 
     assert result.returncode == 1
     assert "Waiting" not in result.stderr  # 0 fails at once
@@ -158,7 +136,7 @@ def test_lock_and_run_take_the_lock_and_plan_and_check_do_not(
     tmp_path: Path, package_index: PackageIndex
 ) -> None:
     root = project(tmp_path, ["alpha"], package_index)
-    assert envsync(root, "apply").returncode == 0
+    assert envsync_process(root, "apply").returncode == 0
     venv = tmp_path / ".venv"
     holding = f"another envsync (pid {os.getpid()}, `envsync apply`) is still using {venv}"
     with venvlock.hold(venv, timeout=0, command="envsync apply", notice=print):
@@ -167,13 +145,13 @@ def test_lock_and_run_take_the_lock_and_plan_and_check_do_not(
             ("lock", "--upgrade", "--lock-timeout", "0"),
             ("run", "--lock-timeout=0", "--", "true"),
         ):
-            refused = envsync(root, *args)
+            refused = envsync_process(root, *args)
             assert refused.returncode == 1
             assert holding in refused.stderr
         for args in (("plan",), ("check",)):
-            assert envsync(root, *args).returncode == 0
+            assert envsync_process(root, *args).returncode == 0
         # The no-change path only reads; it answers even while the venv is locked.
-        fast = envsync(root, "apply", "--lock-timeout", "0")
+        fast = envsync_process(root, "apply", "--lock-timeout", "0")
         assert (fast.returncode, fast.stdout) == (0, NO_CHANGES + "\n")
 
 
@@ -204,7 +182,7 @@ def test_run_releases_the_lock_before_the_command_starts(
     root = project(tmp_path, ["alpha"], package_index)
     lock = venvlock.lock_path(tmp_path / ".venv")
     take = "import sys, filelock; filelock.FileLock(sys.argv[1]).acquire(timeout=0)"
-    result = envsync(root, "run", "--", sys.executable, "-c", take, str(lock))
+    result = envsync_process(root, "run", "--", sys.executable, "-c", take, str(lock))
     assert result.returncode == 0, result.stderr
 
 
@@ -226,16 +204,16 @@ def test_concurrent_applies_of_different_locks_never_mix(
         for name, deps in {"a": ["alpha"], "b": ["gamma", "delta"], "c": ["theta"]}.items()
     }
     for root in roots.values():
-        assert envsync(root, "lock").returncode == 0
+        assert envsync_process(root, "lock").returncode == 0
     wanted = {name: lock_versions(root) for name, root in roots.items()}
     assert wanted["a"].keys().isdisjoint(wanted["b"])
 
     for _ in range(ROUNDS):
         # From a third state, so that both applies have work to do: install and remove.
-        reset = envsync(roots["c"], "apply", "--frozen")
+        reset = envsync_process(roots["c"], "apply", "--frozen")
         assert reset.returncode == 0, reset.stderr
         assert installed(venv) == wanted["c"]
-        racers = {name: start(roots[name], "apply", "--frozen") for name in ("a", "b")}
+        racers = {name: envsync_started(roots[name], "apply", "--frozen") for name in ("a", "b")}
         processes.extend(racers.values())
         done = {name: proc.communicate(timeout=120) for name, proc in racers.items()}
         for name, proc in racers.items():
@@ -246,4 +224,4 @@ def test_concurrent_applies_of_different_locks_never_mix(
         assert winner is not None, f"the venv is a mix: {now}"
         waited = [name for name in ("a", "b") if "Waiting for" in done[name][1]]
         assert waited in ([], [winner])  # whoever waited went last
-        assert envsync(roots[winner], "check").returncode == 0
+        assert envsync_process(roots[winner], "check").returncode == 0

@@ -9,21 +9,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from helpers import envsync, write_spec
+from helpers import envsync
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from support.pkgindex import PackageIndex
+    from helpers import SyncProject
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def synced(capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex) -> Path:
-    write_spec(tmp_path, ["alpha"], index_url=package_index.url)
-    assert envsync(capsys, "apply", "--spec", str(tmp_path / "env.toml")).code == 0
-    return tmp_path
 
 
 def module(root: Path, name: str) -> Path:
@@ -68,13 +61,6 @@ def test_apply_verify_repairs_the_drifted_packages(
     assert envsync(capsys, "check", "--verify", "--spec", spec).code == 0
 
 
-@pytest.fixture
-def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private wheel cache: the tests below damage its files."""
-    monkeypatch.setenv("ENVSYNC_CACHE_DIR", str(tmp_path / "cache"))
-    return tmp_path / "cache"
-
-
 def wheel_bytes(cache: Path, member: str) -> bytes:
     """*member* as the (hash-checked) wheel in *cache* holds it."""
     wheel = next(cache.glob("wheels/*/*/alpha-*.whl"))
@@ -83,12 +69,13 @@ def wheel_bytes(cache: Path, member: str) -> bytes:
 
 
 def test_apply_verify_heals_a_cache_entry_changed_in_place(
-    capsys: pytest.CaptureFixture[str], own_cache: Path, tmp_path: Path, package_index: PackageIndex
+    capsys: pytest.CaptureFixture[str],
+    own_cache: Path,
+    tmp_path: Path,
+    sync_project: SyncProject,
 ) -> None:
-    project = tmp_path / "project"
-    project.mkdir()
-    spec = str(write_spec(project, ["alpha"], index_url=package_index.url))
-    assert envsync(capsys, "apply", "--spec", spec).code == 0
+    project = sync_project(tmp_path / "project")
+    spec = str(project / "env.toml")
     installed = module(project, "alpha")
     assert installed.stat().st_nlink > 1  # hard-linked from the cache
     cached = next(own_cache.glob("unpacked/*/files/alpha/__init__.py"))
@@ -111,10 +98,7 @@ def test_apply_verify_heals_a_cache_entry_changed_in_place(
     assert "~ alpha 2.0 (reinstall: files modified)" in repaired.out
     assert module(project, "alpha").read_bytes() == good
     assert envsync(capsys, "check", "--verify", "--spec", spec).code == 0
-    other = tmp_path / "other"  # a venv made afterwards links the healed entry
-    other.mkdir()
-    other_spec = str(write_spec(other, ["alpha"], index_url=package_index.url))
-    assert envsync(capsys, "apply", "--spec", other_spec).code == 0
+    other = sync_project(tmp_path / "other")  # a venv made afterwards links the healed entry
     assert module(other, "alpha").read_bytes() == good
 
 
