@@ -32,66 +32,45 @@ pytestmark = pytest.mark.e2e
 # -- the index of this module: ordinary and hostile wheels -----------------------------------
 
 
+WHEELS = {
+    "okpkg": {"okpkg/__init__.py": "X = 1\n", "okpkg/shared.py": "OWNER = 'okpkg'\n"},
+    "data-python": {
+        "data_python/__init__.py": "",
+        "data_python-1.0.data/scripts/python": "#!/bin/sh\n",
+    },
+    "data-cfg": {"data_cfg/__init__.py": "", "data_cfg-1.0.data/data/pyvenv.cfg": "home = /evil\n"},
+    "data-activate": {
+        "data_activate/__init__.py": "",
+        "data_activate-1.0.data/scripts/activate": "x\n",
+    },
+    "bad-entry-points": {
+        "bad_entry_points/__init__.py": "",
+        "bad_entry_points-1.0.dist-info/entry_points.txt": "[console_scripts\nbroken =\n",
+    },
+    "odd-data": {"odd_data/__init__.py": "", "odd_data-1.0.data/\x1belsewhere/x.txt": "x\n"},
+    "clash": {"clash/__init__.py": "", "okpkg/shared.py": "OWNER = 'clash'\n"},
+}
+"""The files (path -> text) of each wheel of version 1.0 on this module's index."""
+
+
 @pytest.fixture(scope="module")
 def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PackageIndex]:
     root = tmp_path_factory.mktemp("safety-index")
-    build_wheel(
-        root,
-        "okpkg",
-        "1.0",
-        files={"okpkg/__init__.py": "X = 1\n", "okpkg/shared.py": "OWNER = 'okpkg'\n"},
-    )
+    for name, files in WHEELS.items():
+        build_wheel(root, name, "1.0", files=files)
     build_wheel(root, "script-python", "1.0", console_scripts={"python": "okpkg:main"})
-    build_wheel(
-        root,
-        "data-python",
-        "1.0",
-        files={"data_python/__init__.py": "", "data_python-1.0.data/scripts/python": "#!/bin/sh\n"},
-    )
-    build_wheel(
-        root,
-        "data-cfg",
-        "1.0",
-        files={"data_cfg/__init__.py": "", "data_cfg-1.0.data/data/pyvenv.cfg": "home = /evil\n"},
-    )
-    build_wheel(
-        root,
-        "data-activate",
-        "1.0",
-        files={"data_activate/__init__.py": "", "data_activate-1.0.data/scripts/activate": "x\n"},
-    )
-    build_wheel(
-        root,
-        "bad-entry-points",
-        "1.0",
-        files={
-            "bad_entry_points/__init__.py": "",
-            "bad_entry_points-1.0.dist-info/entry_points.txt": "[console_scripts\nbroken =\n",
-        },
-    )
-    build_wheel(
-        root,
-        "odd-data",
-        "1.0",
-        files={"odd_data/__init__.py": "", "odd_data-1.0.data/\x1belsewhere/x.txt": "x\n"},
-    )
-    build_wheel(
-        root,
-        "clash",
-        "1.0",
-        files={"clash/__init__.py": "", "okpkg/shared.py": "OWNER = 'clash'\n"},
-    )
     served = PackageIndex(root).start()
     yield served
     served.stop()
 
 
 def apply(capsys: pytest.CaptureFixture[str], project: Path, *args: str) -> tuple[int, str]:
-    result = envsync(capsys, "apply", "--spec", str(project / "env.toml"), *args)
+    result = envsync(capsys, "apply", *args, project=project)
     return result.code, result.out + result.err
 
 
 def project_with(tmp_path: Path, index: PackageIndex, deps: list[str], **env: str) -> Path:
+    """tmp_path/project, its env.toml (re)written: *deps* from *index*, *env* keys in [env]."""
     project = tmp_path / "project"
     project.mkdir(exist_ok=True)
     write_spec(project, deps, index_url=index.url)
@@ -100,6 +79,31 @@ def project_with(tmp_path: Path, index: PackageIndex, deps: list[str], **env: st
         lines = "".join(f"{key} = {value!r}\n".replace("'", '"') for key, value in env.items())
         (project / "env.toml").write_text(text.replace("[env]\n", "[env]\n" + lines, 1))
     return project
+
+
+def applied_project(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    index: PackageIndex,
+    deps: list[str],
+    **env: str,
+) -> Path:
+    """`project_with(...)`, applied: its venv holds *deps*."""
+    project = project_with(tmp_path, index, deps, **env)
+    code, text = apply(capsys, project)
+    assert code == 0, text
+    return project
+
+
+@pytest.fixture
+def installed(capsys: pytest.CaptureFixture[str], tmp_path: Path, index: PackageIndex) -> Path:
+    """The project with okpkg installed in its venv."""
+    return applied_project(capsys, tmp_path, index, ["okpkg"])
+
+
+def site_packages(project: Path) -> Path:
+    """The site-packages folder of the project's venv."""
+    return next((project / ".venv" / "lib").glob("python*/site-packages"))
 
 
 def user_files(folder: Path, count: int = 5) -> dict[str, str]:
@@ -161,7 +165,7 @@ def test_a_venv_path_over_the_projects_own_files_is_refused(
     before = tree_digest(tmp_path)
 
     for command in ("apply", "plan", "lock"):
-        result = envsync(capsys, command, "--spec", str(project / "env.toml"))
+        result = envsync(capsys, command, project=project)
         assert result.code == EXIT_ERROR, command
         assert says in result.err
     assert tree_digest(tmp_path) == before
@@ -185,17 +189,29 @@ def test_a_home_folder_is_never_the_venv(
     assert tree_digest(home) == before
 
 
-def test_run_with_a_venv_path_naming_a_folder_leaves_it(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, index: PackageIndex
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("run", "--", "true"), "not a virtual environment"),
+        (("check",), "is a folder (holding README.md, pkg) that is not a virtual environment"),
+    ],
+    ids=["run", "check"],
+)
+def test_run_and_check_with_a_venv_path_naming_a_folder_leave_it(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    index: PackageIndex,
+    args: tuple[str, ...],
+    says: str,
 ) -> None:
     project = project_with(tmp_path, index, ["okpkg"], venv="src")
     (project / "src").mkdir()
     before = user_files(project / "src")
 
-    result = envsync(capsys, "run", "--spec", str(project / "env.toml"), "--", "true")
+    result = envsync(capsys, *args, project=project)
 
     assert result.code == EXIT_ERROR
-    assert "not a virtual environment" in result.err
+    assert says in result.err
     assert tree_digest(project / "src") == before
 
 
@@ -242,23 +258,15 @@ def test_a_dead_venv_holding_user_files_is_not_deleted(
     assert tree_digest(venv) == before
 
 
-def test_check_reports_a_dead_venv_as_broken_and_a_folder_as_refused(
+def test_check_reports_a_dead_venv_as_broken(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, index: PackageIndex
 ) -> None:
     project = project_with(tmp_path, index, ["okpkg"])
     dead_venv(project, tmp_path)
 
-    result = envsync(capsys, "check", "--spec", str(project / "env.toml"))
+    result = envsync(capsys, "check", project=project)
     assert result.code == 2
     assert "venv: broken (its interpreter no longer works" in result.out
-
-    project = project_with(tmp_path, index, ["okpkg"], venv="src")
-    (project / "src").mkdir()
-    before = user_files(project / "src")
-    result = envsync(capsys, "check", "--spec", str(project / "env.toml"))
-    assert result.code == EXIT_ERROR
-    assert "is a folder (holding README.md, pkg) that is not a virtual environment" in result.err
-    assert tree_digest(project / "src") == before
 
 
 def test_a_dead_venv_with_only_its_own_files_is_recreated(
@@ -279,11 +287,9 @@ def test_a_dead_venv_with_only_its_own_files_is_recreated(
 
 
 def test_removing_a_package_keeps_the_symlinked_working_copy(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, index: PackageIndex
+    installed: Path, tmp_path: Path, index: PackageIndex
 ) -> None:
-    project = project_with(tmp_path, index, ["okpkg"])
-    assert apply(capsys, project)[0] == 0
-    site = next((project / ".venv" / "lib").glob("python*/site-packages"))
+    site = site_packages(installed)
     checkout = tmp_path / "checkout" / "okpkg"
     checkout.mkdir(parents=True)
     for n in range(300):
@@ -294,8 +300,8 @@ def test_removing_a_package_keeps_the_symlinked_working_copy(
     shutil.rmtree(site / "okpkg")
     (site / "okpkg").symlink_to(checkout, target_is_directory=True)
 
-    write_spec(project, [], index_url=index.url)
-    done = envsync_process(project, "apply")
+    write_spec(installed, [], index_url=index.url)
+    done = envsync_process(installed, "apply")
 
     assert done.returncode == 0, done.stderr
     assert tree_digest(checkout) == before
@@ -308,15 +314,13 @@ def test_removing_a_package_keeps_the_symlinked_working_copy(
 def test_installing_through_a_symlinked_folder_out_of_the_venv_is_refused(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, index: PackageIndex
 ) -> None:
-    project = project_with(tmp_path, index, [])
-    assert apply(capsys, project)[0] == 0
-    site = next((project / ".venv" / "lib").glob("python*/site-packages"))
+    project = applied_project(capsys, tmp_path, index, [])
+    site = site_packages(project)
     checkout = tmp_path / "checkout"
     before = user_files(checkout)
     (site / "okpkg").symlink_to(checkout, target_is_directory=True)
 
-    write_spec(project, ["okpkg"], index_url=index.url)
-    code, text = apply(capsys, project)
+    code, text = apply(capsys, project_with(tmp_path, index, ["okpkg"]))
 
     assert code == EXIT_ERROR
     assert "a link that leads out of the venv" in text
@@ -327,51 +331,50 @@ def test_installing_through_a_symlinked_folder_out_of_the_venv_is_refused(
 
 
 @pytest.mark.parametrize(
-    ("package", "target"),
+    ("package", "says"),
     [
-        ("script-python", "bin/python"),
-        ("data-python", "bin/python"),
-        ("data-activate", "bin/activate"),
-        ("data-cfg", "pyvenv.cfg"),
+        ("script-python", "it would overwrite the venv's own bin/python"),
+        ("data-python", "it would overwrite the venv's own bin/python"),
+        ("data-activate", "it would overwrite the venv's own bin/activate"),
+        ("data-cfg", "it would overwrite the venv's own pyvenv.cfg"),
+        ("bad-entry-points", "its entry_points.txt cannot be read"),
+        ("odd-data", r"odd_data-1.0.data/\x1belsewhere/x.txt is not in a .data subfolder"),
     ],
 )
-def test_a_wheel_that_would_overwrite_the_venv_itself_is_refused(
+def test_a_wheel_that_would_overwrite_the_venv_or_is_malformed_changes_nothing(
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
     index: PackageIndex,
+    installed: Path,
     package: str,
-    target: str,
+    says: str,
 ) -> None:
-    project = project_with(tmp_path, index, ["okpkg"])
-    assert apply(capsys, project)[0] == 0
-    venv = project / ".venv"
+    venv = installed / ".venv"
     before = tree_digest(venv)
 
-    write_spec(project, ["okpkg", package], index_url=index.url)
-    code, text = apply(capsys, project)
+    code, text = apply(capsys, project_with(tmp_path, index, ["okpkg", package]))
 
     assert code == EXIT_ERROR
-    assert f"it would overwrite the venv's own {target}" in text
+    assert says in text
+    assert "internal error" not in text
+    assert "\x1b" not in text
     assert tree_digest(venv) == before
-    write_spec(project, ["okpkg"], index_url=index.url)  # the venv still works afterwards
-    assert apply(capsys, project)[0] == 0
-    assert venv_packages(project) == {"okpkg": "1.0"}
+    # The venv still works afterwards.
+    assert apply(capsys, project_with(tmp_path, index, ["okpkg"]))[0] == 0
+    assert venv_packages(installed) == {"okpkg": "1.0"}
 
 
 @pytest.mark.parametrize("installer", ["pip", "uv"])
 def test_other_installers_cannot_overwrite_the_venv_itself_either(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, index: PackageIndex, installer: str
 ) -> None:
-    project = project_with(tmp_path, index, ["okpkg"], installer=installer)
-    assert apply(capsys, project)[0] == 0
+    project = applied_project(capsys, tmp_path, index, ["okpkg"], installer=installer)
     venv = project / ".venv"
     cfg = (venv / "pyvenv.cfg").read_bytes()
 
-    write_spec(project, ["okpkg", "data-cfg"], index_url=index.url)
-    text = (project / "env.toml").read_text()
-    chosen = text.replace("[env]\n", f'[env]\ninstaller = "{installer}"\n')
-    (project / "env.toml").write_text(chosen)
-    code, out = apply(capsys, project)
+    code, out = apply(
+        capsys, project_with(tmp_path, index, ["okpkg", "data-cfg"], installer=installer)
+    )
 
     assert code == EXIT_ERROR
     assert "change the venv's own pyvenv.cfg" in out
@@ -380,59 +383,24 @@ def test_other_installers_cannot_overwrite_the_venv_itself_either(
 
 
 def test_rollback_restores_a_file_another_package_overwrote(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, index: PackageIndex
+    capsys: pytest.CaptureFixture[str], installed: Path, index: PackageIndex
 ) -> None:
-    project = project_with(tmp_path, index, ["okpkg"])
-    assert apply(capsys, project)[0] == 0
-    site = next((project / ".venv" / "lib").glob("python*/site-packages"))
-    shared = site / "okpkg" / "shared.py"
+    shared = site_packages(installed) / "okpkg" / "shared.py"
     original = shared.read_bytes()
 
-    write_spec(project, ["okpkg", "clash"], index_url=index.url)
-    failed = envsync_process(
-        project,
-        "apply",
-        env={"ENVSYNC_FAULT": "before-commit", "ENVSYNC_FAULT_SIGNAL": "TERM"},
-    )
+    write_spec(installed, ["okpkg", "clash"], index_url=index.url)
+    failed = envsync_process(installed, "apply", fault="before-commit", fault_signal="TERM")
 
     assert failed.returncode == 143, failed.stderr
     assert shared.read_bytes() == original
-    assert venv_packages(project) == {"okpkg": "1.0"}
+    assert venv_packages(installed) == {"okpkg": "1.0"}
     # Without the fault the install wins, as with pip, and the venv is exactly the lock.
-    code, text = apply(capsys, project)
+    code, text = apply(capsys, installed)
     assert code == 0, text
     assert shared.read_bytes() == b"OWNER = 'clash'\n"
 
 
 # -- 4. messages, not internal errors --------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("package", "says"),
-    [
-        ("bad-entry-points", "its entry_points.txt cannot be read"),
-        ("odd-data", r"odd_data-1.0.data/\x1belsewhere/x.txt is not in a .data subfolder"),
-    ],
-)
-def test_a_malformed_wheel_gets_a_message_and_changes_nothing(
-    capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
-    index: PackageIndex,
-    package: str,
-    says: str,
-) -> None:
-    project = project_with(tmp_path, index, ["okpkg"])
-    assert apply(capsys, project)[0] == 0
-    before = tree_digest(project / ".venv")
-
-    write_spec(project, ["okpkg", package], index_url=index.url)
-    code, text = apply(capsys, project)
-
-    assert code == EXIT_ERROR
-    assert says in text
-    assert "internal error" not in text
-    assert "\x1b" not in text
-    assert tree_digest(project / ".venv") == before
 
 
 @contextlib.contextmanager
@@ -461,11 +429,10 @@ def read_only(folder: Path) -> Iterator[None]:
 def test_a_read_only_venv_gets_a_message(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, index: PackageIndex
 ) -> None:
-    project = project_with(tmp_path, index, [])
-    assert apply(capsys, project)[0] == 0
+    project = applied_project(capsys, tmp_path, index, [])
     venv = project / ".venv"
     before = tree_digest(venv)
-    write_spec(project, ["okpkg"], index_url=index.url)
+    project_with(tmp_path, index, ["okpkg"])
     with read_only(venv):
         code, text = apply(capsys, project)
     assert code == EXIT_ERROR

@@ -11,21 +11,12 @@ from helpers import envsync, snapshot, write_spec
 from support.wheels import build_sdist, build_wheel
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from support.pkgindex import PackageIndex
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def applied(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
-) -> Path:
-    """A project with a venv and lock in place, whose state each test checks is kept."""
-    write_spec(tmp_path, ["alpha"], index_url=package_index.url)
-    assert envsync(capsys, "apply", "--spec", str(tmp_path / "env.toml")).code == 0
-    return tmp_path
 
 
 def free_port() -> int:
@@ -35,118 +26,128 @@ def free_port() -> int:
 
 
 def run_all(capsys: pytest.CaptureFixture[str], root: Path) -> list[tuple[str, int, str]]:
-    spec = str(root / "env.toml")
+    """lock, plan and apply of the project at *root*: each command, its exit code and stderr."""
     results = []
     for command in ("lock", "plan", "apply"):
-        result = envsync(capsys, command, "--spec", spec)
+        result = envsync(capsys, command, project=root)
         results.append((command, result.code, result.err))
     return results
 
 
 def test_a_bad_spec_is_one_clear_error_and_changes_nothing(
-    capsys: pytest.CaptureFixture[str], applied: Path
+    capsys: pytest.CaptureFixture[str], synced: Path
 ) -> None:
-    before = snapshot(applied)
-    (applied / "env.toml").write_text('[env]\npyhton = "3.11"\ndependencies = ["alpha >>> 1"]\n')
+    before = snapshot(synced)
+    (synced / "env.toml").write_text('[env]\npyhton = "3.11"\ndependencies = ["alpha >>> 1"]\n')
 
-    for command, code, err in run_all(capsys, applied):
+    for command, code, err in run_all(capsys, synced):
         assert code == 1, command
         assert "Traceback" not in err
         assert "env.toml:2: env.pyhton:" in err
         assert "did you mean 'python'?" in err
         assert "env.dependencies[0]" in err
         assert "alpha >>> 1" in err
-    assert snapshot(applied) == before
+    assert snapshot(synced) == before
 
 
 def test_an_unreachable_index_is_one_clear_error_and_changes_nothing(
-    capsys: pytest.CaptureFixture[str], applied: Path
+    capsys: pytest.CaptureFixture[str], synced: Path
 ) -> None:
-    before = snapshot(applied)
+    before = snapshot(synced)
     dead = f"http://127.0.0.1:{free_port()}/simple"
-    write_spec(applied, ["alpha", "theta"], index_url=dead)
+    write_spec(synced, ["alpha", "theta"], index_url=dead)
 
-    for command, code, err in run_all(capsys, applied):
+    for command, code, err in run_all(capsys, synced):
         assert code == 1, command
         assert "Traceback" not in err
         assert f"cannot reach the package index {dead}" in err
         assert "hint:" in err
-    assert snapshot(applied) == before
+    assert snapshot(synced) == before
 
 
 def test_a_missing_python_is_one_clear_error_listing_what_was_found(
-    capsys: pytest.CaptureFixture[str], applied: Path, package_index: PackageIndex
+    capsys: pytest.CaptureFixture[str], synced: Path, package_index: PackageIndex
 ) -> None:
-    before = snapshot(applied)
-    write_spec(applied, ["alpha"], index_url=package_index.url, python="3.99")
+    before = snapshot(synced)
+    write_spec(synced, ["alpha"], index_url=package_index.url, python="3.99")
 
-    for command, code, err in run_all(capsys, applied):
+    for command, code, err in run_all(capsys, synced):
         assert code == 1, command
         assert "no Python interpreter matching '==3.99.*' was found" in err
         assert "(3.11." in err  # lists what it did find
         assert "Traceback" not in err
-    assert snapshot(applied) == before
+    assert snapshot(synced) == before
 
 
 def test_an_unknown_package_is_a_resolution_error(
-    capsys: pytest.CaptureFixture[str], applied: Path, package_index: PackageIndex
+    capsys: pytest.CaptureFixture[str], synced: Path, package_index: PackageIndex
 ) -> None:
-    before = snapshot(applied)
-    write_spec(applied, ["alpha", "no-such-thing"], index_url=package_index.url)
+    before = snapshot(synced)
+    write_spec(synced, ["alpha", "no-such-thing"], index_url=package_index.url)
 
-    result = envsync(capsys, "apply", "--spec", str(applied / "env.toml"))
+    result = envsync(capsys, "apply", project=synced)
 
     assert result.code == 1
     assert "no version of no-such-thing is available" in result.err
-    assert snapshot(applied) == before
+    assert snapshot(synced) == before
 
 
 def test_a_missing_spec_file_says_where_it_looked(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    result = envsync(capsys, "apply", "--spec", str(tmp_path / "env.toml"))
+    result = envsync(capsys, "apply", project=tmp_path)
     assert result.code == 1
     assert f"{tmp_path / 'env.toml'} was not found" in result.err
     assert not (tmp_path / ".venv").exists()
 
 
-def test_a_corrupt_lock_is_named_with_its_key(
-    capsys: pytest.CaptureFixture[str], applied: Path
-) -> None:
-    lock = applied / "pylock.toml"
+def bump_the_lock_version(lock: Path) -> None:
     lock.write_text(lock.read_text().replace('lock-version = "1.0"', 'lock-version = "9.0"'))
-    before = snapshot(applied)
-
-    result = envsync(capsys, "apply", "--frozen", "--spec", str(applied / "env.toml"))
-
-    assert result.code == 1
-    assert "pylock.toml is not a valid PEP 751 lock" in result.err
-    assert "9.0" in result.err
-    assert snapshot(applied) == before
 
 
-def test_a_lock_that_is_not_utf8_names_the_line_and_the_fix(
-    capsys: pytest.CaptureFixture[str], applied: Path
-) -> None:
-    lock = applied / "pylock.toml"
+def add_a_latin1_comment_on_line_3(lock: Path) -> None:
     lines = lock.read_bytes().split(b"\n")
-    lines[2] += b" # caf\xe9"  # a Latin-1 comment on line 3
+    lines[2] += b" # caf\xe9"
     lock.write_bytes(b"\n".join(lines))
-    before = snapshot(applied)
 
-    result = envsync(capsys, "apply", "--frozen", "--spec", str(applied / "env.toml"))
+
+@pytest.mark.parametrize(
+    ("spoil", "says"),
+    [
+        pytest.param(
+            bump_the_lock_version,
+            ["pylock.toml is not a valid PEP 751 lock", "9.0"],
+            id="corrupt",
+        ),
+        pytest.param(
+            add_a_latin1_comment_on_line_3,
+            [
+                "line 3 is not UTF-8",
+                "hint: pylock.toml is UTF-8: run `envsync lock` to write it again",
+            ],
+            id="not-utf8",
+        ),
+    ],
+)
+def test_a_bad_lock_is_one_clear_error_and_changes_nothing(
+    capsys: pytest.CaptureFixture[str], synced: Path, spoil: Callable[[Path], None], says: list[str]
+) -> None:
+    spoil(synced / "pylock.toml")
+    before = snapshot(synced)
+
+    result = envsync(capsys, "apply", "--frozen", project=synced)
 
     assert result.code == 1
-    assert "line 3 is not UTF-8" in result.err
-    assert "hint: pylock.toml is UTF-8: run `envsync lock` to write it again" in result.err
-    assert snapshot(applied) == before
+    for said in says:
+        assert said in result.err
+    assert snapshot(synced) == before
 
 
 def test_an_unknown_group_lists_the_known_ones(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
 ) -> None:
     write_spec(tmp_path, ["theta"], index_url=package_index.url, groups={"dev": ["alpha"]})
-    result = envsync(capsys, "apply", "--group", "tests", "--spec", str(tmp_path / "env.toml"))
+    result = envsync(capsys, "apply", "--group", "tests", project=tmp_path)
     assert result.code == 1
     assert "there is no group named 'tests' (groups: dev)" in result.err
     assert not (tmp_path / ".venv").exists()
@@ -156,18 +157,16 @@ def test_a_file_that_no_longer_matches_its_locked_hash_is_refused(
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
     fresh_index: PackageIndex,
-    monkeypatch: pytest.MonkeyPatch,
+    own_cache: Path,  # the genuine theta wheel may already be in the session's cache
 ) -> None:
-    # A cache of its own: the genuine theta wheel may already be cached by an earlier test.
-    monkeypatch.setenv("ENVSYNC_CACHE_DIR", str(tmp_path / "cache"))
     write_spec(tmp_path, ["theta"], index_url=fresh_index.url)
-    assert envsync(capsys, "lock", "--spec", str(tmp_path / "env.toml")).code == 0
+    assert envsync(capsys, "lock", project=tmp_path).code == 0
     served = fresh_index.root / "theta-1.0-py3-none-any.whl"
     build_wheel(tmp_path / "evil", "theta", "1.0", files={"theta/__init__.py": "EVIL = 1\n"})
     served.write_bytes((tmp_path / "evil" / served.name).read_bytes())
     before = snapshot(tmp_path)
 
-    result = envsync(capsys, "apply", "--frozen", "--spec", str(tmp_path / "env.toml"))
+    result = envsync(capsys, "apply", "--frozen", project=tmp_path)
 
     assert result.code == 1
     assert "does not match the hash in pylock.toml" in result.err
@@ -182,7 +181,7 @@ def test_a_package_that_fails_to_build_is_a_build_error(
     fresh_index.add(build_sdist(tmp_path / "dists", "fragile", "1.0", broken=True))
     write_spec(tmp_path, ["fragile"], index_url=fresh_index.url)
 
-    result = envsync(capsys, "apply", "--spec", str(tmp_path / "env.toml"))
+    result = envsync(capsys, "apply", project=tmp_path)
 
     assert result.code == 1
     assert "failed to build" in result.err
@@ -211,7 +210,7 @@ def test_a_wheel_that_names_another_project_is_one_resolution_error(
     spec = tmp_path / "env.toml"
     spec.write_text(spec.read_text().replace("[env]", f'[env]\nresolver = "{resolver}"'))
 
-    result = envsync(capsys, "apply", "--spec", str(spec))
+    result = envsync(capsys, "apply", project=tmp_path)
 
     assert result.code == 1
     error = result.err[result.err.index("error: ") :].splitlines()

@@ -10,7 +10,7 @@ import pytest
 
 from envsync.usecases.project import load_spec
 
-from helpers import envsync, venv_packages, venv_python, write_spec
+from helpers import applied, envsync, venv_packages, venv_python, write_spec
 from support import isolated_env, run_pip
 
 if sys.version_info >= (3, 11):
@@ -21,17 +21,15 @@ else:
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from helpers import SyncProject
     from support.pkgindex import PackageIndex
 
 pytestmark = pytest.mark.e2e
 
 
-def spec_of(root: Path) -> str:
-    return str(root / "env.toml")
-
-
-def run_ok(capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    result = envsync(capsys, *args)
+def init(capsys: pytest.CaptureFixture[str], project: Path, *args: str) -> str:
+    """``envsync init ARGS`` writing project/env.toml; it must succeed. Its stderr."""
+    result = envsync(capsys, "init", *args, project=project)
     assert result.code == 0, result.err
     return result.err
 
@@ -50,6 +48,15 @@ def pip_install(python: Path, *args: str | Path) -> None:
     """Real pip, run from the test's interpreter against the venv of *python*."""
     proc = run_pip("--python", python, "install", *args)
     assert proc.returncode == 0, proc.stderr
+
+
+def pip_installs_the_same(requirements: Path, project: Path, index: PackageIndex) -> None:
+    """pip, given *requirements* with --require-hashes, makes a venv equal to *project*'s."""
+    fresh = bare_venv(project.parent / "fresh", like=project)
+    pip_install(
+        fresh, "--no-deps", "--require-hashes", "-r", requirements, "--index-url", index.url
+    )
+    assert venv_packages(project.parent / "fresh") == venv_packages(project)
 
 
 # --- init --from requirements.txt --------------------------------------------------------------
@@ -72,12 +79,12 @@ def test_init_from_requirements_then_apply_installs_what_pip_would(
     )
     project = tmp_path / "project"
 
-    err = run_ok(capsys, "init", "--from", str(requirements), "--spec", spec_of(project))
+    err = init(capsys, project, "--from", str(requirements))
     assert "warning: " in err
     assert "dropped --pre" in err
     spec = load_spec(project / "env.toml")
     assert spec.index.url == package_index.url
-    run_ok(capsys, "apply", "--spec", spec_of(project))
+    applied(capsys, project)
 
     reference = bare_venv(tmp_path / "pip", like=project)
     pip_install(reference, "-r", requirements)
@@ -94,7 +101,7 @@ def test_init_writes_an_editable_folder_as_a_source(
     requirements = tmp_path / "libs" / "requirements.txt"
     requirements.write_text("-e ./mylib\n", "utf-8")
 
-    run_ok(capsys, "init", "--from", str(requirements), "--spec", spec_of(tmp_path / "app"))
+    init(capsys, tmp_path / "app", "--from", str(requirements))
 
     spec = load_spec(tmp_path / "app" / "env.toml")
     assert [str(r) for r in spec.dependencies] == ["mylib"]
@@ -125,7 +132,7 @@ def test_init_from_pyproject_then_apply_a_group(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
 ) -> None:
     (tmp_path / "pyproject.toml").write_text(PYPROJECT, "utf-8")
-    run_ok(capsys, "init", "--from", str(tmp_path / "pyproject.toml"), "--spec", spec_of(tmp_path))
+    init(capsys, tmp_path, "--from", str(tmp_path / "pyproject.toml"))
     text = (tmp_path / "env.toml").read_text("utf-8")
     assert "not extras" in text
     data = tomllib.loads(text)
@@ -139,21 +146,13 @@ def test_init_from_pyproject_then_apply_a_group(
     with (tmp_path / "env.toml").open("a", encoding="utf-8") as fh:
         fh.write(f'\n[index]\nurl = "{package_index.url}"\n')
 
-    run_ok(capsys, "apply", "--spec", spec_of(tmp_path), "--group", "dev")
-    assert venv_packages(tmp_path) == {
-        "alpha": "2.0",
-        "beta": "2.0",
-        "theta": "1.0",
-        "cli-tool": "1.0",
-    }
-
-    run_ok(capsys, "apply", "--spec", spec_of(tmp_path), "--group", "fast")
-    assert venv_packages(tmp_path) == {
-        "alpha": "2.0",
-        "beta": "2.0",
-        "gamma": "1.0",
-        "delta": "1.0",
-    }
+    base = {"alpha": "2.0", "beta": "2.0"}
+    for group, adds in (
+        ("dev", {"theta": "1.0", "cli-tool": "1.0"}),
+        ("fast", {"gamma": "1.0", "delta": "1.0"}),
+    ):
+        applied(capsys, tmp_path, "--group", group)
+        assert venv_packages(tmp_path) == {**base, **adds}, group
 
 
 # --- init: the template, refusals and errors ---------------------------------------------------
@@ -162,19 +161,19 @@ def test_init_from_pyproject_then_apply_a_group(
 def test_init_without_from_writes_a_template_envsync_loads(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    run_ok(capsys, "init", "--spec", spec_of(tmp_path / "new"))
+    init(capsys, tmp_path / "new")
     spec = load_spec(tmp_path / "new" / "env.toml")
     assert str(spec.python) == f">={sys.version_info.major}.{sys.version_info.minor}"
     assert spec.dependencies == ()
 
-    run_ok(capsys, "init", "--spec", spec_of(tmp_path / "new"), "--python", "3.12", "--force")
+    init(capsys, tmp_path / "new", "--python", "3.12", "--force")
     assert str(load_spec(tmp_path / "new" / "env.toml").python) == "==3.12.*"
 
 
 def test_init_refuses_to_overwrite(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     (tmp_path / "env.toml").write_text("# mine\n", "utf-8")
 
-    result = envsync(capsys, "init", "--spec", spec_of(tmp_path))
+    result = envsync(capsys, "init", project=tmp_path)
 
     assert result.code == 1
     assert f"{tmp_path / 'env.toml'} already exists" in result.err
@@ -188,7 +187,7 @@ def test_init_reports_every_bad_line_once(
     requirements = tmp_path / "req.txt"
     requirements.write_text("alpha\nrequests >>> 2\n# ok\n--frobnicate\nbeta\n", "utf-8")
 
-    result = envsync(capsys, "init", "--from", str(requirements), "--spec", spec_of(tmp_path))
+    result = envsync(capsys, "init", "--from", str(requirements), project=tmp_path)
 
     assert result.code == 1
     assert result.err.count("error:") == 1
@@ -198,9 +197,7 @@ def test_init_reports_every_bad_line_once(
 
 
 def test_init_from_a_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    result = envsync(
-        capsys, "init", "--from", str(tmp_path / "nope.txt"), "--spec", spec_of(tmp_path)
-    )
+    result = envsync(capsys, "init", "--from", str(tmp_path / "nope.txt"), project=tmp_path)
     assert result.code == 1
     assert "nope.txt was not found" in result.err
 
@@ -209,65 +206,48 @@ def test_init_from_a_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: 
 
 
 @pytest.fixture
-def applied(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
-) -> Path:
+def exported(sync_project: SyncProject, tmp_path: Path) -> Path:
     """A project applied from the test index, with a dev group not installed."""
-    project = tmp_path / "project"
-    project.mkdir()
-    write_spec(
-        project,
-        ["alpha", "gamma[fast]", "epsilon"],
-        index_url=package_index.url,
-        groups={"dev": ["cli-tool"]},
-    )
-    run_ok(capsys, "apply", "--spec", spec_of(project))
-    return project
+    deps = ["alpha", "gamma[fast]", "epsilon"]
+    return sync_project(tmp_path / "project", deps, groups={"dev": ["cli-tool"]})
 
 
 def test_export_installs_with_require_hashes_to_the_same_venv(
-    capsys: pytest.CaptureFixture[str], applied: Path, tmp_path: Path, package_index: PackageIndex
+    capsys: pytest.CaptureFixture[str], exported: Path, tmp_path: Path, package_index: PackageIndex
 ) -> None:
     output = tmp_path / "req.txt"
-    result = envsync(capsys, "export", "--spec", spec_of(applied), "-o", str(output))
+    result = envsync(capsys, "export", "-o", str(output), project=exported)
     assert result.code == 0, result.err
     assert result.out.startswith("Exported ")
     text = output.read_text("utf-8")
     assert text.startswith("# Exported from pylock.toml by envsync")
     assert "cli-tool" not in text
 
-    fresh = bare_venv(tmp_path / "fresh", like=applied)
-    pip_install(
-        fresh, "--no-deps", "--require-hashes", "-r", output, "--index-url", package_index.url
-    )
-    assert venv_packages(tmp_path / "fresh") == venv_packages(applied)
+    pip_installs_the_same(output, exported, package_index)
 
-    stdout = envsync(capsys, "export", "--spec", spec_of(applied))
+    stdout = envsync(capsys, "export", project=exported)
     assert stdout.out == text
 
 
 def test_export_a_group(
-    capsys: pytest.CaptureFixture[str], applied: Path, tmp_path: Path, package_index: PackageIndex
+    capsys: pytest.CaptureFixture[str], exported: Path, tmp_path: Path, package_index: PackageIndex
 ) -> None:
     output = tmp_path / "dev.txt"
-    run_ok(capsys, "export", "--spec", spec_of(applied), "--group", "dev", "-o", str(output))
+    result = envsync(capsys, "export", "--group", "dev", "-o", str(output), project=exported)
+    assert result.code == 0, result.err
     assert "cli-tool==1.0 \\\n    --hash=sha256:" in output.read_text("utf-8")
 
-    run_ok(capsys, "apply", "--spec", spec_of(applied), "--group", "dev")
-    fresh = bare_venv(tmp_path / "fresh", like=applied)
-    pip_install(
-        fresh, "--no-deps", "--require-hashes", "-r", output, "--index-url", package_index.url
-    )
-    assert venv_packages(tmp_path / "fresh") == venv_packages(applied)
+    applied(capsys, exported, "--group", "dev")
+    pip_installs_the_same(output, exported, package_index)
 
 
 def test_export_a_stale_lock_warns_and_exports_it_as_it_is(
-    capsys: pytest.CaptureFixture[str], applied: Path, package_index: PackageIndex
+    capsys: pytest.CaptureFixture[str], exported: Path, package_index: PackageIndex
 ) -> None:
-    write_spec(applied, ["alpha", "theta"], index_url=package_index.url)
+    write_spec(exported, ["alpha", "theta"], index_url=package_index.url)
     requests = len(package_index.requests)
 
-    result = envsync(capsys, "export", "--spec", spec_of(applied))
+    result = envsync(capsys, "export", project=exported)
 
     assert result.code == 0
     assert "warning: pylock.toml is out of date" in result.err
@@ -281,7 +261,7 @@ def test_export_without_a_lock_fails(
 ) -> None:
     write_spec(tmp_path, ["alpha"], index_url=package_index.url)
 
-    result = envsync(capsys, "export", "--spec", spec_of(tmp_path))
+    result = envsync(capsys, "export", project=tmp_path)
 
     assert result.code == 1
     assert "export needs a lock" in result.err

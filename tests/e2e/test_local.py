@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from helpers import envsync, lock_packages, venv_packages, venv_python
+from helpers import applied, envsync, lock_packages, venv_packages, venv_python
 from support.wheels import build_project_dir
 
 if TYPE_CHECKING:
@@ -39,12 +39,6 @@ def write_project(root: Path, index_url: str, *, editable: bool) -> None:
     )
 
 
-def apply(capsys: pytest.CaptureFixture[str], root: Path) -> str:
-    result = envsync(capsys, "apply", "--spec", str(root / "env.toml"))
-    assert result.code == 0, result.err
-    return result.out
-
-
 def imported_from(root: Path) -> str:
     code = "import mylib; print(mylib.__file__)"
     done = subprocess.run(
@@ -63,7 +57,7 @@ def test_a_path_source_installs_the_local_folder(
     make_local(tmp_path, "0.1", ["theta"])
     write_project(tmp_path, package_index.url, editable=editable)
 
-    out = apply(capsys, tmp_path)
+    out = applied(capsys, tmp_path)
 
     assert "+ mylib 0.1" in out
     assert venv_packages(tmp_path) == {"mylib": "0.1", "theta": "1.0"}
@@ -73,34 +67,38 @@ def test_a_path_source_installs_the_local_folder(
     assert "version" not in entry  # PEP 751: no version for a source tree
     in_tree = imported_from(tmp_path).startswith(str(tmp_path / "libs" / "mylib"))
     assert in_tree is editable
-    assert "No changes" in apply(capsys, tmp_path)
+    assert "No changes" in applied(capsys, tmp_path)
+
+
+@pytest.fixture
+def installed_local(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
+) -> Path:
+    """A project whose venv holds mylib 0.1 (no dependencies), editable from libs/mylib."""
+    make_local(tmp_path, "0.1", [])
+    write_project(tmp_path, package_index.url, editable=True)
+    applied(capsys, tmp_path)
+    return tmp_path
 
 
 def test_a_new_version_of_a_local_package_is_picked_up(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
+    capsys: pytest.CaptureFixture[str], installed_local: Path
 ) -> None:
-    make_local(tmp_path, "0.1", [])
-    write_project(tmp_path, package_index.url, editable=True)
-    apply(capsys, tmp_path)
-
-    make_local(tmp_path, "0.2", ["theta"])
-    out = apply(capsys, tmp_path)
+    make_local(installed_local, "0.2", ["theta"])
+    out = applied(capsys, installed_local)
 
     assert "~ mylib 0.1 -> 0.2" in out
     assert "+ theta 1.0" in out
-    assert venv_packages(tmp_path) == {"mylib": "0.2", "theta": "1.0"}
+    assert venv_packages(installed_local) == {"mylib": "0.2", "theta": "1.0"}
 
 
 def test_check_sees_a_changed_local_package(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
+    capsys: pytest.CaptureFixture[str], installed_local: Path
 ) -> None:
-    make_local(tmp_path, "0.1", [])
-    write_project(tmp_path, package_index.url, editable=True)
-    apply(capsys, tmp_path)
-    assert envsync(capsys, "check", "--spec", str(tmp_path / "env.toml")).code == 0
+    assert envsync(capsys, "check", project=installed_local).code == 0
 
-    make_local(tmp_path, "0.1", ["theta"])
-    result = envsync(capsys, "check", "--spec", str(tmp_path / "env.toml"))
+    make_local(installed_local, "0.1", ["theta"])
+    result = envsync(capsys, "check", project=installed_local)
 
     assert result.code == 2
     assert "lock: stale" in result.out
@@ -123,7 +121,7 @@ def test_a_source_path_that_is_no_project_is_one_clear_error(
     write_project(tmp_path, package_index.url, editable=False)
 
     for command in ("lock", "apply", "plan"):
-        result = envsync(capsys, command, "--spec", str(tmp_path / "env.toml"))
+        result = envsync(capsys, command, project=tmp_path)
         assert result.code == 1, (command, result.err)
         assert f"sources.mylib.path: expected a folder holding a Python project, found {found}" in (
             result.err

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from helpers import (
+    applied,
     envsync,
     lock_packages,
     lock_versions,
@@ -32,23 +33,10 @@ pytestmark = pytest.mark.e2e
 BASE: dict[str, str] = {}
 
 
-@pytest.fixture
-def project(tmp_path: Path, package_index: PackageIndex) -> Path:
-    """A project folder with env.toml asking for alpha from the local index."""
-    write_spec(tmp_path, ["alpha"], index_url=package_index.url)
-    return tmp_path
-
-
-def apply(capsys: pytest.CaptureFixture[str], root: Path, *args: str) -> str:
-    result = envsync(capsys, "apply", "--spec", str(root / "env.toml"), *args)
-    assert result.code == 0, result.err
-    return result.out
-
-
 def test_fresh_apply_creates_venv_and_lock(
     capsys: pytest.CaptureFixture[str], project: Path, wheelhouse: Path
 ) -> None:
-    out = apply(capsys, project)
+    out = applied(capsys, project)
 
     assert venv_packages(project) == {"alpha": "2.0", "beta": "2.0"}
     assert "+ alpha 2.0" in out
@@ -68,11 +56,11 @@ def test_fresh_apply_creates_venv_and_lock(
 def test_second_apply_is_a_no_op_without_touching_the_index(
     capsys: pytest.CaptureFixture[str], project: Path, package_index: PackageIndex
 ) -> None:
-    apply(capsys, project)
+    applied(capsys, project)
     before = snapshot(project)
     requests = len(package_index.requests)
 
-    result = envsync(capsys, "apply", "--spec", str(project / "env.toml"))
+    result = envsync(capsys, "apply", project=project)
 
     assert result.code == 0
     assert result.out.splitlines() == ["No changes. The environment matches the lock."]
@@ -84,12 +72,12 @@ def test_second_apply_is_a_no_op_without_touching_the_index(
 def test_adding_a_dependency_installs_only_it_and_its_deps(
     capsys: pytest.CaptureFixture[str], project: Path, package_index: PackageIndex
 ) -> None:
-    apply(capsys, project)
+    applied(capsys, project)
     alpha_record = next((project / ".venv").rglob("alpha-2.0.dist-info/RECORD"))
     stamp = alpha_record.stat().st_mtime_ns
 
     write_spec(project, ["alpha", "gamma[fast]"], index_url=package_index.url)
-    out = apply(capsys, project)
+    out = applied(capsys, project)
 
     assert venv_packages(project) == {"alpha": "2.0", "beta": "2.0", "gamma": "1.0", "delta": "1.0"}
     assert "+ gamma 1.0" in out
@@ -98,35 +86,40 @@ def test_adding_a_dependency_installs_only_it_and_its_deps(
     assert alpha_record.stat().st_mtime_ns == stamp  # alpha was not reinstalled
 
 
-def test_removing_a_dependency_removes_it_and_its_orphans(
+def test_removing_a_dependency_removes_it_and_its_orphans_without_resolving(
     capsys: pytest.CaptureFixture[str], project: Path, package_index: PackageIndex
 ) -> None:
     write_spec(project, ["alpha", "theta"], index_url=package_index.url)
-    apply(capsys, project)
+    applied(capsys, project)
+    requests = len(package_index.requests)
 
     write_spec(project, ["theta"], index_url=package_index.url)
-    out = apply(capsys, project)
+    result = envsync(capsys, "apply", project=project)
 
+    assert result.code == 0, result.err
+    assert "Resolving" not in result.err
+    assert "- alpha 2.0" in result.out
+    assert "- beta 2.0" in result.out
+    assert len(package_index.requests) == requests  # no page was read: nothing resolved
     assert venv_packages(project) == {"theta": "1.0"}
-    assert "- alpha 2.0" in out
-    assert "- beta 2.0" in out
     assert lock_versions(project) == {"theta": "1.0"}
+    assert envsync(capsys, "check", project=project).code == 0
 
 
 def test_bumping_and_lowering_a_pin_upgrades_and_downgrades(
     capsys: pytest.CaptureFixture[str], project: Path, package_index: PackageIndex
 ) -> None:
     write_spec(project, ["alpha==1.0"], index_url=package_index.url)
-    apply(capsys, project)
+    applied(capsys, project)
     assert venv_packages(project) == {"alpha": "1.0"}
 
     write_spec(project, ["alpha==2.0"], index_url=package_index.url)
-    out = apply(capsys, project)
+    out = applied(capsys, project)
     assert venv_packages(project) == {"alpha": "2.0", "beta": "2.0"}
     assert "~ alpha 1.0 -> 2.0 (upgrade)" in out
 
     write_spec(project, ["alpha==1.0"], index_url=package_index.url)
-    out = apply(capsys, project)
+    out = applied(capsys, project)
     assert venv_packages(project) == {"alpha": "1.0"}
     assert "~ alpha 2.0 -> 1.0 (downgrade)" in out
     assert "- beta 2.0" in out
@@ -135,14 +128,14 @@ def test_bumping_and_lowering_a_pin_upgrades_and_downgrades(
 def test_a_hand_installed_package_is_removed(
     capsys: pytest.CaptureFixture[str], project: Path, package_index: PackageIndex
 ) -> None:
-    apply(capsys, project)
+    applied(capsys, project)
     installed = run_pip(
         "--python", venv_python(project), "install", "--index-url", package_index.url, "theta"
     )
     assert installed.returncode == 0, installed.stderr
     assert "theta" in venv_packages(project)
 
-    out = apply(capsys, project)
+    out = applied(capsys, project)
 
     assert "- theta 1.0" in out
     assert venv_packages(project) == {"alpha": "2.0", "beta": "2.0"}
@@ -152,18 +145,18 @@ def test_a_group_is_installed_only_when_asked(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
 ) -> None:
     write_spec(tmp_path, ["theta"], index_url=package_index.url, groups={"dev": ["cli-tool"]})
-    apply(capsys, tmp_path)
+    applied(capsys, tmp_path)
     assert venv_packages(tmp_path) == {"theta": "1.0"}
     assert lock_packages(tmp_path)["cli-tool"]["marker"] == '"dev" in dependency_groups'
 
-    apply(capsys, tmp_path, "--group", "dev")
+    applied(capsys, tmp_path, "--group", "dev")
     assert venv_packages(tmp_path) == {"theta": "1.0", "cli-tool": "1.0"}
     hello = subprocess.run(
         [str(tmp_path / ".venv" / "bin" / "hello")], capture_output=True, text=True, check=True
     )
     assert hello.stdout.strip() == "hello from cli-tool"
 
-    apply(capsys, tmp_path)  # without the group again: it goes
+    applied(capsys, tmp_path)  # without the group again: it goes
     assert venv_packages(tmp_path) == {"theta": "1.0"}
 
 
@@ -175,30 +168,47 @@ def test_a_dependency_whose_marker_is_false_here_is_not_installed(
         ["theta", "delta; sys_platform == 'win32'"],
         index_url=package_index.url,
     )
-    apply(capsys, tmp_path)
+    applied(capsys, tmp_path)
     assert venv_packages(tmp_path) == {"theta": "1.0"}
     assert "delta" not in lock_packages(tmp_path)
 
 
-def test_every_wheel_of_a_version_is_locked_and_the_right_one_installed(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
-) -> None:
-    write_spec(tmp_path, ["iota"], index_url=package_index.url)
-    apply(capsys, tmp_path)
-    wheels = sorted(w["url"].rsplit("/", 1)[1] for w in lock_packages(tmp_path)["iota"]["wheels"])
-    assert wheels == ["iota-1.0-cp312-cp312-win_amd64.whl", "iota-1.0-py3-none-any.whl"]
-    assert venv_packages(tmp_path) == {"iota": "1.0"}
+def locked_files(entry: dict[str, object]) -> dict[str, list[str]]:
+    """The file names a lock entry lists, by kind: its wheels, its sdist."""
+    found: dict[str, list[str]] = {}
+    if "wheels" in entry:
+        found["wheels"] = sorted(w["url"].rsplit("/", 1)[1] for w in entry["wheels"])
+    if "sdist" in entry:
+        found["sdist"] = [entry["sdist"]["url"].rsplit("/", 1)[1]]
+    return found
 
 
-def test_an_sdist_only_package_is_locked_as_sdist_and_built(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
+@pytest.mark.parametrize(
+    ("package", "files"),
+    [
+        pytest.param(
+            "iota",
+            {"wheels": ["iota-1.0-cp312-cp312-win_amd64.whl", "iota-1.0-py3-none-any.whl"]},
+            id="every-wheel",
+        ),
+        pytest.param(
+            "sdist-only",
+            {"sdist": ["sdist_only-1.0.tar.gz"]},
+            id="sdist-only",
+        ),
+    ],
+)
+def test_the_lock_lists_every_file_of_a_version_and_the_venv_gets_it(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    package_index: PackageIndex,
+    package: str,
+    files: dict[str, list[str]],
 ) -> None:
-    write_spec(tmp_path, ["sdist-only"], index_url=package_index.url)
-    apply(capsys, tmp_path)
-    entry = lock_packages(tmp_path)["sdist-only"]
-    assert entry["sdist"]["url"].endswith("sdist_only-1.0.tar.gz")
-    assert "wheels" not in entry
-    assert venv_packages(tmp_path) == {"sdist-only": "1.0"}
+    write_spec(tmp_path, [package], index_url=package_index.url)
+    applied(capsys, tmp_path)
+    assert locked_files(lock_packages(tmp_path)[package]) == files
+    assert venv_packages(tmp_path) == {package: "1.0"}
 
 
 def test_a_local_project_folder_is_locked_relative_and_installed(
@@ -208,12 +218,12 @@ def test_a_local_project_folder_is_locked_relative_and_installed(
     relative = folder.relative_to(tmp_path).as_posix()
     write_spec(tmp_path, [f"mylib @ file:./{relative}"], index_url=package_index.url)
 
-    out = apply(capsys, tmp_path)
+    out = applied(capsys, tmp_path)
 
     assert venv_packages(tmp_path) == {"mylib": "0.1", "theta": "1.0"}
     assert lock_packages(tmp_path)["mylib"]["directory"] == {"path": relative}
     assert "+ mylib" in out
-    assert "No changes" in apply(capsys, tmp_path)
+    assert "No changes" in applied(capsys, tmp_path)
 
 
 def test_find_links_folder_files_are_locked_relative_to_the_project(
@@ -225,28 +235,9 @@ def test_find_links_folder_files_are_locked_relative_to_the_project(
         f'[index]\nurl = "{package_index.url}"\nfind-links = ["wheels"]\n'
     )
 
-    apply(capsys, tmp_path)
+    applied(capsys, tmp_path)
 
     assert venv_packages(tmp_path) == {"local-only": "1.0", "theta": "1.0"}
     wheel = lock_packages(tmp_path)["local-only"]["wheels"][0]
     assert wheel["path"] == "wheels/local_only-1.0-py3-none-any.whl"
     assert "url" not in wheel
-
-
-def test_removing_a_dependency_needs_no_resolver_run(
-    capsys: pytest.CaptureFixture[str], project: Path, package_index: PackageIndex
-) -> None:
-    write_spec(project, ["alpha", "theta"], index_url=package_index.url)
-    apply(capsys, project)
-    requests = len(package_index.requests)
-
-    write_spec(project, ["theta"], index_url=package_index.url)
-    result = envsync(capsys, "apply", "--spec", str(project / "env.toml"))
-
-    assert result.code == 0, result.err
-    assert "Resolving" not in result.err
-    assert "- alpha 2.0" in result.out
-    assert len(package_index.requests) == requests  # no page was read: nothing resolved
-    assert venv_packages(project) == {"theta": "1.0"}
-    assert lock_versions(project) == {"theta": "1.0"}
-    assert envsync(capsys, "check", "--spec", str(project / "env.toml")).code == 0
