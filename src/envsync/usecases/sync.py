@@ -63,14 +63,9 @@ def sync(
     wanted = [a.want for a in the_plan.of(*_INSTALLING) if a.want is not None]
     _refuse_builds(wanted, spec)
     installer = ctx.services.installer or installer_for(spec, reporter, verify=verify)
-    where = Origins(
-        index=spec.index.resolved(spec.root),
-        indexes=spec.indexes,
-        sources=spec.sources,
-        direct=spec.direct_urls(),  # their hosts' logins, which the lock leaves out
-        routes=ctx.routes(),  # shared with the resolver: logins looked up once
-    )
-    if wanted:  # every file fetched and checked before anything in the venv changes
+    # Logins are looked up only when something is installed: a removal needs none.
+    where = _origins(ctx) if wanted else None
+    if where is not None:  # every file fetched and checked before anything in the venv changes
         installer.prepare(info, wanted, **where)
     writes = installer.writes(info, wanted) if wanted else None  # vetted
     faults.reached("downloaded")
@@ -79,13 +74,25 @@ def sync(
     overwritten = writes if writes and target.change == "keep" else ()
     with _transaction(spec.venv, replaced, (info.purelib, info.platlib), overwritten):
         create.remove_stray_files(spec.venv, {info.purelib, info.platlib}, stray)
-        if wanted:
+        if where is not None:
             reporter.emit(Step(what=f"installing {len(wanted)} package(s)"))
             installer.install(info, wanted, **where)
         if removed := the_plan.of(Change.REMOVE):  # moved aside by the transaction
             reporter.emit(Step(what=f"removed {len(removed)} package(s)"))
         _verify(ctx, the_lock, chosen)
     return the_plan, info
+
+
+def _origins(ctx: RunContext) -> Origins:
+    """Where the installer fetches from, with the run's routes (shared with the resolver)."""
+    spec = ctx.spec
+    return Origins(
+        index=spec.index.resolved(spec.root),
+        indexes=spec.indexes,
+        sources=spec.sources,
+        direct=spec.direct_urls(),  # their hosts' logins, which the lock leaves out
+        routes=ctx.routes(),
+    )
 
 
 @contextlib.contextmanager
