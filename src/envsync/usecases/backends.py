@@ -6,11 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from envsync.errors import EnvsyncError
-from envsync.install.pip import PipInstaller
-from envsync.install.uv import UvInstaller
 from envsync.report import NullReporter, Reporter
-from envsync.resolve.piptools import PipToolsResolver
-from envsync.resolve.uv import UvResolver, find_uv
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -35,11 +31,25 @@ class Services:
     """Receives progress events."""
 
 
+# The backends are imported when chosen: check and plan, which need none, start faster.
+
+
 def resolver_for(spec: Spec) -> Resolver:
     """The resolver backend *spec* chooses (``[env] resolver``, pip-tools by default)."""
     if spec.resolver == "pip-tools":
+        from envsync.resolve.piptools import PipToolsResolver  # noqa: PLC0415
+
         return PipToolsResolver()
+    from envsync.resolve.uv import UvResolver  # noqa: PLC0415
+
     return UvResolver(uv=_require_uv("resolver", 'resolver = "pip-tools"'))
+
+
+def find_uv() -> Path | None:
+    """The uv binary on PATH, if any."""
+    from envsync.resolve.uv import find_uv as on_path  # noqa: PLC0415
+
+    return on_path()
 
 
 def installer_for(
@@ -64,7 +74,15 @@ def _native(spec: Spec, reporter: Reporter, verify: bool) -> Installer:
     )
 
 
+def _pip(_spec: Spec, _reporter: Reporter, _verify: bool) -> Installer:
+    from envsync.install.pip import PipInstaller  # noqa: PLC0415
+
+    return PipInstaller()
+
+
 def _uv(spec: Spec, _reporter: Reporter, _verify: bool) -> Installer:
+    from envsync.install.uv import UvInstaller  # noqa: PLC0415
+
     uv = _require_uv("installer", 'installer = "native" (or "pip")')
     return UvInstaller(uv=uv, compile_bytecode=spec.compile_bytecode, link_mode=spec.link_mode)
 
@@ -73,7 +91,7 @@ def _uv(spec: Spec, _reporter: Reporter, _verify: bool) -> Installer:
 #: ``--verify`` asks for cached files to be re-hashed (pip and uv re-read the archives anyway).
 _INSTALLERS: Mapping[InstallerName, Callable[[Spec, Reporter, bool], Installer]] = {
     "native": _native,
-    "pip": lambda _spec, _reporter, _verify: PipInstaller(),
+    "pip": _pip,
     "uv": _uv,
 }
 

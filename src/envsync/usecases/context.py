@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from envsync.index import routes as routing
-from envsync.index import simpleapi
 from envsync.usecases.backends import Services
 from envsync.usecases.project import open_project
 from envsync.venv.prober import Prober
@@ -60,6 +58,10 @@ class RunContext:
         The resolver and the installer share it: netrc is read, and keyring asked, once.
         """
         if self.memory.routes is None:
+            # Imported here: check and plan never reach an index.
+            from envsync.index import routes as routing  # noqa: PLC0415
+            from envsync.index import simpleapi  # noqa: PLC0415
+
             spec = self.spec
             self.memory.routes = routing.routes(
                 spec.index,

@@ -17,7 +17,6 @@ from envsync.core import lockfile
 from envsync.core.names import LOCK_NAME
 from envsync.core.spec import Spec, parse_spec
 from envsync.errors import EnvsyncError, LockError, SpecError, SpecProblem
-from envsync.index import simpleapi
 from envsync.system import atomic
 
 if TYPE_CHECKING:
@@ -197,6 +196,9 @@ def _file_urls(spec: Spec) -> list[str]:
 
 def _folder(spec: Spec, location: str) -> Path:
     if location.startswith("file://"):
+        # Imported here: a file:// URL is rare, and the simple API costs check 20 ms to import.
+        from envsync.index import simpleapi  # noqa: PLC0415
+
         return simpleapi.local_path(location)
     path = Path(location.removeprefix("file:"))
     return path if path.is_absolute() else spec.root / path

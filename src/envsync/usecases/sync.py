@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 from envsync.core.planner import Change
 from envsync.errors import ApplyError, BuildError, EnvsyncError, Interrupted, RolledBackError
 from envsync.install import transaction
-from envsync.install.protocol import Origins
 from envsync.report import Planned, Step
 from envsync.system import faults
 from envsync.usecases.backends import installer_for
@@ -30,6 +29,7 @@ if TYPE_CHECKING:
     from envsync.core.planner import Plan
     from envsync.core.selection import Chosen
     from envsync.core.spec import Spec
+    from envsync.install.protocol import Origins
     from envsync.usecases.context import RunContext
     from envsync.usecases.target import Target
 
@@ -86,13 +86,13 @@ def sync(
 def _origins(ctx: RunContext) -> Origins:
     """Where the installer fetches from, with the run's routes (shared with the resolver)."""
     spec = ctx.spec
-    return Origins(
-        index=spec.index.resolved(spec.root),
-        indexes=spec.indexes,
-        sources=spec.sources,
-        direct=spec.direct_urls(),  # their hosts' logins, which the lock leaves out
-        routes=ctx.routes(),
-    )
+    return {
+        "index": spec.index.resolved(spec.root),
+        "indexes": spec.indexes,
+        "sources": spec.sources,
+        "direct": spec.direct_urls(),  # their hosts' logins, which the lock leaves out
+        "routes": ctx.routes(),
+    }
 
 
 @contextlib.contextmanager
