@@ -49,13 +49,16 @@ class Artifact:
     filename: str | None = None
     """The file name, for wheels, sdists and archives."""
 
+    def file_name(self) -> str:
+        """The file name the lock gives it, else the last part of its URL."""
+        return self.filename or PurePosixPath(urlsplit(self.url).path).name
+
     def is_wheel(self) -> bool:
         """Whether this is a wheel file (from an index, find-links or a direct URL).
 
         Installing a wheel runs no build code, unlike an sdist or a folder.
         """
-        name = self.filename or PurePosixPath(urlsplit(self.url).path).name
-        return self.kind in {"wheel", "archive"} and name.endswith(".whl")
+        return self.kind in {"wheel", "archive"} and self.file_name().endswith(".whl")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import http.client
 import urllib.error
-from pathlib import PurePosixPath
 from typing import IO, TYPE_CHECKING, TypeAlias
 from urllib.parse import urlsplit
 
@@ -35,8 +34,7 @@ def identity(artifact: Artifact) -> tuple[str, str]:
     """The sha256 (lower case) and file name the lock gives *artifact*: what it is known by."""
     if not artifact.sha256:
         raise InstallError(f"{artifact.url} has no sha256 in the lock: it cannot be cached")
-    filename = artifact.filename or PurePosixPath(urlsplit(artifact.url).path).name
-    return artifact.sha256.lower(), filename
+    return artifact.sha256.lower(), artifact.file_name()
 
 
 def download_checked(artifact: Artifact, out: IO[bytes], lookup: UpstreamLookup) -> None:

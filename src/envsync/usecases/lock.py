@@ -68,14 +68,13 @@ def lock(
     ctx = start(spec, services)
     project.check_local_sources(spec)  # pip would stumble on a missing folder with a traceback
     target = find_target(spec, ctx.services.reporter, ctx.prober)
-    current = ctx.project.lock
     names = frozenset(canonicalize_name(n) for n in upgrade_packages)
     if upgrade or names:
         new = _resolve(ctx, target, upgrade=upgrade, upgrade_packages=names)
         return write(ctx, new)
-    if current.lock is not None and project.stale_because(ctx.project, target.version) is None:
-        return outcome_of(ctx, current.lock, "unchanged")
-    return write(ctx, _pruned(ctx, target) or _resolve(ctx, target))
+    # As apply decides: a fresh lock is kept as it is, a stale one pruned or resolved.
+    new, change = lock_for(ctx, target, "auto")
+    return outcome_of(ctx, new, change) if change == "unchanged" else write(ctx, new)
 
 
 def lock_for(ctx: RunContext, target: Target, mode: Mode) -> tuple[Pylock, LockChange]:
@@ -112,13 +111,12 @@ def write(ctx: RunContext, new: Pylock) -> LockOutcome:
 
 def outcome_of(ctx: RunContext, the_lock: Pylock, change: LockChange) -> LockOutcome:
     """What happened to the lock, for the report."""
-    same = ctx.project.lock.lock is the_lock and ctx.project.lock.info is not None
-    info = ctx.project.lock.info if same else None
+    info = ctx.table_of(the_lock) or lockfile.info(the_lock)  # a new lock's is read here
     return LockOutcome(
         path=ctx.project.lock.path,
         change=change,
         packages=len(the_lock.packages),
-        python=(info or lockfile.info(the_lock)).python,
+        python=info.python,
         local_files=ctx.project.local.files,
     )
 

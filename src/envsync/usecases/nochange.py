@@ -21,13 +21,13 @@ import hashlib
 import json
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from envsync.core.names import DEFAULT_VENV, LOCK_NAME, STATE_NAME
 from envsync.system.cachedir import cache_root
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
     from pathlib import Path
 
 __all__ = ["applied", "lock_state_path", "locked", "record", "record_lock"]
@@ -39,12 +39,7 @@ _UNSURE = (OSError, ValueError, TypeError, KeyError, AttributeError)
 def applied(spec: str, options: Mapping[str, Sequence[str]]) -> bool:
     """Whether an apply of *spec* with *options* is known to change nothing."""
     try:
-        venv = _venv_of(spec)
-        with open(os.path.join(venv, STATE_NAME), encoding="utf-8") as fh:
-            state = json.load(fh)
-        return bool(
-            state.get("format") == _FORMAT and state.get("key") == _key(spec, venv, state, options)
-        )
+        return _trusted(spec, options, lambda venv: os.path.join(venv, STATE_NAME)) is not None
     except _UNSURE:
         return False
 
@@ -73,12 +68,8 @@ def record(
 def locked(spec: str) -> str | None:
     """The summary of the last lock of *spec*, when nothing it depends on changed since."""
     try:
-        venv = _venv_of(spec)
-        with open(lock_state_path(spec), encoding="utf-8") as fh:
-            state = json.load(fh)
-        if state.get("format") != _FORMAT or state.get("key") != _key(spec, venv, state, {}):
-            return None
-        return str(state["summary"])
+        state = _trusted(spec, {}, lambda _venv: lock_state_path(spec))
+        return None if state is None else str(state["summary"])
     except _UNSURE:
         return None
 
@@ -107,6 +98,20 @@ def lock_state_path(spec: str) -> str:
     """Where the lock state of *spec* is kept: envsync's cache folder, keyed by the spec path."""
     name = hashlib.sha256(os.path.abspath(spec).encode()).hexdigest()[:32]
     return os.path.join(cache_root(), "lock-state", f"{name}.json")
+
+
+def _trusted(
+    spec: str, options: Mapping[str, Sequence[str]], where: Callable[[str], str]
+) -> dict[str, Any] | None:
+    """The state file at ``where(venv)`` when its key matches the world now, else None.
+
+    Raises what reading it raised: every caller treats that as "not sure".
+    """
+    venv = _venv_of(spec)
+    with open(where(venv), encoding="utf-8") as fh:
+        state = json.load(fh)
+    fits = state.get("format") == _FORMAT and state.get("key") == _key(spec, venv, state, options)
+    return state if fits else None
 
 
 def _write(path: str, state: dict[str, object]) -> None:
