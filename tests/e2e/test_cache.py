@@ -21,13 +21,15 @@ import pytest
 
 from envsync.core.lockfile import Artifact
 from envsync.errors import EnvsyncError, HashMismatchError, InstallError
-from envsync.install.cache import Cache, Tree
+from envsync.install.cache import Cache
 
 from helpers import envsync, venv_packages, write_spec
 from support.pkgindex import PackageIndex
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from envsync.install.unpack import Tree
 
 pytestmark = pytest.mark.e2e
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from envsync.errors import EnvsyncError, InstallError
-from envsync.install import cache
 from envsync.system import removal
+from envsync.system.parallel import parallel
 from envsync.system.process import Runner, clean_env
 from envsync.venv.distinfo import inside
 
@@ -55,7 +55,7 @@ def compile_installed(venv: VenvInfo, done: Sequence[Destination], runner: Runne
         return
     shares = _shares(sorted(owners), os.cpu_count() or 1)
     with removal.temporary_folder("envsync-compile-") as folder:
-        compiled = cache.parallel(
+        compiled = parallel(
             lambda share: _compile_share(venv, runner, Path(folder), *share), enumerate(shares)
         )
     written: dict[int, list[str]] = {}

@@ -33,29 +33,17 @@ from typing import TYPE_CHECKING
 from envsync.errors import EnvsyncError, InstallError, printable
 from envsync.install import unpack, unpackworkers
 from envsync.install.download import UpstreamLookup, download_checked, identity
-from envsync.install.unpack import Member, Tree
 from envsync.system import removal
 from envsync.system.cachedir import cache_root
 from envsync.system.hashing import hash_file
-from envsync.system.parallel import WORKERS, parallel
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from envsync.core.lockfile import Artifact
+    from envsync.install.unpack import Tree
 
-# Member, Tree, UpstreamLookup, WORKERS and parallel live elsewhere; they are named here too
-# because the installers reach them as ``cache.X``.
-__all__ = [
-    "SUBFOLDERS",
-    "WORKERS",
-    "Cache",
-    "Member",
-    "Tree",
-    "UpstreamLookup",
-    "cache_dir",
-    "parallel",
-]
+__all__ = ["SUBFOLDERS", "Cache", "cache_dir"]
 
 _LOG = logging.getLogger("envsync.install.cache")
 

@@ -33,8 +33,8 @@ if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
     from installer.utils import Scheme
 
-    from envsync.install import cache
     from envsync.install.linking import Linker
+    from envsync.install.unpack import Member
 
 __all__ = ["Destination", "LinkableStream"]
 
@@ -46,7 +46,7 @@ class LinkableStream(io.RawIOBase):
     unread, and an open per file would cost as much as the link.
     """
 
-    def __init__(self, source: str, member: cache.Member) -> None:
+    def __init__(self, source: str, member: Member) -> None:
         super().__init__()
         self.source = source
         self.member = member
@@ -107,7 +107,7 @@ class Destination(SchemeDictionaryDestination):
         self.written.append(target)
         return entry
 
-    def link(self, scheme: Scheme, path: str, source: str, member: cache.Member) -> RecordEntry:
+    def link(self, scheme: Scheme, path: str, source: str, member: Member) -> RecordEntry:
         """Link the cached file *source* to *path* in *scheme*; its RECORD row."""
         target = self.target(scheme, path)
         self.linker.folder_for(target)

@@ -41,7 +41,9 @@ if TYPE_CHECKING:
     from envsync.core.spec import LinkMode
     from envsync.index.credentials import Upstream
     from envsync.install.destination import Destination
+    from envsync.install.download import UpstreamLookup
     from envsync.install.protocol import Installer, Origins
+    from envsync.install.unpack import Tree
     from envsync.report import Reporter
     from envsync.venv.environment import VenvInfo
 
@@ -70,7 +72,7 @@ class NativeInstaller:
         self._cache = wheel_cache or cache.Cache.default()
         self._fallback = fallback or PipInstaller(runner=runner)
         self._run = runner
-        self._prepared: dict[str, cache.Tree] = {}
+        self._prepared: dict[str, Tree] = {}
         # Each prepared wheel as installer's source, once: its WHEEL and entry points are
         # parsed when its files are vetted, and not again when it is installed.
         self._sources: dict[str, TreeSource] = {}
@@ -117,7 +119,7 @@ class NativeInstaller:
             self._sources[sha] = TreeSource(self._prepared[sha])
         return self._sources[sha]
 
-    def _prepare(self, wheels: Sequence[Wanted], lookup: cache.UpstreamLookup) -> list[cache.Tree]:
+    def _prepare(self, wheels: Sequence[Wanted], lookup: UpstreamLookup) -> list[Tree]:
         """Each wheel unpacked in the cache: downloaded, checked and unpacked where it is not.
 
         A wheel already unpacked, every file as its manifest recorded, needs no download and
@@ -128,14 +130,14 @@ class NativeInstaller:
         trees = [self._cache.tree(sha256, rehash=self._rehash) for sha256 in hashes]
         missing = [i for i, tree in enumerate(trees) if tree is None]
         if not missing:
-            return cast("list[cache.Tree]", trees)
+            return cast("list[Tree]", trees)
         counter = Counter(self._reporter, "fetching", len(missing))
         fetched = self._cache.fetch_and_unpack(
             [wheels[i].artifact for i in missing], lookup, counter.tick
         )
         for i, tree in zip(missing, fetched, strict=True):
             trees[i] = tree
-        return cast("list[cache.Tree]", trees)
+        return cast("list[Tree]", trees)
 
     def _install(self, venv: VenvInfo, wheels: Sequence[Wanted]) -> None:
         """Install the prepared wheels, one after the other, then compile them if asked.
@@ -171,7 +173,7 @@ def _is_wheel(artifact: Artifact) -> bool:
     return artifact.is_wheel() and bool(artifact.sha256)
 
 
-def _lookup(where: Origins) -> cache.UpstreamLookup:
+def _lookup(where: Origins) -> UpstreamLookup:
     """The index (or find-links page, or direct URL) each file URL belongs to, for its login.
 
     As pip would be given them; a file on a host with several logins gets the first one's.

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from installer.scripts import ScriptSection
     from installer.utils import Scheme
 
-    from envsync.install import cache
+    from envsync.install.unpack import Tree
 
 __all__ = ["TreeSource", "hostile"]
 
@@ -35,7 +35,7 @@ __all__ = ["TreeSource", "hostile"]
 class TreeSource(WheelSource):
     """A wheel unpacked in the cache, as a WheelSource for installer's rules."""
 
-    def __init__(self, tree: cache.Tree) -> None:
+    def __init__(self, tree: Tree) -> None:
         parsed = parse_wheel_filename(tree.wheel)
         super().__init__(distribution=parsed.distribution, version=parsed.version)
         self.tree = tree
