@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
-from envsync.index import credentials
+from envsync.index import credentials, simpleapi
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -70,12 +70,13 @@ def routes(
     named: Iterable[NamedIndex],
     sources: Iterable[Source],
     *,
-    default_url: str,
+    default_url: str | None = None,
     direct: Iterable[str] = (),
 ) -> Routes:
     """The routes of a spec, each index's credentials looked up once.
 
-    *default_url* is used when ``[index] url`` is absent (pip's default index); only named
+    *default_url* is used when ``[index] url`` is absent; without it, pip's default index
+    (looked up only then: it means importing pip). Only named
     indexes that some [sources] entry pins a package to are used at all. *direct* are the
     spec's direct-URL requirements' URLs, whose logins (in the URL, netrc or keyring) are
     kept with the find-links pages' in ``others``.
@@ -83,7 +84,7 @@ def routes(
     first = (
         credentials.upstream(index.url, credentials.DEFAULT)
         if index.url
-        else credentials.upstream(default_url)
+        else credentials.upstream(default_url or simpleapi.default_index_url())
     )
     extras = [credentials.upstream(url) for url in index.extra_urls]
     pins = {s.package: s.index for s in sources if s.index is not None}

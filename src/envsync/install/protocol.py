@@ -28,7 +28,6 @@ from envsync.errors import (
 )
 from envsync.index import pipaccess
 from envsync.index import routes as routing
-from envsync.index.simpleapi import default_index_url
 from envsync.system import removal
 from envsync.system.process import Runner, run, tail
 
@@ -97,13 +96,10 @@ def routes(where: Origins) -> routing.Routes:
     """The routes of the indexes in *where*: as the caller found them, else looked up now."""
     if "routes" in where:
         return where["routes"]
-    index = where["index"]
-    # pip's default index is looked up only when [index] url is absent.
     return routing.routes(
-        index,
+        where["index"],
         where.get("indexes", ()),
         where.get("sources", ()),
-        default_url=index.url or default_index_url(),
         direct=where.get("direct", ()),
     )
 

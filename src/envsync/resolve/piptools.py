@@ -83,7 +83,6 @@ class PipToolsResolver:
             request.index,
             request.indexes,
             request.sources,
-            default_url=request.index.url or simpleapi.default_index_url(),
             direct=direct_urls(request.dependencies, *(g.requirements for g in request.groups)),
         )
         for where in routes.upstreams():  # fail fast, naming the index, before pip runs

@@ -60,15 +60,12 @@ class RunContext:
         if self.memory.routes is None:
             # Imported here: check and plan never reach an index.
             from envsync.index import routes as routing  # noqa: PLC0415
-            from envsync.index import simpleapi  # noqa: PLC0415
 
             spec = self.spec
             self.memory.routes = routing.routes(
                 spec.index,
                 spec.indexes,
                 spec.sources,
-                # pip's default index is looked up only when [index] url is absent.
-                default_url=spec.index.url or simpleapi.default_index_url(),
                 direct=spec.direct_urls(),
             )
         return self.memory.routes
