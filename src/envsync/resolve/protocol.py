@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from envsync._types import NormalizedName
     from envsync.core.lockfile import ResolvedPackage
     from envsync.core.spec import Group, IndexConfig, NamedIndex, Source
+    from envsync.core.targets import LockTarget
     from envsync.index.routes import Routes
 
 __all__ = ["Resolution", "ResolveRequest", "Resolver"]
@@ -54,6 +55,12 @@ class ResolveRequest:
     """False: wheels only, so resolving never runs a package's build code (``[env] build``)."""
     routes: Routes | None = None
     """The indexes' routes with their logins, when the caller looked them up for the run."""
+    target: LockTarget | None = None
+    """The lock target resolved for; None: the environment of ``python`` itself."""
+    foreign: bool = False
+    """True when ``python`` is not the target's interpreter: resolve for the target's markers
+    and wheel tags instead of the interpreter's own (pip's resolver with the target's marker
+    environment, or uv with ``--python-platform``)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
