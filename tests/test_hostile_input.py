@@ -37,6 +37,7 @@ from envsync.core import lockfile
 from envsync.core.spec import parse_spec
 from envsync.errors import SpecError
 
+from support.locks import single_lock
 from support.runner import Result, envsync, envsync_process
 
 if sys.version_info >= (3, 11):
@@ -128,7 +129,7 @@ def _base_lock() -> str:
         package("gamma", "0.5", file("gamma-0.5-py3-none-any.whl", "d"), groups=frozenset()),
     ]
     roots = {"": ["alpha"], "dev": ["beta"]}
-    lock = lockfile.build_lock(spec=spec, python=PYTHON, packages=packages, roots=roots)
+    lock = single_lock(spec=spec, python=PYTHON, packages=packages, roots=roots)
     return lockfile.dumps(lock)
 
 
@@ -358,7 +359,9 @@ def _generated() -> list[Case]:
         Case(
             id="lock: an environment too long for Python",
             file="pylock.toml",
-            replace=[['"python_version == \\"{minor}\\""', f"\"python_version < '{digits}'\""]],
+            replace=[
+                ['"python_version == \\"{minor}\\" and', f"\"python_version < '{digits}' and"]
+            ],
             message=f"{{file}}: environments[0] {MARKER_OF_LOCK}, found{{...}}({many})",
         ),
         Case(

@@ -35,9 +35,11 @@ class Resolving:
     """The resolver is about to run."""
 
     python: str
-    """Version of the interpreter the lock is resolved for."""
+    """The Python version the lock is resolved for."""
     requirements: int
     """Number of top-level requirements (all groups)."""
+    platform: str = ""
+    """The platform resolved for (a lock target's), when known."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

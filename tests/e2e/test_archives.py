@@ -25,6 +25,7 @@ from envsync.core import lockfile
 from envsync.core.spec import parse_spec
 
 from helpers import Result, envsync, snapshot, venv_packages
+from support.locks import single_lock
 from support.wheels import build_wheel
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ def lock_wheels(project: Path, wheels: dict[str, Path]) -> None:
         )
         for name, wheel in wheels.items()
     ]
-    lock = lockfile.build_lock(spec=spec, python=PYTHON, packages=packages)
+    lock = single_lock(spec=spec, python=PYTHON, packages=packages)
     (project / "pylock.toml").write_text(lockfile.dumps(lock), "utf-8")
 
 

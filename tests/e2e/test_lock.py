@@ -57,9 +57,11 @@ def test_lock_resolves_for_the_target_python_not_envsyncs(
     versions = lock_versions(tmp_path)
     assert ("zeta" in versions) is zeta  # epsilon needs zeta only on Python < 3.12
     assert versions["kappa"] == kappa  # kappa 1.0 requires Python >= 3.12
-    assert f"for Python {python}." in out
+    assert f"for Python {python} on linux-x86_64" in out  # this machine's platform, stated
     lock_data = read_lock(tmp_path)
-    assert lock_data["environments"] == [f'python_version == "{python}"']
+    assert lock_data["environments"] == [
+        f'python_version == "{python}" and sys_platform == "linux" and platform_machine == "x86_64"'
+    ]
     assert lock_data["requires-python"] == f"=={python}.*"
     assert not (tmp_path / ".venv").exists()  # locking creates no venv
 

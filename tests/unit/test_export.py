@@ -18,9 +18,11 @@ from packaging.version import Version
 
 from envsync.core import lockfile
 from envsync.core.export import Exported, requirements
-from envsync.core.lockfile import LockedFile, ResolvedPackage, build_lock
+from envsync.core.lockfile import LockedFile, ResolvedPackage
 from envsync.core.spec import parse_spec
 from envsync.errors import LockError
+
+from support.locks import single_lock
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -72,7 +74,7 @@ def pkg(
 
 
 def lock_of(*packages: ResolvedPackage, roots: dict[str, list[str]] | None = None) -> Pylock:
-    return build_lock(spec=SPEC, python="3.12.4", packages=packages, roots=roots)
+    return single_lock(spec=SPEC, python="3.12.4", packages=packages, roots=roots)
 
 
 ENVIRONMENT = {key: str(value) for key, value in default_environment().items()} | {

@@ -29,7 +29,6 @@ from envsync.core.lockfile import (
     LockInfo,
     ResolvedPackage,
     Wanted,
-    build_lock,
     dumps,
     fingerprint,
     info,
@@ -43,6 +42,8 @@ from envsync.core.lockfile import (
 )
 from envsync.core.spec import Spec, parse_spec
 from envsync.errors import LockError
+
+from support.locks import single_lock, target
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -143,8 +144,19 @@ def pkg(
     )
 
 
+def linux_marker(minor: str) -> str:
+    """The ``environments`` marker of Python *minor* on linux-x86_64 (the tests' machine)."""
+    return (
+        f'python_version == "{minor}" and sys_platform == "linux" and platform_machine == "x86_64"'
+    )
+
+
+#: That marker for Python 3.12 as pylock.toml spells it: a TOML string.
+ENVIRONMENT = json.dumps(linux_marker("3.12"))
+
+
 def lock_of(*packages: ResolvedPackage, spec: Spec = SPEC, python: str = "3.12.4") -> Pylock:
-    return build_lock(spec=spec, python=python, packages=packages)
+    return single_lock(spec=spec, python=python, packages=packages)
 
 
 def toml_of(lock: Pylock) -> dict[str, Any]:
@@ -191,7 +203,7 @@ def test_dumps_golden_text():
         f"""\
 lock-version = "1.0"
 environments = [
-    "python_version == \\"3.12\\"",
+    {ENVIRONMENT},
 ]
 requires-python = "==3.12.*"
 dependency-groups = [
@@ -240,11 +252,14 @@ sha256 = "{SHA_A}"
 [tool.envsync]
 format = {FORMAT}
 fingerprint = "{fingerprint(SPEC)}"
+inputs = "{fingerprint(SPEC)}"
 groups = [
     "dev",
     "docs",
 ]
-python = "3.12.4"
+targets = [
+    {{ python = "3.12", platform = "linux-x86_64" }},
+]
 
 [tool.envsync.requirements]
 dependencies = [
@@ -270,7 +285,7 @@ HEADER_CASES = [
         {
             "lock-version": "1.0",
             "created-by": "envsync",
-            "environments": ['python_version == "3.12"'],
+            "environments": [linux_marker("3.12")],
             "requires-python": "==3.12.*",
             "dependency-groups": ["dev", "docs"],
         },
@@ -282,7 +297,7 @@ HEADER_CASES = [
         {
             "lock-version": "1.0",
             "created-by": "envsync",
-            "environments": ['python_version == "3.11"'],
+            "environments": [linux_marker("3.11")],
             "requires-python": ">=3.10",
         },
         id="no-groups-no-dependency-groups-key",
@@ -293,7 +308,7 @@ HEADER_CASES = [
         {
             "lock-version": "1.0",
             "created-by": "envsync",
-            "environments": ['python_version == "3.13"'],
+            "environments": [linux_marker("3.13")],
             "dependency-groups": ["alpha", "dev-tools"],
         },
         id="no-python-no-requires-python-key-and-normalized-groups",
@@ -316,8 +331,9 @@ def test_tool_envsync_table(text, python, expected):
         "envsync": {
             "format": FORMAT,
             "fingerprint": fingerprint(spec),
+            "inputs": fingerprint(spec),  # env.toml has no [lock]: the same inputs
             "groups": expected.get("dependency-groups", []),
-            "python": python,
+            "targets": [{"python": python.rsplit(".", 1)[0], "platform": "linux-x86_64"}],
             "requirements": {
                 "dependencies": sorted(str(r) for r in spec.dependencies),
                 "groups": {
@@ -760,10 +776,10 @@ def edited(key: tuple[str, ...], value: object) -> str:
             id="fingerprint-missing",
         ),
         pytest.param(
-            edited(("tool", "envsync", "python"), DROP),
-            "tool.envsync.python is missing",
+            edited(("tool", "envsync", "targets"), DROP),
+            "tool.envsync.targets is missing",
             "envsync lock",
-            id="python-missing",
+            id="targets-missing",
         ),
     ],
 )
@@ -796,7 +812,9 @@ def test_loads_groups_a_string_is_a_lock_error():
     ("key", "value", "message"),
     [
         pytest.param("format", True, "tool.envsync.format is True", id="format-bool"),
-        pytest.param("python", 3.12, "tool.envsync.python must be a string", id="python-float"),
+        pytest.param(
+            "targets", 3.12, "tool.envsync.targets must be an array of tables", id="targets-float"
+        ),
         pytest.param("fingerprint", ["x"], "tool.envsync.fingerprint must be", id="fp-list"),
     ],
 )
@@ -859,9 +877,12 @@ BREAKAGES: list[tuple[tuple[str | int, ...], object, str]] = [
         "packages[1].wheels[0].size must be a size in bytes (0 or more), found -1",
     ),
     (
-        ("tool", "envsync", "python"),
-        "latest",
-        'tool.envsync.python must be a Python version like 3.12.4, found "latest"',
+        ("tool", "envsync", "targets"),
+        [{"python": "latest", "platform": "linux-x86_64"}],
+        (
+            "tool.envsync.targets[0] must be a table with python (like 3.12) and platform, "
+            'found {"python": "latest", "platform": "linux-x86_64"}'
+        ),
     ),
     (
         ("tool", "envsync", "default-groups"),
@@ -952,14 +973,14 @@ def test_every_problem_is_listed_at_once_in_the_files_order(chosen):
         pytest.param(
             lock_text(
                 TWO_PACKAGES,
-                (("tool", "envsync", "python"), DROP),
+                (("tool", "envsync", "targets"), DROP),
                 (("tool", "envsync", "main-roots"), "rich"),
                 (("tool", "envsync", "group-roots"), ["dev"]),
             ),
             [
                 "tool.envsync.main-roots must be an array of strings, found 'rich'",
                 "tool.envsync.group-roots must be a table, found ['dev']",
-                "tool.envsync.python is missing",
+                "tool.envsync.targets is missing",
             ],
             RELOCK,
             id="a-missing-key-comes-after-those-there",
@@ -969,7 +990,7 @@ def test_every_problem_is_listed_at_once_in_the_files_order(chosen):
                 TWO_PACKAGES,
                 (("packages", 1, "marker"), "extra == 'x'"),
                 (("tool", "envsync", "format"), FORMAT + 1),
-                (("tool", "envsync", "python"), "latest"),
+                (("tool", "envsync", "targets"), "latest"),
             ),
             [
                 f"packages[1].marker {NO_EXTRA}",
@@ -994,13 +1015,16 @@ def test_every_problem_is_listed_at_once_in_the_files_order(chosen):
         pytest.param(
             # [tool.envsync] written before the [[packages]]
             lock_text({k: v for k, v in TWO_PACKAGES.items() if k != "packages"}).replace(
-                'python = "3.12.4"', 'python = "latest"'
+                'python = "3.12"', 'python = "latest"'
             )
             + lock_text(
                 {"packages": TWO_PACKAGES["packages"]}, (("packages", 1, "marker"), "extra == 'x'")
             ),
             [
-                'tool.envsync.python must be a Python version like 3.12.4, found "latest"',
+                (
+                    "tool.envsync.targets[0] must be a table with python (like 3.12) and "
+                    'platform, found {"python": "latest", "platform": "linux-x86_64"}'
+                ),
                 f"packages[1].marker {NO_EXTRA}",
             ],
             RELOCK,
@@ -1021,14 +1045,14 @@ def test_several_problems(text, lines, hint):
 def test_info_alone_lists_every_problem_of_the_table():
     lock = loads(tomli_w.dumps(TWO_PACKAGES), path=LOCK_PATH)
     table = dict(lock.tool or {})
-    table["envsync"] = {**table["envsync"], "python": 3.12, "groups": 5}
+    table["envsync"] = {**table["envsync"], "targets": 3.12, "groups": 5}
     broken = replace(lock, tool=table)
     with pytest.raises(LockError) as caught:
         info(broken, path=LOCK_PATH)
     assert str(caught.value).split("\n") == [
         HEAD,
         f"  {LOCK_PATH}: tool.envsync.groups must be an array of strings, found 5",
-        f"  {LOCK_PATH}: tool.envsync.python must be a string, found 3.12",
+        f"  {LOCK_PATH}: tool.envsync.targets must be an array of tables, found 3.12",
     ]
 
 
@@ -1041,7 +1065,8 @@ def test_info():
         format=FORMAT,
         fingerprint=fingerprint(SPEC),
         groups=("dev", "docs"),
-        python="3.12.4",
+        targets=(target("3.12"),),
+        inputs=fingerprint(SPEC),
         requirements={"": ("requests>=2", "rich"), "dev": ("pytest>=8",), "docs": ("sphinx",)},
     )
 
@@ -1296,7 +1321,7 @@ def test_group_roots_and_default_groups_are_recorded_in_the_tool_table():
             ('dependencies = ["requests>=2", "rich"]\ndefault-groups = ["dev"]'),
         )
     )
-    lock = build_lock(
+    lock = single_lock(
         spec=spec,
         python="3.12.4",
         packages=[pkg("rich"), pkg("pytest", groups=["dev"])],
@@ -1310,7 +1335,7 @@ def test_group_roots_and_default_groups_are_recorded_in_the_tool_table():
 
 
 def test_only_group_installs_what_the_group_needs_and_nothing_else():
-    lock = build_lock(
+    lock = single_lock(
         spec=SPEC,
         python="3.12.4",
         packages=[
@@ -1330,7 +1355,7 @@ def test_only_group_installs_what_the_group_needs_and_nothing_else():
 
 
 def test_only_group_follows_the_roots_of_the_table_the_caller_holds():
-    lock = build_lock(
+    lock = single_lock(
         spec=SPEC,
         python="3.12.4",
         packages=[

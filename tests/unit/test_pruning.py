@@ -9,9 +9,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from envsync.core import lockfile
-from envsync.core.lockfile import LockedFile, ResolvedPackage, build_lock, dumps, loads
+from envsync.core.lockfile import LockedFile, ResolvedPackage, dumps, loads
 from envsync.core.pruning import prune
 from envsync.core.spec import parse_spec
+
+from support.locks import single_lock
 
 SHA = "a" * 64
 
@@ -69,7 +71,7 @@ def _closure(names: list[str]) -> set[str]:
 
 
 FULL = spec_of(["alpha", "theta"], {"dev": ["pytest"], "docs": ["sphinx"]})
-LOCK = build_lock(spec=FULL, python="3.12.4", packages=[package(n) for n in GRAPH], roots=ROOTS)
+LOCK = single_lock(spec=FULL, python="3.12.4", packages=[package(n) for n in GRAPH], roots=ROOTS)
 
 
 def names(lock) -> dict[str, str | None]:
@@ -174,7 +176,9 @@ def test_a_spec_with_credentials_prunes_its_lock_which_holds_none() -> None:
     theta = "theta @ https://me:s3cret@f.invalid/theta.whl"
     url = "https://u:t0ken@i.invalid/simple"
     full = spec_of(["alpha", theta], {"dev": ["pytest"], "docs": ["sphinx"]}, url=url)
-    lock = build_lock(spec=full, python="3.12.4", packages=[package(n) for n in GRAPH], roots=ROOTS)
+    lock = single_lock(
+        spec=full, python="3.12.4", packages=[package(n) for n in GRAPH], roots=ROOTS
+    )
     spec = spec_of([theta], {"dev": ["pytest"], "docs": ["sphinx"]}, url=url)
 
     pruned = prune(lock, spec)

@@ -7,21 +7,39 @@ from typing import TYPE_CHECKING, Any
 from envsync.core import render
 
 if TYPE_CHECKING:
+    from envsync.core.targets import LockTarget
     from envsync.usecases.apply import Outcome
     from envsync.usecases.check import CheckOutcome
     from envsync.usecases.lock import LockOutcome
 
-__all__ = ["check_data", "lock_data", "outcome_data"]
+__all__ = ["check_data", "lock_data", "outcome_data", "target_data"]
 
 
 def lock_data(lock: LockOutcome) -> dict[str, Any]:
-    """What happened (or would happen) to pylock.toml."""
+    """What happened (or would happen) to pylock.toml: its targets, and what changed on each."""
     return {
         "path": str(lock.path),
         "change": lock.change,
         "packages": lock.packages,
-        "python": lock.python,
+        "targets": [target_data(t) for t in lock.targets],
+        "changes": [
+            {
+                "target": target_data(c.target),
+                "new_target": c.new_target,
+                "added": [{"name": n, "version": v} for n, v in c.added],
+                "removed": [{"name": n, "version": v} for n, v in c.removed],
+                "changed": [{"name": n, "from": old, "to": new} for n, old, new in c.changed],
+            }
+            for c in lock.changes
+        ],
     }
+
+
+def target_data(target: LockTarget | None) -> dict[str, str] | None:
+    """A lock target: its Python version and platform name."""
+    if target is None:
+        return None
+    return {"python": target.python, "platform": target.platform.name}
 
 
 def outcome_data(outcome: Outcome) -> dict[str, Any]:
@@ -33,6 +51,7 @@ def outcome_data(outcome: Outcome) -> dict[str, Any]:
             "change": outcome.venv_change,
             "reason": outcome.venv_reason,
         },
+        "target": target_data(outcome.target),
         "lock": lock_data(outcome.lock),
         "groups": list(outcome.groups),
         "main": outcome.main,
@@ -51,6 +70,7 @@ def check_data(outcome: CheckOutcome) -> dict[str, Any]:
             "reason": outcome.lock_reason,
         },
         "venv": {"path": str(outcome.venv), "state": outcome.venv_state, "python": outcome.python},
+        "target": target_data(outcome.target),
         "groups": list(outcome.chosen.groups),
         "main": outcome.chosen.main,
         "plan": render.plan_to_json(outcome.plan) if outcome.plan is not None else None,

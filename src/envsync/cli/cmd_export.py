@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from envsync.cli._options import add_groups
 from envsync.cli._selection import selection
+from envsync.core.targets import PLATFORMS
 from envsync.errors import EXIT_OK
 from envsync.usecases import export, project
 
@@ -28,6 +29,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     add_groups(parser)
     parser.add_argument(
+        "--platform",
+        choices=list(PLATFORMS),
+        help="export for this platform of the lock's targets instead of this machine's "
+        "(needs no Python of it here)",
+    )
+    parser.add_argument(
+        "--python",
+        metavar="X.Y",
+        help="export for this Python version of the lock's targets (with --platform, or alone "
+        "where the lock serves one platform)",
+    )
+    parser.add_argument(
         "-o",
         "--output",
         type=Path,
@@ -39,7 +52,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     """Export the lock as it is: a missing lock is an error, a stale one a warning."""
     spec = project.load_spec(args.spec)
-    result = export.export_lock(spec, selection(args), ctx.reporter())
+    result = export.export_lock(
+        spec, selection(args), ctx.reporter(), platform=args.platform, python=args.python
+    )
     if result.stale is not None:
         ctx.warn(f"pylock.toml is out of date ({result.stale}); exported it as it is")
     for name in result.file.local:

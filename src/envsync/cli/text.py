@@ -10,9 +10,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from envsync.core import render
+from envsync.core.targets import describe
 from envsync.report import Locked, Resolving, Step
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from envsync.core.lockdiff import TargetChanges
     from envsync.report import Event
     from envsync.usecases.apply import Outcome
     from envsync.usecases.check import CheckOutcome
@@ -61,7 +65,27 @@ def lock_text(outcome: LockOutcome, *, fresh: bool = False) -> str:
     path keeps it).
     """
     verb = _LOCK_VERB["unchanged" if fresh else outcome.change]
-    return f"{outcome.path.name} {verb}: {outcome.packages} package(s) for Python {outcome.python}"
+    head = (
+        f"{outcome.path.name} {verb}: {outcome.packages} package(s) for {describe(outcome.targets)}"
+    )
+    return "\n".join([head, *_changes_lines(outcome.changes)])
+
+
+def _changes_lines(changes: Sequence[TargetChanges]) -> list[str]:
+    """Per target, what changed; targets that changed alike share one heading."""
+    alike: dict[tuple[object, ...], list[TargetChanges]] = {}
+    for change in changes:
+        key = (change.added, change.removed, change.changed, change.new_target)
+        alike.setdefault(key, []).append(change)
+    lines = []
+    for group in alike.values():
+        first = group[0]
+        new = " (new target)" if first.new_target else ""
+        lines.append(f"  {describe([c.target for c in group])}{new}:")
+        lines += [f"    + {name} {version}" for name, version in first.added]
+        lines += [f"    ~ {name} {old} -> {new_v}" for name, old, new_v in first.changed]
+        lines += [f"    - {name} {version}" for name, version in first.removed]
+    return lines
 
 
 def check_text(outcome: CheckOutcome, *, color: bool) -> str:
@@ -92,7 +116,8 @@ def _why(reason: str | None) -> str:
 def progress_line(event: Event) -> str:
     """One line of progress for *event*."""
     if isinstance(event, Resolving):
-        return f"Resolving {event.requirements} requirement(s) for Python {event.python}..."
+        where = f" on {event.platform}" if event.platform else ""
+        return f"Resolving {event.requirements} requirement(s) for Python {event.python}{where}..."
     if isinstance(event, Locked):
         return f"Locked {event.packages} package(s) in pylock.toml"
     if isinstance(event, Step):

@@ -113,13 +113,18 @@ def _position(document: Mapping[str, Any], key: Key) -> tuple[int, ...]:
 
 def check_packages(lock: Pylock, problems: list[LockProblem]) -> None:
     """What envsync needs of the packages beyond PEP 751; each problem names its key."""
-    seen: dict[str, str] = {}
+    # A lock for several targets may hold a package at one version per target, each entry
+    # with the marker of its targets; two entries that could both install are refused.
+    seen: dict[str, list[tuple[int, Package]]] = {}
     for i, package in enumerate(lock.packages):
         key: Key = ("packages", i)
-        if package.name in seen:
-            found = f"{package.name!r} again (also at {seen[package.name]})"
-            _bad(problems, (*key, "name"), f"must name each package once, found {found}")
-        seen[package.name] = f"packages[{i}]"
+        for j, other in seen.get(package.name, ()):
+            if package.marker is None or other.marker is None or package.version == other.version:
+                found = f"{package.name!r} again (also at packages[{j}])"
+                what = "must name each package once (or once per version, each with a marker)"
+                _bad(problems, (*key, "name"), f"{what}, found {found}")
+                break
+        seen.setdefault(package.name, []).append((i, package))
         _check_package(problems, key, package)
     for i, marker in enumerate(lock.environments or ()):
         _marker(problems, ("environments", i), marker)
@@ -215,8 +220,8 @@ def check_tool(lock: Pylock, table: LockInfo, problems: list[LockProblem]) -> No
     *table* is read as far as it could be: a key already in *problems* is not checked again.
     """
     wrong = {problem.key[2] for problem in problems if problem.key[:2] == _TOOL and problem.key[2:]}
-    if "python" not in wrong:
-        _python(problems, table.python)
+    if table.targets == () and "python" not in wrong and "targets" not in wrong:
+        _python(problems, table.python)  # a format 1 lock: one interpreter's version
     known, where = table.groups, "tool.envsync.groups"
     subsets = [
         ("groups", table.groups, list(lock.dependency_groups or ()), "dependency-groups"),

@@ -33,12 +33,14 @@ from envsync.core.lockcheck import (
     lock_error,
     pep751_reason,
 )
+from envsync.core.lockmerge import Entry, TargetResolution, merge, roots_of
 from envsync.core.lockselect import Artifact, Wanted, package_version, select
 from envsync.core.locktable import (
     FORMAT,
     LockInfo,
     fingerprint,
     info,
+    inputs_fingerprint,
     is_fresh,
     read_info,
     requirement_text,
@@ -47,11 +49,12 @@ from envsync.core.locktable import (
 )
 from envsync.core.names import LOCK_NAME
 from envsync.core.requirementtext import strip_credentials
+from envsync.core.resolved import LockedFile, ResolvedPackage
 from envsync.core.tomlcheck import TomlDecodeError, parse_toml
 from envsync.errors import LockError, LockProblem
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Mapping, Sequence
     from pathlib import Path
 
     from envsync._types import NormalizedName
@@ -65,12 +68,14 @@ __all__ = [
     "LockedFile",
     "ParsedLock",
     "ResolvedPackage",
+    "TargetResolution",
     "Wanted",
     "build_lock",
     "dumps",
     "fingerprint",
     "group_marker",
     "info",
+    "inputs_fingerprint",
     "is_fresh",
     "loads",
     "package_version",
@@ -86,75 +91,34 @@ __all__ = [
 CREATED_BY = "envsync"
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class LockedFile:
-    """One distribution file of a pinned version, as an index lists it."""
-
-    filename: str
-    """The file's name (wheel or sdist)."""
-    url: str | None = None
-    """Absolute URL, credentials stripped; None when ``path`` is set."""
-    path: str | None = None
-    """Path relative to the project (POSIX separators), for local files."""
-    sha256: str
-    """Hex sha256 of the file."""
-    size: int | None = None
-    """Size in bytes, when the index says."""
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class ResolvedPackage:
-    """One package of a resolution, with everything the lock records about it."""
-
-    name: NormalizedName
-    """Normalized project name."""
-    version: Version | None
-    """Pinned version; None for a local directory."""
-    groups: frozenset[str]
-    """Groups that need it; empty when the main dependencies need it (always installed)."""
-    dependencies: tuple[NormalizedName, ...] = ()
-    """Names of the packages it requires in this resolution."""
-    wheels: tuple[LockedFile, ...] = ()
-    """Every wheel of the version, for every platform the index lists."""
-    sdist: LockedFile | None = None
-    """The source distribution, if any."""
-    directory: str | None = None
-    """A local project folder (relative to the project where possible)."""
-    editable: bool = False
-    """Install the directory in editable mode."""
-    archive: LockedFile | None = None
-    """A direct-URL or local archive."""
-    index: str | None = None
-    """The simple-API URL the files came from."""
-    requires_python: str | None = None
-    """The version's Requires-Python, when known."""
-
-
 # -- building ------------------------------------------------------------------------------
 
 
 def build_lock(
     *,
     spec: Spec,
-    python: str,
-    packages: Iterable[ResolvedPackage],
-    roots: Mapping[str, Iterable[str]] | None = None,
+    resolutions: Sequence[TargetResolution],
     local: Mapping[str, str] | None = None,
 ) -> Pylock:
-    """A validated Pylock for *packages*, resolved for Python *python* from *spec*.
+    """A validated Pylock serving every target of *resolutions*, resolved from *spec*.
 
-    *roots* names each group's top-level packages; *local* is as for ``fingerprint``.
+    Each package entry's marker is true on exactly the targets and groups that need it
+    (``lockmerge``); ``environments`` lists one marker per target, so an installer on a
+    machine no target matches refuses the lock rather than guess. *local* is as for
+    ``fingerprint``.
     """
     group_names = sorted(str(canonicalize_name(g.name)) for g in spec.groups)
+    targets = sorted((r.target for r in resolutions), key=lambda t: t.key)
+    roots = roots_of(resolutions)
     lock = Pylock(
         lock_version=Version("1.0"),
-        environments=[_environment_marker(python)],
+        environments=[t.marker() for t in targets],
         requires_python=spec.python if str(spec.python) else None,
         dependency_groups=group_names or None,
         created_by=CREATED_BY,
-        packages=[_package(p) for p in sorted(packages, key=lambda p: p.name)],
+        packages=[_package(e) for e in merge(resolutions)],
         tool={
-            "envsync": tool_table(spec, python, group_names, roots or {}, local),
+            "envsync": tool_table(spec, targets, group_names, roots, local),
         },
     )
     try:
@@ -165,13 +129,6 @@ def build_lock(
     return lock
 
 
-def _environment_marker(python: str) -> Marker:
-    # pip-compile evaluates markers for one interpreter, so the lock is only correct for
-    # that Python minor version: say so, so other installers refuse rather than guess.
-    minor = ".".join(python.split(".")[:2])
-    return Marker(f"python_version == '{minor}'")
-
-
 def group_marker(groups: frozenset[str]) -> Marker | None:
     """The PEP 751 marker of a package the given groups need (None: always installed)."""
     if not groups:
@@ -179,17 +136,22 @@ def group_marker(groups: frozenset[str]) -> Marker | None:
     return Marker(" or ".join(f"'{g}' in dependency_groups" for g in sorted(groups)))
 
 
-def _package(p: ResolvedPackage) -> Package:
+def _package(entry: Entry) -> Package:
     # PEP 751: a source tree's version MUST NOT be in `version`, since the tree can change;
     # envsync keeps the version it saw under the package's tool table, for planning only.
+    p = entry.package
     tree = p.directory is not None
     return Package(
         name=p.name,
         version=None if tree else p.version,
         tool={"envsync": {"version": str(p.version)}} if tree and p.version else None,
-        marker=group_marker(p.groups),
+        marker=entry.marker,
         requires_python=SpecifierSet(p.requires_python) if p.requires_python else None,
-        dependencies=[{"name": d} for d in sorted(p.dependencies)] or None,
+        dependencies=[
+            {"name": name, "version": version} if version else {"name": name}
+            for name, version in entry.dependencies
+        ]
+        or None,
         directory=PackageDirectory(path=p.directory, editable=p.editable or None)
         if p.directory is not None
         else None,

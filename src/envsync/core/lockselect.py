@@ -117,9 +117,9 @@ def select(
 
 def dependency_closure(lock: Pylock, roots: Iterable[str]) -> set[str]:
     """The names *roots* reach through the ``dependencies`` the lock records, roots included."""
-    edges: dict[str, list[str]] = {
-        p.name: [str(d.get("name")) for d in p.dependencies or []] for p in lock.packages
-    }
+    edges: dict[str, list[str]] = {}
+    for p in lock.packages:  # a lock for several targets may hold a name more than once
+        edges.setdefault(p.name, []).extend(str(d.get("name")) for d in p.dependencies or [])
     todo = list(roots)
     reached: set[str] = set()
     while todo:

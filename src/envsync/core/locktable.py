@@ -17,6 +17,7 @@ from packaging.utils import canonicalize_name
 from envsync.core.lockcheck import RELOCK, Key, lock_error
 from envsync.core.names import LOCK_NAME
 from envsync.core.requirementtext import requirement_line, strip_credentials
+from envsync.core.targets import PLATFORMS, LockTarget, Platform
 from envsync.core.tomlcheck import show
 from envsync.errors import LockProblem
 
@@ -34,6 +35,7 @@ __all__ = [
     "LockInfo",
     "fingerprint",
     "info",
+    "inputs_fingerprint",
     "is_fresh",
     "read_info",
     "requirement_text",
@@ -42,7 +44,8 @@ __all__ = [
 ]
 
 #: Version of the ``[tool.envsync]`` table; bumped when older envsyncs could misread it.
-FORMAT = 1
+#: 2: ``targets`` (Pythons x platforms) replaces ``python`` (one interpreter's version).
+FORMAT = 2
 _TOOL: Key = ("tool", "envsync")
 _UPGRADE = "upgrade envsync, or " + RELOCK
 
@@ -57,8 +60,13 @@ class LockInfo:
     """Hash of the spec inputs the lock was resolved from."""
     groups: tuple[str, ...]
     """Every group the lock covers."""
-    python: str
-    """Full version of the interpreter the lock was resolved for."""
+    python: str = ""
+    """Format 1 only: the full version of the one interpreter the lock was resolved for."""
+    targets: tuple[LockTarget, ...] = ()
+    """The Pythons and platforms the lock serves (format 2; empty in a format 1 lock)."""
+    inputs: str = ""
+    """Hash of the spec inputs less ``[lock]``: a target whose inputs it still matches keeps
+    its resolution when targets are added or dropped."""
     default_groups: tuple[str, ...] = ()
     """Groups installed unless asked otherwise (the spec's default-groups)."""
     roots: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -71,7 +79,28 @@ class LockInfo:
 
 
 def fingerprint(spec: Spec, local: Mapping[str, str] | None = None) -> str:
-    """Hash of what the resolution depends on; comments, order and venv path do not count.
+    """Hash of what the lock depends on, its targets (``[lock]``) included."""
+    data = _inputs(spec, local)
+    if spec.lock.python_versions or spec.lock.platforms:
+        data["lock"] = {
+            "python-versions": list(spec.lock.python_versions),
+            "platforms": list(spec.lock.platforms),
+        }
+    return _hash(data)
+
+
+def inputs_fingerprint(spec: Spec, local: Mapping[str, str] | None = None) -> str:
+    """Hash of what each target's resolution depends on: ``fingerprint`` less ``[lock]``."""
+    return _hash(_inputs(spec, local))
+
+
+def _hash(data: Mapping[str, Any]) -> str:
+    blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _inputs(spec: Spec, local: Mapping[str, str] | None) -> dict[str, Any]:
+    """What a resolution depends on; comments, order and venv path do not count.
 
     *local* maps each local project folder to a hash of its build files, so editing a local
     package's version or dependencies makes the lock stale.
@@ -95,8 +124,7 @@ def fingerprint(spec: Spec, local: Mapping[str, str] | None = None) -> str:
         "local": dict(local or {}),
     }
     data.update({key: value for key, value in extra.items() if value})
-    blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
-    return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
+    return data
 
 
 def is_fresh(
@@ -115,7 +143,7 @@ def is_fresh(
 
 def tool_table(
     spec: Spec,
-    python: str,
+    targets: Iterable[LockTarget],
     group_names: list[str],
     roots: Mapping[str, Iterable[str]],
     local: Mapping[str, str] | None,
@@ -124,8 +152,9 @@ def tool_table(
     table: dict[str, Any] = {
         "format": FORMAT,
         "fingerprint": fingerprint(spec, local),
+        "inputs": inputs_fingerprint(spec, local),
         "groups": group_names,
-        "python": python,
+        "targets": [_target_table(t) for t in sorted(targets, key=lambda t: t.key)],
     }
     if spec.default_groups:
         table["default-groups"] = list(spec.default_groups)
@@ -136,6 +165,21 @@ def tool_table(
         table["group-roots"] = group_roots
     # What was resolved, so dropping a requirement later needs no resolver run.
     table["requirements"] = requirements_table(spec)
+    return table
+
+
+def _target_table(target: LockTarget) -> dict[str, str]:
+    platform = target.platform
+    table = {"python": target.python, "platform": platform.name}
+    if PLATFORMS.get(platform.name) != platform:  # a machine no named platform matches
+        table.update(
+            {
+                "sys-platform": platform.sys_platform,
+                "platform-machine": platform.platform_machine,
+                "platform-system": platform.platform_system,
+                "os-name": platform.os_name,
+            }
+        )
     return table
 
 
@@ -191,7 +235,9 @@ def read_info(lock: Pylock, problems: list[LockProblem]) -> LockInfo | None:
         format=fmt,
         fingerprint=_required_string(table, "fingerprint", problems),
         groups=_strings(table.get("groups", []), ("groups",), problems),
-        python=_required_string(table, "python", problems),
+        python=_required_string(table, "python", problems) if fmt < FORMAT else "",
+        targets=_targets(table.get("targets"), problems) if fmt >= FORMAT else (),
+        inputs=_required_string(table, "inputs", problems) if fmt >= FORMAT else "",
         default_groups=_strings(table.get("default-groups", []), ("default-groups",), problems),
         roots=_roots(table, problems),
         requirements=_recorded_requirements(table.get("requirements"), problems),
@@ -226,6 +272,52 @@ def _recorded_requirements(
     for group, reqs in value.get("groups", {}).items():
         found[str(group)] = _strings(reqs, ("requirements", "groups", str(group)), problems)
     return found
+
+
+_MACHINE_KEYS = ("sys-platform", "platform-machine", "platform-system", "os-name")
+
+
+def _targets(value: object, problems: list[LockProblem]) -> tuple[LockTarget, ...]:
+    """``targets``: the Pythons and platforms the lock serves, one table each."""
+    if not isinstance(value, list) or not value:
+        found = (
+            "is missing" if value is None else f"must be an array of tables, found {show(value)}"
+        )
+        problems.append(LockProblem(key=(*_TOOL, "targets"), problem=found))
+        return ()
+    found_targets = []
+    for k, item in enumerate(value):
+        target = _target(item) if isinstance(item, dict) else None
+        if target is None:
+            what = "must be a table with python (like 3.12) and platform, found " + show(item)
+            problems.append(LockProblem(key=(*_TOOL, "targets", k), problem=what))
+        else:
+            found_targets.append(target)
+    return tuple(found_targets)
+
+
+def _target(item: Mapping[str, object]) -> LockTarget | None:
+    python, name = item.get("python"), item.get("platform")
+    if not isinstance(python, str) or not isinstance(name, str):
+        return None
+    parts = python.split(".")
+    if len(parts) != 2 or not all(p.isdigit() and len(p) < 4 for p in parts):  # noqa: PLR2004
+        return None
+    platform = PLATFORMS.get(name)
+    if platform is None:
+        values = [item.get(key) for key in _MACHINE_KEYS]
+        if not all(isinstance(v, str) for v in values):
+            return None
+        sys_platform, machine, system, os_name = (str(v) for v in values)
+        platform = Platform(
+            name=name,
+            sys_platform=sys_platform,
+            platform_machine=machine,
+            platform_system=system,
+            os_name=os_name,
+            tags=(),
+        )
+    return LockTarget(python=python, platform=platform)
 
 
 def _strings(value: object, key: Key, problems: list[LockProblem]) -> tuple[str, ...]:

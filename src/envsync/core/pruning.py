@@ -16,13 +16,13 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from envsync.core import lockfile
-from envsync.core.lockselect import dependency_closure
+from envsync.core.lockmerge import TargetResolution, split
 from envsync.core.spec import Group
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    from packaging.pylock import Package, Pylock
+    from packaging.pylock import Pylock
 
     from envsync.core.locktable import LockInfo
     from envsync.core.spec import Spec
@@ -48,14 +48,41 @@ def prune(
         return None
     if lockfile.fingerprint(_with_requirements(spec, old), local) != table.fingerprint:
         return None  # something besides the requirements changed
+    if not table.targets:
+        return None  # a lock of an older format: resolve, to record its targets
     roots = _remaining_roots(table.roots, old, new)
-    needs = {root: dependency_closure(lock, names) for root, names in roots.items()}
-    needed = set().union(*needs.values())
-    packages = [_marked(p, needs) for p in lock.packages if p.name in needed]
-    groups = sorted(g for g in new if g)
-    tool = dict(lock.tool or {})
-    tool["envsync"] = lockfile.tool_table(spec, table.python, groups, roots, local)
-    return dataclasses.replace(lock, packages=packages, dependency_groups=groups or None, tool=tool)
+    kept = [_pruned(split(lock, target, table.roots), roots) for target in table.targets]
+    return lockfile.build_lock(spec=spec, resolutions=kept, local=local)
+
+
+def _pruned(resolution: TargetResolution, roots: Mapping[str, tuple[str, ...]]) -> TargetResolution:
+    """One target's packages that the remaining roots still reach, each with its groups."""
+    edges: dict[str, tuple[str, ...]] = {p.name: p.dependencies for p in resolution.packages}
+    present = set(edges)
+    needs = {
+        root: _closure(edges, [n for n in names if n in present]) for root, names in roots.items()
+    }
+    packages = []
+    for package in resolution.packages:
+        groups = frozenset(root for root, names in needs.items() if package.name in names)
+        if groups:
+            main = "" in groups
+            packages.append(dataclasses.replace(package, groups=frozenset() if main else groups))
+    return TargetResolution(
+        target=resolution.target,
+        packages=tuple(packages),
+        roots={root: tuple(n for n in names if n in present) for root, names in roots.items()},
+    )
+
+
+def _closure(edges: Mapping[str, Iterable[str]], roots: Iterable[str]) -> set[str]:
+    todo, reached = list(roots), set()
+    while todo:
+        name = todo.pop()
+        if name not in reached:
+            reached.add(name)
+            todo.extend(edges.get(name, ()))
+    return reached
 
 
 def _requirements_of(spec: Spec) -> dict[str, tuple[str, ...]]:
@@ -96,10 +123,3 @@ def _remaining_roots(
         dropped = {canonicalize_name(Requirement(r).name) for r in old[root]} - asked
         kept[root] = tuple(n for n in roots.get(root, ()) if n not in dropped)
     return kept
-
-
-def _marked(package: Package, needs: Mapping[str, set[str]]) -> Package:
-    """*package* with the marker of the groups that still need it."""
-    groups = frozenset(root for root, names in needs.items() if package.name in names)
-    marker = None if "" in groups else lockfile.group_marker(groups)
-    return dataclasses.replace(package, marker=marker)

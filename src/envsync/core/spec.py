@@ -33,6 +33,7 @@ from envsync.core.specsources import (
     read_sources,
     valid_name,
 )
+from envsync.core.targets import LockTargets
 from envsync.core.tomlcheck import (
     Checker,
     Key,
@@ -163,6 +164,8 @@ class Spec:
     build: bool = True
     """Whether packages may be built from source (sdists, local folders): false means wheels
     only, so no package's build code ever runs."""
+    lock: LockTargets = field(default_factory=LockTargets)
+    """``[lock]``: the Pythons and platforms the lock serves (empty: this machine's)."""
 
     def source(self, name: str) -> Source | None:
         """The [sources] entry for package *name*, if any."""

@@ -9,7 +9,7 @@ per target; an installer on a machine no target matches refuses the lock.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from packaging.markers import Marker
@@ -23,6 +23,7 @@ __all__ = [
     "MACOS_FLOOR",
     "PLATFORMS",
     "LockTarget",
+    "LockTargets",
     "Platform",
     "describe",
     "machine_platform",
@@ -46,15 +47,16 @@ class Platform:
     """The name env.toml uses: ``linux-x86_64``."""
     sys_platform: str
     """``sys.platform``: linux, darwin, win32."""
-    platform_system: str
+    platform_system: str = field(compare=False)
     """``platform.system()``: Linux, Darwin, Windows."""
-    os_name: str
+    os_name: str = field(compare=False)
     """``os.name``: posix or nt."""
     platform_machine: str
     """``platform.machine()``: x86_64, aarch64, arm64, AMD64."""
-    tags: tuple[str, ...]
-    """The wheel platform tags it accepts, best first."""
-    uv: str | None = None
+    tags: tuple[str, ...] = field(compare=False)
+    """The wheel platform tags it accepts, best first (a platform is known by its name and
+    markers: a lock read back knows no tags for a machine no named platform matches)."""
+    uv: str | None = field(default=None, compare=False)
     """uv's ``--python-platform`` value for the same platform (None: uv has no name for it)."""
 
 
@@ -114,6 +116,16 @@ PLATFORMS: Mapping[str, Platform] = {
         ),
     )
 }
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LockTargets:
+    """env.toml's ``[lock]`` table: the Pythons and platforms the lock must serve."""
+
+    python_versions: tuple[str, ...] = ()
+    """Minor versions (``3.12``); empty: the venv's Python."""
+    platforms: tuple[str, ...] = ()
+    """Names from ``PLATFORMS``; empty: this machine's platform."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

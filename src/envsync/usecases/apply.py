@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from envsync.install import transaction
 from envsync.report import Locked, Step
-from envsync.usecases import project
+from envsync.usecases import locktargets, project
 from envsync.usecases.context import start
 from envsync.usecases.lock import lock_for, outcome_of
 from envsync.usecases.lock import write as write_lock
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from envsync.core.planner import Plan
     from envsync.core.selection import Chosen, GroupSelection
     from envsync.core.spec import Spec
+    from envsync.core.targets import LockTarget
     from envsync.usecases.backends import Services
     from envsync.usecases.context import RunContext
     from envsync.usecases.lock import LockChange, LockOutcome, Mode
@@ -53,6 +54,8 @@ class Outcome:
     """Why it is recreated."""
     python: str
     """Version of the venv's interpreter."""
+    target: LockTarget | None = None
+    """This machine's lock target (the venv's Python on this platform)."""
     lock: LockOutcome
     """What happened (or would happen) to the lock."""
     groups: tuple[str, ...]
@@ -157,7 +160,16 @@ def prepare(ctx: RunContext, groups: GroupSelection | None, mode: Mode) -> Prepa
     # install knows only the lock's groups, checked once the lock is known to exist.
     chosen = choose_groups(ctx.spec, groups) if mode != "frozen" else None
     target = find_target(ctx.spec, ctx.services.reporter, ctx.prober)
+    here = locktargets.target_of(target)
+    if mode != "frozen" and (
+        problem := locktargets.uncovered(ctx.spec, locktargets.spec_targets(ctx.spec, here), here)
+    ):
+        raise problem  # before anything is resolved: the spec does not name this machine
     the_lock, lock_change = lock_for(ctx, target, mode)
+    if lock_change == "unchanged" and (
+        problem := locktargets.not_served(ctx.table_of(the_lock), here)
+    ):
+        raise problem
     if chosen is None:
         chosen = choose_groups(ctx.spec, groups, lock=ctx.project.lock.info)
     return Prepared(chosen=chosen, target=target, lock=the_lock, lock_change=lock_change)
@@ -193,6 +205,7 @@ def _outcome(
         venv_change=ready.target.change,
         venv_reason=ready.target.reason,
         python=ready.target.version,
+        target=locktargets.target_of(ready.target),
         lock=outcome_of(ctx, ready.lock, lock_change),
         groups=ready.chosen.groups,
         main=ready.chosen.main,

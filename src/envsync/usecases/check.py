@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Literal
 from envsync.core.names import LOCK_NAME
 from envsync.errors import LockError
 from envsync.install import transaction
-from envsync.usecases import project, target
+from envsync.usecases import locktargets, project, target
 from envsync.usecases.context import start
 from envsync.usecases.planning import choose_groups, drift_of, plan_in
 from envsync.venv import create, environment
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
 
     from packaging.pylock import Pylock
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from envsync.core.planner import InstalledDist, Plan
     from envsync.core.selection import Chosen, GroupSelection
     from envsync.core.spec import Spec
+    from envsync.core.targets import LockTarget
     from envsync.usecases.context import RunContext
     from envsync.venv.drift import DriftItem
     from envsync.venv.environment import VenvInfo
@@ -58,6 +60,8 @@ class CheckOutcome:
     """Files that no longer match their RECORD (with ``verify``)."""
     chosen: Chosen
     """The groups checked."""
+    target: LockTarget | None = None
+    """The venv's lock target (its Python on this platform), when there is a venv."""
 
     def in_sync(self) -> bool:
         """True when nothing differs: CI may go on."""
@@ -96,7 +100,10 @@ def check_in(
         )  # fmt: skip
     info, installed = environment.inspect(spec.venv, prober=ctx.prober)
     version = str(info.version)
-    lock_state, reason = _lock_state(ctx, version)
+    here = locktargets.machine_target(version, info.markers, info.tags)
+    if problem := locktargets.not_served(ctx.project.lock.info, here):
+        raise problem
+    lock_state, reason = _lock_state(ctx, locktargets.spec_targets(spec, here))
     found = drift_of(info) if verify else ()
     plan = None
     if the_lock is not None:
@@ -110,6 +117,7 @@ def check_in(
         venv=spec.venv,
         venv_state=_venv_state(spec, info),
         python=version,
+        target=here,
         plan=plan,
         drift=found,
         chosen=chosen,
@@ -122,10 +130,12 @@ def _venv_state(spec: Spec, info: VenvInfo) -> VenvState:
     return "ok" if spec.python.contains(info.version, prereleases=True) else "wrong-python"
 
 
-def _lock_state(ctx: RunContext, version: str | None) -> tuple[LockState, str | None]:
+def _lock_state(
+    ctx: RunContext, targets: Sequence[LockTarget] | None
+) -> tuple[LockState, str | None]:
     if ctx.project.lock.lock is None:
         return "missing", f"there is no {LOCK_NAME}"
-    why = project.stale_because(ctx.project, version)
+    why = project.stale_because(ctx.project, targets)
     return ("fresh", None) if why is None else ("stale", why)
 
 

@@ -7,28 +7,36 @@ pruning cannot answer; existing pins are the resolver's preferences.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 from packaging.utils import canonicalize_name
 
 from envsync.core import lockfile, pruning
+from envsync.core.lockdiff import TargetChanges, changes
+from envsync.core.lockmerge import TargetResolution, missing_files, split
 from envsync.errors import MissingLockError, ResolutionError, StaleLockError
 from envsync.report import Resolving
 from envsync.resolve.protocol import ResolveRequest
+from envsync.system.parallel import parallel
 from envsync.usecases import project
 from envsync.usecases.backends import resolver_for
 from envsync.usecases.context import start
+from envsync.usecases.locktargets import Runner, runner_for, spec_targets, target_of
 from envsync.usecases.target import find_target
 
 if TYPE_CHECKING:
-    from collections.abc import Collection
+    from collections.abc import Collection, Sequence
     from pathlib import Path
 
     from packaging.pylock import Pylock
+    from packaging.version import Version
 
     from envsync._types import NormalizedName
     from envsync.core.spec import Spec
+    from envsync.core.targets import LockTarget
+    from envsync.resolve.protocol import Resolution, Resolver
     from envsync.usecases.backends import Services
     from envsync.usecases.context import RunContext
     from envsync.usecases.target import Target
@@ -50,9 +58,11 @@ class LockOutcome:
     change: LockChange
     """Whether the file was created, updated or left as it was."""
     packages: int
-    """Packages in the lock."""
-    python: str
-    """Python version the lock is for."""
+    """Package entries in the lock."""
+    targets: tuple[LockTarget, ...]
+    """The Pythons and platforms the lock serves."""
+    changes: tuple[TargetChanges, ...] = ()
+    """Per target, what changed against the previous lock (empty when nothing did)."""
     local_files: tuple[Path, ...] = ()
     """The local packages' build files the lock depends on (the no-change path watches them)."""
 
@@ -67,17 +77,18 @@ def lock(
     """Resolve *spec* and write pylock.toml; a fresh lock is kept unless asked to upgrade."""
     ctx = start(spec, services)
     project.check_local_sources(spec)  # pip would stumble on a missing folder with a traceback
-    target = find_target(spec, ctx.services.reporter, ctx.prober)
+    machine = find_target(spec, ctx.services.reporter, ctx.prober)
     names = frozenset(canonicalize_name(n) for n in upgrade_packages)
     if upgrade or names:
-        new = _resolve(ctx, target, upgrade=upgrade, upgrade_packages=names)
+        targets = spec_targets(spec, target_of(machine))
+        new = _resolve(ctx, machine, targets, upgrade=upgrade, upgrade_packages=names)
         return write(ctx, new)
     # As apply decides: a fresh lock is kept as it is, a stale one pruned or resolved.
-    new, change = lock_for(ctx, target, "auto")
+    new, change = lock_for(ctx, machine, "auto")
     return outcome_of(ctx, new, change) if change == "unchanged" else write(ctx, new)
 
 
-def lock_for(ctx: RunContext, target: Target, mode: Mode) -> tuple[Pylock, LockChange]:
+def lock_for(ctx: RunContext, machine: Target, mode: Mode) -> tuple[Pylock, LockChange]:
     """The lock to install from, resolved in memory when it is stale (the caller writes it)."""
     current = ctx.project.lock
     if mode == "frozen":
@@ -85,17 +96,18 @@ def lock_for(ctx: RunContext, target: Target, mode: Mode) -> tuple[Pylock, LockC
             msg = f"--frozen needs a lock, and {current.path} does not exist"
             raise MissingLockError(msg, hint="run `envsync lock` and commit pylock.toml")
         return current.lock, "unchanged"
+    targets = spec_targets(ctx.spec, target_of(machine))
     why = (
         "there is no pylock.toml yet"
         if current.lock is None
-        else project.stale_because(ctx.project, target.version)
+        else project.stale_because(ctx.project, targets)
     )
     if why is None and current.lock is not None:
         return current.lock, "unchanged"
     if mode == "locked":
         msg = f"the lock is out of date: {why}"
         raise StaleLockError(msg, hint="run `envsync lock` and commit pylock.toml")
-    new = _pruned(ctx, target) or _resolve(ctx, target)
+    new = _pruned(ctx, targets) or _resolve(ctx, machine, targets)
     return new, "created" if current.lock is None else "updated"
 
 
@@ -110,46 +122,118 @@ def write(ctx: RunContext, new: Pylock) -> LockOutcome:
 
 
 def outcome_of(ctx: RunContext, the_lock: Pylock, change: LockChange) -> LockOutcome:
-    """What happened to the lock, for the report."""
+    """What happened to the lock, for the report: per target, what changed."""
     info = ctx.table_of(the_lock) or lockfile.info(the_lock)  # a new lock's is read here
+    current = ctx.project.lock
+    old = (current.lock, current.info) if current.lock and current.info else None
+    # A first lock has nothing to compare with: its size and targets say it all.
+    changed = (
+        () if old is None or change == "unchanged" else changes(old, (the_lock, info), info.targets)
+    )
     return LockOutcome(
-        path=ctx.project.lock.path,
+        path=current.path,
         change=change,
         packages=len(the_lock.packages),
-        python=info.python,
+        targets=info.targets,
+        changes=tuple(c for c in changed if c),
         local_files=ctx.project.local.files,
     )
 
 
 def _resolve(
     ctx: RunContext,
-    target: Target,
+    machine: Target,
+    targets: Sequence[LockTarget],
     *,
     upgrade: bool = False,
     upgrade_packages: frozenset[NormalizedName] = frozenset(),
 ) -> Pylock:
-    spec, current = ctx.spec, ctx.project.lock.lock
+    """Resolve each target that needs it (in parallel), keep the others', merge them."""
+    spec = ctx.spec
+    kept = {} if upgrade or upgrade_packages else _reusable(ctx, targets)
+    runners = [runner_for(t, machine, ctx.prober) for t in targets if t not in kept]
     requirements = len(spec.dependencies) + sum(len(g.requirements) for g in spec.groups)
-    ctx.services.reporter.emit(Resolving(python=target.version, requirements=requirements))
-    request = ResolveRequest(
+    for runner in runners:
+        target = runner.target
+        event = Resolving(
+            python=target.python, platform=target.platform.name, requirements=requirements
+        )
+        ctx.services.reporter.emit(event)
+    routes = ctx.routes() if runners else None
+    resolver = (ctx.services.resolver or resolver_for(spec)) if runners else None
+
+    def one(runner: Runner) -> TargetResolution:
+        request = _request(ctx, runner, upgrade=upgrade, upgrade_packages=upgrade_packages)
+        assert resolver is not None  # noqa: S101 - set whenever there are runners
+        resolution = _resolve_one(resolver, replace(request, routes=routes), spec.build)
+        return TargetResolution(
+            target=runner.target, packages=resolution.packages, roots=resolution.roots
+        )
+
+    resolved = parallel(one, runners, workers=os.cpu_count() or 1)
+    every = sorted([*kept.values(), *resolved], key=lambda r: r.target.key)
+    for resolution in every:
+        _check_installable(resolution, build=spec.build)
+    return lockfile.build_lock(spec=spec, resolutions=every, local=ctx.project.local.hashes)
+
+
+def _reusable(ctx: RunContext, targets: Sequence[LockTarget]) -> dict[LockTarget, TargetResolution]:
+    """The targets whose inputs did not change: their part of the current lock, as it is."""
+    current, info = ctx.project.lock.lock, ctx.project.lock.info
+    if current is None or info is None or not info.targets:
+        return {}
+    if info.inputs != lockfile.inputs_fingerprint(ctx.spec, ctx.project.local.hashes):
+        return {}
+    return {t: split(current, t, info.roots) for t in targets if t in info.targets}
+
+
+def _request(
+    ctx: RunContext,
+    runner: Runner,
+    *,
+    upgrade: bool,
+    upgrade_packages: frozenset[NormalizedName],
+) -> ResolveRequest:
+    spec = ctx.spec
+    return ResolveRequest(
         dependencies=spec.dependencies,
         groups=spec.groups,
-        python=target.python,
-        python_version=target.version,
+        python=runner.python,
+        python_version=runner.target.python,
         index=spec.index,
         root=spec.root,
-        preferred=lockfile.pins(current) if current is not None else {},
+        preferred=_preferences(ctx, runner.target),
         upgrade=upgrade,
         upgrade_packages=upgrade_packages,
         sources=spec.sources,
         indexes=spec.indexes,
         build=spec.build,
-        routes=ctx.routes(),
+        target=runner.target,
+        foreign=runner.foreign,
     )
+
+
+def _preferences(ctx: RunContext, target: LockTarget) -> dict[NormalizedName, Version]:
+    """The pins a target keeps: its own where the lock served it, else the lock's.
+
+    A target new to the lock then prefers the versions the others have, so targets differ
+    only where they must.
+    """
+    current, info = ctx.project.lock.lock, ctx.project.lock.info
+    if current is None:
+        return {}
+    pins = lockfile.pins(current)
+    if info is not None and target in info.targets:
+        own = split(current, target, info.roots).packages
+        pins.update({p.name: p.version for p in own if p.version is not None})
+    return pins
+
+
+def _resolve_one(resolver: Resolver, request: ResolveRequest, build: bool) -> Resolution:
     try:
-        resolution = (ctx.services.resolver or resolver_for(spec)).resolve(request)
+        return resolver.resolve(request)
     except ResolutionError as exc:
-        if spec.build:
+        if build:
             raise
         # "No version" may only mean "no wheel": say so.
         raise ResolutionError(
@@ -157,23 +241,31 @@ def _resolve(
             hint="env.toml says build = false, so only versions with a wheel count: a package "
             "that publishes only an sdist needs build = true",
         ) from exc
-    return lockfile.build_lock(
-        spec=spec,
-        python=resolution.python,
-        packages=resolution.packages,
-        roots=resolution.roots,
-        local=ctx.project.local.hashes,
+
+
+def _check_installable(resolution: TargetResolution, *, build: bool) -> None:
+    """Every package of the target has a file the target can install: else one error."""
+    missing = missing_files(resolution, build=build)
+    if not missing:
+        return
+    target = resolution.target
+    names = ", ".join(f"{p.name} {p.version}" for p in missing)
+    raise ResolutionError(
+        f"nothing in the lock installs on {target}: {names} "
+        f"({'has' if len(missing) == 1 else 'have'} no wheel for {target.platform.name}"
+        f"{'' if build else ' and build = false'}{' and no sdist' if build else ''})",
+        hint=f"pin a version that ships a wheel for {target.platform.name}, "
+        + ("allow building from sdists (build = true), " if not build else "")
+        + f"or drop {target.platform.name} from env.toml's [lock] platforms",
     )
 
 
-def _pruned(ctx: RunContext, target: Target) -> Pylock | None:
+def _pruned(ctx: RunContext, targets: Sequence[LockTarget]) -> Pylock | None:
     """The current lock less what env.toml no longer asks for, when that is all that changed.
 
     No resolver run: the lock records its requirements, roots and dependency graph.
     """
     current, info = ctx.project.lock.lock, ctx.project.lock.info
-    if current is None or info is None:
-        return None
-    if project.minor_of(info.python) != project.minor_of(target.version):
+    if current is None or info is None or set(info.targets) != set(targets):
         return None
     return pruning.prune(current, ctx.spec, ctx.project.local.hashes, table=info)

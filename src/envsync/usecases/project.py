@@ -16,15 +16,17 @@ from typing import TYPE_CHECKING
 from envsync.core import lockfile
 from envsync.core.names import LOCK_NAME
 from envsync.core.spec import Spec, parse_spec
+from envsync.core.targets import describe
 from envsync.errors import EnvsyncError, LockError, SpecError, SpecProblem
 from envsync.system import atomic
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from packaging.pylock import Pylock
 
     from envsync.core.lockfile import LockInfo
+    from envsync.core.targets import LockTarget
 
 __all__ = [
     "LocalInputs",
@@ -121,15 +123,26 @@ def read_lock(path: Path) -> LockFile:
     return LockFile(path=path, lock=parsed.lock, text=text, info=parsed.info)
 
 
-def stale_because(project: Project, version: str | None) -> str | None:
-    """Why the lock on disk does not fit env.toml (and a venv of Python *version*), or None."""
+def stale_because(project: Project, targets: Sequence[LockTarget] | None) -> str | None:
+    """Why the lock on disk does not fit env.toml (and its *targets* on this machine), or None.
+
+    *targets* is None where the machine is not known (no venv): the targets are not compared.
+    """
     info = project.lock.info
     if info is None:
         return None
     if info.fingerprint != lockfile.fingerprint(project.spec, project.local.hashes):
         return "env.toml (or a local package it names) changed since pylock.toml was written"
-    if version is not None and minor_of(info.python) != minor_of(version):
-        return f"pylock.toml was resolved for Python {info.python}, the venv has {version}"
+    if targets is None:
+        return None
+    if not info.targets:
+        return "pylock.toml was written by an older envsync and does not name its targets"
+    if set(info.targets) != set(targets):
+        return (
+            f"pylock.toml is for {describe(info.targets)}, and env.toml's targets are "
+            f"{describe(targets)}"
+            + ("" if project.spec.lock.platforms else " (this machine's platform by default)")
+        )
     return None
 
 

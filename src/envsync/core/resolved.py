@@ -1,0 +1,57 @@
+"""A resolved package and its files: what a resolver answers and a lock records. PURE."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from packaging.version import Version
+
+    from envsync._types import NormalizedName
+
+__all__ = ["LockedFile", "ResolvedPackage"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LockedFile:
+    """One distribution file of a pinned version, as an index lists it."""
+
+    filename: str
+    """The file's name (wheel or sdist)."""
+    url: str | None = None
+    """Absolute URL, credentials stripped; None when ``path`` is set."""
+    path: str | None = None
+    """Path relative to the project (POSIX separators), for local files."""
+    sha256: str
+    """Hex sha256 of the file."""
+    size: int | None = None
+    """Size in bytes, when the index says."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ResolvedPackage:
+    """One package of a resolution, with everything the lock records about it."""
+
+    name: NormalizedName
+    """Normalized project name."""
+    version: Version | None
+    """Pinned version; None for a local directory."""
+    groups: frozenset[str]
+    """Groups that need it; empty when the main dependencies need it (always installed)."""
+    dependencies: tuple[NormalizedName, ...] = ()
+    """Names of the packages it requires in this resolution."""
+    wheels: tuple[LockedFile, ...] = ()
+    """Every wheel of the version, for every platform the index lists."""
+    sdist: LockedFile | None = None
+    """The source distribution, if any."""
+    directory: str | None = None
+    """A local project folder (relative to the project where possible)."""
+    editable: bool = False
+    """Install the directory in editable mode."""
+    archive: LockedFile | None = None
+    """A direct-URL or local archive."""
+    index: str | None = None
+    """The simple-API URL the files came from."""
+    requires_python: str | None = None
+    """The version's Requires-Python, when known."""
