@@ -312,6 +312,13 @@ def _generated() -> list[Case]:
             message=f"({many})",
         ),
         Case(
+            id="env: a [lock] Python version too long for Python",
+            file="env.toml",
+            text=f'[env]\ndependencies = ["alpha"]\n[lock]\npython-versions = ["3.{digits}"]\n',
+            message=f"{{file}}:4: lock.python-versions[0]: expected a Python minor version like"
+            f' "3.12", found "3.{digits[:54]}... ({many})',
+        ),
+        Case(
             id="env: a python version too long for Python",
             file="env.toml",
             text=f'[env]\npython = "<{digits}"\n',
@@ -472,6 +479,7 @@ PROPERTY = settings(
 KNOWN_KEYS = sorted(
     {
         *("env", "groups", "index", "indexes", "sources", "python", "venv", "dependencies"),
+        *("lock", "python-versions", "platforms"),
         *("keep", "default-groups", "installer", "resolver", "url", "extra-urls", "path"),
         *("lock-version", "created-by", "packages", "name", "version", "wheels", "sdist"),
         *("hashes", "sha256", "marker", "environments", "tool", "envsync", "fingerprint"),
@@ -483,6 +491,7 @@ INTERESTING = [
     *("http://127.0.0.1:1/x", "file:///", "ftp://x", "../..", "\x00", "\ufeff", "é", "\U0001f600"),
     *("x" * 300, "9" * 5000, "extra == 'x'", "'dev' in dependency_groups", "python_version < '3'"),
     *("alpha @ file:///nowhere", "alpha; os_name == 'nt'", "\x1b[2J", "\u202e", "\x85"),
+    *("linux-x86_64", "linux-amd64", "macos-arm64", "3.11.2"),
 ]
 SCALARS = st.one_of(
     st.sampled_from(INTERESTING),

@@ -26,6 +26,7 @@ from envsync.core.importers import (
     template,
 )
 from envsync.core.spec import parse_spec
+from envsync.core.targets import PLATFORMS, LockTargets
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -635,6 +636,36 @@ def test_template_loads_and_asks_for_the_python_given():
     uncommented = text.replace("[env]\n", "[env]\n" + "\n".join(options) + "\n", 1)
     assert parse_spec(uncommented, path=SPEC_PATH).resolver == "pip-tools"
     assert template(python=">=3.11", path=SPEC_PATH) == text
+
+
+def _uncomment_lock(text):
+    """*text* with its commented [lock] example uncommented: the lines from `# [lock]` on."""
+    lines = text.splitlines()
+    start = lines.index("# [lock]")
+    block = [line for line in lines[start:] if line.startswith("# ")]
+    assert len(block) == 3, block  # the header and its two keys, each a commented line
+    return "\n".join([*lines[:start], *(line[2:] for line in block), ""])
+
+
+@pytest.mark.parametrize(
+    ("python", "versions"),
+    [
+        (">=3.11", ("3.11", "3.12")),
+        ("3.12", ("3.12",)),
+        (">=3.9,<3.11", ("3.9", "3.10")),
+        ("<3.10", ("3.8", "3.9")),
+        (">=3.13.2", ("3.13", "3.14")),
+    ],
+)
+def test_template_lock_example_uncommented_parses(python, versions):
+    text = template(python=python, path=SPEC_PATH)
+    assert parse_spec(text, path=SPEC_PATH).lock == LockTargets()  # commented: this machine's
+    spec = parse_spec(_uncomment_lock(text), path=SPEC_PATH)
+    # Python versions the template's own [env] python allows, on three named platforms.
+    assert spec.lock == LockTargets(
+        python_versions=versions, platforms=("linux-x86_64", "macos-arm64", "windows-x86_64")
+    )
+    assert all(name in text for name in PLATFORMS)  # every name a user may write, listed
 
 
 def test_template_refuses_a_bad_python():

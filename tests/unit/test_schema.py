@@ -22,10 +22,12 @@ from envsync.core.spec import (
     ENV_KEYS,
     INDEX_KEYS,
     INDEXES_KEYS,
+    LOCK_KEYS,
     SOURCE_KEYS,
     TOP_KEYS,
     parse_spec,
 )
+from envsync.core.targets import PLATFORMS
 from envsync.errors import SpecError
 
 if sys.version_info >= (3, 11):
@@ -93,11 +95,17 @@ def test_schema_knows_the_loaders_keys():
     assert set(SCHEMA["properties"]["index"]["properties"]) == INDEX_KEYS
     assert set(SCHEMA["$defs"]["named-index"]["properties"]) == INDEXES_KEYS
     assert set(SCHEMA["$defs"]["source"]["properties"]) == SOURCE_KEYS
+    assert set(SCHEMA["properties"]["lock"]["properties"]) == LOCK_KEYS
+
+
+def test_schema_knows_the_platforms_in_their_order():
+    items = SCHEMA["properties"]["lock"]["properties"]["platforms"]["items"]
+    assert items["enum"] == list(PLATFORMS)
 
 
 def test_schema_closes_every_table():
     assert SCHEMA["additionalProperties"] is False
-    for table in ("env", "index"):
+    for table in ("env", "index", "lock"):
         assert SCHEMA["properties"][table]["additionalProperties"] is False
     for entry in ("named-index", "source"):
         assert SCHEMA["$defs"][entry]["additionalProperties"] is False
@@ -139,6 +147,15 @@ _SOURCE = st.fixed_dictionaries(
     },
 )
 _INDEXES = st.dictionaries(_NAMES, _INDEX_ENTRY | _VALUES, max_size=2)
+_LOCK_WORDS = st.sampled_from(
+    ["3.11", "3.12", "3.9", "3.12.1", "3", "03.12", "linux-x86_64", "macos-arm64", "linux-amd64",
+     "windows-x86_64", "win32", ""]
+) | st.text(max_size=8)  # fmt: skip
+_LOCK = st.dictionaries(
+    st.sampled_from(["python-versions", "platforms", "platform"]),
+    st.lists(_LOCK_WORDS, max_size=3) | _VALUES,
+    max_size=2,
+)
 _SOURCES = st.dictionaries(_NAMES, _SOURCE | _VALUES, max_size=3)
 _SPECS = st.fixed_dictionaries(
     {},
@@ -148,6 +165,7 @@ _SPECS = st.fixed_dictionaries(
         "groups": _GROUPS,
         "indexes": _INDEXES,
         "sources": _SOURCES,
+        "lock": _LOCK,
     },
 )
 _INDEX_SOURCE = st.fixed_dictionaries({"index": _SHARED})

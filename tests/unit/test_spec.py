@@ -16,7 +16,15 @@ from hypothesis import strategies as st
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
-from envsync.core.spec import DEFAULT_KEEP, DEFAULT_VENV, NamedIndex, Source, Spec, parse_spec
+from envsync.core.spec import (
+    DEFAULT_KEEP,
+    DEFAULT_VENV,
+    LockTargets,
+    NamedIndex,
+    Source,
+    Spec,
+    parse_spec,
+)
 from envsync.errors import SpecError
 
 if sys.version_info >= (3, 11):
@@ -60,6 +68,10 @@ def _view(spec):
         "resolver": spec.resolver,
         "build": spec.build,
         "link-mode": spec.link_mode,
+        "lock": {
+            "python-versions": list(spec.lock.python_versions),
+            "platforms": list(spec.lock.platforms),
+        },
     }
 
 
@@ -111,6 +123,7 @@ def test_defaults(tmp_path):
     assert (spec.default_groups, spec.indexes, spec.sources) == ((), (), ())
     assert (spec.installer, spec.compile_bytecode) == ("native", False)
     assert spec.resolver == "pip-tools"
+    assert spec.lock == LockTargets()
 
 
 def test_venv_is_absolute_under_the_spec_folder(tmp_path):
@@ -227,12 +240,12 @@ _KEYS = st.sampled_from(
     ["env", "groups", "index", "python", "venv", "dependencies", "keep", "url", "extra-urls",
      "find-links", "dev", "Dev", "a b", "pyhton", "default-groups", "indexes", "sources",
      "internal", "requests", "rich", "path", "editable", "installer", "compile-bytecode",
-     "resolver", "build", "link-mode"]
+     "resolver", "build", "link-mode", "lock", "python-versions", "platforms"]
 ) | st.text(max_size=8)  # fmt: skip
 _STRINGS = st.sampled_from(
     ["", "3.12", "3.12.1", ">=3.11", "requests", "requests>=2", "a; python_version<'3'", ".",
      "..", "pip", "http://h/simple", "file:///x", "ftp://x", "rich[x] @ file:///p", "dev",
-     "internal", "native", "pip "]
+     "internal", "native", "pip ", "3.11", "linux-x86_64", "linux-amd64", "win32"]
 ) | st.text(max_size=20)  # fmt: skip
 _SCALARS = (
     _STRINGS
@@ -278,7 +291,7 @@ def test_any_toml_document_loads_or_raises_spec_error(document):
 
 @given(
     st.dictionaries(
-        st.sampled_from(["env", "groups", "index", "indexes", "sources"]),
+        st.sampled_from(["env", "groups", "index", "indexes", "lock", "sources"]),
         st.dictionaries(_KEYS, _VALUES),
     )
 )

@@ -3,7 +3,8 @@
 Every problem in a spec is collected and raised together as one `SpecError`, each naming the
 key, what was expected there, what was found and, where it can be found, the line. This
 module reads ``[env]`` and ``[groups]``; where packages come from (``[index]``,
-``[indexes]``, ``[sources]``) is read by ``specsources``, whose names are exported here too.
+``[indexes]``, ``[sources]``) is read by ``specsources``, and what a lock is for (``[lock]``)
+by ``speclock``, whose names are exported here too.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from envsync.core.names import DEFAULT_VENV
+from envsync.core.speclock import LOCK_KEYS, read_lock
 from envsync.core.specsources import (
     INDEX_KEYS,
     INDEXES_KEYS,
@@ -67,6 +69,7 @@ __all__ = [
     "INDEX_KEYS",
     "INSTALLERS",
     "LINK_MODES",
+    "LOCK_KEYS",
     "RESOLVERS",
     "SOURCE_KEYS",
     "TOP_KEYS",
@@ -74,6 +77,7 @@ __all__ = [
     "IndexConfig",
     "InstallerName",
     "LinkMode",
+    "LockTargets",
     "NamedIndex",
     "ResolverName",
     "Source",
@@ -94,7 +98,7 @@ RESOLVERS: tuple[ResolverName, ...] = get_args(ResolverName)
 #: Installed packages that apply never removes unless the spec says otherwise.
 DEFAULT_KEEP: tuple[str, ...] = ("pip",)
 #: The tables an env.toml may hold (schemas/env.schema.json lists the same, a test checks).
-TOP_KEYS = frozenset({"env", "groups", "index", "indexes", "sources"})
+TOP_KEYS = frozenset({"env", "groups", "index", "indexes", "lock", "sources"})
 #: The keys of ``[env]``.
 ENV_KEYS = frozenset(
     {
@@ -165,7 +169,7 @@ class Spec:
     """Whether packages may be built from source (sdists, local folders): false means wheels
     only, so no package's build code ever runs."""
     lock: LockTargets = field(default_factory=LockTargets)
-    """``[lock]``: the Pythons and platforms the lock serves (empty: this machine's)."""
+    """``[lock]``: the Python versions and platforms one lock serves (empty: this machine's)."""
 
     def source(self, name: str) -> Source | None:
         """The [sources] entry for package *name*, if any."""
@@ -203,9 +207,10 @@ def parse_spec(text: str, *, path: Path) -> Spec:
     groups = _groups(check, data, asked)
     sources = read_sources(check, data)
     check_path_sources(check, sources.values(), asked)
+    python = _python(check, env)
     spec = Spec(
         path=path,
-        python=_python(check, env),
+        python=python,
         venv=_venv(check, env, path),
         dependencies=dependencies,
         groups=groups,
@@ -219,6 +224,7 @@ def parse_spec(text: str, *, path: Path) -> Spec:
         compile_bytecode=get_boolean(check, env, ("env", "compile-bytecode")),
         link_mode=_choice(check, env, "link-mode", LINK_MODES),
         build=_build(check, env, sources),
+        lock=read_lock(check, data, python),
     )
     if check.problems:
         # File order reads best; problems without a line go last.

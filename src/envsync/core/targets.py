@@ -119,16 +119,6 @@ PLATFORMS: Mapping[str, Platform] = {
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class LockTargets:
-    """env.toml's ``[lock]`` table: the Pythons and platforms the lock must serve."""
-
-    python_versions: tuple[str, ...] = ()
-    """Minor versions (``3.12``); empty: the venv's Python."""
-    platforms: tuple[str, ...] = ()
-    """Names from ``PLATFORMS``; empty: this machine's platform."""
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
 class LockTarget:
     """One Python minor version on one platform: what one ``environments`` marker stands for."""
 
@@ -183,6 +173,26 @@ class LockTarget:
         return all(markers.get(key) == mine[key] for key in _KEYS)
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LockTargets:
+    """The targets env.toml's ``[lock]`` asks for; an empty tuple is "not set": this machine's."""
+
+    python_versions: tuple[str, ...] = ()
+    """Python minor versions (``3.12``), oldest first; empty: the target interpreter's."""
+    platforms: tuple[str, ...] = ()
+    """Names from PLATFORMS, sorted; empty: the platform of the machine that locks."""
+
+    def grid(self, *, python: str, machine: Platform) -> tuple[LockTarget, ...]:
+        """Each Python version on each platform, sorted by Python version, then platform.
+
+        *python* (a minor version) and *machine* stand in for what ``[lock]`` does not set.
+        """
+        pythons = self.python_versions or (python,)
+        platforms = [PLATFORMS[name] for name in self.platforms] or [machine]
+        targets = {LockTarget(python=v, platform=p) for v in pythons for p in platforms}
+        return tuple(sorted(targets, key=lambda t: t.key))
+
+
 def _conjunction(target: LockTarget) -> str:
     p = target.platform
     return (
@@ -210,7 +220,8 @@ def machine_platform(markers: Mapping[str, str], tags: Sequence[str]) -> Platfor
             return platform
     system = markers.get("platform_system", "").lower() or markers.get("sys_platform", "")
     machine = markers.get("platform_machine", "")
-    own = dict.fromkeys(Tag(*t.split("-", 2)).platform for t in tags)
+    # "any" is no platform: LockTarget.tags() adds the pure-Python tags itself.
+    own = dict.fromkeys(p for t in tags if (p := Tag(*t.split("-", 2)).platform) != "any")
     return Platform(
         name=f"{'macos' if system == 'darwin' else system}-{machine.lower()}",
         sys_platform=markers.get("sys_platform", ""),
@@ -228,7 +239,9 @@ def matching(targets: Iterable[LockTarget], markers: Mapping[str, str]) -> LockT
 
 def describe(targets: Iterable[LockTarget]) -> str:
     """``Python 3.11 and 3.12 on linux-x86_64, macos-arm64``: targets as a person reads them."""
-    ordered = sorted(targets, key=lambda t: t.key)
+    ordered = sorted(set(targets), key=lambda t: t.key)  # a target twice would fake a full grid
+    if not ordered:
+        return "no targets"
     pythons = list(dict.fromkeys(t.python for t in ordered))
     platforms = sorted({t.platform.name for t in ordered})
     if len(ordered) == len(pythons) * len(platforms):  # a full grid
@@ -245,9 +258,13 @@ def subset_marker(subset: Collection[LockTarget], every: Collection[LockTarget])
 
     Markers only ever meet environments a lock's ``environments`` admits, so a marker naming
     just the Python versions (or just the platforms) is exact when the subset is whole rows
-    (or whole columns) of the grid of targets.
+    (or whole columns) of the grid of targets. An empty *subset* is a ValueError: what no
+    target needs has no place in a lock, and the ``""`` it used to get is no marker at all.
     """
     chosen = set(subset)
+    if not chosen:
+        msg = "subset_marker: an empty subset of targets has no marker"
+        raise ValueError(msg)
     if chosen >= set(every):
         return None
     pythons = {t.python for t in every}

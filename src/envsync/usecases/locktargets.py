@@ -9,13 +9,12 @@ that interpreter itself; any other is resolved *for* it by the machine's interpr
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from packaging.specifiers import SpecifierSet
 
-from envsync.core.targets import PLATFORMS, LockTarget, describe, machine_platform, matching
+from envsync.core.targets import LockTarget, describe, machine_platform, matching
 from envsync.errors import InterpreterNotFoundError, LockError
 from envsync.venv import interpreters
 
@@ -51,10 +50,7 @@ def target_of(machine: Target) -> LockTarget:
 
 def spec_targets(spec: Spec, here: LockTarget) -> tuple[LockTarget, ...]:
     """env.toml's targets, sorted: ``[lock]``'s Pythons x platforms, this machine's by default."""
-    pythons = spec.lock.python_versions or (here.python,)
-    platforms = [PLATFORMS[name] for name in spec.lock.platforms] or [here.platform]
-    found = {LockTarget(python=p, platform=pl) for p, pl in itertools.product(pythons, platforms)}
-    return tuple(sorted(found, key=lambda t: t.key))
+    return spec.lock.grid(python=here.python, machine=here.platform)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
@@ -9,6 +10,7 @@ import tomli_w
 
 from envsync.core.importers._model import Imported, ImportSourceError, LocalSource
 from envsync.core.spec import parse_spec
+from envsync.core.speclock import allows_minor
 from envsync.errors import SpecError
 
 if TYPE_CHECKING:
@@ -49,13 +51,35 @@ dependencies = [
 # url = "https://my.index.example/simple"
 # extra-urls = []
 # find-links = []
+
+# What one lock serves (without [lock], this machine's Python and platform). Platforms:
+# linux-x86_64, linux-aarch64, macos-arm64, macos-x86_64, windows-x86_64.
+# [lock]
+# python-versions = {versions}
+# platforms = ["linux-x86_64", "macos-arm64", "windows-x86_64"]
 """
 
 
 def template(*, python: str, path: Path) -> str:
     """A commented starter env.toml asking for Python *python*; checked to parse at *path*."""
-    text = _TEMPLATE.format(python=tomli_w.dumps({"python": python}).strip())
+    setting = tomli_w.dumps({"python": python}).strip()
+    versions = json.dumps(_example_versions(setting, path))  # one line; TOML spells it the same
+    text = _TEMPLATE.format(python=setting, versions=versions)
     return _checked(text, path, "the template")
+
+
+#: The minor versions the [lock] example picks from, in this order: from 3.10 up, then down.
+_EXAMPLE_MINORS = tuple(f"3.{minor}" for minor in (*range(10, 40), *range(9, -1, -1)))
+
+
+def _example_versions(setting: str, path: Path) -> list[str]:
+    """Two Python versions the ``[env] python`` *setting* allows, so the example is valid."""
+    try:
+        python = parse_spec(f"[env]\n{setting}\n", path=path).python
+    except SpecError:  # the template's own check reports it
+        return list(_EXAMPLE_MINORS[:2])
+    allowed = [v for v in _EXAMPLE_MINORS if not python or allows_minor(python, v)][:2]
+    return sorted(allowed, key=lambda v: int(v[2:])) or list(_EXAMPLE_MINORS[:2])
 
 
 def render(imported: Imported, *, python: str, path: Path) -> str:
