@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING, Any
 from envsync.core import render
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from envsync.report import PinReleased
     from envsync.usecases.apply import Outcome
     from envsync.usecases.check import CheckOutcome
     from envsync.usecases.lock import LockOutcome
@@ -14,18 +17,22 @@ if TYPE_CHECKING:
 __all__ = ["check_data", "lock_data", "outcome_data"]
 
 
-def lock_data(lock: LockOutcome) -> dict[str, Any]:
-    """What happened (or would happen) to pylock.toml."""
+def lock_data(lock: LockOutcome, released: Sequence[PinReleased] = ()) -> dict[str, Any]:
+    """What happened (or would happen) to pylock.toml, and the kept pins a relock let go of."""
     return {
         "path": str(lock.path),
         "change": lock.change,
         "packages": lock.packages,
         "python": lock.python,
+        "released": [
+            {"package": p.package, "pinned": p.pinned, "now": p.now, "because": p.because}
+            for p in released
+        ],
     }
 
 
-def outcome_data(outcome: Outcome) -> dict[str, Any]:
-    """A plan or an apply: the venv, the lock, the groups and every change."""
+def outcome_data(outcome: Outcome, released: Sequence[PinReleased] = ()) -> dict[str, Any]:
+    """A plan or an apply: the venv, the lock (and pins let go), the groups, every change."""
     return {
         "venv": {
             "path": str(outcome.venv),
@@ -33,7 +40,7 @@ def outcome_data(outcome: Outcome) -> dict[str, Any]:
             "change": outcome.venv_change,
             "reason": outcome.venv_reason,
         },
-        "lock": lock_data(outcome.lock),
+        "lock": lock_data(outcome.lock, released),
         "groups": list(outcome.groups),
         "main": outcome.main,
         "plan": render.plan_to_json(outcome.plan),

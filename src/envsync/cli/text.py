@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from envsync.core import render
-from envsync.report import Locked, Resolving, Step
+from envsync.report import Locked, PinReleased, Resolving, Step
 
 if TYPE_CHECKING:
     from envsync.report import Event
@@ -93,6 +93,9 @@ def progress_line(event: Event) -> str:
     """One line of progress for *event*."""
     if isinstance(event, Resolving):
         return f"Resolving {event.requirements} requirement(s) for Python {event.python}..."
+    if isinstance(event, PinReleased):
+        pin = f"{event.package} {event.pinned}"
+        return f"Letting go of pinned {pin} (now {event.now}): {event.because}"
     if isinstance(event, Locked):
         return f"Locked {event.packages} package(s) in pylock.toml"
     if isinstance(event, Step):

@@ -14,7 +14,8 @@ from packaging.utils import canonicalize_name
 
 from envsync.core import lockfile, pruning
 from envsync.errors import MissingLockError, ResolutionError, StaleLockError
-from envsync.report import Resolving
+from envsync.report import PinReleased, Resolving
+from envsync.resolve import keeppins
 from envsync.resolve.protocol import ResolveRequest
 from envsync.usecases import project
 from envsync.usecases.backends import resolver_for
@@ -147,7 +148,7 @@ def _resolve(
         routes=ctx.routes(),
     )
     try:
-        resolution = (ctx.services.resolver or resolver_for(spec)).resolve(request)
+        resolution = keeppins.resolve(ctx.services.resolver or resolver_for(spec), request)
     except ResolutionError as exc:
         if spec.build:
             raise
@@ -157,6 +158,12 @@ def _resolve(
             hint="env.toml says build = false, so only versions with a wheel count: a package "
             "that publishes only an sdist needs build = true",
         ) from exc
+    for pin in resolution.released:
+        ctx.services.reporter.emit(
+            PinReleased(
+                package=pin.name, pinned=str(pin.version), now=str(pin.now), because=pin.because
+            )
+        )
     return lockfile.build_lock(
         spec=spec,
         python=resolution.python,
