@@ -14,6 +14,7 @@ __all__ = [
     "Event",
     "Locked",
     "NullReporter",
+    "PinReleased",
     "Planned",
     "Progress",
     "Reporter",
@@ -40,6 +41,20 @@ class Resolving:
     """Number of top-level requirements (all groups)."""
     platform: str = ""
     """The platform resolved for (a lock target's), when known."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PinReleased:
+    """A relock let go of a pin of the current lock: it no longer fits the requirements."""
+
+    package: str
+    """The package."""
+    pinned: str
+    """The version the lock pinned."""
+    now: str
+    """The version locked instead."""
+    because: str
+    """Why, in a user's words (``it conflicts with a<2``)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -72,7 +87,7 @@ class Progress:
     """Items in the step."""
 
 
-Event: TypeAlias = "Step | Resolving | Locked | Planned | Progress"
+Event: TypeAlias = "Step | Resolving | PinReleased | Locked | Planned | Progress"
 
 
 class Reporter(Protocol):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
 from envsync.cli import text
 from envsync.core import render
 from envsync.errors import printable
-from envsync.report import Planned, Progress
+from envsync.report import PinReleased, Planned, Progress
 
 if TYPE_CHECKING:
     import argparse
@@ -44,6 +44,8 @@ class Context:
     """Progress and errors."""
     argv: Sequence[str] = ()
     """The command line as given (the no-change path keys its state on it)."""
+    released: list[PinReleased] = field(default_factory=list)
+    """The kept pins this run's relock let go of: shown as they go, and in the JSON report."""
 
     @property
     def json(self) -> bool:
@@ -108,6 +110,8 @@ class TextReporter:
 
     def emit(self, event: Event) -> None:
         """Show *event*."""
+        if isinstance(event, PinReleased):
+            self.ctx.released.append(event)
         if isinstance(event, Planned):
             self.ctx.write(render.render_plan(event.plan, color=self.ctx.color))
             return

@@ -7,7 +7,10 @@ from typing import TYPE_CHECKING, Any
 from envsync.core import render
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from envsync.core.targets import LockTarget
+    from envsync.report import PinReleased
     from envsync.usecases.apply import Outcome
     from envsync.usecases.check import CheckOutcome
     from envsync.usecases.lock import LockOutcome
@@ -15,8 +18,8 @@ if TYPE_CHECKING:
 __all__ = ["check_data", "lock_data", "outcome_data", "target_data"]
 
 
-def lock_data(lock: LockOutcome) -> dict[str, Any]:
-    """What happened (or would happen) to pylock.toml: its targets, and what changed on each."""
+def lock_data(lock: LockOutcome, released: Sequence[PinReleased] = ()) -> dict[str, Any]:
+    """What happened (or would happen) to pylock.toml: its targets, their changes, pins let go."""
     return {
         "path": str(lock.path),
         "change": lock.change,
@@ -32,6 +35,10 @@ def lock_data(lock: LockOutcome) -> dict[str, Any]:
             }
             for c in lock.changes
         ],
+        "released": [
+            {"package": p.package, "pinned": p.pinned, "now": p.now, "because": p.because}
+            for p in released
+        ],
     }
 
 
@@ -42,8 +49,8 @@ def target_data(target: LockTarget | None) -> dict[str, str] | None:
     return {"python": target.python, "platform": target.platform.name}
 
 
-def outcome_data(outcome: Outcome) -> dict[str, Any]:
-    """A plan or an apply: the venv, the lock, the groups and every change."""
+def outcome_data(outcome: Outcome, released: Sequence[PinReleased] = ()) -> dict[str, Any]:
+    """A plan or an apply: the venv, the lock (and pins let go), the groups, every change."""
     return {
         "venv": {
             "path": str(outcome.venv),
@@ -52,7 +59,7 @@ def outcome_data(outcome: Outcome) -> dict[str, Any]:
             "reason": outcome.venv_reason,
         },
         "target": target_data(outcome.target),
-        "lock": lock_data(outcome.lock),
+        "lock": lock_data(outcome.lock, released),
         "groups": list(outcome.groups),
         "main": outcome.main,
         "plan": render.plan_to_json(outcome.plan),

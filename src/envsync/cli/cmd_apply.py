@@ -60,4 +60,4 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             remember_lock(spec, outcome.lock)
     if not outcome.plan.is_empty():  # an empty plan already said "No changes."
         ctx.write(text.applied_text(outcome))
-    return ctx.report("ok", EXIT_OK, outcome_data(outcome))
+    return ctx.report("ok", EXIT_OK, outcome_data(outcome, ctx.released))

@@ -42,4 +42,4 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     ctx.write(text.plan_text(outcome, color=ctx.color))
     pending = not outcome.plan.is_empty() or outcome.venv_change != "keep"
     code = EXIT_DRIFT if args.detailed_exitcode and pending else EXIT_OK
-    return ctx.report("changes" if pending else "ok", code, outcome_data(outcome))
+    return ctx.report("changes" if pending else "ok", code, outcome_data(outcome, ctx.released))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from envsync.core import render
 from envsync.core.targets import describe
-from envsync.report import Locked, Resolving, Step
+from envsync.report import Locked, PinReleased, Resolving, Step
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -118,6 +118,9 @@ def progress_line(event: Event) -> str:
     if isinstance(event, Resolving):
         where = f" on {event.platform}" if event.platform else ""
         return f"Resolving {event.requirements} requirement(s) for Python {event.python}{where}..."
+    if isinstance(event, PinReleased):
+        pin = f"{event.package} {event.pinned}"
+        return f"Letting go of pinned {pin} (now {event.now}): {event.because}"
     if isinstance(event, Locked):
         return f"Locked {event.packages} package(s) in pylock.toml"
     if isinstance(event, Step):

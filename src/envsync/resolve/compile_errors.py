@@ -15,8 +15,10 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from envsync.core.pipoutput import (
+    Conflict,
     Failure,
     classify,
+    conflict,
     cut_off,
     missing_requirement,
     name_mismatch,
@@ -25,7 +27,7 @@ from envsync.core.pipoutput import (
 from envsync.errors import BuildError, EnvsyncError, IndexUnreachableError, ResolutionError
 from envsync.index import retry, simpleapi
 from envsync.resolve.artifacts import WORKERS
-from envsync.system.process import tail
+from envsync.system.process import redact, tail
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from envsync.resolve.protocol import ResolveRequest
 
 __all__ = [
+    "ConflictError",
     "CutOffError",
     "NoVersionError",
     "PipUnreachableError",
@@ -53,6 +56,22 @@ class NoVersionError(ResolutionError):
             hint="check the name and version in env.toml and [index] url",
         )
         self.requirement = requirement
+
+
+class ConflictError(ResolutionError):
+    """No set of versions meets every requirement: the resolver's account, as who requires what."""
+
+    def __init__(self, found: Conflict | None, *, shown: str) -> None:
+        # Without an account envsync can read: the tool's last lines (never a traceback).
+        lines = found.lines() if found else shown.splitlines()
+        listed = "\n".join(f"  {line.strip()}" for line in lines)
+        super().__init__(
+            f"the requirements conflict:\n{redact(listed)}",
+            # No `--upgrade-package` here: kept pins never reach this far (resolve.keeppins
+            # lets them all go before a conflict is reported), so it could not help.
+            hint="loosen one of these requirements in env.toml (or the one that pulls it in)",
+        )
+        self.conflict = found
 
 
 class PipUnreachableError(IndexUnreachableError):
@@ -118,10 +137,7 @@ def _other_compile_error(output: str, kind: Failure, shown: str) -> EnvsyncError
             hint="the package's build needs fixing, or pin a version that ships a wheel",
         )
     if kind == "conflict":
-        return ResolutionError(
-            f"the requirements conflict:\n{shown}",
-            hint="loosen one of the conflicting requirements in env.toml",
-        )
+        return ConflictError(conflict(output), shown=tail(without_tracebacks(output)))
     return ResolutionError(f"pip-compile failed:\n{shown}")
 
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from envsync.core.targets import LockTarget
     from envsync.index.routes import Routes
 
-__all__ = ["Resolution", "ResolveRequest", "Resolver"]
+__all__ = ["Released", "Resolution", "ResolveRequest", "Resolver"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -64,6 +64,20 @@ class ResolveRequest:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Released:
+    """A kept pin that a resolution let go of, because it no longer fit."""
+
+    name: NormalizedName
+    """The package."""
+    version: Version
+    """The version the lock pinned."""
+    now: Version
+    """The version the resolution chose instead."""
+    because: str
+    """Why, in a user's words: the resolver's who-requires-what, or what the pin clashed with."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Resolution:
     """A resolver's answer."""
 
@@ -73,6 +87,8 @@ class Resolution:
     """Every package, sorted by name."""
     roots: dict[str, tuple[NormalizedName, ...]] = field(default_factory=dict)
     """Each group's own top-level packages."""
+    released: tuple[Released, ...] = ()
+    """The kept pins it let go of (``resolve.keeppins``), by name."""
 
 
 class Resolver(Protocol):

@@ -17,7 +17,8 @@ from envsync.core import lockfile, pruning
 from envsync.core.lockdiff import TargetChanges, changes
 from envsync.core.lockmerge import TargetResolution, missing_files, split
 from envsync.errors import MissingLockError, ResolutionError, StaleLockError
-from envsync.report import Resolving
+from envsync.report import PinReleased, Resolving
+from envsync.resolve import keeppins
 from envsync.resolve.protocol import ResolveRequest
 from envsync.system.parallel import parallel
 from envsync.usecases import project
@@ -162,15 +163,17 @@ def _resolve(
     routes = ctx.routes() if runners else None
     resolver = (ctx.services.resolver or resolver_for(spec)) if runners else None
 
-    def one(runner: Runner) -> TargetResolution:
+    def one(runner: Runner) -> Resolution:
         request = _request(ctx, runner, upgrade=upgrade, upgrade_packages=upgrade_packages)
         assert resolver is not None  # noqa: S101 - set whenever there are runners
-        resolution = _resolve_one(resolver, replace(request, routes=routes), spec.build)
-        return TargetResolution(
-            target=runner.target, packages=resolution.packages, roots=resolution.roots
-        )
+        return _resolve_one(resolver, replace(request, routes=routes), spec.build)
 
-    resolved = parallel(one, runners, workers=os.cpu_count() or 1)
+    answers = parallel(one, runners, workers=os.cpu_count() or 1)
+    _report_released(ctx, answers)
+    resolved = [
+        TargetResolution(target=r.target, packages=a.packages, roots=a.roots)
+        for r, a in zip(runners, answers, strict=True)
+    ]
     every = sorted([*kept.values(), *resolved], key=lambda r: r.target.key)
     for resolution in every:
         _check_installable(resolution, build=spec.build)
@@ -231,7 +234,7 @@ def _preferences(ctx: RunContext, target: LockTarget) -> dict[NormalizedName, Ve
 
 def _resolve_one(resolver: Resolver, request: ResolveRequest, build: bool) -> Resolution:
     try:
-        return resolver.resolve(request)
+        return keeppins.resolve(resolver, request)
     except ResolutionError as exc:
         if build:
             raise
@@ -241,6 +244,20 @@ def _resolve_one(resolver: Resolver, request: ResolveRequest, build: bool) -> Re
             hint="env.toml says build = false, so only versions with a wheel count: a package "
             "that publishes only an sdist needs build = true",
         ) from exc
+
+
+def _report_released(ctx: RunContext, answers: Sequence[Resolution]) -> None:
+    """Say which kept pins the relock let go of (once, however many targets let go of it)."""
+    said: set[tuple[str, str]] = set()
+    for answer in answers:
+        for pin in answer.released:
+            if (pin.name, str(pin.version)) in said:
+                continue
+            said.add((pin.name, str(pin.version)))
+            event = PinReleased(
+                package=pin.name, pinned=str(pin.version), now=str(pin.now), because=pin.because
+            )
+            ctx.services.reporter.emit(event)
 
 
 def _check_installable(resolution: TargetResolution, *, build: bool) -> None:
