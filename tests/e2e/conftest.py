@@ -7,14 +7,16 @@ from typing import TYPE_CHECKING
 import pytest
 
 from helpers import applied, write_spec
+from support import platformindex
+from support.pkgindex import PackageIndex
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
     from helpers import SyncProject
-    from support.pkgindex import PackageIndex
 
-__all__ = ["own_cache", "project", "sync_project", "synced"]
+__all__ = ["own_cache", "platform_index", "project", "sync_project", "synced"]
 
 
 @pytest.fixture
@@ -63,3 +65,17 @@ def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """
     monkeypatch.setenv("ENVSYNC_CACHE_DIR", str(tmp_path / "cache"))
     return tmp_path / "cache"
+
+
+@pytest.fixture(scope="session")
+def platform_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PackageIndex]:
+    """Serve the platform index (support.platformindex) for the whole session.
+
+    Its packages resolve differently on each lock target (markers, wheel tags,
+    Requires-Python); do not add files to it.
+    """
+    root = tmp_path_factory.mktemp("platform-index")
+    platformindex.populate(root)
+    index = PackageIndex(root).start()
+    yield index
+    index.stop()

@@ -6,7 +6,9 @@ its path through a shim folder: nothing is installed into the user's venv, and m
 ``python_version`` are evaluated for the environment the lock is for.
 
 pip-compile chooses the versions; ``artifacts`` then lists every file of each chosen version
-with its hash from the index, so the lock covers every platform the index publishes.
+with its hash from the index, so the lock covers every platform the index publishes. For a
+lock target that is not the interpreter's own (``request.foreign``), pip's own resolver
+chooses them instead, with the target's markers (``foreign.py``).
 """
 
 from __future__ import annotations
@@ -14,14 +16,14 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from envsync.core.spec import direct_urls
 from envsync.errors import IndexUnreachableError, ResolutionError
 from envsync.index import retry, simpleapi
 from envsync.index.pipaccess import pip_access
 from envsync.index.routes import routes as make_routes
-from envsync.resolve import artifacts, compile_output
+from envsync.resolve import artifacts, compile_output, foreign
 from envsync.resolve.compile_errors import (
     CutOffError,
     NoVersionError,
@@ -74,6 +76,9 @@ _OUTPUT = "resolved.txt"
 class PipToolsResolver:
     """Resolves with pip-compile (run as a subprocess under the target interpreter)."""
 
+    #: A foreign target goes to pip's own resolver with the target's markers (``foreign``).
+    _FOREIGN_BY_PIP: ClassVar[bool] = True
+
     def __init__(self, *, runner: Runner = run) -> None:
         self._run = runner
 
@@ -94,9 +99,17 @@ class PipToolsResolver:
         ):
             work = Path(tmp)
             inputs = write_inputs(work, request)
-            write_preferences(work / _OUTPUT, request)
-            self._compile(work, inputs, request, access, routes)
-            pins = compile_output.parse((work / _OUTPUT).read_text("utf-8"), editables(request))
+            if request.foreign and self._FOREIGN_BY_PIP:
+                pins = foreign.resolve(
+                    work,
+                    inputs,
+                    request,
+                    lambda: self._compile(work, inputs, request, access, routes),
+                )
+            else:
+                write_preferences(work / _OUTPUT, request)
+                self._compile(work, inputs, request, access, routes)
+                pins = compile_output.parse((work / _OUTPUT).read_text("utf-8"), editables(request))
             versions = self._local_versions(pins, request, access)
         packages = artifacts.with_files(pins, request, versions, routes)
         roots = compile_output.group_roots(pins)
@@ -134,6 +147,10 @@ class PipToolsResolver:
     def _compile_argv(
         self, inputs: Sequence[str], request: ResolveRequest, access: PipAccess
     ) -> list[str]:
+        if request.foreign:  # pip-compile cannot evaluate markers for another platform
+            return foreign.pip_argv(
+                _under_target(request.python, foreign.BOOT), inputs, request, access
+            )
         argv = [
             *_under_target(request.python, _BOOT),
             "--allow-unsafe",
