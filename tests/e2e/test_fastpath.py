@@ -87,6 +87,26 @@ def test_lock_with_nothing_changed_answers_without_the_machinery(synced: Path) -
     assert " envsync.usecases.apply\n" not in result.stderr
 
 
+def test_a_lock_that_changed_is_reported_once_then_up_to_date_in_one_line(
+    synced: Path, package_index: PackageIndex
+) -> None:
+    groups = {"dev": ["cli-tool"]}
+    write_spec(synced, ["alpha", "theta"], index_url=package_index.url, groups=groups)
+    changed = envsync_process(synced, "lock")
+    assert changed.returncode == 0
+    minor = ".".join(map(str, sys.version_info[:2]))
+    assert changed.stdout.splitlines()[1:] == [
+        f"  Python {minor} on linux-x86_64:",
+        "    + theta 1.0",
+    ]
+
+    again = envsync_process(synced, "lock")  # the no-change path answers from what it kept
+    assert again.returncode == 0
+    assert again.stdout == (
+        f"pylock.toml is up to date: 4 package(s) for Python {minor} on linux-x86_64\n"
+    )
+
+
 def test_a_frozen_apply_of_a_stale_lock_does_not_vouch_for_the_lock(
     capsys: pytest.CaptureFixture[str], synced: Path, package_index: PackageIndex
 ) -> None:

@@ -68,7 +68,7 @@ def lock_text(outcome: LockOutcome, *, fresh: bool = False) -> str:
     head = (
         f"{outcome.path.name} {verb}: {outcome.packages} package(s) for {describe(outcome.targets)}"
     )
-    return "\n".join([head, *_changes_lines(outcome.changes)])
+    return "\n".join([head, *([] if fresh else _changes_lines(outcome.changes))])
 
 
 def _changes_lines(changes: Sequence[TargetChanges]) -> list[str]:

@@ -17,7 +17,7 @@ from envsync.core import lockfile, pruning
 from envsync.core.lockdiff import TargetChanges, changes
 from envsync.core.lockmerge import TargetResolution, missing_files, split
 from envsync.errors import MissingLockError, ResolutionError, StaleLockError
-from envsync.report import PinReleased, Resolving
+from envsync.report import PinReleased, Resolving, Step
 from envsync.resolve import keeppins
 from envsync.resolve.protocol import ResolveRequest
 from envsync.system.parallel import parallel
@@ -108,6 +108,8 @@ def lock_for(ctx: RunContext, machine: Target, mode: Mode) -> tuple[Pylock, Lock
     if mode == "locked":
         msg = f"the lock is out of date: {why}"
         raise StaleLockError(msg, hint="run `envsync lock` and commit pylock.toml")
+    if current.lock is not None:  # say why the lock changes, as Terraform says why it replaces
+        ctx.services.reporter.emit(Step(what=f"relocking: {why}"))
     new = _pruned(ctx, targets) or _resolve(ctx, machine, targets)
     return new, "created" if current.lock is None else "updated"
 
