@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -9,11 +10,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from envsync.core import lockfile
-from envsync.core.lockfile import LockedFile, ResolvedPackage, dumps, loads
+from envsync.core.lockfile import LockedFile, ResolvedPackage, TargetResolution, dumps, loads
 from envsync.core.pruning import prune
 from envsync.core.spec import parse_spec
 
-from support.locks import single_lock
+from support.locks import single_lock, target
 
 SHA = "a" * 64
 
@@ -28,6 +29,7 @@ GRAPH = {
     "sphinx": ("docs", []),
 }
 ROOTS = {"": ["alpha", "theta"], "dev": ["pytest"], "docs": ["sphinx"]}
+ROOTS_TUPLES = {root: tuple(names) for root, names in ROOTS.items()}
 
 
 def spec_text(
@@ -189,3 +191,39 @@ def test_a_spec_with_credentials_prunes_its_lock_which_holds_none() -> None:
     text = lockfile.dumps(pruned)
     assert "s3cret" not in text
     assert "t0ken" not in text
+
+
+def test_pruning_a_lock_for_two_platforms_keeps_each_platforms_own_markers() -> None:
+    # Windows alone needs colorama, through theta; dropping alpha keeps theta's part and
+    # drops alpha, on both platforms, without a resolver run.
+    linux, windows = target("3.12", "linux-x86_64"), target("3.12", "windows-x86_64")
+    wheel = LockedFile(
+        filename="colorama-1.0-py3-none-any.whl", url="https://f.invalid/c.whl", sha256=SHA
+    )
+    colorama = replace(package("beta"), name="colorama", wheels=(wheel,))
+    theta = replace(package("theta"), dependencies=("beta", "colorama"))
+    on_linux = [package(n) for n in GRAPH]
+    on_windows = [*(package(n) for n in GRAPH if n != "theta"), theta, colorama]
+    lock = lockfile.build_lock(
+        spec=FULL,
+        resolutions=[
+            TargetResolution(target=linux, packages=tuple(on_linux), roots=ROOTS_TUPLES),
+            TargetResolution(target=windows, packages=tuple(on_windows), roots=ROOTS_TUPLES),
+        ],
+    )
+    spec = spec_of(["theta"], {"dev": ["pytest"], "docs": ["sphinx"]})
+
+    pruned = prune(lock, spec)
+
+    assert pruned is not None
+    assert names(pruned)["colorama"] == 'sys_platform == "win32" and platform_machine == "AMD64"'
+    assert "alpha" not in names(pruned)
+    main = {
+        where: {w.name for w in lockfile.select(
+            loads(dumps(pruned)), environment=where.markers(), tags=["py3-none-any"],
+            groups=[], root=Path("/proj"),
+        )}
+        for where in (linux, windows)
+    }  # fmt: skip
+    assert main == {linux: {"theta", "beta"}, windows: {"theta", "beta", "colorama"}}
+    assert lockfile.info(pruned).targets == (linux, windows)
