@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from envsync._types import ArtifactKind, NormalizedName
 
-__all__ = ["Artifact", "Wanted", "dependency_closure", "package_version", "select"]
+__all__ = ["Artifact", "Wanted", "closure", "dependency_closure", "package_version", "select"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -120,6 +120,11 @@ def dependency_closure(lock: Pylock, roots: Iterable[str]) -> set[str]:
     edges: dict[str, list[str]] = {}
     for p in lock.packages:  # a lock for several targets may hold a name more than once
         edges.setdefault(p.name, []).extend(str(d.get("name")) for d in p.dependencies or [])
+    return closure(edges, roots)
+
+
+def closure(edges: Mapping[str, Iterable[str]], roots: Iterable[str]) -> set[str]:
+    """The names *roots* reach through *edges* (each name's dependencies), roots included."""
     todo = list(roots)
     reached: set[str] = set()
     while todo:

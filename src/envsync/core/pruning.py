@@ -17,6 +17,7 @@ from packaging.utils import canonicalize_name
 
 from envsync.core import lockfile
 from envsync.core.lockmerge import TargetResolution, split
+from envsync.core.lockselect import closure
 from envsync.core.spec import Group
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def _pruned(resolution: TargetResolution, roots: Mapping[str, tuple[str, ...]]) 
     edges: dict[str, tuple[str, ...]] = {p.name: p.dependencies for p in resolution.packages}
     present = set(edges)
     needs = {
-        root: _closure(edges, [n for n in names if n in present]) for root, names in roots.items()
+        root: closure(edges, [n for n in names if n in present]) for root, names in roots.items()
     }
     packages = []
     for package in resolution.packages:
@@ -73,16 +74,6 @@ def _pruned(resolution: TargetResolution, roots: Mapping[str, tuple[str, ...]]) 
         packages=tuple(packages),
         roots={root: tuple(n for n in names if n in present) for root, names in roots.items()},
     )
-
-
-def _closure(edges: Mapping[str, Iterable[str]], roots: Iterable[str]) -> set[str]:
-    todo, reached = list(roots), set()
-    while todo:
-        name = todo.pop()
-        if name not in reached:
-            reached.add(name)
-            todo.extend(edges.get(name, ()))
-    return reached
 
 
 def _requirements_of(spec: Spec) -> dict[str, tuple[str, ...]]:
