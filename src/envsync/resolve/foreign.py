@@ -87,7 +87,7 @@ class NoWheelError(ResolutionError):
             hint="check the name and version in env.toml; pip's resolver reads only wheels "
             f"when it resolves for another platform, so a package without a wheel for "
             f"{target.platform.name} cannot be resolved for it this way: set "
-            'resolver = "uv" in env.toml, or drop that platform from the lock',
+            'resolver = "uv" in env.toml, or drop it from [lock] platforms',
         )
         self.requirement = requirement
         self.target = target
