@@ -18,7 +18,6 @@ from envsync.core.lockdiff import TargetChanges, changes
 from envsync.core.lockmerge import TargetResolution, missing_files, split
 from envsync.errors import MissingLockError, ResolutionError, StaleLockError
 from envsync.report import PinReleased, Resolving, Step
-from envsync.resolve import keeppins
 from envsync.resolve.protocol import ResolveRequest
 from envsync.system.parallel import parallel
 from envsync.usecases import project
@@ -236,6 +235,9 @@ def _preferences(ctx: RunContext, target: LockTarget) -> dict[NormalizedName, Ve
 
 def _resolve_one(resolver: Resolver, request: ResolveRequest, build: bool) -> Resolution:
     try:
+        # Imported here: plan and apply of a fresh lock never resolve (nor load pip's errors).
+        from envsync.resolve import keeppins  # noqa: PLC0415
+
         return keeppins.resolve(resolver, request)
     except ResolutionError as exc:
         if build:
