@@ -133,3 +133,14 @@ def test_lock_without_a_venv_also_answers_without_the_machinery(
     write_spec(tmp_path, ["alpha", "theta"], index_url=package_index.url)
     changed = envsync(capsys, "lock", "--spec", str(tmp_path / "env.toml"))
     assert changed.out.startswith("pylock.toml updated")
+
+
+@pytest.mark.parametrize("command", ["check", "plan"])
+def test_check_and_plan_of_a_fresh_lock_load_no_resolver_and_no_index_client(
+    synced: Path, command: str
+) -> None:
+    result = envsync_process(synced, command, importtime=True)
+
+    assert result.returncode == 0
+    for heavy in ("envsync.resolve.keeppins", "envsync.index.simpleapi", "http.client"):
+        assert f" {heavy}\n" not in result.stderr, heavy
