@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from typing import TYPE_CHECKING
 
 import pytest
+import tomli_w
 from packaging.specifiers import SpecifierSet
 from uv import find_uv_bin
 
@@ -189,3 +191,34 @@ def test_another_pep751_reader_installs_the_same_packages(
     assert synced.returncode == 0, synced.stderr
     assert venv_packages(other) == ours
     assert set(ours) == set(lock_packages(tmp_path))
+
+
+def test_a_lock_of_the_older_format_installs_frozen_and_is_relocked_with_its_targets(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
+) -> None:
+    # What envsync wrote before locks named their targets: [tool.envsync] format 1 with the
+    # interpreter's version, and an `environments` marker on the Python version alone.
+    write_spec(tmp_path, ["alpha"], index_url=package_index.url)
+    lock(capsys, tmp_path)
+    data = read_lock(tmp_path)
+    minor = ".".join(map(str, sys.version_info[:2]))
+    table = data["tool"]["envsync"]  # type: ignore[index]
+    for key in ("targets", "inputs"):
+        del table[key]
+    table.update({"format": 1, "python": ".".join(map(str, sys.version_info[:3]))})
+    data["environments"] = [f'python_version == "{minor}"']
+    old = tomli_w.dumps(data)
+    (tmp_path / "pylock.toml").write_text(old, "utf-8")
+
+    assert envsync(capsys, "apply", "--frozen", project=tmp_path).code == 0
+    assert set(venv_packages(tmp_path)) == {"alpha", "beta"}
+    checked = envsync(capsys, "check", project=tmp_path)
+    assert checked.code != 0
+    assert "written by an older envsync and does not name its targets" in checked.out
+    assert (tmp_path / "pylock.toml").read_text("utf-8") == old  # check changes nothing
+
+    assert envsync(capsys, "apply", project=tmp_path).code == 0
+    assert read_lock(tmp_path)["tool"]["envsync"]["targets"] == [  # type: ignore[index]
+        {"python": minor, "platform": "linux-x86_64"}
+    ]
+    assert envsync(capsys, "check", project=tmp_path).code == 0
