@@ -62,13 +62,13 @@ def lock_text(outcome: LockOutcome, *, fresh: bool = False) -> str:
     """What happened to pylock.toml.
 
     With *fresh*: the line a later ``lock`` that finds nothing changed prints (the no-change
-    path keeps it).
+    path keeps it), without this run's changes: that later run changes nothing.
     """
     verb = _LOCK_VERB["unchanged" if fresh else outcome.change]
     head = (
         f"{outcome.path.name} {verb}: {outcome.packages} package(s) for {describe(outcome.targets)}"
     )
-    return "\n".join([head, *_changes_lines(outcome.changes)])
+    return "\n".join([head, *_changes_lines(() if fresh else outcome.changes)])
 
 
 def _changes_lines(changes: Sequence[TargetChanges]) -> list[str]:
