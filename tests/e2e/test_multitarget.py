@@ -17,24 +17,25 @@ from __future__ import annotations
 import json
 import platform
 import re
-import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pytest
 
 from envsync.resolve.uv import find_uv
 
-from helpers import Result, envsync, read_lock
+from helpers import envsync, read_lock
 from support import isolated_env
 from support.multitarget import (
     GRID,
     GRID_GROUPS,
     GRID_PLATFORMS,
     GRID_PYTHONS,
+    Locked,
+    copy_project,
     installed,
+    lock_grid,
     make_venv,
     progress,
     selected,
@@ -79,18 +80,6 @@ ON_LINUX = {
 CI_ON_LINUX = {"3.11": {}, "3.12": {"oldpy": "1.0", "winonly": "1.0"}}
 
 
-@dataclass(frozen=True)
-class Locked:
-    """A project locked for the grid, and what `envsync lock` said."""
-
-    root: Path
-    result: Result
-
-    @property
-    def lock(self) -> Path:
-        return self.root / "pylock.toml"
-
-
 @pytest.fixture(scope="module", autouse=True)
 def _uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
@@ -103,19 +92,6 @@ def uv() -> Path:
     found = find_uv()
     assert found is not None, "uv is a test dependency: install envsync[test]"
     return found
-
-
-def lock_grid(root: Path, index: PackageIndex, resolver: str) -> Result:
-    """Write the grid's env.toml into *root* (resolver *resolver*) and lock it."""
-    write_lock_spec(
-        root,
-        index.url,
-        platforms=GRID_PLATFORMS,
-        python_versions=GRID_PYTHONS,
-        resolver=None if resolver == "pip-tools" else resolver,
-        groups=GRID_GROUPS,
-    )
-    return envsync(None, "lock", project=root)
 
 
 @pytest.fixture(scope="module")
@@ -149,14 +125,6 @@ def oracle(
         for on in GRID
         for groups in GROUPS
     }
-
-
-def copy_project(locked: Locked, dest: Path) -> Path:
-    """A copy of a locked project (env.toml, pylock.toml) in *dest*, to change freely."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in ("env.toml", "pylock.toml"):
-        shutil.copy2(locked.root / name, dest / name)
-    return dest
 
 
 # -- what the lock installs on each target -----------------------------------------------------

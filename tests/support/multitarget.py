@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import tomli_w
@@ -24,6 +26,7 @@ from envsync.venv.interpreters import find_python
 
 from support import isolated_env
 from support.platformindex import DEPENDENCIES, GROUP_DEV
+from support.runner import Result, envsync
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -34,13 +37,18 @@ if TYPE_CHECKING:
     from collections.abc import Collection, Mapping, Sequence
     from pathlib import Path
 
+    from support.pkgindex import PackageIndex
+
 __all__ = [
     "GRID",
     "GRID_GROUPS",
     "GRID_PLATFORMS",
     "GRID_PYTHONS",
+    "Locked",
     "chosen_files",
+    "copy_project",
     "installed",
+    "lock_grid",
     "make_venv",
     "progress",
     "selected",
@@ -119,6 +127,40 @@ def _select(lock_file: Path, on: LockTarget, groups: Collection[str]) -> list[tu
             dependency_groups=frozenset(groups),
         )
     )
+
+
+@dataclass(frozen=True)
+class Locked:
+    """A project locked for the grid, and what ``envsync lock`` said."""
+
+    root: Path
+    result: Result
+
+    @property
+    def lock(self) -> Path:
+        """Its pylock.toml."""
+        return self.root / "pylock.toml"
+
+
+def lock_grid(root: Path, index: PackageIndex, resolver: str) -> Result:
+    """Write the grid's env.toml into *root* (resolver *resolver*) and lock it."""
+    write_lock_spec(
+        root,
+        index.url,
+        platforms=GRID_PLATFORMS,
+        python_versions=GRID_PYTHONS,
+        resolver=None if resolver == "pip-tools" else resolver,
+        groups=GRID_GROUPS,
+    )
+    return envsync(None, "lock", project=root)
+
+
+def copy_project(locked: Locked, dest: Path) -> Path:
+    """A copy of a locked project (env.toml, pylock.toml) in *dest*, to change freely."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("env.toml", "pylock.toml"):
+        shutil.copy2(locked.root / name, dest / name)
+    return dest
 
 
 def selected(lock_file: Path, on: LockTarget, groups: Collection[str] = ()) -> dict[str, str]:
