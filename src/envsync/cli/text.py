@@ -62,7 +62,7 @@ def lock_text(outcome: LockOutcome, *, fresh: bool = False) -> str:
     """What happened to pylock.toml.
 
     With *fresh*: the line a later ``lock`` that finds nothing changed prints (the no-change
-    path keeps it).
+    path keeps it), without this run's changes: that later run changes nothing.
     """
     verb = _LOCK_VERB["unchanged" if fresh else outcome.change]
     head = (

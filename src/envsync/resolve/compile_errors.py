@@ -32,6 +32,7 @@ from envsync.system.process import redact, tail
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from envsync.core.targets import LockTarget
     from envsync.index.routes import Routes
     from envsync.resolve.protocol import ResolveRequest
 
@@ -105,16 +106,23 @@ def read_pages(names: Sequence[str], routes: Routes) -> None:
         list(pool.map(lambda pair: simpleapi.fetch_page(*pair), pairs))
 
 
-def compile_error(output: str) -> EnvsyncError:
-    """Turn pip-compile's output into the one error a user should read."""
+def compile_error(
+    output: str, *, tool: str = "pip-compile", target: LockTarget | None = None
+) -> EnvsyncError:
+    """Turn pip-compile's output into the one error a user should read.
+
+    A failure envsync cannot read further is told as *tool*'s, for *target* (a lock target:
+    of several resolved at once, the one that failed).
+    """
     shown = tail(output)
     kind = classify(output)
     if kind == "name-mismatch":
         return _name_mismatch_error(output)
-    return _other_compile_error(output, kind, shown)
+    failed = f"{tool} failed" + (f" for {target}" if target is not None else "")
+    return _other_compile_error(output, kind, shown, failed)
 
 
-def _other_compile_error(output: str, kind: Failure, shown: str) -> EnvsyncError:
+def _other_compile_error(output: str, kind: Failure, shown: str, failed: str) -> EnvsyncError:
     """The errors of compile_error whose message quotes pip's output."""
     if kind == "no-version":
         return NoVersionError(missing_requirement(output))
@@ -138,7 +146,7 @@ def _other_compile_error(output: str, kind: Failure, shown: str) -> EnvsyncError
         )
     if kind == "conflict":
         return ConflictError(conflict(output), shown=tail(without_tracebacks(output)))
-    return ResolutionError(f"pip-compile failed:\n{shown}")
+    return ResolutionError(f"{failed}:\n{shown}")
 
 
 def _name_mismatch_error(output: str) -> ResolutionError:

@@ -13,6 +13,7 @@ chooses them instead, with the target's markers (``foreign.py``).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
@@ -78,6 +79,8 @@ class PipToolsResolver:
 
     #: A foreign target goes to pip's own resolver with the target's markers (``foreign``).
     _FOREIGN_BY_PIP: ClassVar[bool] = True
+    #: The resolving tool, as a failure names it.
+    _TOOL: ClassVar[str] = "pip-compile"
 
     def __init__(self, *, runner: Runner = run) -> None:
         self._run = runner
@@ -126,9 +129,11 @@ class PipToolsResolver:
         """Run pip-compile (again, if a download was cut off); blame an index that fails."""
         argv = self._compile_argv(inputs, request, access)
         settings = retry.policy()
+        tool = "pip" if request.foreign and self._FOREIGN_BY_PIP else self._TOOL
+        error = functools.partial(compile_error, tool=tool, target=request.target)
         try:
             retry.again(
-                lambda: access.run(self._run, argv, error=compile_error, cwd=work),
+                lambda: access.run(self._run, argv, error=error, cwd=work),
                 transient=cut_off_text,
                 what="the resolver",
                 settings=settings,

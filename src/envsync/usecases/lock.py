@@ -170,7 +170,7 @@ def _resolve(
         return _resolve_one(resolver, replace(request, routes=routes), spec.build)
 
     answers = parallel(one, runners, workers=os.cpu_count() or 1)
-    _report_released(ctx, answers)
+    _report_released(ctx, [a for r, a in zip(runners, answers, strict=True) if _had_pins(ctx, r)])
     resolved = [
         TargetResolution(target=r.target, packages=a.packages, roots=a.roots)
         for r, a in zip(runners, answers, strict=True)
@@ -248,6 +248,15 @@ def _resolve_one(resolver: Resolver, request: ResolveRequest, build: bool) -> Re
             hint="env.toml says build = false, so only versions with a wheel count: a package "
             "that publishes only an sdist needs build = true",
         ) from exc
+
+
+def _had_pins(ctx: RunContext, runner: Runner) -> bool:
+    """Whether the current lock pinned the runner's target: a new target only borrowed pins.
+
+    A lock that names no targets (format 1) served the one it was resolved for.
+    """
+    info = ctx.project.lock.info
+    return info is None or not info.targets or runner.target in info.targets
 
 
 def _report_released(ctx: RunContext, answers: Sequence[Resolution]) -> None:

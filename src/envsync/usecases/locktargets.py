@@ -86,10 +86,13 @@ def uncovered(spec: Spec, targets: Sequence[LockTarget], here: LockTarget) -> Lo
     """
     if here in targets:
         return None
+    # A key [lock] leaves out is this machine's already: only a key it sets needs adding to.
+    pythons = spec.lock.python_versions or (here.python,)
+    platforms = spec.lock.platforms or (here.platform.name,)
     return LockError(
         f"this machine ({here}) is not a target of env.toml's [lock] ({describe(targets)}), "
         "so the lock cannot serve it",
-        hint=_add_hint(spec.lock.python_versions, spec.lock.platforms, here),
+        hint=_add_hint(pythons, platforms, here),
     )
 
 
