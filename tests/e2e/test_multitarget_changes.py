@@ -96,6 +96,10 @@ def test_adding_a_platform_resolves_only_the_new_target_and_lists_its_packages(
     assert added.code == 0, added
     assert added.err.splitlines() == [
         LOOKING,
+        (
+            "Relocking: pylock.toml is for Python 3.12 on linux-x86_64, and env.toml's targets "
+            "are Python 3.12 on linux-x86_64, windows-x86_64..."
+        ),
         "Resolving 3 requirement(s) for Python 3.12 on windows-x86_64...",
     ]
     assert added.out == (
@@ -221,7 +225,7 @@ def test_a_lock_for_other_machines_only_is_written_and_refused_here_naming_the_k
             "pip-tools",
             "no version of linuxonly from the configured indexes has a wheel for "
             "Python 3.12 on windows-x86_64",
-            "drop that platform from the lock",
+            "drop it from [lock] platforms",
             id="pip-tools",
         ),
         pytest.param(
@@ -256,3 +260,24 @@ def test_a_package_without_a_file_for_a_target_fails_the_lock_naming_both(
     assert message.splitlines()[0] == first_line
     assert says in message
     assert not (tmp_path / "pylock.toml").exists()
+
+
+def test_a_new_venv_is_made_from_a_python_the_lock_serves(
+    platform_index: PackageIndex, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # [env] python = ">=3.11" lets this machine's 3.11 make the venv; [lock] serves 3.12 only,
+    # so the venv is made from a 3.12 (and gets 3.12's packages: modern 2.0, no oldpy).
+    write_lock_spec(tmp_path, platform_index.url, python_versions=["3.12"])
+
+    result = envsync(capsys, "apply", project=tmp_path)
+
+    assert result.code == 0, result
+    python = tmp_path / ".venv" / "bin" / "python"
+    version = subprocess.run(
+        [str(python), "-c", "import sys; print(*sys.version_info[:2], sep='.')"],
+        capture_output=True, text=True, check=True, env=isolated_env(), timeout=60,
+    ).stdout.strip()  # fmt: skip
+    assert version == "3.12"
+    packages = installed(python)
+    assert packages["modern"] == "2.0"
+    assert "oldpy" not in packages

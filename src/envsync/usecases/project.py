@@ -131,19 +131,26 @@ def stale_because(project: Project, targets: Sequence[LockTarget] | None) -> str
     info = project.lock.info
     if info is None:
         return None
-    if info.fingerprint != lockfile.fingerprint(project.spec, project.local.hashes):
+    local = project.local.hashes
+    if info.fingerprint == lockfile.fingerprint(project.spec, local):
+        return None if targets is None else _targets_differ(project, info, targets)
+    if targets is None or info.inputs != lockfile.inputs_fingerprint(project.spec, local):
         return "env.toml (or a local package it names) changed since pylock.toml was written"
-    if targets is None:
-        return None
+    # Only [lock] changed: say how the targets differ, since only they are resolved again.
+    return _targets_differ(project, info, targets) or "env.toml's [lock] changed"
+
+
+def _targets_differ(project: Project, info: LockInfo, targets: Sequence[LockTarget]) -> str | None:
+    """How the lock's targets differ from env.toml's on this machine, or None."""
     if not info.targets:
         return "pylock.toml was written by an older envsync and does not name its targets"
-    if set(info.targets) != set(targets):
-        return (
-            f"pylock.toml is for {describe(info.targets)}, and env.toml's targets are "
-            f"{describe(targets)}"
-            + ("" if project.spec.lock.platforms else " (this machine's platform by default)")
-        )
-    return None
+    if set(info.targets) == set(targets):
+        return None
+    default = "" if project.spec.lock.platforms else " (this machine's platform by default)"
+    return (
+        f"pylock.toml is for {describe(info.targets)}, and env.toml's targets are "
+        f"{describe(targets)}{default}"
+    )
 
 
 def minor_of(version: str) -> str:

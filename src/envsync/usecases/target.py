@@ -63,7 +63,8 @@ def find_target(spec: Spec, reporter: Reporter, prober: Prober) -> Target:
     if reason is not None:
         create.check_replaceable(spec.venv)  # before the search: a refusal needs no Python
     reporter.emit(Step(what=f"looking for a Python matching {str(spec.python) or 'any'}"))
-    found = interpreters.find_python(spec.python, prober=prober)
+    # A new venv is made from a Python the lock serves: one [lock] python-versions lists.
+    found = interpreters.find_python(spec.python, minors=spec.lock.python_versions, prober=prober)
     probe = environment.probe_interpreter(found.executable, prober=prober)
     return _target(probe, found, "recreate" if reason else "create", reason)
 

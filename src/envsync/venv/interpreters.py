@@ -23,7 +23,7 @@ from envsync.venv import probecache
 from envsync.venv.prober import Prober
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Sequence
+    from collections.abc import Collection, Iterable, Iterator, Sequence
 
     from packaging.specifiers import SpecifierSet
 
@@ -70,11 +70,14 @@ def find_python(
     search_path: str | None = None,
     prefer: Sequence[Path] = (),
     prober: Prober | None = None,
+    minors: Collection[str] = (),
 ) -> Interpreter:
     """Return the first interpreter, in discovery order, whose version is in *spec*.
 
-    *search_path* replaces ``$PATH``; *prefer* is tried before anything else. Candidates that
-    cannot be run are skipped; when none fits, the error lists everything that was found.
+    *minors*, when given, are the minor versions (``3.12``) it must also be one of: the
+    Pythons env.toml's ``[lock]`` lists. *search_path* replaces ``$PATH``; *prefer* is tried
+    before anything else. Candidates that cannot be run are skipped; when none fits, the
+    error lists everything that was found.
     """
     found: list[str] = []
     prober = prober or Prober()
@@ -84,10 +87,14 @@ def find_python(
         except VenvError as exc:
             _LOG.debug("skipping %s", exc)
             continue
-        if spec.contains(interpreter.version, prereleases=True):
+        minor = f"{interpreter.version.major}.{interpreter.version.minor}"
+        if spec.contains(interpreter.version, prereleases=True) and (not minors or minor in minors):
             return interpreter
         found.append(f"{candidate} ({interpreter.version})")
-    raise InterpreterNotFoundError(str(spec) or "any", found=found)
+    wanted = str(spec) or "any"
+    if minors:
+        wanted = f"{wanted}, Python {' or '.join(minors)} ([lock] python-versions)"
+    raise InterpreterNotFoundError(wanted, found=found)
 
 
 def _probe_cached(executable: Path, prober: Prober) -> tuple[str, Version] | str:
