@@ -6,6 +6,7 @@ a 2.0 -> b>=2, c 2.0 -> a>=2. The lock pinned a 2.0, b 2.0 and c 2.0.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from packaging.version import Version
 from envsync.core.lockfile import ResolvedPackage
 from envsync.core.pipoutput import ENV_TOML, Conflict, Demand
 from envsync.core.specsources import IndexConfig
+from envsync.core.targets import PLATFORMS, LockTarget
 from envsync.resolve.keeppins import released
 from envsync.resolve.protocol import Resolution, ResolveRequest
 
@@ -123,3 +125,13 @@ def test_the_pins_let_go_and_why(
     for pin in found:
         assert pin.version == Version(PINS[pin.name])
         assert pin.now == Version(versions[pin.name])
+
+
+def test_a_requirement_for_another_platform_is_no_change_that_explains_a_pin() -> None:
+    # On linux-x86_64, `d; platform_machine == "aarch64"` asks for nothing: the pins the
+    # relock let go of are blamed on the change that applies here, a<2.
+    linux = LockTarget(python="3.12", platform=PLATFORMS["linux-x86_64"])
+    wanted = ["a<2", "c", 'd; platform_machine == "aarch64"']
+    asked = dataclasses.replace(request(wanted), target=linux)
+    found = {r.name: r.because for r in released(asked, resolution(NEW, GRAPH))}
+    assert found == {"b": "it conflicts with a<2", "c": "it conflicts with a<2"}

@@ -101,9 +101,16 @@ def released(
 
 
 def _top_level(request: ResolveRequest) -> dict[NormalizedName, list[Requirement]]:
-    """env.toml's requirements (main and every group) by package."""
+    """env.toml's requirements (main and every group) by package, those of the target only.
+
+    A requirement whose marker is false where the request resolves (``armonly; platform_machine
+    == "aarch64"`` on x86_64) asks for nothing there, so it is no change that explains a pin.
+    """
+    environment = request.target.markers() if request.target is not None else None
     found: dict[NormalizedName, list[Requirement]] = {}
     for req in (*request.dependencies, *(r for g in request.groups for r in g.requirements)):
+        if req.marker is not None and not req.marker.evaluate(environment):
+            continue
         found.setdefault(canonicalize_name(req.name), []).append(req)
     return found
 
