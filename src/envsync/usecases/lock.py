@@ -19,6 +19,7 @@ from envsync.core.lockmerge import TargetResolution, missing_files, split
 from envsync.errors import MissingLockError, ResolutionError, StaleLockError
 from envsync.report import PinReleased, Resolving
 from envsync.resolve import keeppins
+from envsync.resolve.artifacts import FileListings
 from envsync.resolve.protocol import ResolveRequest
 from envsync.system.parallel import parallel
 from envsync.usecases import project
@@ -162,11 +163,13 @@ def _resolve(
         ctx.services.reporter.emit(event)
     routes = ctx.routes() if runners else None
     resolver = (ctx.services.resolver or resolver_for(spec)) if runners else None
+    listings = FileListings()  # the targets list the same pages: each is read once
 
     def one(runner: Runner) -> Resolution:
         request = _request(ctx, runner, upgrade=upgrade, upgrade_packages=upgrade_packages)
         assert resolver is not None  # noqa: S101 - set whenever there are runners
-        return _resolve_one(resolver, replace(request, routes=routes), spec.build)
+        request = replace(request, routes=routes, listings=listings)
+        return _resolve_one(resolver, request, spec.build)
 
     answers = parallel(one, runners, workers=os.cpu_count() or 1)
     _report_released(ctx, answers)
