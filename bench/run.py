@@ -63,6 +63,9 @@ class Sample:
 
     seconds: float
     peak_rss_kib: int
+    cpu_seconds: float = 0.0
+    """User + system CPU time of the commands and every process they waited for (0: not
+    measured, in results saved before it was)."""
 
 
 class CommandFailedError(RuntimeError):
@@ -111,8 +114,12 @@ class Meter:
         cwd: Path | None = None,
         env: dict[str, str] | None = None,
         out: IO[bytes] | None = None,
-    ) -> tuple[float, int, int]:
-        """Run *argv*; return (seconds, exit code, peak RSS in KiB)."""
+    ) -> tuple[float, int, int, float]:
+        """Run *argv*; return (seconds, exit code, peak RSS in KiB, CPU seconds).
+
+        The CPU time is wait4's: the command's own and that of every descendant it reaped
+        (pip-compile under envsync, pip's own subprocesses), the wrapper's millisecond too.
+        """
         full = [GNU_TIME, "-f", "%M", "-o", str(self._rss_file), *argv] if wrap else argv
         start = time.perf_counter()
         proc = subprocess.Popen(
@@ -130,29 +137,30 @@ class Meter:
         if wrap:
             # GNU time writes "Command exited with non-zero status N" first on failure.
             rss = int(self._rss_file.read_text("utf-8").split()[-1])
-        return seconds, proc.returncode, rss
+        return seconds, proc.returncode, rss, usage.ru_utime + usage.ru_stime
 
     def execute(self, tool: Tool, argvs: Sequence[Argv], log: Path) -> Sample:
         """Run the commands one after the other: their summed time, their largest peak RSS.
 
         Output goes to *log*; a failing command raises CommandFailedError.
         """
-        seconds, peak = 0.0, 0
+        seconds, peak, cpu = 0.0, 0, 0.0
         with log.open("ab") as out:
             for argv in argvs:
                 out.write(f"$ {' '.join(argv)}\n".encode())
                 out.flush()
-                elapsed, code, rss = self._spawn(
+                elapsed, code, rss, used = self._spawn(
                     argv, wrap=self.wrapped, cwd=tool.project, env=tool.env(), out=out
                 )
                 seconds += max(0.0, elapsed - self.overhead)
                 peak = max(peak, rss)
+                cpu += used
                 if code != 0:
                     out.flush()
                     lines = log.read_text("utf-8", "replace").splitlines(keepends=True)
                     msg = f"{tool.name}: exit {code} from {' '.join(argv)}\n{''.join(lines[-30:])}"
                     raise CommandFailedError(msg)
-        return Sample(seconds, peak)
+        return Sample(seconds, peak, cpu)
 
 
 # -- scenario building blocks (all untimed) -------------------------------------------------
@@ -360,7 +368,8 @@ def run_scenario(
             samples[tool.name].append(sample)
             print(
                 f"  {scenario.key:<15} run {round_ + 1}/{runs}  {tool.name:<12} "
-                f"{sample.seconds:8.3f} s  {sample.peak_rss_kib / 1024:7.1f} MiB",
+                f"{sample.seconds:8.3f} s  {sample.peak_rss_kib / 1024:7.1f} MiB  "
+                f"{sample.cpu_seconds:7.3f} s CPU",
                 flush=True,
             )
     return samples
@@ -451,15 +460,17 @@ class Report:
     measurement: dict[str, str]
     results: dict[str, dict[str, list[Sample]]] = field(default_factory=dict)
 
-    def median(self, scenario: str, tool: str) -> float | None:
+    def median(self, scenario: str, tool: str, *, cpu: bool = False) -> float | None:
         samples = self.results.get(scenario, {}).get(tool)
-        return statistics.median(s.seconds for s in samples) if samples else None
+        if not samples or (cpu and not all(s.cpu_seconds for s in samples)):
+            return None
+        return statistics.median(s.cpu_seconds if cpu else s.seconds for s in samples)
 
     def peak(self, scenario: str, tool: str) -> int | None:
         samples = self.results.get(scenario, {}).get(tool)
         return max(s.peak_rss_kib for s in samples) if samples else None
 
-    def ratio(self, scenario: str, top: str, bottom: str) -> float | None:
+    def ratio(self, scenario: str, top: str, bottom: str, *, cpu: bool = False) -> float | None:
         """The median of the per-round ratios *top* / *bottom*: runs are paired by round.
 
         Both tools of a round ran one after the other, so a ratio of a pair cancels most of
@@ -469,8 +480,12 @@ class Report:
         bottoms = self.results.get(scenario, {}).get(bottom)
         if not tops or not bottoms:
             return None
-        pairs = [a.seconds / b.seconds for a, b in zip(tops, bottoms, strict=True) if b.seconds]
-        return statistics.median(pairs) if pairs else None
+        values = [
+            (a.cpu_seconds, b.cpu_seconds) if cpu else (a.seconds, b.seconds)
+            for a, b in zip(tops, bottoms, strict=True)
+        ]
+        pairs = [top_value / bottom_value for top_value, bottom_value in values if bottom_value]
+        return statistics.median(pairs) if pairs and all(t for t, _ in values) else None
 
 
 def _cell(value: float | None, fmt: str) -> str:
@@ -499,29 +514,35 @@ _TARGET_RATIOS = (
 )
 
 
+def _times(
+    report: Report, names: list[str], ratios: list[tuple[str, str]], *, cpu: bool
+) -> list[str]:
+    """The table of median seconds (wall-clock, or CPU) with the ratio columns."""
+    head = "| scenario | " + " | ".join([*names, *(f"{a} / {b}" for a, b in ratios)]) + " |"
+    lines = [head, "| --- " * (len(names) + len(ratios) + 1) + "|"]
+    for scenario in SCENARIOS:
+        if scenario.key not in report.results:
+            continue
+        cells = [_cell(report.median(scenario.key, t, cpu=cpu), ".3f") for t in names]
+        cells += [_ratio(report.ratio(scenario.key, a, b, cpu=cpu)) for a, b in ratios]
+        lines.append(f"| {scenario.title} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def render(report: Report) -> str:
-    """Markdown: the medians with ratios, then the peak RSS."""
+    """Markdown: the medians with ratios, the same for CPU time (when measured), peak RSS."""
     names = [t for t in TOOLS if any(t in r for r in report.results.values())]
     pairs = _TARGET_RATIOS if any(TOOLS[t].multi_target for t in names) else _RATIOS
     ratios = [(a, b) for a, b in pairs if a in names and b in names] or list(pairs[:2])
-    head = "| scenario | " + " | ".join([*names, *(f"{a} / {b}" for a, b in ratios)]) + " |"
     title = (
         f"Set `{report.set_name}` ({report.packages} packages), median of {report.runs} "
         "run(s); ratios are medians of the per-round ratios"
     )
-    lines = [
-        f"{title}, seconds:",
-        "",
-        head,
-        "| --- " * (len(names) + len(ratios) + 1) + "|",
-    ]
-    for scenario in SCENARIOS:
-        if scenario.key not in report.results:
-            continue
-        meds = {t: report.median(scenario.key, t) for t in names}
-        cells = [_cell(meds[t], ".3f") for t in names]
-        cells += [_ratio(report.ratio(scenario.key, a, b)) for a, b in ratios]
-        lines.append(f"| {scenario.title} | " + " | ".join(cells) + " |")
+    lines = [f"{title}, seconds:", "", *_times(report, names, ratios, cpu=False)]
+    measured = any(s.cpu_seconds for r in report.results.values() for x in r.values() for s in x)
+    if measured:
+        lines += ["", "CPU seconds (user + system, the whole process tree), median:", ""]
+        lines += _times(report, names, ratios, cpu=True)
     lines += ["", "Peak RSS of the largest single process, MiB (max over runs):", ""]
     lines += ["| scenario | " + " | ".join(names) + " |", "| --- " * (len(names) + 1) + "|"]
     for scenario in SCENARIOS:
