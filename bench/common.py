@@ -16,6 +16,9 @@ REPO = BENCH.parent
 SETS = BENCH / "sets"
 WORK = BENCH / ".work"
 SET_NAMES = ("small", "medium", "large")
+#: The lock targets of the multi-target tools: env.toml's [lock], and what the wheelhouse serves.
+LOCK_PLATFORMS = ("linux-x86_64", "macos-arm64", "windows-x86_64")
+LOCK_PYTHONS = ("3.11", "3.12")
 
 #: What every tool run gets on top of an environment stripped of PIP_* and UV_* variables.
 ISOLATION = {
@@ -83,6 +86,23 @@ def read_pins(path: Path) -> dict[str, str]:
             raise ValueError(f"{path}: not a pin: {line!r}")
         pins[normalize(name.split("[", 1)[0])] = version.strip()
     return pins
+
+
+def read_marked_pins(path: Path) -> dict[str, tuple[str, str | None]]:
+    """``name==version ; marker`` lines (uv's universal output), by normalized name."""
+    pins: dict[str, tuple[str, str | None]] = {}
+    for line in _lines(path):
+        pin, _, marker = line.partition(";")
+        name, sep, version = pin.partition("==")
+        if not sep:
+            raise ValueError(f"{path}: not a pin: {line!r}")
+        pins[normalize(name.split("[", 1)[0])] = (version.strip(), marker.strip() or None)
+    return pins
+
+
+def targets_file(name: str) -> Path:
+    """sets/<name>-targets.txt: the set's pins for every platform and Python (with markers)."""
+    return SETS / f"{name}-targets.txt"
 
 
 def load_set(name: str) -> RequirementSet:

@@ -26,7 +26,9 @@ from typing import IO, TYPE_CHECKING
 from common import SET_NAMES, WORK, RequirementSet, add_package, load_set, normalize
 from tools import (
     BIN,
+    DEFAULT_TOOLS,
     PYTHON,
+    TARGET_TOOLS,
     TOOLS,
     Argv,
     Envsync,
@@ -35,7 +37,13 @@ from tools import (
     uv_binary,
     write_if_changed,
 )
-from wheelhouse import WheelhouseIndex, ensure_certificates, ensure_wheelhouse, trust_env
+from wheelhouse import (
+    WheelhouseIndex,
+    ensure_certificates,
+    ensure_target_wheelhouse,
+    ensure_wheelhouse,
+    trust_env,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -55,6 +63,9 @@ class Sample:
 
     seconds: float
     peak_rss_kib: int
+    cpu_seconds: float = 0.0
+    """User + system CPU time of the commands and every process they waited for (0: not
+    measured, in results saved before it was)."""
 
 
 class CommandFailedError(RuntimeError):
@@ -103,8 +114,12 @@ class Meter:
         cwd: Path | None = None,
         env: dict[str, str] | None = None,
         out: IO[bytes] | None = None,
-    ) -> tuple[float, int, int]:
-        """Run *argv*; return (seconds, exit code, peak RSS in KiB)."""
+    ) -> tuple[float, int, int, float]:
+        """Run *argv*; return (seconds, exit code, peak RSS in KiB, CPU seconds).
+
+        The CPU time is wait4's: the command's own and that of every descendant it reaped
+        (pip-compile under envsync, pip's own subprocesses), the wrapper's millisecond too.
+        """
         full = [GNU_TIME, "-f", "%M", "-o", str(self._rss_file), *argv] if wrap else argv
         start = time.perf_counter()
         proc = subprocess.Popen(
@@ -122,29 +137,30 @@ class Meter:
         if wrap:
             # GNU time writes "Command exited with non-zero status N" first on failure.
             rss = int(self._rss_file.read_text("utf-8").split()[-1])
-        return seconds, proc.returncode, rss
+        return seconds, proc.returncode, rss, usage.ru_utime + usage.ru_stime
 
     def execute(self, tool: Tool, argvs: Sequence[Argv], log: Path) -> Sample:
         """Run the commands one after the other: their summed time, their largest peak RSS.
 
         Output goes to *log*; a failing command raises CommandFailedError.
         """
-        seconds, peak = 0.0, 0
+        seconds, peak, cpu = 0.0, 0, 0.0
         with log.open("ab") as out:
             for argv in argvs:
                 out.write(f"$ {' '.join(argv)}\n".encode())
                 out.flush()
-                elapsed, code, rss = self._spawn(
+                elapsed, code, rss, used = self._spawn(
                     argv, wrap=self.wrapped, cwd=tool.project, env=tool.env(), out=out
                 )
                 seconds += max(0.0, elapsed - self.overhead)
                 peak = max(peak, rss)
+                cpu += used
                 if code != 0:
                     out.flush()
                     lines = log.read_text("utf-8", "replace").splitlines(keepends=True)
                     msg = f"{tool.name}: exit {code} from {' '.join(argv)}\n{''.join(lines[-30:])}"
                     raise CommandFailedError(msg)
-        return Sample(seconds, peak)
+        return Sample(seconds, peak, cpu)
 
 
 # -- scenario building blocks (all untimed) -------------------------------------------------
@@ -243,6 +259,12 @@ def _add_one(bench: Bench, tool: Tool) -> None:
     tool.write_spec([*bench.rset.top_level, f"{name}=={version}"])
 
 
+def _add_one_locked(bench: Bench, tool: Tool) -> None:
+    bench.base_locked(tool)
+    name, version = add_package()
+    tool.write_spec([*bench.rset.top_level, f"{name}=={version}"])
+
+
 def _remove_one(bench: Bench, tool: Tool) -> None:
     bench.base_synced(tool)
     tool.write_spec([r for r in bench.rset.top_level if r != REMOVE[bench.rset.name]])
@@ -255,6 +277,13 @@ def _has_set(bench: Bench, tool: Tool) -> None:
 def _has_added(bench: Bench, tool: Tool) -> None:
     name, version = add_package()
     bench.expect(tool, {**bench.rset.pins, name: version})
+
+
+def _locks_added(_bench: Bench, tool: Tool) -> None:
+    name, version = add_package()
+    text = tool.lock_file.read_text("utf-8")
+    if not re.search(rf"\b{re.escape(name)}\b.*\b{re.escape(version)}\b", text, re.DOTALL):
+        raise CommandFailedError(f"{tool.name}: {name} {version} is not in {tool.lock_file}")
 
 
 def _has_removed(bench: Bench, tool: Tool) -> None:
@@ -272,6 +301,14 @@ SCENARIOS = (
         "lock, unchanged spec (lock exists)",
         Bench.base_locked,
         methodcaller("lock"),
+        warm_up=True,
+    ),
+    Scenario(
+        "relock",
+        "relock: one package added (lock only)",
+        _add_one_locked,
+        methodcaller("lock"),
+        _locks_added,
         warm_up=True,
     ),
     Scenario(
@@ -308,6 +345,8 @@ SCENARIOS = (
     ),
 )
 SCENARIO_KEYS = {s.key: s for s in SCENARIOS}
+#: The scenarios of `--targets`: a fresh lock, cold and warm, and a relock.
+TARGET_SCENARIOS = ("lock-cold", "lock-warm", "relock")
 
 
 def run_scenario(
@@ -329,7 +368,8 @@ def run_scenario(
             samples[tool.name].append(sample)
             print(
                 f"  {scenario.key:<15} run {round_ + 1}/{runs}  {tool.name:<12} "
-                f"{sample.seconds:8.3f} s  {sample.peak_rss_kib / 1024:7.1f} MiB",
+                f"{sample.seconds:8.3f} s  {sample.peak_rss_kib / 1024:7.1f} MiB  "
+                f"{sample.cpu_seconds:7.3f} s CPU",
                 flush=True,
             )
     return samples
@@ -366,6 +406,14 @@ def filesystem_of(path: Path) -> str:
         if inside and len(point) > len(best):
             best, kind = point, fields[2]
     return kind
+
+
+def _load() -> str:
+    """/proc/loadavg's three averages: how busy other processes kept the machine."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text("utf-8").split()[:3])
+    except OSError:
+        return "?"
 
 
 def describe_machine() -> dict[str, str]:
@@ -412,21 +460,40 @@ class Report:
     measurement: dict[str, str]
     results: dict[str, dict[str, list[Sample]]] = field(default_factory=dict)
 
-    def median(self, scenario: str, tool: str) -> float | None:
+    def median(self, scenario: str, tool: str, *, cpu: bool = False) -> float | None:
         samples = self.results.get(scenario, {}).get(tool)
-        return statistics.median(s.seconds for s in samples) if samples else None
+        if not samples or (cpu and not all(s.cpu_seconds for s in samples)):
+            return None
+        return statistics.median(s.cpu_seconds if cpu else s.seconds for s in samples)
 
     def peak(self, scenario: str, tool: str) -> int | None:
         samples = self.results.get(scenario, {}).get(tool)
         return max(s.peak_rss_kib for s in samples) if samples else None
+
+    def ratio(self, scenario: str, top: str, bottom: str, *, cpu: bool = False) -> float | None:
+        """The median of the per-round ratios *top* / *bottom*: runs are paired by round.
+
+        Both tools of a round ran one after the other, so a ratio of a pair cancels most of
+        the load other processes put on the machine at that moment.
+        """
+        tops = self.results.get(scenario, {}).get(top)
+        bottoms = self.results.get(scenario, {}).get(bottom)
+        if not tops or not bottoms:
+            return None
+        values = [
+            (a.cpu_seconds, b.cpu_seconds) if cpu else (a.seconds, b.seconds)
+            for a, b in zip(tops, bottoms, strict=True)
+        ]
+        pairs = [top_value / bottom_value for top_value, bottom_value in values if bottom_value]
+        return statistics.median(pairs) if pairs and all(t for t, _ in values) else None
 
 
 def _cell(value: float | None, fmt: str) -> str:
     return "-" if value is None else format(value, fmt)
 
 
-def _ratio(top: float | None, bottom: float | None) -> str:
-    return "-" if top is None or not bottom else f"{top / bottom:.1f}x"
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
 
 
 #: The ratio columns: (envsync's tool, the tool it is compared with).
@@ -436,27 +503,46 @@ _RATIOS = (
     ("envsync-uv", "uv"),
     ("envsync-bytecode", "uv-bytecode"),
 )
+#: The ratio columns of a run with multi-target tools: each against its single-target self,
+#: and against uv's universal resolution.
+_TARGET_RATIOS = (
+    ("envsync-targets", "envsync"),
+    ("envsync-uv-targets", "envsync-uv"),
+    ("envsync-targets", "uv-universal"),
+    ("envsync-uv-targets", "uv-universal"),
+    ("uv-universal", "uv"),
+)
 
 
-def render(report: Report) -> str:
-    """Markdown: the medians with ratios, then the peak RSS."""
-    names = [t for t in TOOLS if any(t in r for r in report.results.values())]
-    ratios = [(a, b) for a, b in _RATIOS if a in names and b in names] or list(_RATIOS[:2])
+def _times(
+    report: Report, names: list[str], ratios: list[tuple[str, str]], *, cpu: bool
+) -> list[str]:
+    """The table of median seconds (wall-clock, or CPU) with the ratio columns."""
     head = "| scenario | " + " | ".join([*names, *(f"{a} / {b}" for a, b in ratios)]) + " |"
-    title = f"Set `{report.set_name}` ({report.packages} packages), median of {report.runs} run(s)"
-    lines = [
-        f"{title}, seconds:",
-        "",
-        head,
-        "| --- " * (len(names) + len(ratios) + 1) + "|",
-    ]
+    lines = [head, "| --- " * (len(names) + len(ratios) + 1) + "|"]
     for scenario in SCENARIOS:
         if scenario.key not in report.results:
             continue
-        meds = {t: report.median(scenario.key, t) for t in names}
-        cells = [_cell(meds[t], ".3f") for t in names]
-        cells += [_ratio(meds.get(a), meds.get(b)) for a, b in ratios]
+        cells = [_cell(report.median(scenario.key, t, cpu=cpu), ".3f") for t in names]
+        cells += [_ratio(report.ratio(scenario.key, a, b, cpu=cpu)) for a, b in ratios]
         lines.append(f"| {scenario.title} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def render(report: Report) -> str:
+    """Markdown: the medians with ratios, the same for CPU time (when measured), peak RSS."""
+    names = [t for t in TOOLS if any(t in r for r in report.results.values())]
+    pairs = _TARGET_RATIOS if any(TOOLS[t].multi_target for t in names) else _RATIOS
+    ratios = [(a, b) for a, b in pairs if a in names and b in names] or list(pairs[:2])
+    title = (
+        f"Set `{report.set_name}` ({report.packages} packages), median of {report.runs} "
+        "run(s); ratios are medians of the per-round ratios"
+    )
+    lines = [f"{title}, seconds:", "", *_times(report, names, ratios, cpu=False)]
+    measured = any(s.cpu_seconds for r in report.results.values() for x in r.values() for s in x)
+    if measured:
+        lines += ["", "CPU seconds (user + system, the whole process tree), median:", ""]
+        lines += _times(report, names, ratios, cpu=True)
     lines += ["", "Peak RSS of the largest single process, MiB (max over runs):", ""]
     lines += ["| scenario | " + " | ".join(names) + " |", "| --- " * (len(names) + 1) + "|"]
     for scenario in SCENARIOS:
@@ -500,7 +586,13 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "--tool",
         action="append",
         choices=list(TOOLS),
-        help="run only this tool (repeatable; default: all)",
+        help="run only this tool (repeatable; default: every single-target tool)",
+    )
+    parser.add_argument(
+        "--targets",
+        action="store_true",
+        help="the multi-target comparison: envsync and envsync-uv locking for one target and "
+        "for six, uv and uv --universal; the lock scenarios (--tool and --scenario narrow it)",
     )
     parser.add_argument(
         "--quick",
@@ -545,9 +637,12 @@ def main(argv: Sequence[str]) -> int:
         print(render(load(args.render)))
         return 0
     rset = load_set(args.set_name)
-    scenarios = [SCENARIO_KEYS[k] for k in args.scenario] if args.scenario else list(SCENARIOS)
-    tool_names = args.tool or list(TOOLS)
-    wheelhouse = ensure_wheelhouse(rset)
+    default_scenarios = TARGET_SCENARIOS if args.targets else [s.key for s in SCENARIOS]
+    scenarios = [SCENARIO_KEYS[k] for k in args.scenario or default_scenarios]
+    tool_names = args.tool or list(TARGET_TOOLS if args.targets else DEFAULT_TOOLS)
+    multi = any(TOOLS[name].multi_target for name in tool_names)
+    # One index for every tool of the run: a multi-target tool needs every target's wheels.
+    wheelhouse = ensure_target_wheelhouse(rset) if multi else ensure_wheelhouse(rset)
     run_dir = args.work_dir.resolve() / f"run-{rset.name}"
     shutil.rmtree(run_dir, ignore_errors=True)
     (run_dir / "logs").mkdir(parents=True)
@@ -564,6 +659,8 @@ def main(argv: Sequence[str]) -> int:
             "peak RSS": f"{GNU_TIME} -f %M" if meter.wrapped else "os.wait4 ru_maxrss",
             "wrapper overhead subtracted": f"{meter.overhead * 1000:.2f} ms per command",
             "work dir": f"{run_dir} ({filesystem_of(run_dir)})",
+            "wheelhouse": f"{wheelhouse.name} ({len(list(wheelhouse.glob('*.whl')))} wheels)",
+            "load average at start (1, 5, 15 min)": _load(),
         },
     )
     if not meter.wrapped:
@@ -589,6 +686,7 @@ def main(argv: Sequence[str]) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         elapsed = time.perf_counter() - started
+    report.measurement["load average at end (1, 5, 15 min)"] = _load()
     results = args.results or WORK / f"results-{rset.name}.json"
     save(report, results)
     print(f"\n{len(scenarios)} scenario(s) in {elapsed:.0f} s; results in {results}\n")

@@ -16,7 +16,7 @@ import tarfile
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from common import REPO, WORK, isolated_env
+from common import LOCK_PLATFORMS, LOCK_PYTHONS, REPO, WORK, isolated_env
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -84,6 +84,9 @@ class Tool:
     name: ClassVar[str]
     spec_name: ClassVar[str]
     lock_name: ClassVar[str]
+    multi_target: ClassVar[bool] = False
+    """Whether its lock is for other platforms too: the run then serves the wheelhouse of
+    every lock target (wheelhouse.ensure_target_wheelhouse) to every tool."""
 
     def __init__(self, root: Path, index_url: str, extra_env: dict[str, str]) -> None:
         self.root = root
@@ -147,12 +150,15 @@ class Envsync(Tool):
     lock_name = "pylock.toml"
 
     def write_spec(self, requirements: Sequence[str]) -> None:
+        write_if_changed(self.spec, self.spec_text(requirements))
+
+    def spec_text(self, requirements: Sequence[str]) -> str:
+        """env.toml asking for *requirements* from the local index (subclasses add keys)."""
         version = f"{sys.version_info.major}.{sys.version_info.minor}"
         deps = "".join(f"  {json.dumps(r)},\n" for r in requirements)
-        write_if_changed(
-            self.spec,
+        return (
             f'[env]\npython = "{version}"\nvenv = ".venv"\ndependencies = [\n{deps}]\n\n'
-            f"[index]\nurl = {json.dumps(self.index_url)}\n",
+            f"[index]\nurl = {json.dumps(self.index_url)}\n"
         )
 
     def _envsync(self, command: str) -> Argv:
@@ -176,10 +182,9 @@ class EnvsyncUv(Envsync):
 
     name = "envsync-uv"
 
-    def write_spec(self, requirements: Sequence[str]) -> None:
-        super().write_spec(requirements)
-        text = self.spec.read_text()
-        write_if_changed(self.spec, text.replace("[env]\n", '[env]\nresolver = "uv"\n', 1))
+    def spec_text(self, requirements: Sequence[str]) -> str:
+        text = super().spec_text(requirements)
+        return text.replace("[env]\n", '[env]\nresolver = "uv"\n', 1)
 
 
 class EnvsyncBytecode(Envsync):
@@ -187,10 +192,38 @@ class EnvsyncBytecode(Envsync):
 
     name = "envsync-bytecode"
 
-    def write_spec(self, requirements: Sequence[str]) -> None:
-        super().write_spec(requirements)
-        text = self.spec.read_text()
-        write_if_changed(self.spec, text.replace("[env]\n", "[env]\ncompile-bytecode = true\n", 1))
+    def spec_text(self, requirements: Sequence[str]) -> str:
+        text = super().spec_text(requirements)
+        return text.replace("[env]\n", "[env]\ncompile-bytecode = true\n", 1)
+
+
+def _lock_table(text: str) -> str:
+    """env.toml *text* for the lock targets: a Python range allowing each, and a [lock] table."""
+    pythons = ", ".join(json.dumps(v) for v in LOCK_PYTHONS)
+    platforms = ", ".join(json.dumps(p) for p in LOCK_PLATFORMS)
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    text = text.replace(f'python = "{version}"', f'python = ">={min(LOCK_PYTHONS)}"', 1)
+    return f"{text}\n[lock]\npython-versions = [{pythons}]\nplatforms = [{platforms}]\n"
+
+
+class EnvsyncTargets(Envsync):
+    """envsync locking for every lock target (common.LOCK_PYTHONS x LOCK_PLATFORMS)."""
+
+    name = "envsync-targets"
+    multi_target = True
+
+    def spec_text(self, requirements: Sequence[str]) -> str:
+        return _lock_table(super().spec_text(requirements))
+
+
+class EnvsyncUvTargets(EnvsyncUv):
+    """envsync with ``resolver = "uv"``, locking for every lock target."""
+
+    name = "envsync-uv-targets"
+    multi_target = True
+
+    def spec_text(self, requirements: Sequence[str]) -> str:
+        return _lock_table(super().spec_text(requirements))
 
 
 class PipTools(Tool):
@@ -266,6 +299,16 @@ class Uv(Tool):
         return [[*argv, "--compile-bytecode"] if self.compile_bytecode else argv]
 
 
+class UvUniversal(Uv):
+    """uv with `--universal` on compile: one requirements.txt, with markers, for any platform."""
+
+    name = "uv-universal"
+    multi_target = True
+
+    def lock(self) -> list[Argv]:
+        return [[*argv, "--universal"] for argv in super().lock()]
+
+
 class UvBytecode(Uv):
     """uv with `--compile-bytecode` on sync: writes .pyc files at install, as pip always does."""
 
@@ -274,5 +317,27 @@ class UvBytecode(Uv):
 
 
 TOOLS: dict[str, type[Tool]] = {
-    t.name: t for t in (Envsync, EnvsyncUv, EnvsyncBytecode, PipTools, Uv, UvBytecode)
+    t.name: t
+    for t in (
+        Envsync,
+        EnvsyncUv,
+        EnvsyncBytecode,
+        PipTools,
+        Uv,
+        UvBytecode,
+        EnvsyncTargets,
+        EnvsyncUvTargets,
+        UvUniversal,
+    )
 }
+#: The tools a run takes when none is named: the single-target ones.
+DEFAULT_TOOLS = tuple(name for name, tool in TOOLS.items() if not tool.multi_target)
+#: `--targets`: the multi-target tools with the single-target ones they are compared to.
+TARGET_TOOLS = (
+    "envsync",
+    "envsync-targets",
+    "envsync-uv",
+    "envsync-uv-targets",
+    "uv",
+    "uv-universal",
+)

@@ -25,8 +25,24 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING
 
-from common import REPO, SETS, WORK, RequirementSet, add_package, isolated_env, normalize
+from common import (
+    LOCK_PLATFORMS,
+    LOCK_PYTHONS,
+    REPO,
+    SETS,
+    WORK,
+    RequirementSet,
+    add_package,
+    isolated_env,
+    normalize,
+    read_marked_pins,
+    targets_file,
+)
+from packaging.markers import Marker
+from packaging.utils import parse_wheel_filename
+from packaging.version import Version
 
+from envsync.core.targets import PLATFORMS, LockTarget
 from envsync.index.loopback import LoopbackHandler, LoopbackServer, Response
 
 sys.path.insert(0, str(REPO / "tests"))
@@ -100,6 +116,85 @@ def _check_complete(folder: Path, wanted: dict[str, str]) -> None:
     if problems:
         raise SystemExit(
             f"wheelhouse {folder} is not what the set pins:\n  " + "\n  ".join(problems)
+        )
+
+
+# -- the wheelhouse of the multi-target tools -----------------------------------------------
+
+
+def lock_targets() -> list[LockTarget]:
+    """The targets of the multi-target tools (common.LOCK_PYTHONS x LOCK_PLATFORMS)."""
+    return [
+        LockTarget(python=v, platform=PLATFORMS[p]) for v in LOCK_PYTHONS for p in LOCK_PLATFORMS
+    ]
+
+
+def _target_pins(rset: RequirementSet) -> dict[LockTarget, list[str]]:
+    """For each lock target, the pins of sets/<set>-targets.txt whose marker it matches."""
+    path = targets_file(rset.name)
+    if not path.is_file():
+        raise SystemExit(f"{path} is missing: run bench/compile_sets.py --targets {rset.name}")
+    pins = read_marked_pins(path)
+    return {
+        target: [
+            f"{name}=={version}"
+            for name, (version, marker) in sorted(pins.items())
+            if marker is None or Marker(marker).evaluate(target.markers())
+        ]
+        for target in lock_targets()
+    }
+
+
+def ensure_target_wheelhouse(rset: RequirementSet) -> Path:
+    """Return bench/.work/wheelhouse-<set>-targets/, downloading it first unless complete.
+
+    For each lock target, `pip download --no-deps --only-binary=:all:` of the pins it needs
+    with its Python version, ABI and platform tags (envsync's own: core/targets.py), so that
+    every target, this machine's or not, finds a wheel of each pin; isolated from this
+    machine's pip configuration, as the set's own wheelhouse is. A pure wheel is fetched once.
+    """
+    folder = WORK / f"wheelhouse-{rset.name}-targets"
+    wanted = _target_pins(rset)
+    text = "".join(f"{t.python} {t.platform.name}: {' '.join(p)}\n" for t, p in wanted.items())
+    fingerprint = hashlib.sha256(text.encode()).hexdigest()
+    marker = folder / _MARKER
+    if marker.is_file() and marker.read_text("utf-8") == fingerprint:
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    for target, pins in wanted.items():
+        print(f"downloading {len(pins)} wheels for {target} into {folder} ...", flush=True)
+        requirements = folder / f".requirements-{target.python}-{target.platform.name}.txt"
+        requirements.write_text("".join(f"{pin}\n" for pin in pins), "utf-8")
+        argv = [
+            sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+            "--quiet", f"--dest={folder}", f"--python-version={target.python}",
+            "--implementation=cp", f"--abi=cp{target.python.replace('.', '')}",
+            *(f"--platform={tag}" for tag in target.platform.tags), "-r", str(requirements),
+        ]  # fmt: skip
+        subprocess.run(argv, env=isolated_env(local_only=False), check=True)
+    _check_targets(folder, wanted)
+    marker.write_text(fingerprint, "utf-8")
+    return folder
+
+
+def _check_targets(folder: Path, wanted: dict[LockTarget, list[str]]) -> None:
+    """Fail unless each target has a wheel of each of its pins, and no project two versions."""
+    wheels = [parse_wheel_filename(w.name) for w in folder.glob("*.whl")]
+    versions: dict[str, set[Version]] = {}
+    for name, version, _, _ in wheels:
+        versions.setdefault(name, set()).add(version)
+    problems = [f"{n}: versions {sorted(map(str, v))}" for n, v in versions.items() if len(v) > 1]
+    for target, pins in wanted.items():
+        accepted = set(target.tags())
+        have = {(n, v) for n, v, _, tags in wheels if tags & accepted}
+        problems += [
+            f"{target}: no wheel of {pin}"
+            for pin in pins
+            if (normalize(pin.split("==")[0]), Version(pin.split("==")[1])) not in have
+        ]
+    if problems:
+        raise SystemExit(
+            f"wheelhouse {folder} lacks what the targets need:\n  " + "\n  ".join(problems)
         )
 
 

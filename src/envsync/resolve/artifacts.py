@@ -4,14 +4,21 @@ pip-compile chooses the versions; this lists every file the index publishes for 
 version (not only this machine's wheels), so the lock covers every platform. A project pinned
 to a named index is looked up there only; find-links pages and folders come after the
 indexes. A direct URL or local archive is hashed; a local folder is recorded as a directory.
+
+A lock for several targets lists the files once per target, from the same indexes, in
+parallel: ``FileListings`` keeps what one lock run read (each place's files for a project,
+each hash computed) so that every page is read, and every file hashed, once per run.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from packaging.version import Version
@@ -22,15 +29,86 @@ from envsync.index import credentials, simpleapi
 from envsync.resolve import compile_output
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     from envsync.index.routes import Routes
     from envsync.resolve.protocol import ResolveRequest
 
-__all__ = ["WORKERS", "with_files"]
+__all__ = ["WORKERS", "FileListings", "with_files"]
 
 #: How many index pages and files are read at once.
 WORKERS = 8
+
+_K = TypeVar("_K", bound=Hashable)
+_T = TypeVar("_T")
+Listing = tuple[simpleapi.IndexFile, ...]
+
+
+class FileListings:
+    """What one lock run read: each place's files for a project, each file's sha256.
+
+    One instance serves every target of a run (``ResolveRequest.listings``), from several
+    threads: the first to ask for a key reads it while later askers wait for that answer, so
+    a page is read once however many targets list it at the same moment. A failure is not
+    kept: it reaches every thread waiting for it, and the next to ask reads again. Keys are
+    URLs (and paths), never logins: one run has one login per index.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._listings: dict[Hashable, _Pending[Listing]] = {}
+        self._hashes: dict[str, _Pending[str]] = {}
+
+    def files(self, key: Hashable, read: Callable[[], Iterable[simpleapi.IndexFile]]) -> Listing:
+        """The files *read* lists for *key*: read now, or as read earlier in this run."""
+        return _once(self._lock, self._listings, key, lambda: tuple(read()))
+
+    def sha256(self, url: str, compute: Callable[[], str]) -> str:
+        """The sha256 of the file at *url*: computed now, or as computed earlier in this run."""
+        return _once(self._lock, self._hashes, url, compute)
+
+
+class _Pending(Generic[_T]):
+    """One key's answer: made by the thread that asked first, awaited by the others."""
+
+    def __init__(self) -> None:
+        self._done = threading.Event()
+        self._answer: tuple[_T] | None = None
+        self._error: BaseException | None = None
+
+    def set(self, answer: tuple[_T] | None, error: BaseException | None = None) -> None:
+        """Give the answer (a 1-tuple), or the error that stopped it being made."""
+        self._answer, self._error = answer, error
+        self._done.set()
+
+    def wait(self) -> _T:
+        """The answer, once made; the error that stopped it, raised again."""
+        self._done.wait()
+        if self._answer is None:
+            raise self._error or RuntimeError("no answer")
+        return self._answer[0]
+
+
+def _once(
+    lock: threading.Lock, done: dict[_K, _Pending[_T]], key: _K, make: Callable[[], _T]
+) -> _T:
+    """*make*'s answer for *key*, made by the first thread to ask; the others wait for it."""
+    with lock:
+        pending = done.get(key)
+        mine = pending is None
+        if pending is None:
+            pending = done[key] = _Pending()
+    if not mine:
+        return pending.wait()
+    try:
+        answer = make()
+    except BaseException as exc:
+        with lock:
+            del done[key]  # not kept: the next to ask tries again
+        pending.set(None, exc)
+        raise
+    pending.set((answer,))
+    return answer
 
 
 def with_files(
@@ -45,7 +123,8 @@ def with_files(
     """
     groups = compile_output.roots(pins)
     deps = compile_output.dependencies(pins)
-    sources = _Sources(routes, request.index.resolved(request.root).find_links)
+    listings = request.listings or FileListings()  # a caller without a run: this call's own
+    sources = _Sources(routes, request.index.resolved(request.root).find_links, listings)
 
     def one(pin: compile_output.Pin) -> ResolvedPackage:
         base = ResolvedPackage(
@@ -59,7 +138,10 @@ def with_files(
         if url:
             found = versions.get(url)
             return _direct(
-                replace(base, version=Version(found) if found else None), url, request.root
+                replace(base, version=Version(found) if found else None),
+                url,
+                request.root,
+                listings,
             )
         return _from_sources(base, pin, sources, request.root)
 
@@ -70,22 +152,28 @@ def with_files(
 class _Sources:
     """The indexes and find-links locations, queried for one project at a time."""
 
-    def __init__(self, routes: Routes, find_links: Sequence[str]) -> None:
+    def __init__(self, routes: Routes, find_links: Sequence[str], listings: FileListings) -> None:
         self.routes = routes
         self.find_links = find_links
+        self.listings = listings
 
-    def files(self, name: str) -> Iterable[tuple[str, list[simpleapi.IndexFile]]]:
-        """Each place that may serve *name*, with its files: a pinned name, its index only."""
+    def files(self, name: str) -> Iterable[tuple[str, Listing]]:
+        """Each place that may serve *name*, with its files: a pinned name, its index only.
+
+        A find-links page or folder lists every project at once: it is read (a folder's
+        files hashed) once per run, not once per project.
+        """
+        read = self.listings.files
         for where in self.routes.for_project(name):
-            yield where.url, simpleapi.files_for(where, name)
+            yield where.url, read((where.url, name), partial(simpleapi.files_for, where, name))
         if self.routes.is_pinned(name):
             return
         for location in self.find_links:
             if "://" in location and not location.startswith("file:"):
-                yield location, simpleapi.files_for_page(location)
+                yield location, read(location, partial(simpleapi.files_for_page, location))
             else:
                 folder = simpleapi.local_path(location) if "://" in location else Path(location)
-                yield location, simpleapi.files_in_folder(folder)
+                yield location, read(folder, partial(simpleapi.files_in_folder, folder))
 
 
 def _from_sources(
@@ -116,7 +204,8 @@ def _from_index(
     root: Path,
 ) -> ResolvedPackage:
     upstreams = sources.routes.upstreams()
-    locked = [_locked(f, root, credentials.login_for(f.url, upstreams)) for f in files]
+    hashes = sources.listings
+    locked = [_locked(f, root, credentials.login_for(f.url, upstreams), hashes) for f in files]
     sdists = [f for f in locked if not f.filename.endswith(".whl")]
     return replace(
         base,
@@ -127,8 +216,10 @@ def _from_index(
     )
 
 
-def _locked(f: simpleapi.IndexFile, root: Path, login: credentials.Login | None) -> LockedFile:
-    sha256 = f.sha256 or simpleapi.hash_url(f.url, login)
+def _locked(
+    f: simpleapi.IndexFile, root: Path, login: credentials.Login | None, hashes: FileListings
+) -> LockedFile:
+    sha256 = f.sha256 or hashes.sha256(f.url, lambda: simpleapi.hash_url(f.url, login))
     if f.url.startswith("file:"):
         # A local find-links file: recorded relative to the project, so the lock travels.
         path = _relative(simpleapi.local_path(f.url), root)
@@ -136,17 +227,17 @@ def _locked(f: simpleapi.IndexFile, root: Path, login: credentials.Login | None)
     return LockedFile(filename=f.filename, url=f.url, sha256=sha256, size=f.size)
 
 
-def _direct(base: ResolvedPackage, url: str, root: Path) -> ResolvedPackage:
+def _direct(base: ResolvedPackage, url: str, root: Path, hashes: FileListings) -> ResolvedPackage:
     if not url.startswith("file:"):
         filename = urlsplit(url).path.rsplit("/", 1)[-1]
-        archive = LockedFile(filename=filename, url=url, sha256=simpleapi.hash_url(url))
-        return replace(base, archive=archive)
+        sha256 = hashes.sha256(url, lambda: simpleapi.hash_url(url))
+        return replace(base, archive=LockedFile(filename=filename, url=url, sha256=sha256))
     path = simpleapi.local_path(url)
     shown = _relative(path, root)
     if path.is_dir():
         return replace(base, directory=shown)
-    archive = LockedFile(filename=path.name, path=shown, sha256=simpleapi.hash_file(path))
-    return replace(base, archive=archive)
+    sha256 = hashes.sha256(url, lambda: simpleapi.hash_file(path))
+    return replace(base, archive=LockedFile(filename=path.name, path=shown, sha256=sha256))
 
 
 def _relative(path: Path, root: Path) -> str:

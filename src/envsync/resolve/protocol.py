@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from envsync.core.spec import Group, IndexConfig, NamedIndex, Source
     from envsync.core.targets import LockTarget
     from envsync.index.routes import Routes
+    from envsync.resolve.artifacts import FileListings
 
 __all__ = ["Released", "Resolution", "ResolveRequest", "Resolver"]
 
@@ -55,6 +56,9 @@ class ResolveRequest:
     """False: wheels only, so resolving never runs a package's build code (``[env] build``)."""
     routes: Routes | None = None
     """The indexes' routes with their logins, when the caller looked them up for the run."""
+    listings: FileListings | None = None
+    """What the run's targets share of the indexes' listings (each page read once per run);
+    None: the resolution reads its own."""
     target: LockTarget | None = None
     """The lock target resolved for; None: the environment of ``python`` itself."""
     foreign: bool = False

@@ -163,11 +163,16 @@ def _resolve(
         ctx.services.reporter.emit(event)
     routes = ctx.routes() if runners else None
     resolver = (ctx.services.resolver or resolver_for(spec)) if runners else None
+    # Imported here, as the resolver is: plan and apply of a fresh lock never list files.
+    from envsync.resolve.artifacts import FileListings  # noqa: PLC0415
+
+    listings = FileListings()  # the targets list the same pages: each is read once
 
     def one(runner: Runner) -> Resolution:
         request = _request(ctx, runner, upgrade=upgrade, upgrade_packages=upgrade_packages)
         assert resolver is not None  # noqa: S101 - set whenever there are runners
-        return _resolve_one(resolver, replace(request, routes=routes), spec.build)
+        request = replace(request, routes=routes, listings=listings)
+        return _resolve_one(resolver, request, spec.build)
 
     answers = parallel(one, runners, workers=os.cpu_count() or 1)
     _report_released(ctx, [a for r, a in zip(runners, answers, strict=True) if _had_pins(ctx, r)])
