@@ -42,9 +42,12 @@ __all__ = [
     "HOOK",
     "NoWheelError",
     "PipHookError",
+    "pins_of",
+    "pip_args",
     "pip_argv",
     "resolve",
     "target_of",
+    "write_constraints",
 ]
 
 #: The function of pip's vendored ``packaging.markers`` that the boot script replaces.
@@ -113,11 +116,14 @@ def pip_argv(
     *under_target* is the interpreter, ``-c BOOT`` and the shim and bytecode folders.
     """
     target = target_of(request)
+    return [*under_target, HOOK, json.dumps(target.markers()), *pip_args(inputs, request, access)]
+
+
+def pip_args(inputs: Sequence[str], request: ResolveRequest, access: PipAccess) -> list[str]:
+    """Pip's own arguments for the target, with paths relative to the working folder."""
+    target = target_of(request)
     python = target.python.replace(".", "")
     return [
-        *under_target,
-        HOOK,
-        json.dumps(target.markers()),
         "install",
         "--dry-run",
         "--ignore-installed",
@@ -134,6 +140,19 @@ def pip_argv(
     ]
 
 
+def write_constraints(work: Path, request: ResolveRequest) -> bool:
+    """Write the pins to keep into *work*, as pip's constraints file; whether there are any."""
+    return _write_constraints(work / _CONSTRAINTS, request)
+
+
+def pins_of(work: Path, inputs: Sequence[str], request: ResolveRequest) -> list[Pin]:
+    """The pins of the report pip wrote into *work* for the target of *request*."""
+    named = editables(request)
+    roots = {name: _read_roots(work / name, named) for name in inputs}
+    report = _read_report(work / _REPORT)
+    return pipreport.pins_from_report(report, roots, target_of(request).markers(), named)
+
+
 def resolve(
     work: Path, inputs: Sequence[str], request: ResolveRequest, compile_step: Callable[[], None]
 ) -> list[Pin]:
@@ -148,10 +167,7 @@ def resolve(
         if _HOOK_MISSING not in exc.message:
             raise
         raise _hook_error(exc.message, target) from exc
-    named = editables(request)
-    roots = {name: _read_roots(work / name, named) for name in inputs}
-    report = _read_report(work / _REPORT)
-    return pipreport.pins_from_report(report, roots, target.markers(), named)
+    return pins_of(work, inputs, request)
 
 
 def _run_preferring(

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from envsync.core.pipoutput import Conflict
     from envsync.resolve.protocol import Resolution, Resolver, ResolveRequest
 
-__all__ = ["released", "resolve"]
+__all__ = ["released", "resolve", "settled"]
 
 
 def resolve(resolver: Resolver, request: ResolveRequest) -> Resolution:
@@ -55,6 +55,11 @@ def resolve(resolver: Resolver, request: ResolveRequest) -> Resolution:
             seen += [exc.conflict] if exc.conflict else []
     # Raises the conflict left without any pin: the real one, in the resolver's words.
     return _answer(request, resolver.resolve(_keeping(request, {})), seen)
+
+
+def settled(request: ResolveRequest, resolution: Resolution) -> Resolution:
+    """*resolution*, found with every kept pin offered, saying which pins it did not keep."""
+    return _answer(request, resolution, ())
 
 
 def _kept(request: ResolveRequest) -> dict[NormalizedName, Version]:

@@ -24,7 +24,7 @@ from envsync.errors import IndexUnreachableError, ResolutionError
 from envsync.index import retry, simpleapi
 from envsync.index.pipaccess import pip_access
 from envsync.index.routes import routes as make_routes
-from envsync.resolve import artifacts, compile_output, foreign
+from envsync.resolve import artifacts, compile_output, foreign, foreignbatch
 from envsync.resolve.compile_errors import (
     CutOffError,
     NoVersionError,
@@ -79,6 +79,8 @@ class PipToolsResolver:
 
     #: A foreign target goes to pip's own resolver with the target's markers (``foreign``).
     _FOREIGN_BY_PIP: ClassVar[bool] = True
+    #: Foreign targets of one run share pip processes (``foreignbatch``).
+    BATCHES_FOREIGN: ClassVar[bool] = True
     #: The resolving tool, as a failure names it.
     _TOOL: ClassVar[str] = "pip-compile"
 
@@ -117,6 +119,43 @@ class PipToolsResolver:
         packages = artifacts.with_files(pins, request, versions, routes)
         roots = compile_output.group_roots(pins)
         return Resolution(python=request.python_version, packages=packages, roots=roots)
+
+    def resolve_foreign_batch(self, requests: Sequence[ResolveRequest]) -> list[Resolution | None]:
+        """Resolve several foreign targets of one lock run in one pip process (``foreignbatch``).
+
+        Each answer is the Resolution ``resolve`` gives, or None where the target's run
+        failed: the caller resolves that one alone, for its own retries and error.
+        """
+        first = requests[0]  # one run: the same indexes, sources and interpreter for all
+        routes = first.routes or make_routes(
+            first.index,
+            first.indexes,
+            first.sources,
+            direct=direct_urls(first.dependencies, *(g.requirements for g in first.groups)),
+        )
+        find_links = first.index.resolved(first.root).find_links
+        with (
+            removal.temporary_folder("envsync-lock-") as tmp,
+            pip_access(routes, find_links) as access,
+        ):
+
+            def run_boot(jobs: Path) -> None:
+                argv = [*_under_target(first.python, foreignbatch.BATCH_BOOT), os.fspath(jobs)]
+                access.run(self._run, argv, error=compile_error, cwd=Path(tmp))
+
+            found = foreignbatch.run_batch(requests, Path(tmp), access, run_boot)
+            answers: list[Resolution | None] = []
+            for request, pins in zip(requests, found, strict=True):
+                if pins is None:
+                    answers.append(None)
+                    continue
+                versions = self._local_versions(pins, request, access)
+                packages = artifacts.with_files(pins, request, versions, routes)
+                roots = compile_output.group_roots(pins)
+                answers.append(
+                    Resolution(python=request.python_version, packages=packages, roots=roots)
+                )
+        return answers
 
     def _compile(
         self,

@@ -7,10 +7,10 @@ Use cases are written against ``Resolver`` only; ``piptools.PipToolsResolver`` a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
     from pathlib import Path
 
     from packaging.requirements import Requirement
@@ -100,4 +100,16 @@ class Resolver(Protocol):
 
     def resolve(self, request: ResolveRequest) -> Resolution:
         """Resolve *request*; raise ResolutionError, IndexUnreachableError or BuildError."""
+        ...
+
+
+@runtime_checkable
+class ForeignBatchResolver(Protocol):
+    """A resolver that can resolve several foreign targets of one run in one process."""
+
+    BATCHES_FOREIGN: ClassVar[bool]
+    """Whether it does (a subclass may resolve foreign targets another way)."""
+
+    def resolve_foreign_batch(self, requests: Sequence[ResolveRequest]) -> list[Resolution | None]:
+        """Each request's resolution, or None where its run failed (to resolve it alone)."""
         ...

@@ -39,6 +39,7 @@ class UvResolver(PipToolsResolver):
     """
 
     _FOREIGN_BY_PIP: ClassVar[bool] = False  # uv resolves for any platform it names
+    BATCHES_FOREIGN: ClassVar[bool] = False  # and in a few milliseconds: nothing to share
     _TOOL: ClassVar[str] = "uv pip compile"
 
     def __init__(self, *, uv: Path, runner: Runner = run) -> None:

@@ -19,7 +19,6 @@ from envsync.core.lockmerge import TargetResolution, missing_files, split
 from envsync.errors import MissingLockError, ResolutionError, StaleLockError
 from envsync.report import PinReleased, Resolving, Step
 from envsync.resolve.protocol import ResolveRequest
-from envsync.system.parallel import parallel
 from envsync.usecases import project
 from envsync.usecases.backends import resolver_for
 from envsync.usecases.context import start
@@ -168,13 +167,15 @@ def _resolve(
 
     listings = FileListings()  # the targets list the same pages: each is read once
 
-    def one(runner: Runner) -> Resolution:
-        request = _request(ctx, runner, upgrade=upgrade, upgrade_packages=upgrade_packages)
-        assert resolver is not None  # noqa: S101 - set whenever there are runners
-        request = replace(request, routes=routes, listings=listings)
-        return _resolve_one(resolver, request, spec.build)
-
-    answers = parallel(one, runners, workers=os.cpu_count() or 1)
+    requests = [
+        replace(
+            _request(ctx, r, upgrade=upgrade, upgrade_packages=upgrade_packages),
+            routes=routes,
+            listings=listings,
+        )
+        for r in runners
+    ]
+    answers = _resolve_all(resolver, requests, build=spec.build) if resolver else []
     _report_released(ctx, [a for r, a in zip(runners, answers, strict=True) if _had_pins(ctx, r)])
     resolved = [
         TargetResolution(target=r.target, packages=a.packages, roots=a.roots)
@@ -238,12 +239,15 @@ def _preferences(ctx: RunContext, target: LockTarget) -> dict[NormalizedName, Ve
     return pins
 
 
-def _resolve_one(resolver: Resolver, request: ResolveRequest, build: bool) -> Resolution:
-    try:
-        # Imported here: plan and apply of a fresh lock never resolve (nor load pip's errors).
-        from envsync.resolve import keeppins  # noqa: PLC0415
+def _resolve_all(
+    resolver: Resolver, requests: Sequence[ResolveRequest], *, build: bool
+) -> list[Resolution]:
+    """Each target's resolution: in parallel, bounded by the CPU count (``schedule``)."""
+    # Imported here: plan and apply of a fresh lock never resolve (nor load pip's errors).
+    from envsync.resolve import schedule  # noqa: PLC0415
 
-        return keeppins.resolve(resolver, request)
+    try:
+        return schedule.resolve_all(resolver, requests, workers=os.cpu_count() or 1)
     except ResolutionError as exc:
         if build:
             raise
