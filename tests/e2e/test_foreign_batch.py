@@ -10,27 +10,19 @@ and that a target failing inside a batch fails with its own message.
 from __future__ import annotations
 
 import os
-import platform
-import sys
 from typing import TYPE_CHECKING
 
 import pytest
 
 from helpers import envsync_process
-from support.multitarget import write_lock_spec
+from support.multitarget import ON_LINUX_X86_64, write_lock_spec
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from support.pkgindex import PackageIndex
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        (sys.platform, platform.machine()) != ("linux", "x86_64"),
-        reason="the two Linux x86_64 targets are this machine's own",
-    ),
-]
+pytestmark = [pytest.mark.e2e, ON_LINUX_X86_64]
 
 GRID = {
     "python_versions": ["3.11", "3.12"],

@@ -15,7 +15,6 @@ test_multitarget_changes.py.
 from __future__ import annotations
 
 import json
-import platform
 import re
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from support.multitarget import (
     GRID_GROUPS,
     GRID_PLATFORMS,
     GRID_PYTHONS,
+    ON_LINUX_X86_64,
     Locked,
     copy_project,
     installed,
@@ -53,13 +53,7 @@ if TYPE_CHECKING:
 
     from support.pkgindex import PackageIndex
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        (sys.platform, platform.machine()) != ("linux", "x86_64"),
-        reason="the venvs these tests build are linux-x86_64's",
-    ),
-]
+pytestmark = [pytest.mark.e2e, ON_LINUX_X86_64]
 
 RESOLVERS = ("pip-tools", "uv")
 GROUPS: tuple[tuple[str, ...], ...] = ((), ("dev",), ("ci",))

@@ -9,7 +9,6 @@ The projects ask the platform index (`support.platformindex`) for ``app[cli]`` a
 
 from __future__ import annotations
 
-import platform
 import subprocess
 import sys
 from typing import TYPE_CHECKING
@@ -21,6 +20,7 @@ from envsync.resolve.uv import find_uv
 from helpers import envsync, snapshot
 from support import isolated_env, platformindex, tree_digest
 from support.multitarget import (
+    ON_LINUX_X86_64,
     chosen_files,
     installed,
     make_venv,
@@ -37,13 +37,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        (sys.platform, platform.machine()) != ("linux", "x86_64"),
-        reason="the messages name this machine as linux-x86_64",
-    ),
-]
+pytestmark = [pytest.mark.e2e, ON_LINUX_X86_64]
 
 #: This machine's Python: the lock's by default, and the one a new venv is made with.
 HERE = f"{sys.version_info[0]}.{sys.version_info[1]}"

@@ -10,6 +10,7 @@ the target's markers and wheel tags, as any PEP 751 installer on that machine wo
 from __future__ import annotations
 
 import json
+import platform
 import re
 import shutil
 import subprocess
@@ -17,6 +18,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import pytest
 import tomli_w
 from packaging.pylock import Pylock
 from packaging.specifiers import SpecifierSet
@@ -44,6 +46,7 @@ __all__ = [
     "GRID_GROUPS",
     "GRID_PLATFORMS",
     "GRID_PYTHONS",
+    "ON_LINUX_X86_64",
     "Locked",
     "chosen_files",
     "copy_project",
@@ -73,6 +76,12 @@ GRID = tuple(
     LockTarget(python=python, platform=PLATFORMS[name])
     for python in GRID_PYTHONS
     for name in GRID_PLATFORMS
+)
+
+#: Tests whose venvs and messages are this machine's, a linux-x86_64 one.
+ON_LINUX_X86_64 = pytest.mark.skipif(
+    (sys.platform, platform.machine()) != ("linux", "x86_64"),
+    reason="the venvs and messages of these tests are linux-x86_64's",
 )
 
 
