@@ -792,6 +792,29 @@ def test_loads_error_names_file_and_problem(text, problem, hint):
     assert hint in caught.value.hint
 
 
+def test_an_older_format_with_a_python_that_is_no_version_is_a_lock_error():
+    text = edited(("tool", "envsync"), {"format": 1, "fingerprint": "sha256:x", "python": "latest"})
+    with pytest.raises(LockError) as caught:
+        loads(text, path=LOCK_PATH)
+    assert 'tool.envsync.python must be a Python version like 3.12.4, found "latest"' in str(
+        caught.value
+    )
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        pytest.param({"python": "3.12", "platform": "linux-ppc64le"}, id="unnamed-without-markers"),
+        pytest.param({"python": "3", "platform": "linux-x86_64"}, id="python-not-a-minor"),
+        pytest.param({"python": 3.12, "platform": "linux-x86_64"}, id="python-a-float"),
+    ],
+)
+def test_a_target_envsync_cannot_read_is_a_lock_error_naming_it(entry):
+    text = edited(("tool", "envsync", "targets"), [entry])
+    with pytest.raises(LockError, match=r"tool\.envsync\.targets\[0\] must be a table with python"):
+        loads(text, path=LOCK_PATH)
+
+
 def test_loads_accepts_an_older_format_and_missing_groups():
     text = edited(("tool", "envsync"), {"format": 0, "fingerprint": "sha256:x", "python": "3.9"})
     lock = loads(text, path=LOCK_PATH)

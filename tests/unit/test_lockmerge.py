@@ -32,7 +32,7 @@ from envsync.core.lockfile import (
 )
 from envsync.core.lockmerge import missing_files, split
 from envsync.core.spec import parse_spec
-from envsync.core.targets import PLATFORMS, LockTarget
+from envsync.core.targets import PLATFORMS, LockTarget, machine_platform
 
 from support.locks import target
 
@@ -249,3 +249,71 @@ def test_environments_markers_are_each_true_on_their_target_only():
 
 def test_target_helper_is_this_machines_default():
     assert target("3.12.4") == LockTarget(python="3.12", platform=PLATFORMS["linux-x86_64"])
+
+
+# -- the edges: archives, a machine no named platform matches, a wheel name that is no name --
+
+
+def test_split_reads_a_direct_archive_back_and_it_counts_as_installable():
+    archive = LockedFile(
+        filename="tool-1.0.tar.gz", url="https://x.test/tool-1.0.tar.gz", sha256="c" * 64
+    )
+    tool = ResolvedPackage(
+        name=canonicalize_name("tool"), version=Version("1.0"), groups=frozenset(), archive=archive
+    )
+    where = GRID[0]
+    lock = loads(
+        dumps(build_lock(spec=SPEC, resolutions=[TargetResolution(target=where, packages=(tool,))]))
+    )
+    (back,) = split(lock, where, {}).packages
+    assert back.archive == archive
+    assert missing_files(TargetResolution(target=where, packages=(back,)), build=False) == []
+
+
+def test_a_machine_no_named_platform_matches_is_not_checked_for_files_and_reads_back():
+    markers = {
+        "sys_platform": "linux",
+        "platform_machine": "ppc64le",
+        "platform_system": "Linux",
+        "os_name": "posix",
+    }
+    ppc = machine_platform(markers, ["cp312-cp312-manylinux_2_17_ppc64le"])
+    where = LockTarget(python="3.12", platform=ppc)
+    only_x86 = ResolvedPackage(
+        name=canonicalize_name("native"),
+        version=Version("2.0"),
+        groups=frozenset(),
+        wheels=(wheel("native", "2.0", "cp312-cp312-manylinux_2_17_x86_64"),),
+    )
+    # Its tags are known while it resolves, not once read back from the lock: not checked.
+    unknown = LockTarget(python="3.12", platform=replace(ppc, tags=()))
+    assert missing_files(TargetResolution(target=unknown, packages=(only_x86,)), build=True) == []
+    assert [
+        p.name
+        for p in missing_files(TargetResolution(target=where, packages=(only_x86,)), build=True)
+    ] == ["native"]
+    lock = build_lock(spec=SPEC, resolutions=[TargetResolution(target=where, packages=())])
+    table = tomllib.loads(dumps(lock))["tool"]["envsync"]["targets"]
+    assert table == [
+        {
+            "python": "3.12",
+            "platform": "linux-ppc64le",
+            "sys-platform": "linux",
+            "platform-machine": "ppc64le",
+            "platform-system": "Linux",
+            "os-name": "posix",
+        }
+    ]
+    assert info(loads(dumps(lock))).targets == (where,)  # known by name and markers
+
+
+def test_a_wheel_whose_name_is_no_wheel_name_installs_nowhere():
+    odd = ResolvedPackage(
+        name=canonicalize_name("odd"),
+        version=Version("1.0"),
+        groups=frozenset(),
+        wheels=(LockedFile(filename="odd.whl", url="https://x.test/odd.whl", sha256="d" * 64),),
+    )
+    assert [
+        p.name for p in missing_files(TargetResolution(target=GRID[0], packages=(odd,)), build=True)
+    ] == ["odd"]

@@ -227,3 +227,10 @@ def test_pruning_a_lock_for_two_platforms_keeps_each_platforms_own_markers() -> 
     }  # fmt: skip
     assert main == {linux: {"theta", "beta"}, windows: {"theta", "beta", "colorama"}}
     assert lockfile.info(pruned).targets == (linux, windows)
+
+
+def test_a_lock_of_the_older_format_is_not_pruned_but_resolved_to_record_its_targets() -> None:
+    older = replace(lockfile.info(LOCK), format=1, python="3.12.4", targets=(), inputs="")
+    spec = spec_of(["alpha"], {"dev": ["pytest"], "docs": ["sphinx"]})
+    assert prune(LOCK, spec) is not None  # the same lock of this format prunes
+    assert prune(LOCK, spec, table=older) is None

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import tomli_w
-from packaging.markers import Marker
 from packaging.pylock import (
     Package,
     PackageArchive,
@@ -73,7 +72,6 @@ __all__ = [
     "build_lock",
     "dumps",
     "fingerprint",
-    "group_marker",
     "info",
     "inputs_fingerprint",
     "is_fresh",
@@ -127,13 +125,6 @@ def build_lock(
         msg = f"envsync built an invalid lock: {exc}"
         raise LockError(msg) from exc
     return lock
-
-
-def group_marker(groups: frozenset[str]) -> Marker | None:
-    """The PEP 751 marker of a package the given groups need (None: always installed)."""
-    if not groups:
-        return None
-    return Marker(" or ".join(f"'{g}' in dependency_groups" for g in sorted(groups)))
 
 
 def _package(entry: Entry) -> Package:
