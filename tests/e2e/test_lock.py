@@ -222,3 +222,25 @@ def test_a_lock_of_the_older_format_installs_frozen_and_is_relocked_with_its_tar
         {"python": minor, "platform": "linux-x86_64"}
     ]
     assert envsync(capsys, "check", project=tmp_path).code == 0
+
+
+def test_plan_and_apply_show_per_target_what_a_relock_changes(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
+) -> None:
+    write_spec(tmp_path, ["alpha"], index_url=package_index.url)
+    assert envsync(capsys, "apply", project=tmp_path).code == 0
+    write_spec(tmp_path, ["alpha", "theta"], index_url=package_index.url)
+    minor = ".".join(map(str, sys.version_info[:2]))
+    changes = [f"  Python {minor} on linux-x86_64:", "    + theta 1.0"]
+
+    planned = envsync(capsys, "plan", project=tmp_path)
+    applied = envsync(capsys, "apply", project=tmp_path)
+
+    assert planned.code == applied.code == 0
+    lines = planned.out.splitlines()
+    start = lines.index("~ pylock.toml will be updated by apply")
+    assert lines[start + 1 : start + 3] == changes
+    assert applied.out.splitlines()[-3:] == [
+        f"pylock.toml updated: 3 package(s) for Python {minor} on linux-x86_64",
+        *changes,
+    ]

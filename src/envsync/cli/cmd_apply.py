@@ -60,4 +60,6 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             remember_lock(spec, outcome.lock)
     if not outcome.plan.is_empty():  # an empty plan already said "No changes."
         ctx.write(text.applied_text(outcome))
+    if outcome.lock.changes:  # a relock: per target, what it changed (as `lock` says it)
+        ctx.write(text.lock_text(outcome.lock))
     return ctx.report("ok", EXIT_OK, outcome_data(outcome, ctx.released))

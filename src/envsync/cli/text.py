@@ -45,6 +45,7 @@ def plan_text(outcome: Outcome, *, color: bool) -> str:
         )
     if outcome.lock.change != "unchanged":
         lines.append(f"~ {outcome.lock.path.name} will be {outcome.lock.change} by apply")
+        lines += _changes_lines(outcome.lock.changes)  # per target, what the relock changes
     if lines:
         lines.append("")
     lines.append(render.render_plan(outcome.plan, color=color))
