@@ -185,32 +185,32 @@ def _needed_by(
 
 
 def _resolved(package: Package, groups: frozenset[str]) -> ResolvedPackage:
-    def locked(f: PackageWheel | PackageSdist | PackageArchive, name: str) -> LockedFile:
-        return LockedFile(
-            filename=name, url=f.url, path=f.path, sha256=f.hashes["sha256"], size=f.size
-        )
-
     directory = package.directory
     return ResolvedPackage(
         name=package.name,
         version=package_version(package),
         groups=groups,
         dependencies=tuple(sorted({str(d["name"]) for d in package.dependencies or ()})),  # type: ignore[misc]
-        wheels=tuple(locked(w, w.filename) for w in package.wheels or ()),
-        sdist=locked(package.sdist, package.sdist.filename) if package.sdist else None,
+        wheels=tuple(_locked(w, w.filename) for w in package.wheels or ()),
+        sdist=_locked(package.sdist, package.sdist.filename) if package.sdist else None,
         directory=directory.path if isinstance(directory, PackageDirectory) else None,
         editable=bool(directory.editable) if isinstance(directory, PackageDirectory) else False,
-        archive=_archive(package.archive, locked),
+        archive=_archive(package.archive),
         index=package.index,
         requires_python=str(package.requires_python) if package.requires_python else None,
     )
 
 
-def _archive(archive: PackageArchive | None, locked: object) -> LockedFile | None:
+def _locked(file: PackageWheel | PackageSdist | PackageArchive, name: str) -> LockedFile:
+    return LockedFile(
+        filename=name, url=file.url, path=file.path, sha256=file.hashes["sha256"], size=file.size
+    )
+
+
+def _archive(archive: PackageArchive | None) -> LockedFile | None:
     if archive is None:
         return None
-    name = (archive.url or archive.path or "").rsplit("/", 1)[-1]
-    return locked(archive, name)  # type: ignore[operator,no-any-return]
+    return _locked(archive, (archive.url or archive.path or "").rsplit("/", 1)[-1])
 
 
 def _only_deps(package: ResolvedPackage, names: Collection[str]) -> ResolvedPackage:

@@ -153,11 +153,6 @@ def _targets_differ(project: Project, info: LockInfo, targets: Sequence[LockTarg
     )
 
 
-def minor_of(version: str) -> str:
-    """``3.12.1`` -> ``3.12``."""
-    return ".".join(version.split(".")[:2])
-
-
 def write_lock(path: Path, text: str) -> None:
     """Replace pylock.toml at *path* with *text*, whole or not at all."""
     atomic.write_text(path, text, fault="writing-lock")
