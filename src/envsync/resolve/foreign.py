@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BOOT",
     "HOOK",
+    "TOOK_EFFECT",
     "NoWheelError",
     "PipHookError",
     "pins_of",
@@ -54,9 +55,15 @@ __all__ = [
 HOOK = "default_environment"
 #: What the boot script prints when pip no longer evaluates markers through HOOK.
 _HOOK_MISSING = "envsync-pip-hook:"
+#: A Python expression, true once pip's ``markers`` evaluate for the target's environment
+#: ``env``: a pip that kept HOOK's name but stopped using it fails it too. Every boot script
+#: that puts a target's markers into pip (this one's, ``foreignbatch``'s) checks it.
+TOOK_EFFECT = (
+    'markers.Marker(\'sys_platform == "%s" and python_full_version == "%s"\' '
+    "% (env['sys_platform'], env['python_full_version'])).evaluate()"
+)
 # argv[1], argv[2]: the shim folder and the bytecode folder (as piptools' boot scripts);
-# argv[3]: HOOK; argv[4]: the target's markers as JSON. The probe proves that a marker now
-# evaluates for the target: a pip that kept the name but stopped using it fails here too.
+# argv[3]: HOOK; argv[4]: the target's markers as JSON.
 BOOT = f"""\
 import json, runpy, sys
 sys.path.insert(0, sys.argv.pop(1)); sys.pycache_prefix = sys.argv.pop(1)
@@ -65,8 +72,7 @@ try:
     from pip._vendor.packaging import markers
     getattr(markers, hook)
     setattr(markers, hook, lambda: dict(env))
-    probe = 'sys_platform == "%s" and python_full_version == "%s"'
-    ok = markers.Marker(probe % (env["sys_platform"], env["python_full_version"])).evaluate()
+    ok = {TOOK_EFFECT}
 except (ImportError, AttributeError):
     ok = False
 if not ok:

@@ -35,7 +35,7 @@ _EXIT = "pip-exit.txt"
 _OUTPUT = "pip-output.txt"
 _JOBS = "jobs.json"
 # argv[1], argv[2]: the shim and bytecode folders (as foreign.BOOT); argv[3]: the jobs file.
-# Each job's marker environment is checked to take effect, as foreign.BOOT checks it.
+# Each job's marker environment is checked to take effect (foreign.TOOK_EFFECT).
 BATCH_BOOT = f"""\
 import contextlib, json, os, sys, traceback
 sys.path.insert(0, sys.argv.pop(1)); sys.pycache_prefix = sys.argv.pop(1)
@@ -47,8 +47,7 @@ for job in jobs:
     os.chdir(job["cwd"])
     env = job["markers"]
     setattr(markers, "{foreign.HOOK}", lambda env=env: dict(env))
-    probe = 'sys_platform == "%s" and python_full_version == "%s"'
-    if not markers.Marker(probe % (env["sys_platform"], env["python_full_version"])).evaluate():
+    if not {foreign.TOOK_EFFECT}:
         sys.exit("the marker environment did not take effect")
     with open("{_OUTPUT}", "w", encoding="utf-8") as out:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
