@@ -8,7 +8,7 @@ pruning cannot answer; existing pins are the resolver's preferences.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from packaging.utils import canonicalize_name
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from envsync._types import NormalizedName
     from envsync.core.spec import Spec
     from envsync.core.targets import LockTarget
+    from envsync.resolve.artifacts import FileListings
     from envsync.resolve.protocol import Resolution, Resolver
     from envsync.usecases.backends import Services
     from envsync.usecases.context import RunContext
@@ -160,7 +161,6 @@ def _resolve(
             python=target.python, platform=target.platform.name, requirements=requirements
         )
         ctx.services.reporter.emit(event)
-    routes = ctx.routes() if runners else None
     resolver = (ctx.services.resolver or resolver_for(spec)) if runners else None
     # Imported here, as the resolver is: plan and apply of a fresh lock never list files.
     from envsync.resolve.artifacts import FileListings  # noqa: PLC0415
@@ -168,11 +168,7 @@ def _resolve(
     listings = FileListings()  # the targets list the same pages: each is read once
 
     requests = [
-        replace(
-            _request(ctx, r, upgrade=upgrade, upgrade_packages=upgrade_packages),
-            routes=routes,
-            listings=listings,
-        )
+        _request(ctx, r, listings, upgrade=upgrade, upgrade_packages=upgrade_packages)
         for r in runners
     ]
     answers = _resolve_all(resolver, requests, build=spec.build) if resolver else []
@@ -200,6 +196,7 @@ def _reusable(ctx: RunContext, targets: Sequence[LockTarget]) -> dict[LockTarget
 def _request(
     ctx: RunContext,
     runner: Runner,
+    listings: FileListings,
     *,
     upgrade: bool,
     upgrade_packages: frozenset[NormalizedName],
@@ -218,8 +215,10 @@ def _request(
         sources=spec.sources,
         indexes=spec.indexes,
         build=spec.build,
+        routes=ctx.routes(),  # looked up once per run, shared by every target
         target=runner.target,
         foreign=runner.foreign,
+        listings=listings,
     )
 
 
