@@ -12,6 +12,7 @@ import importlib
 import json
 import logging
 import sys
+import textwrap
 from typing import TYPE_CHECKING, NoReturn
 
 from envsync import __version__, interrupt
@@ -61,6 +62,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 """Each command's module and one-line help; a module is imported only when its command runs."""
 
+PURPOSES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("project (env.toml)", ("init",)),
+    ("environment (the venv)", ("apply", "plan", "check", "run")),
+    ("lock (pylock.toml)", ("lock", "export")),
+    ("inspection and upkeep", ("cache",)),
+)
+"""How ``envsync --help`` groups the commands: each command under one purpose, in this order."""
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error exits 64: 2 already means "out of sync" for check."""
@@ -73,23 +82,45 @@ class _Parser(argparse.ArgumentParser):
 def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="envsync",
-        description="Make a virtual environment match env.toml exactly, through pylock.toml.",
-        epilog="exit codes: 0 ok; 1 error; 2 out of sync (check, plan --detailed-exitcode); "
-        "64 bad command line; 127 run: command not found; 130 interrupted; 143 terminated",
+        description="Make a virtual environment match env.toml exactly, through pylock.toml.\n\n"
+        + command_list(),
+        epilog=textwrap.fill(
+            "exit codes: 0 ok; 1 error; 2 out of sync (check, plan --detailed-exitcode); "
+            "64 bad command line; 127 run: command not found; 130 interrupted; 143 terminated",
+            79,
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"envsync {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # The commands are listed by purpose in the description; argparse's own flat list of
+    # them would say it all again, so it shows only the metavar.
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", help="one of the commands above"
+    )
     # Only the command being run is imported and given its options: `envsync --help` and
     # each command start without loading the others' machinery.
     chosen = next((arg for arg in argv if not arg.startswith("-")), None)
     for name, (module_name, text) in COMMANDS.items():
-        sub = commands.add_parser(name, help=text, description=text)
+        sub = commands.add_parser(name, description=text)
         add_common(sub)
         if name == chosen:
             module = importlib.import_module(module_name)
             module.configure(sub)
             sub.set_defaults(handler=module.run)
     return parser
+
+
+def command_list(width: int = 79) -> str:
+    """The commands under their purposes, each with its one-line help wrapped to *width*."""
+    pad = max(len(name) for name in COMMANDS) + 4
+    lines: list[str] = []
+    for title, names in PURPOSES:
+        lines += ["", f"{title}:"] if lines else [f"{title}:"]
+        for name in names:
+            text = textwrap.wrap(COMMANDS[name][1], width - pad) or [""]
+            lines.append(f"  {name:<{pad - 2}}{text[0]}")
+            lines += [" " * pad + more for more in text[1:]]
+    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
