@@ -21,6 +21,9 @@ The metadata component is the project; it depends on the top-level packages of t
 dependencies and chosen groups (``[tool.envsync]`` roots), and each package on the packages
 its lock entry names that this target installs. A package nothing reaches that way (a lock
 written without roots) hangs from the project, so every component is reachable from it.
+PEP 751 ``dependencies`` carry no markers, and an entry several targets share lists what any
+of them needs: an edge another target alone needs shows here when its end is installed here
+for another reason.
 
 Reproducible by default: the same lock gives the same bytes. CycloneDX's ``serialNumber`` and
 ``timestamp`` are optional in the schema and left out (``cdx:reproducible`` says so), unless
@@ -118,7 +121,7 @@ def cyclonedx(
     edges: dict[str, tuple[str, ...]] = {}
     for wanted in chosen:
         parts[wanted.name] = _part(wanted, entries[wanted.name, wanted.version], about)
-    for wanted in chosen:
+    for wanted in chosen:  # after every part: an edge leads only to what this target installs
         edges[wanted.name] = _needs(entries[wanted.name, wanted.version], parts)
     tops = _tops(table, groups, main=main, edges=edges)
     properties = {f"envsync:{key}": environment.get(key, "") for key in _TARGET_MARKERS}
