@@ -268,7 +268,7 @@ def test_export_without_a_lock_fails(
     assert not (tmp_path / "pylock.toml").exists()
 
 
-def test_export_accepts_only_the_requirements_format(
+def test_export_refuses_an_unknown_format(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     result = envsync(capsys, "export", "--format", "pylock")

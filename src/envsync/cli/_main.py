@@ -57,7 +57,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "export": (
         "envsync.cli.cmd_export",
-        "write what pylock.toml installs here as a requirements file with hashes",
+        "write what pylock.toml installs here as a requirements file with hashes, or an SBOM",
     ),
 }
 """Each command's module and one-line help; a module is imported only when its command runs."""

@@ -18,14 +18,23 @@ if TYPE_CHECKING:
 
 __all__ = ["configure", "run"]
 
+#: ``--format`` values: ours, and uv's ``export --format`` names for the same formats.
+_FORMATS: dict[str, export.ExportFormat] = {
+    "requirements": "requirements",
+    "requirements.txt": "requirements",
+    "cyclonedx": "cyclonedx",
+    "cyclonedx1.6": "cyclonedx",
+}
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add export's options."""
     parser.add_argument(
         "--format",
-        choices=["requirements"],
+        choices=list(_FORMATS),
         default="requirements",
-        help="the output format: a pip requirements file (the only one so far)",
+        help="the output format: a pip requirements file with hashes (default), or a CycloneDX "
+        "1.6 JSON SBOM of the same packages (cyclonedx)",
     )
     add_groups(parser)
     parser.add_argument(
@@ -53,7 +62,12 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     """Export the lock as it is: a missing lock is an error, a stale one a warning."""
     spec = project.load_spec(args.spec)
     result = export.export_lock(
-        spec, selection(args), ctx.reporter(), platform=args.platform, python=args.python
+        spec,
+        selection(args),
+        ctx.reporter(),
+        platform=args.platform,
+        python=args.python,
+        format=_FORMATS[args.format],
     )
     if result.stale is not None:
         ctx.warn(f"pylock.toml is out of date ({result.stale}); exported it as it is")

@@ -1,20 +1,30 @@
-"""``envsync export``: the lock as it is -> a pip requirements file with hashes. Never resolves."""
+"""``envsync export``: the lock as it is -> a requirements file with hashes, or an SBOM.
+
+Never resolves. The SBOM is CycloneDX 1.6 JSON (``core/sbom.py``).
+"""
 
 from __future__ import annotations
 
+import functools
+import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Literal, Protocol
 
-from envsync.core import export
+from envsync.core import export, sbom
 from envsync.core.targets import describe
-from envsync.errors import LockError, MissingLockError
+from envsync.errors import EnvsyncError, LockError, MissingLockError, printable
+from envsync.index import simpleapi
 from envsync.system import atomic
 from envsync.usecases import locktargets, project, target
 from envsync.usecases.context import start
 from envsync.usecases.planning import choose_groups
 
 if TYPE_CHECKING:
+    from collections.abc import Collection, Mapping, Sequence
     from pathlib import Path
+
+    from packaging.pylock import Pylock
 
     from envsync.core.locktable import LockInfo
     from envsync.core.selection import GroupSelection
@@ -22,15 +32,18 @@ if TYPE_CHECKING:
     from envsync.core.targets import LockTarget
     from envsync.report import Reporter
 
-__all__ = ["Exported", "export_lock", "write"]
+__all__ = ["ExportFormat", "Exported", "export_lock", "write"]
+
+#: What ``envsync export`` writes: a pip requirements file, or a CycloneDX 1.6 JSON SBOM.
+ExportFormat = Literal["requirements", "cyclonedx"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Exported:
-    """The requirements file, and what the caller should warn about."""
+    """The exported file, and what the caller should warn about."""
 
     file: export.Exported
-    """The text, the packages in it and the local folders left out."""
+    """The text, the packages in it and the local folders left out (requirements only)."""
     stale: str | None
     """Why the lock is out of date for env.toml (it is exported as it is), or None."""
 
@@ -42,6 +55,7 @@ def export_lock(
     *,
     platform: str | None = None,
     python: str | None = None,
+    format: ExportFormat = "requirements",  # noqa: A002 - the option's name
 ) -> Exported:
     """Export the lock as it is, for this machine or for the target *platform* / *python*.
 
@@ -67,7 +81,8 @@ def export_lock(
         environment = chosen_target.markers()
         tags = tuple(str(t) for t in chosen_target.tags())
         stale = project.stale_because(ctx.project, None)
-    exported = export.requirements(
+    render = _cyclonedx(spec) if format == "cyclonedx" else export.requirements
+    exported = render(
         the_lock,
         environment=environment,
         tags=tags,
@@ -77,6 +92,49 @@ def export_lock(
         table=info,
     )
     return Exported(file=exported, stale=stale)
+
+
+class _Render(Protocol):
+    """A lock's selection -> a file: ``export.requirements``, or ``sbom.cyclonedx`` told more."""
+
+    def __call__(
+        self,
+        lock: Pylock,
+        *,
+        environment: Mapping[str, str],
+        tags: Sequence[str],
+        groups: Collection[str],
+        root: Path,
+        main: bool,
+        table: LockInfo | None,
+    ) -> export.Exported: ...
+
+
+def _cyclonedx(spec: Spec) -> _Render:
+    """``sbom.cyclonedx`` told what the lock alone does not say: the project, the default index."""
+    about = sbom.About(
+        project=spec.root.name,
+        default_index=simpleapi.default_index_url(),
+        timestamp=_source_date(os.environ.get("SOURCE_DATE_EPOCH")),
+    )
+    return functools.partial(sbom.cyclonedx, about=about)
+
+
+def _source_date(value: str | None) -> datetime | None:
+    """``SOURCE_DATE_EPOCH`` (reproducible-builds.org) as the SBOM's timestamp, when set.
+
+    A malformed value is an error, as that convention asks, rather than a silent present time.
+    """
+    if not value:
+        return None
+    try:
+        return datetime.fromtimestamp(int(value), tz=timezone.utc)
+    except (ValueError, OverflowError, OSError) as exc:
+        msg = f"SOURCE_DATE_EPOCH is not a Unix time in seconds: {printable(value)}"
+        hint = (
+            "set it to a whole number of seconds (such as `git log -1 --format=%ct`), or unset it"
+        )
+        raise EnvsyncError(msg, hint=hint) from exc
 
 
 def _named_target(info: LockInfo | None, platform: str | None, python: str | None) -> LockTarget:
