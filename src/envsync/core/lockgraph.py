@@ -275,7 +275,9 @@ def tree(
             for root, edges in graph.roots.items()
         ]
     reached = _reached(graph, invert=invert)
-    found += [walk.top(name) for name in graph.versions if name not in reached]
+    for name in graph.versions:
+        if name not in reached and name not in walk.seen:  # seen: under an earlier one
+            found.append(walk.top(name))
     return tuple(found)
 
 
