@@ -216,16 +216,56 @@ def test_a_foreign_target_records_the_same_lines(
     capsys: pytest.CaptureFixture[str], fresh_index: PackageIndex, tmp_path: Path
 ) -> None:
     project = write_project(
-        tmp_path / "project",
-        fresh_index,
-        "pip-tools",
-        platforms=["linux-x86_64", "windows-x86_64"],
+        tmp_path / "project", fresh_index, "pip-tools", platforms=["windows-x86_64"]
     )
     result = envsync(capsys, "lock", project=project)
     assert result.code == 0, result.err
 
     assert lock_packages(project)["omega"]["tool"] == {"envsync": {"requires": OMEGA_REQUIRES}}
-    windows = envsync(
-        capsys, "why", "beta", "--platform", "windows-x86_64", "--python", "3.11", project=project
-    )
+    windows = envsync(capsys, "why", "beta", "--platform", "windows-x86_64", project=project)
     assert windows.out == WHY_BETA
+    here = envsync(capsys, "why", "beta", project=project)
+    assert here.code == 1
+    assert "error: pylock.toml is for Python 3.11 on windows-x86_64, not for this machine" in (
+        here.err
+    )
+
+
+def test_a_package_another_target_installs_is_named_with_it(
+    capsys: pytest.CaptureFixture[str], fresh_index: PackageIndex, tmp_path: Path
+) -> None:
+    project = write_project(
+        tmp_path / "project", fresh_index, "uv", **{"python-versions": ["3.11", "3.12"]}
+    )
+    assert envsync(capsys, "lock", project=project).code == 0
+
+    result = envsync(capsys, "why", "zeta", "--group", "dev", "--python", "3.12", project=project)
+
+    assert result.code == 1
+    assert "zeta is in the lock, but not installed on Python 3.12 on linux-x86_64" in result.err
+    assert "hint: it is installed on Python 3.11 on linux-x86_64" in result.err
+    group = envsync(capsys, "tree", "--only-group", "dev", "--python", "3.12", project=project)
+    assert group.out == 'group dev\n  epsilon 1.0  (epsilon; python_version >= "3.8")\n'
+
+
+def test_no_lock_a_stale_lock_and_a_bad_depth(
+    capsys: pytest.CaptureFixture[str], fresh_index: PackageIndex, tmp_path: Path
+) -> None:
+    project = write_project(tmp_path / "project", fresh_index, "pip-tools")
+    missing = envsync(capsys, "tree", project=project)
+    assert missing.code == 1
+    assert "pylock.toml does not exist" in missing.err
+    assert "hint: run `envsync lock` first" in missing.err
+    assert not (project / "pylock.toml").exists()
+
+    assert envsync(capsys, "lock", project=project).code == 0
+    spec = project / "env.toml"
+    spec.write_text(spec.read_text().replace('"omega"', '"omega", "theta"'), "utf-8")
+    stale = envsync(capsys, "why", "beta", project=project)
+    assert stale.out == WHY_BETA
+    assert "warning: pylock.toml is out of date" in stale.err
+
+    bad = envsync(capsys, "tree", "--depth", "-1", project=project)
+    assert bad.code == 64
+    assert "expected a whole number of levels (0 or more), found '-1'" in bad.err
+    assert envsync(capsys, "tree", "--depth", "x", project=project).code == 64

@@ -486,3 +486,33 @@ def test_the_tree_shows_every_package_once_in_full(
                 assert is_edge(graph, child, node.name)
             elif node.kind == "package" or child.kind == "package":
                 assert is_edge(graph, node, child.name)
+
+
+def test_a_dependency_at_another_version_is_another_targets_edge() -> None:
+    spec = parse_spec('[env]\ndependencies = ["bar"]\n', path=Path("/proj/env.toml"))
+    parsed = parse(
+        dumps(
+            build_lock(
+                spec=spec,
+                resolutions=[
+                    TargetResolution(
+                        target=target(python),
+                        packages=(pkg("bar", deps=("foo",), requires=("foo",)), pkg("foo", foo)),
+                        roots={"": ("bar",)},
+                    )
+                    for python, foo in (("3.11", "1.0"), ("3.12", "2.0"))
+                ],
+            )
+        )
+    )
+
+    for python, foo in (("3.11", "1.0"), ("3.12", "2.0")):
+        graph = graph_of(parsed, python)
+        assert graph.children["bar"] == (lockgraph.Edge(child="foo", requirements=("foo",)),)
+        assert graph.versions["foo"] == foo
+
+
+def test_an_inverted_tree_of_depth_0_is_its_leaves() -> None:
+    graph = graph_of(requests_lock(), groups=("dev",))
+
+    assert treetext.render_tree(lockgraph.tree(graph, invert=True, depth=0)) == "idna 3.10"
