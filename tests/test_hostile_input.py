@@ -91,6 +91,8 @@ COMMANDS = {
         "export",
         "lock",
         "run --frozen -- true",
+        "why alpha",
+        "tree --invert",
     ],
     "requirements.txt": ["init --from {file}"],
     "pyproject.toml": ["init --from {file}"],

@@ -36,6 +36,7 @@ __all__ = [
     "LockProblem",
     "LockTimeoutError",
     "MissingLockError",
+    "PackageNotInstalledError",
     "RemovalRefused",
     "ResolutionError",
     "RolledBackError",
@@ -162,6 +163,12 @@ class MissingLockError(EnvsyncError):
     """A lock was required (``--frozen``) but there is none."""
 
     code = "lock-missing"
+
+
+class PackageNotInstalledError(EnvsyncError):
+    """``envsync why``: the lock has no such package, or the target does not install it."""
+
+    code = "package-not-installed"
 
 
 class StaleLockError(EnvsyncError):

@@ -59,6 +59,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "envsync.cli.cmd_export",
         "write what pylock.toml installs here as a requirements file with hashes, or an SBOM",
     ),
+    "why": (
+        "envsync.cli.cmd_why",
+        "show why pylock.toml installs a package: each path from env.toml, with its requirements",
+    ),
+    "tree": (
+        "envsync.cli.cmd_tree",
+        "show what pylock.toml installs as a tree (--depth N, --invert), from the lock alone",
+    ),
 }
 """Each command's module and one-line help; a module is imported only when its command runs."""
 
@@ -66,7 +74,7 @@ PURPOSES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("project (env.toml)", ("init",)),
     ("environment (the venv)", ("apply", "plan", "check", "run")),
     ("lock (pylock.toml)", ("lock", "export")),
-    ("inspection and upkeep", ("cache",)),
+    ("inspection and upkeep", ("why", "tree", "cache")),
 )
 """How ``envsync --help`` groups the commands: each command under one purpose, in this order."""
 

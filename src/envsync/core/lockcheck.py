@@ -144,8 +144,23 @@ def _check_package(problems: list[LockProblem], key: Key, package: Package) -> N
             _bad(problems, (*key, "dependencies", k), f"must have a name, found {found}")
     if package.directory is not None:
         _path(problems, (*key, "directory", "path"), package.directory.path)
+    _requires(problems, key, package)
     for file_key, file in _files(key, package):
         _check_file(problems, file_key, file)
+
+
+def _requires(problems: list[LockProblem], key: Key, package: Package) -> None:
+    """``[packages.tool.envsync] requires``: the Requires-Dist lines ``envsync why`` shows."""
+    table = (package.tool or {}).get("envsync")
+    if not isinstance(table, dict) or "requires" not in table:
+        return
+    value, at = table["requires"], (*key, "tool", "envsync", "requires")
+    if not isinstance(value, list):
+        _bad(problems, at, f"must be an array of PEP 508 requirements, found {show(value)}")
+        return
+    for k, text in enumerate(value):
+        if not isinstance(text, str) or not _is_requirement(text):
+            _bad(problems, (*at, k), f"must be a PEP 508 requirement, found {show(text)}")
 
 
 def _files(

@@ -135,7 +135,7 @@ def _package(entry: Entry) -> Package:
     return Package(
         name=p.name,
         version=None if tree else p.version,
-        tool={"envsync": {"version": str(p.version)}} if tree and p.version else None,
+        tool=_package_tool(p),
         marker=entry.marker,
         requires_python=SpecifierSet(p.requires_python) if p.requires_python else None,
         dependencies=[
@@ -151,6 +151,20 @@ def _package(entry: Entry) -> Package:
         sdist=_sdist(p.sdist) if p.sdist else None,
         wheels=[_wheel(w) for w in sorted(p.wheels, key=lambda w: w.filename)] or None,
     )
+
+
+def _package_tool(p: ResolvedPackage) -> dict[str, Any] | None:
+    """The package's ``[packages.tool.envsync]``: a source tree's version, the requires.
+
+    ``requires`` (the Requires-Dist lines behind its ``dependencies``) lives here and not in
+    ``dependencies``, whose keys PEP 751 gives a matching meaning.
+    """
+    table: dict[str, Any] = {}
+    if p.directory is not None and p.version:
+        table["version"] = str(p.version)
+    if p.requires:
+        table["requires"] = list(p.requires)
+    return {"envsync": table} if table else None
 
 
 def _url(f: LockedFile) -> str | None:

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 from packaging.markers import Marker
 from packaging.pylock import PackageArchive, PackageDirectory, PackageSdist, PackageWheel
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from envsync.core.lockselect import package_version
 from envsync.core.resolved import LockedFile, ResolvedPackage
@@ -29,7 +30,15 @@ if TYPE_CHECKING:
     from envsync._types import NormalizedName
     from envsync.core.targets import LockTarget
 
-__all__ = ["Entry", "TargetResolution", "merge", "missing_files", "roots_of", "split"]
+__all__ = [
+    "Entry",
+    "TargetResolution",
+    "merge",
+    "missing_files",
+    "recorded_requires",
+    "roots_of",
+    "split",
+]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -68,18 +77,21 @@ def merge(resolutions: Sequence[TargetResolution]) -> tuple[Entry, ...]:
     found: dict[tuple[str, ...], ResolvedPackage] = {}
     needs: dict[tuple[str, ...], dict[LockTarget, frozenset[str]]] = {}
     deps: dict[tuple[str, ...], set[NormalizedName]] = {}
+    requires: dict[tuple[str, ...], set[str]] = {}
     for resolution in resolutions:
         for package in resolution.packages:
             key = _identity(package)
             found.setdefault(key, package)
             needs.setdefault(key, {})[resolution.target] = package.groups
             deps.setdefault(key, set()).update(package.dependencies)
+            # A version's lines, each target keeping those of its own dependencies.
+            requires.setdefault(key, set()).update(package.requires)
     versions: dict[str, set[str]] = {}
     for package in found.values():
         versions.setdefault(package.name, set()).add(str(package.version))
     entries = [
         Entry(
-            package=package,
+            package=replace(package, requires=tuple(sorted(requires[key]))),
             marker=_marker(needs[key], every),
             dependencies=_dependencies(deps[key], key, needs, found, versions),
         )
@@ -198,7 +210,19 @@ def _resolved(package: Package, groups: frozenset[str]) -> ResolvedPackage:
         archive=_archive(package.archive),
         index=package.index,
         requires_python=str(package.requires_python) if package.requires_python else None,
+        requires=recorded_requires(package),
     )
+
+
+def recorded_requires(package: Package) -> tuple[str, ...]:
+    """The Requires-Dist lines the lock records for *package* (``[packages.tool.envsync]``).
+
+    Empty for a lock written before they were recorded, or a package the index offered no
+    metadata for; ``lockcheck`` has checked the key's shape.
+    """
+    table = (package.tool or {}).get("envsync")
+    found = table.get("requires") if isinstance(table, dict) else None
+    return tuple(str(text) for text in found) if isinstance(found, list) else ()
 
 
 def _locked(file: PackageWheel | PackageSdist | PackageArchive, name: str) -> LockedFile:
@@ -215,7 +239,19 @@ def _archive(archive: PackageArchive | None) -> LockedFile | None:
 
 def _only_deps(package: ResolvedPackage, names: Collection[str]) -> ResolvedPackage:
     kept = tuple(d for d in package.dependencies if d in names)
-    return package if kept == package.dependencies else replace(package, dependencies=kept)
+    if kept == package.dependencies:
+        return package
+    # The lines of the dependencies this target does not have go with them, as a resolution
+    # of this target alone would not have recorded them.
+    requires = tuple(r for r in package.requires if _requirement_name(r) in kept)
+    return replace(package, dependencies=kept, requires=requires)
+
+
+def _requirement_name(text: str) -> str:
+    try:
+        return canonicalize_name(Requirement(text).name)
+    except InvalidRequirement:  # pragma: no cover - lockcheck refused the lock already
+        return ""
 
 
 def roots_of(resolutions: Iterable[TargetResolution]) -> dict[str, tuple[str, ...]]:

@@ -55,3 +55,6 @@ class ResolvedPackage:
     """The simple-API URL the files came from."""
     requires_python: str | None = None
     """The version's Requires-Python, when known."""
+    requires: tuple[str, ...] = ()
+    """Its Requires-Dist lines that name one of ``dependencies`` (sorted): the requirement,
+    with extras and marker, that pulled each in. Empty when the index offered no metadata."""

@@ -78,6 +78,9 @@ class IndexFile:
     """data-requires-python / requires-python, if given."""
     size: int | None = None
     """Size in bytes, if given (PEP 700)."""
+    core_metadata: str | None = None
+    """Hex sha256 of the file's core metadata at ``<url>.metadata`` (PEP 658 / 714), if the
+    page offers it with a sha256; None otherwise (an offer without a hash cannot be checked)."""
 
     def version(self) -> Version | None:
         """The version in the file name, or None if it is not a distribution file."""
@@ -274,6 +277,9 @@ def _parse_json(body: bytes, page_url: str) -> list[IndexFile]:
                 sha256=hashes.get("sha256"),
                 requires_python=entry.get("requires-python"),
                 size=entry.get("size"),
+                core_metadata=_metadata_sha256(
+                    entry.get("core-metadata", entry.get("dist-info-metadata"))
+                ),
             )
         )
     return out
@@ -291,9 +297,23 @@ def _parse_html(text: str, page_url: str) -> list[IndexFile]:
                 url=urlunsplit(parts._replace(fragment="")),
                 sha256=digest if algo == "sha256" and digest else None,
                 requires_python=link.get("data-requires-python"),
+                core_metadata=_metadata_sha256(
+                    link.get("data-core-metadata") or link.get("data-dist-info-metadata")
+                ),
             )
         )
     return out
+
+
+def _metadata_sha256(offer: object) -> str | None:
+    """The sha256 a page gives for a file's core metadata: PEP 691's table, PEP 658's text."""
+    if isinstance(offer, dict):
+        digest = offer.get("sha256")
+        return digest if isinstance(digest, str) and digest else None
+    if isinstance(offer, str):
+        algo, _, digest = offer.partition("=")
+        return digest if algo == "sha256" and digest else None
+    return None
 
 
 def files_in_folder(folder: Path) -> list[IndexFile]:

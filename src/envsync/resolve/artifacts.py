@@ -21,11 +21,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
 from urllib.parse import urlsplit
 
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from envsync.core.lockfile import LockedFile, ResolvedPackage
 from envsync.errors import ResolutionError
-from envsync.index import credentials, simpleapi
+from envsync.index import coremetadata, credentials, simpleapi
 from envsync.resolve import compile_output
 
 if TYPE_CHECKING:
@@ -42,6 +44,7 @@ WORKERS = 8
 _K = TypeVar("_K", bound=Hashable)
 _T = TypeVar("_T")
 Listing = tuple[simpleapi.IndexFile, ...]
+Requires = tuple[Requirement, ...] | None
 
 
 class FileListings:
@@ -58,6 +61,7 @@ class FileListings:
         self._lock = threading.Lock()
         self._listings: dict[Hashable, _Pending[Listing]] = {}
         self._hashes: dict[str, _Pending[str]] = {}
+        self._requires: dict[str, _Pending[Requires]] = {}
 
     def files(self, key: Hashable, read: Callable[[], Iterable[simpleapi.IndexFile]]) -> Listing:
         """The files *read* lists for *key*: read now, or as read earlier in this run."""
@@ -66,6 +70,10 @@ class FileListings:
     def sha256(self, url: str, compute: Callable[[], str]) -> str:
         """The sha256 of the file at *url*: computed now, or as computed earlier in this run."""
         return _once(self._lock, self._hashes, url, compute)
+
+    def requires(self, url: str, read: Callable[[], Requires]) -> Requires:
+        """The Requires-Dist of the wheel at *url*: read now, or as read earlier in this run."""
+        return _once(self._lock, self._requires, url, read)
 
 
 class _Pending(Generic[_T]):
@@ -209,11 +217,37 @@ def _from_index(
     sdists = [f for f in locked if not f.filename.endswith(".whl")]
     return replace(
         base,
+        requires=_requires(base, files, upstreams, hashes),
         wheels=tuple(f for f in locked if f.filename.endswith(".whl")),
         sdist=sdists[0] if sdists else None,
         index=where if "://" in where and not where.startswith("file:") else None,
         requires_python=next((f.requires_python for f in files if f.requires_python), None),
     )
+
+
+def _requires(
+    base: ResolvedPackage,
+    files: list[simpleapi.IndexFile],
+    upstreams: Sequence[credentials.Upstream],
+    listings: FileListings,
+) -> tuple[str, ...]:
+    """The Requires-Dist lines of the version that name one of its dependencies, sorted.
+
+    Read from the metadata file of one wheel (the first by name that the page offers one
+    for: every wheel of a version declares the same requirements), so the same version
+    records the same lines whichever target or resolver locked it. Nothing without one.
+    """
+    offered = sorted(
+        (f for f in files if f.core_metadata and f.filename.endswith(".whl")),
+        key=lambda f: f.filename,
+    )
+    if not offered or not base.dependencies:
+        return ()
+    wheel = offered[0]
+    login = credentials.login_for(wheel.url, upstreams)
+    found = listings.requires(wheel.url, lambda: coremetadata.requires_dist(wheel, login))
+    wanted = set(base.dependencies)
+    return tuple(sorted({str(r) for r in found or () if canonicalize_name(r.name) in wanted}))
 
 
 def _locked(
