@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from envsync.core.targets import LockTarget
     from envsync.report import Reporter
 
-__all__ = ["ExportFormat", "Exported", "export_lock", "write"]
+__all__ = ["ExportFormat", "Exported", "export_lock", "named_target", "write"]
 
 #: What ``envsync export`` writes: a pip requirements file, or a CycloneDX 1.6 JSON SBOM.
 ExportFormat = Literal["requirements", "cyclonedx"]
@@ -77,7 +77,7 @@ def export_lock(
         environment, tags = found.markers, found.tags
         stale = project.stale_because(ctx.project, locktargets.spec_targets(spec, here))
     else:
-        chosen_target = _named_target(info, platform, python)
+        chosen_target = named_target(info, platform, python)
         environment = chosen_target.markers()
         tags = tuple(str(t) for t in chosen_target.tags())
         stale = project.stale_because(ctx.project, None)
@@ -137,7 +137,7 @@ def _source_date(value: str | None) -> datetime | None:
         raise EnvsyncError(msg, hint=hint) from exc
 
 
-def _named_target(info: LockInfo | None, platform: str | None, python: str | None) -> LockTarget:
+def named_target(info: LockInfo | None, platform: str | None, python: str | None) -> LockTarget:
     """The lock's target that ``--platform`` and ``--python`` name.
 
     One may be left out where the lock has only one value for it.

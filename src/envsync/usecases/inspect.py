@@ -20,7 +20,7 @@ from envsync.usecases import locktargets, project, target
 from envsync.usecases.context import start
 
 # export's choice of a named target, shared: one meaning of --platform / --python
-from envsync.usecases.export import _named_target
+from envsync.usecases.export import named_target
 from envsync.usecases.planning import choose_groups
 
 if TYPE_CHECKING:
@@ -138,7 +138,7 @@ def _choose(
             raise problem
         stale = project.stale_because(ctx.project, locktargets.spec_targets(spec, here))
         return _Chosen(environment=found.markers, groups=chosen, target=str(here), stale=stale)
-    named = _named_target(info, platform, python)
+    named = named_target(info, platform, python)
     stale = project.stale_because(ctx.project, None)
     return _Chosen(environment=named.markers(), groups=chosen, target=str(named), stale=stale)
 
