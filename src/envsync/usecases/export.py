@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from envsync.core import export, sbom
 from envsync.core.targets import describe
 from envsync.errors import EnvsyncError, LockError, MissingLockError, printable
-from envsync.index import simpleapi
 from envsync.system import atomic
 from envsync.usecases import locktargets, project, target
 from envsync.usecases.context import start
@@ -112,6 +111,10 @@ class _Render(Protocol):
 
 def _cyclonedx(spec: Spec) -> _Render:
     """``sbom.cyclonedx`` told what the lock alone does not say: the project, the default index."""
+    # Imported here: the index client is only needed for the SBOM, and why/tree share this
+    # module while promising to load no index code.
+    from envsync.index import simpleapi  # noqa: PLC0415
+
     about = sbom.About(
         project=spec.root.name,
         default_index=simpleapi.default_index_url(),
