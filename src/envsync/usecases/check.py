@@ -103,7 +103,7 @@ def check_in(
     here = locktargets.machine_target(version, info.markers, info.tags)
     if problem := locktargets.not_served(ctx.project.lock.info, here):
         raise problem
-    lock_state, reason = _lock_state(ctx, locktargets.spec_targets(spec, here))
+    lock_state, reason = _lock_state(ctx, locktargets.spec_targets(spec, here, ctx.prober))
     found = drift_of(info) if verify else ()
     plan = None
     if the_lock is not None:
