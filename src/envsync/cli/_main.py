@@ -23,7 +23,7 @@ from envsync.errors import EXIT_ERROR, EXIT_USAGE, EnvsyncError, Interrupted, pr
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["main"]
+__all__ = ["main", "report_error"]
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": (
@@ -49,6 +49,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": (
         "envsync.cli.cmd_run",
         "run a command in the environment (synced first), as if it were activated",
+    ),
+    "envs": (
+        "envsync.cli.cmd_envs",
+        "list env.toml's environments with their venv, Python, groups and state (reads only)",
     ),
     "cache": (
         "envsync.cli.cmd_cache",
@@ -117,6 +121,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = f"internal error in envsync: {type(exc).__name__}: {exc}"
         hint = "this is a bug in envsync; rerun with --verbose for details and report it"
         return _fail(ctx, "internal", message, hint, EXIT_ERROR)
+
+
+def report_error(ctx: Context, exc: EnvsyncError) -> int:
+    """Report *exc* as ``main`` does, and return its exit code (one environment of several)."""
+    return _fail(ctx, exc.code, exc.message, exc.hint, exc.exit_code)
 
 
 def report_interrupt(argv: Sequence[str], exc: KeyboardInterrupt) -> int:

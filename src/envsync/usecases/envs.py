@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from envsync.core.spec import Spec
+    from envsync.usecases.check import CheckOutcome
 
 __all__ = [
     "EnvState",
@@ -35,6 +36,7 @@ __all__ = [
     "list_envs",
     "naming",
     "pick",
+    "state_of",
 ]
 
 EnvState = Literal["missing", "in sync", "drift", "lock stale"]
@@ -172,8 +174,14 @@ def _state(spec: Spec, asked: GroupSelection) -> tuple[EnvState, str | None, str
             found = check.check(spec, groups=asked)
     except LockError as exc:  # the lock serves no target of this venv's Python
         return "lock stale", None, exc.message
+    state = state_of(found)
+    return state, found.python, found.lock_reason if state == "lock stale" else None
+
+
+def state_of(found: CheckOutcome) -> EnvState:
+    """An environment's state in a word, from what check found."""
     if found.venv_state in {"missing", "broken"}:
-        return "missing", None, None
+        return "missing"
     if found.lock_state != "fresh":
-        return "lock stale", found.python, found.lock_reason
-    return ("in sync" if found.in_sync() else "drift"), found.python, None
+        return "lock stale"
+    return "in sync" if found.in_sync() else "drift"
