@@ -144,6 +144,10 @@ def test_the_workflow_installs_the_frozen_lock_checks_it_and_reports() -> None:
     lines = envsync_lines()
     for wanted in ("envsync apply --frozen", "envsync check", "envsync run -- pytest"):
         assert wanted in lines
+    # The named environments' job: every environment from the one lock, one gate for all.
+    for wanted in ("envsync apply --frozen --all-envs", "envsync check --all-envs"):
+        assert wanted in lines
+    assert "envsync run -e py311 -e py312 -- pytest" in lines
     assert "envsync check --json > envsync-report.json || code=$?" in lines
     installs = [str(step.get("run", "")) for step in steps()]
     assert any("pip install envsync" in run for run in installs)

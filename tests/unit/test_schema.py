@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from envsync.core.spec import (
     ENV_KEYS,
+    ENVS_KEYS,
     INDEX_KEYS,
     INDEXES_KEYS,
     LOCK_KEYS,
@@ -96,6 +97,7 @@ def test_schema_knows_the_loaders_keys():
     assert set(SCHEMA["$defs"]["named-index"]["properties"]) == INDEXES_KEYS
     assert set(SCHEMA["$defs"]["source"]["properties"]) == SOURCE_KEYS
     assert set(SCHEMA["properties"]["lock"]["properties"]) == LOCK_KEYS
+    assert set(SCHEMA["$defs"]["named-env"]["properties"]) == ENVS_KEYS
 
 
 def test_schema_knows_the_platforms_in_their_order():
@@ -107,11 +109,11 @@ def test_schema_closes_every_table():
     assert SCHEMA["additionalProperties"] is False
     for table in ("env", "index", "lock"):
         assert SCHEMA["properties"][table]["additionalProperties"] is False
-    for entry in ("named-index", "source"):
+    for entry in ("named-index", "source", "named-env"):
         assert SCHEMA["$defs"][entry]["additionalProperties"] is False
     # [groups], [indexes] and [sources] are open by design: their keys are the user's names,
     # checked by pattern; each [indexes] and [sources] entry is closed (above).
-    for table in ("groups", "indexes", "sources"):
+    for table in ("groups", "indexes", "sources", "envs"):
         assert "propertyNames" in SCHEMA["properties"][table]
 
 
@@ -157,6 +159,11 @@ _LOCK = st.dictionaries(
     max_size=2,
 )
 _SOURCES = st.dictionaries(_NAMES, _SOURCE | _VALUES, max_size=3)
+_ENV_NAMES = st.sampled_from(["py311", "lint", "default", "Py311", "a-b", "-a", ""])
+_NAMED_ENV = st.dictionaries(
+    st.sampled_from([*ENVS_KEYS, "group"]), _VALUES | st.lists(_NAMES, max_size=2), max_size=3
+)
+_ENVS = st.dictionaries(_ENV_NAMES, _NAMED_ENV | _VALUES, max_size=2)
 _SPECS = st.fixed_dictionaries(
     {},
     optional={
@@ -166,6 +173,7 @@ _SPECS = st.fixed_dictionaries(
         "indexes": _INDEXES,
         "sources": _SOURCES,
         "lock": _LOCK,
+        "envs": _ENVS,
     },
 )
 _INDEX_SOURCE = st.fixed_dictionaries({"index": _SHARED})

@@ -24,7 +24,7 @@ from envsync.errors import EXIT_ERROR, EXIT_USAGE, EnvsyncError, Interrupted, pr
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["main"]
+__all__ = ["main", "report_error"]
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": (
@@ -51,6 +51,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "envsync.cli.cmd_run",
         "run a command in the environment (synced first), as if it were activated",
     ),
+    "envs": (
+        "envsync.cli.cmd_envs",
+        "list env.toml's environments with their venv, Python, groups and state (reads only)",
+    ),
     "cache": (
         "envsync.cli.cmd_cache",
         "look after the wheel cache: dir, verify [--fix], prune [--all], clean",
@@ -72,7 +76,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 PURPOSES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("project (env.toml)", ("init",)),
-    ("environment (the venv)", ("apply", "plan", "check", "run")),
+    ("environment (the venvs)", ("apply", "plan", "check", "run", "envs")),
     ("lock (pylock.toml)", ("lock", "export")),
     ("inspection and upkeep", ("why", "tree", "cache")),
 )
@@ -156,6 +160,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = f"internal error in envsync: {type(exc).__name__}: {exc}"
         hint = "this is a bug in envsync; rerun with --verbose for details and report it"
         return _fail(ctx, "internal", message, hint, EXIT_ERROR)
+
+
+def report_error(ctx: Context, exc: EnvsyncError) -> int:
+    """Report *exc* as ``main`` does, and return its exit code (one environment of several)."""
+    return _fail(ctx, exc.code, exc.message, exc.hint, exc.exit_code)
 
 
 def report_interrupt(argv: Sequence[str], exc: KeyboardInterrupt) -> int:

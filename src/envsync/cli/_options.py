@@ -7,7 +7,7 @@ from pathlib import Path
 
 from envsync.core.names import SPEC_NAME
 
-__all__ = ["add_common", "add_groups", "add_json", "add_lock_timeout", "add_mode"]
+__all__ = ["add_common", "add_envs", "add_groups", "add_json", "add_lock_timeout", "add_mode"]
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -55,6 +55,25 @@ def add_groups(parser: argparse.ArgumentParser) -> None:
         "--no-default-groups",
         action="store_true",
         help="do not install the groups listed in [env] default-groups",
+    )
+
+
+def add_envs(parser: argparse.ArgumentParser) -> None:
+    """-e/--env NAME (repeatable) or --all-envs: which of env.toml's environments."""
+    envs = parser.add_mutually_exclusive_group()
+    envs.add_argument(
+        "-e",
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="the environment NAME of env.toml's [envs] (`default`: [env]); repeatable, "
+        "each in turn (default: [env])",
+    )
+    envs.add_argument(
+        "--all-envs",
+        action="store_true",
+        help="every environment: [env], then each of [envs], in turn",
     )
 
 

@@ -7,21 +7,32 @@ from typing import TYPE_CHECKING
 from envsync.cli import fastpath, text
 from envsync.cli._data import outcome_data
 from envsync.cli._locking import holding, remember_lock
-from envsync.cli._options import add_flag, add_groups, add_json, add_lock_timeout, add_mode
-from envsync.cli._selection import selection
+from envsync.cli._multienv import each_env
+from envsync.cli._options import (
+    add_envs,
+    add_flag,
+    add_groups,
+    add_json,
+    add_lock_timeout,
+    add_mode,
+)
+from envsync.core.specenvs import DEFAULT_ENV
 from envsync.errors import EXIT_OK
-from envsync.usecases import apply, nochange, project
+from envsync.usecases import apply, nochange
 from envsync.usecases.backends import Services
 
 if TYPE_CHECKING:
     import argparse
 
     from envsync.cli._context import Context
+    from envsync.core.selection import GroupSelection
+    from envsync.core.spec import Spec
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add apply's options."""
     add_groups(parser)
+    add_envs(parser)
     add_mode(parser)
     add_json(parser)
     add_lock_timeout(parser)
@@ -33,16 +44,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    """Apply to each environment chosen (the default one, or ``-e``), in turn.
+
+    The lock is shared: the first environment that relocks writes it, and the others find
+    it fresh.
+    """
+    return each_env(args, ctx, _apply)
+
+
+def _apply(args: argparse.Namespace, ctx: Context, spec: Spec, groups: GroupSelection) -> int:
     """Apply, then summarize what changed.
 
     The venv's lock is held from the first look at the venv until the state the no-change
     path trusts is written: that state must describe this run's result, not another's.
     """
-    spec = project.load_spec(args.spec)
     with holding(spec, args, ctx):
         outcome = apply.apply(
             spec,
-            groups=selection(args),
+            groups=groups,
             mode=args.mode,
             verify=args.verify,
             services=Services(reporter=ctx.reporter()),
@@ -56,7 +75,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                 local_files=outcome.lock.local_files,
                 options=options,
             )
-        if args.mode != "frozen":  # a frozen install may have used a stale lock
+        # A frozen install may have used a stale lock; `lock` answers for [env]'s venv.
+        if args.mode != "frozen" and spec.env_name == DEFAULT_ENV:
             remember_lock(spec, outcome.lock)
     if not outcome.plan.is_empty():  # an empty plan already said "No changes."
         ctx.write(text.applied_text(outcome))

@@ -5,16 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from envsync.cli._options import add_groups
-from envsync.cli._selection import selection
+from envsync.cli._multienv import each_env, several
+from envsync.cli._options import add_envs, add_groups
 from envsync.core.targets import PLATFORMS
-from envsync.errors import EXIT_OK
-from envsync.usecases import export, project
+from envsync.errors import EXIT_OK, EnvsyncError
+from envsync.usecases import export
 
 if TYPE_CHECKING:
     import argparse
 
     from envsync.cli._context import Context
+    from envsync.core.selection import GroupSelection
+    from envsync.core.spec import Spec
 
 __all__ = ["configure", "run"]
 
@@ -37,6 +39,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "1.6 JSON SBOM of the same packages (cyclonedx)",
     )
     add_groups(parser)
+    add_envs(parser)
     parser.add_argument(
         "--platform",
         choices=list(PLATFORMS),
@@ -59,11 +62,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    """Export for the default environment, or the one ``-e`` names (its groups, its Python)."""
+    if several(args):
+        raise EnvsyncError(
+            "export writes one file, so it exports one environment at a time",
+            hint="name one environment with -e NAME (and -o FILE for each)",
+        )
+    return each_env(args, ctx, _export)
+
+
+def _export(args: argparse.Namespace, ctx: Context, spec: Spec, groups: GroupSelection) -> int:
     """Export the lock as it is: a missing lock is an error, a stale one a warning."""
-    spec = project.load_spec(args.spec)
     result = export.export_lock(
         spec,
-        selection(args),
+        groups,
         ctx.reporter(),
         platform=args.platform,
         python=args.python,

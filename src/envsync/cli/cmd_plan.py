@@ -6,21 +6,24 @@ from typing import TYPE_CHECKING
 
 from envsync.cli import text
 from envsync.cli._data import outcome_data
-from envsync.cli._options import add_flag, add_groups, add_json, add_mode
-from envsync.cli._selection import selection
+from envsync.cli._multienv import each_env
+from envsync.cli._options import add_envs, add_flag, add_groups, add_json, add_mode
 from envsync.errors import EXIT_DRIFT, EXIT_OK
-from envsync.usecases import apply, project
+from envsync.usecases import apply
 from envsync.usecases.backends import Services
 
 if TYPE_CHECKING:
     import argparse
 
     from envsync.cli._context import Context
+    from envsync.core.selection import GroupSelection
+    from envsync.core.spec import Spec
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add plan's options."""
     add_groups(parser)
+    add_envs(parser)
     add_mode(parser)
     add_json(parser)
     add_flag(
@@ -31,11 +34,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    """Plan each environment chosen (the default one, or ``-e``), in turn."""
+    return each_env(args, ctx, _plan)
+
+
+def _plan(args: argparse.Namespace, ctx: Context, spec: Spec, groups: GroupSelection) -> int:
     """Plan and print it."""
-    spec = project.load_spec(args.spec)
     outcome = apply.plan(
         spec,
-        groups=selection(args),
+        groups=groups,
         mode=args.mode,
         services=Services(reporter=ctx.reporter()),
     )

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import functools
+from typing import TYPE_CHECKING
 
 from envsync.cli._context import Context
 from envsync.cli._locking import notice
-from envsync.cli._options import add_flag, add_groups, add_lock_timeout, add_mode
-from envsync.cli._selection import selection
+from envsync.cli._multienv import each_env
+from envsync.cli._options import add_envs, add_flag, add_groups, add_lock_timeout, add_mode
 from envsync.errors import EnvsyncError
-from envsync.usecases import project
 from envsync.usecases import run as run_command
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from envsync.core.selection import GroupSelection
+    from envsync.core.spec import Spec
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add run's options and the command."""
     add_groups(parser)
+    add_envs(parser)
     add_mode(parser)
     add_flag(parser, "--no-sync", "run in the venv as it is: no check, no lock, no install")
     add_lock_timeout(parser)
@@ -23,17 +31,27 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    """Sync unless told not to, then run the command and pass its exit code on."""
+    """Run the command in each environment chosen, in turn: the first failure's exit code."""
     argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
     if not argv:
         raise EnvsyncError("no command given", hint="usage: envsync run -- CMD [ARGS...]")
-    spec = project.load_spec(args.spec)
+    return each_env(args, ctx, functools.partial(_run, argv), run=True)
+
+
+def _run(
+    argv: Sequence[str],
+    args: argparse.Namespace,
+    ctx: Context,
+    spec: Spec,
+    groups: GroupSelection,
+) -> int:
+    """Sync unless told not to, then run the command and pass its exit code on."""
     if not args.no_sync:
         # Everything envsync says goes to stderr: the command's stdout stays its own.
         quiet = Context(args=args, out=ctx.err, err=ctx.err)
         run_command.sync(
             spec,
-            groups=selection(args),
+            groups=groups,
             mode=args.mode,
             timeout=args.lock_timeout,
             notice=notice(ctx),

@@ -111,7 +111,7 @@ def build_lock(
     lock = Pylock(
         lock_version=Version("1.0"),
         environments=[t.marker() for t in targets],
-        requires_python=spec.python if str(spec.python) else None,
+        requires_python=spec.lock_python if str(spec.lock_python) else None,
         dependency_groups=group_names or None,
         created_by=CREATED_BY,
         packages=[_package(e) for e in merge(resolutions)],

@@ -108,7 +108,7 @@ def _inputs(spec: Spec, local: Mapping[str, str] | None) -> dict[str, Any]:
     # Credentials are left out: they change no result (a new token must not make the lock
     # stale), and a hash of a short token in a committed file could be guessed back.
     data = {
-        "python": sorted(str(s) for s in spec.python),
+        "python": sorted(str(s) for s in spec.lock_python),
         **requirements_table(spec),
         "index": {
             "url": strip_credentials(spec.index.url) if spec.index.url else None,

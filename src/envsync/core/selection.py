@@ -34,6 +34,10 @@ class GroupSelection:
     no_default: bool = False
     """``--no-default-groups``: leave out the spec's default groups."""
 
+    def is_empty(self) -> bool:
+        """True when nothing was asked: an environment's own groups then apply."""
+        return self == GroupSelection()
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Chosen:

@@ -9,17 +9,24 @@ by ``speclock``, whose names are exported here too.
 
 from __future__ import annotations
 
-import os.path
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal, TypeVar, get_args
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
-from packaging.version import Version
 
 from envsync.core.names import DEFAULT_VENV
+from envsync.core.specenvs import (
+    DEFAULT_ENV,
+    DEFAULT_KEEP,
+    ENVS_KEYS,
+    NamedEnv,
+    read_envs,
+    read_keep,
+    read_python,
+    read_venv,
+)
 from envsync.core.speclock import LOCK_KEYS, read_lock
 from envsync.core.specsources import (
     INDEX_KEYS,
@@ -49,7 +56,6 @@ from envsync.core.tomlcheck import (
     get_string,
     get_table,
     load_toml,
-    path_problem,
     show,
     undefined,
     url_problem,
@@ -58,12 +64,14 @@ from envsync.errors import SpecError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
+    from pathlib import Path
 
     from envsync._types import NormalizedName
 
 __all__ = [
     "DEFAULT_KEEP",
     "DEFAULT_VENV",
+    "ENVS_KEYS",
     "ENV_KEYS",
     "INDEXES_KEYS",
     "INDEX_KEYS",
@@ -78,6 +86,7 @@ __all__ = [
     "InstallerName",
     "LinkMode",
     "LockTargets",
+    "NamedEnv",
     "NamedIndex",
     "ResolverName",
     "Source",
@@ -96,9 +105,8 @@ LINK_MODES: tuple[LinkMode, ...] = get_args(LinkMode)
 ResolverName = Literal["pip-tools", "uv"]
 RESOLVERS: tuple[ResolverName, ...] = get_args(ResolverName)
 #: Installed packages that apply never removes unless the spec says otherwise.
-DEFAULT_KEEP: tuple[str, ...] = ("pip",)
 #: The tables an env.toml may hold (schemas/env.schema.json lists the same, a test checks).
-TOP_KEYS = frozenset({"env", "groups", "index", "indexes", "lock", "sources"})
+TOP_KEYS = frozenset({"env", "envs", "groups", "index", "indexes", "lock", "sources"})
 #: The keys of ``[env]``.
 ENV_KEYS = frozenset(
     {
@@ -170,6 +178,22 @@ class Spec:
     only, so no package's build code ever runs."""
     lock: LockTargets = field(default_factory=LockTargets)
     """``[lock]``: the Python versions and platforms one lock serves (empty: this machine's)."""
+    envs: tuple[NamedEnv, ...] = ()
+    """Every environment, ``[env]`` (named ``default``) first, when env.toml has ``[envs]``."""
+    env_name: str = DEFAULT_ENV
+    """The environment this Spec is for; its venv, python and keep are that environment's."""
+
+    @property
+    def lock_python(self) -> SpecifierSet:
+        """The Pythons the lock states (requires-python, fingerprint), whichever environment.
+
+        ``[env] python``, or any Python when the environments ask for different ones: they
+        all install from the one lock, and its targets name their Pythons.
+        """
+        if not self.envs:
+            return self.python
+        first = self.envs[0].python
+        return first if all(env.python == first for env in self.envs) else SpecifierSet()
 
     def source(self, name: str) -> Source | None:
         """The [sources] entry for package *name*, if any."""
@@ -207,15 +231,15 @@ def parse_spec(text: str, *, path: Path) -> Spec:
     groups = _groups(check, data, asked)
     sources = read_sources(check, data)
     check_path_sources(check, sources.values(), asked)
-    python = _python(check, env)
+    python = read_python(check, env, ("env", "python"))
     spec = Spec(
         path=path,
         python=python,
-        venv=_venv(check, env, path),
+        venv=read_venv(check, env, ("env", "venv"), path.parent),
         dependencies=dependencies,
         groups=groups,
         index=read_index(check, data),
-        keep=_keep(check, env),
+        keep=read_keep(check, env, ("env", "keep")),
         default_groups=_default_groups(check, env, groups),
         indexes=read_indexes(check, data),
         sources=tuple(sources[package][1] for package in sorted(sources)),
@@ -224,13 +248,23 @@ def parse_spec(text: str, *, path: Path) -> Spec:
         compile_bytecode=get_boolean(check, env, ("env", "compile-bytecode")),
         link_mode=_choice(check, env, "link-mode", LINK_MODES),
         build=_build(check, env, sources),
-        lock=read_lock(check, data, python),
+        # With [envs], [lock]'s Pythons are checked against every environment's (below).
+        lock=read_lock(check, data, SpecifierSet() if "envs" in data else python),
     )
+    spec = _with_envs(check, data, spec)
     if check.problems:
         # File order reads best; problems without a line go last.
         problems = sorted(check.problems, key=lambda p: (p.line is None, p.line or 0))
         raise SpecError(path, problems)
     return spec
+
+
+def _with_envs(check: Checker, data: Mapping[str, object], spec: Spec) -> Spec:
+    """*spec* with ``[envs]``: the default environment is [env] (``specenvs``)."""
+    default = NamedEnv(name=DEFAULT_ENV, venv=spec.venv, python=spec.python, keep=spec.keep)
+    groups = [group.name for group in spec.groups]
+    envs = read_envs(check, data, default=default, folder=spec.root, groups=groups, lock=spec.lock)
+    return replace(spec, envs=envs)
 
 
 # --- the keys -------------------------------------------------------------------------------------
@@ -248,51 +282,6 @@ def _build(
             found = f"a local folder, {source.path}"
             check.add(key, "a source that needs no build (build = false)", found, None)
     return build
-
-
-_PYTHON_EXPECTED = 'a Python version like "3.12" or a specifier like ">=3.11"'
-
-
-def _python(check: Checker, env: Mapping[str, object]) -> SpecifierSet:
-    """Read ``[env] python``: a specifier set, or a bare version meaning that release."""
-    text = (get_string(check, env, ("env", "python")) or "").strip()
-    result = (
-        convert_value(check, ("env", "python"), text, _python_specifier, _PYTHON_EXPECTED)
-        if text
-        else None
-    )
-    return SpecifierSet() if result is None else result
-
-
-def _python_specifier(text: str) -> SpecifierSet:
-    """Turn ``"3.12"`` into ``==3.12.*`` and ``"3.12.1"`` into ``==3.12.1``; parse the rest."""
-    check_digits(text)  # packaging would accept it here and fail when it compares versions
-    if not text[0].isdigit():
-        return SpecifierSet(text)
-    version = Version(text)
-    # Only a plain X.Y or X.Y.Z is shorthand; anything fancier is written as a specifier.
-    if str(version) != version.base_version or len(version.release) not in {2, 3}:
-        raise ValueError("a bare version must look like X.Y or X.Y.Z")
-    wildcard = ".*" if len(version.release) == 2 else ""  # noqa: PLR2004 - X.Y
-    return SpecifierSet(f"=={version}{wildcard}")
-
-
-def _venv(check: Checker, env: Mapping[str, object], path: Path) -> Path:
-    """Read ``[env] venv``, made absolute against the spec's folder by string operations."""
-    key: Key = ("env", "venv")
-    raw = get_string(check, env, key)
-    if raw is not None and (not raw.strip() or "\0" in raw):
-        check.add(key, "a folder path", show(raw), raw)
-        raw = None
-    elif raw is not None and (problem := path_problem(raw)):
-        check.add(key, "a folder path", f"{show(raw)} ({problem})", raw)
-        raw = None
-    root = Path(os.path.normpath(path.parent.absolute()))
-    venv = Path(os.path.normpath(root / (raw or DEFAULT_VENV)))
-    if root.is_relative_to(venv):  # apply replaces the venv: never the project itself
-        expected = "a folder of its own, not the project folder or one above it"
-        check.add(key, expected, f"{show(raw)}, which is {venv}", raw)
-    return venv
 
 
 _C = TypeVar("_C", bound=str)
@@ -340,14 +329,6 @@ def _requirement(text: str) -> Requirement:
     if requirement.marker is not None:
         check_marker(requirement.marker, "requirement")
     return requirement
-
-
-def _keep(check: Checker, env: Mapping[str, object]) -> tuple[NormalizedName, ...]:
-    """Read ``[env] keep``: package names, normalized, sorted and deduplicated."""
-    names = get_each(check, env, ("env", "keep"), valid_name, "a package name")
-    if names is None:
-        return tuple(sorted({canonicalize_name(name) for name in DEFAULT_KEEP}))
-    return tuple(sorted({name for _, name in names}))
 
 
 def _groups(

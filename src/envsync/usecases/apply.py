@@ -161,9 +161,8 @@ def prepare(ctx: RunContext, groups: GroupSelection | None, mode: Mode) -> Prepa
     chosen = choose_groups(ctx.spec, groups) if mode != "frozen" else None
     target = find_target(ctx.spec, ctx.services.reporter, ctx.prober)
     here = locktargets.target_of(target)
-    if mode != "frozen" and (
-        problem := locktargets.uncovered(ctx.spec, locktargets.spec_targets(ctx.spec, here), here)
-    ):
+    targets = locktargets.spec_targets(ctx.spec, here, ctx.prober) if mode != "frozen" else ()
+    if mode != "frozen" and (problem := locktargets.uncovered(ctx.spec, targets, here)):
         raise problem  # before anything is resolved: the spec does not name this machine
     the_lock, lock_change = lock_for(ctx, target, mode)
     if lock_change == "unchanged" and (

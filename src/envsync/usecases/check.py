@@ -1,7 +1,8 @@
 """The CI gate: is the lock fresh for env.toml, and does the venv equal the lock? Reads only.
 
-Never resolves, never searches for interpreters, never changes anything: it reads env.toml,
-pylock.toml and the venv, and says how they differ.
+Never resolves, never changes anything: it reads env.toml, pylock.toml and the venv, and
+says how they differ. It searches for interpreters only where env.toml has ``[envs]``: the
+lock's targets include the Python of an environment whose venv is missing.
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ def check_in(
     here = locktargets.machine_target(version, info.markers, info.tags)
     if problem := locktargets.not_served(ctx.project.lock.info, here):
         raise problem
-    lock_state, reason = _lock_state(ctx, locktargets.spec_targets(spec, here))
+    lock_state, reason = _lock_state(ctx, locktargets.spec_targets(spec, here, ctx.prober))
     found = drift_of(info) if verify else ()
     plan = None
     if the_lock is not None:

@@ -74,7 +74,7 @@ def export_lock(
         if problem := locktargets.not_served(info, here):
             raise problem
         environment, tags = found.markers, found.tags
-        stale = project.stale_because(ctx.project, locktargets.spec_targets(spec, here))
+        stale = project.stale_because(ctx.project, locktargets.spec_targets(spec, here, ctx.prober))
     else:
         chosen_target = named_target(info, platform, python)
         environment = chosen_target.markers()

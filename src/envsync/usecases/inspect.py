@@ -136,7 +136,7 @@ def _choose(
         here = locktargets.target_of(found)
         if problem := locktargets.not_served(info, here):
             raise problem
-        stale = project.stale_because(ctx.project, locktargets.spec_targets(spec, here))
+        stale = project.stale_because(ctx.project, locktargets.spec_targets(spec, here, ctx.prober))
         return _Chosen(environment=found.markers, groups=chosen, target=str(here), stale=stale)
     named = named_target(info, platform, python)
     stale = project.stale_because(ctx.project, None)

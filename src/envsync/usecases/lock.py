@@ -80,7 +80,7 @@ def lock(
     machine = find_target(spec, ctx.services.reporter, ctx.prober)
     names = frozenset(canonicalize_name(n) for n in upgrade_packages)
     if upgrade or names:
-        targets = spec_targets(spec, target_of(machine))
+        targets = spec_targets(spec, target_of(machine), ctx.prober)
         new = _resolve(ctx, machine, targets, upgrade=upgrade, upgrade_packages=names)
         return write(ctx, new)
     # As apply decides: a fresh lock is kept as it is, a stale one pruned or resolved.
@@ -96,7 +96,7 @@ def lock_for(ctx: RunContext, machine: Target, mode: Mode) -> tuple[Pylock, Lock
             msg = f"--frozen needs a lock, and {current.path} does not exist"
             raise MissingLockError(msg, hint="run `envsync lock` and commit pylock.toml")
         return current.lock, "unchanged"
-    targets = spec_targets(ctx.spec, target_of(machine))
+    targets = spec_targets(ctx.spec, target_of(machine), ctx.prober)
     why = (
         "there is no pylock.toml yet"
         if current.lock is None

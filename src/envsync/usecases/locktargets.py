@@ -14,21 +14,24 @@ from typing import TYPE_CHECKING
 
 from packaging.specifiers import SpecifierSet
 
+from envsync.core.specenvs import DEFAULT_ENV
 from envsync.core.targets import LockTarget, describe, machine_platform, matching
-from envsync.errors import InterpreterNotFoundError, LockError
-from envsync.venv import interpreters
+from envsync.errors import EnvsyncError, InterpreterNotFoundError, LockError, VenvError
+from envsync.venv import create, environment, interpreters
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from pathlib import Path
 
     from envsync.core.locktable import LockInfo
-    from envsync.core.spec import Spec
+    from envsync.core.spec import NamedEnv, Spec
     from envsync.usecases.target import Target
     from envsync.venv.prober import Prober
 
 __all__ = [
+    "EnvPythonNotFoundError",
     "Runner",
+    "env_python",
     "machine_target",
     "not_served",
     "runner_for",
@@ -48,9 +51,55 @@ def target_of(machine: Target) -> LockTarget:
     return machine_target(machine.version, machine.markers, machine.tags)
 
 
-def spec_targets(spec: Spec, here: LockTarget) -> tuple[LockTarget, ...]:
-    """env.toml's targets, sorted: ``[lock]``'s Pythons x platforms, this machine's by default."""
-    return spec.lock.grid(python=here.python, machine=here.platform)
+def spec_targets(spec: Spec, here: LockTarget, prober: Prober) -> tuple[LockTarget, ...]:
+    """env.toml's targets, sorted: ``[lock]``'s Pythons x platforms, this machine's by default.
+
+    This machine's Pythons are those of every environment (``[envs]``): *here* is the one
+    this run is for, and each other's is the one its venv has or will be made with.
+    """
+    if spec.lock.python_versions:  # named: the environments' Pythons are not asked
+        return spec.lock.grid(python=here.python, machine=here.platform)
+    others = (env for env in spec.envs if env.name != spec.env_name)
+    pythons = {here.python, *(_minor(env_python(env, prober)) for env in others)}
+    grids = {t for p in pythons for t in spec.lock.grid(python=p, machine=here.platform)}
+    return tuple(sorted(grids, key=lambda t: t.key))
+
+
+class EnvPythonNotFoundError(EnvsyncError):
+    """No Python on this machine satisfies a named environment's ``python``."""
+
+    code = InterpreterNotFoundError.code
+
+
+def env_python(env: NamedEnv, prober: Prober) -> str:
+    """The Python version *env*'s venv has, or the one its venv would be made with.
+
+    As ``target.find_target`` decides, but reading only: a venv whose Python no longer fits
+    (or is gone) counts as the one a new venv would be made with.
+    """
+    if create.is_venv(env.venv) and create.venv_python(env.venv).exists():
+        try:
+            version = environment.probe_venv(env.venv, prober=prober).version
+        except VenvError:  # pragma: no cover - an interpreter that exists but cannot run
+            pass
+        else:
+            if env.python.contains(version, prereleases=True):
+                return str(version)
+    try:
+        return str(interpreters.find_python(env.python, prober=prober).version)
+    except InterpreterNotFoundError as exc:
+        if env.name == DEFAULT_ENV:
+            raise
+        raise not_found(env.name, exc) from exc
+
+
+def not_found(name: str, exc: InterpreterNotFoundError) -> EnvPythonNotFoundError:
+    """*exc* said for the named environment *name*: its message and hint name it."""
+    return EnvPythonNotFoundError(
+        f"environment {name!r}: {exc.message}",
+        hint=f"install a matching Python (e.g. with pyenv) or change [envs.{name}] python "
+        "in env.toml",
+    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
