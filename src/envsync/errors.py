@@ -42,6 +42,7 @@ __all__ = [
     "SpecError",
     "SpecProblem",
     "StaleLockError",
+    "VcsError",
     "VenvError",
     "printable",
 ]
@@ -245,6 +246,12 @@ class InstallError(EnvsyncError):
     """The installer failed."""
 
     code = "install"
+
+
+class VcsError(EnvsyncError):
+    """git could not be run, could not reach a repository, or found no such revision."""
+
+    code = "vcs"
 
 
 class ApplyError(EnvsyncError):
