@@ -62,6 +62,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             f"{name} is a local folder: pip refuses it under --require-hashes, "
             "so it is only listed in a comment at the end; install it separately"
         )
+    for name in result.file.vcs:
+        ctx.warn(
+            f"{name} is a git commit: pip refuses it under --require-hashes, "
+            "so it is only listed in a comment at the end; install it separately"
+        )
     if args.output is None:
         ctx.out.write(result.file.text)
     else:
