@@ -121,7 +121,7 @@ def _looks_like_commit(rev: str) -> bool:
 
 
 def _unknown(url: str, rev: str | None) -> VcsError:
-    what = f"the revision {rev!r}" if rev else "a default branch"
+    what = f"revision {rev!r}" if rev else "default branch (HEAD)"
     return VcsError(
         f"the git repository {redact(url)} has no {what}",
         hint="write an existing branch, tag or full commit id after @ in env.toml",
