@@ -179,7 +179,7 @@ def _with_vcs(**fields: object) -> str:
 @pytest.mark.parametrize(
     ("fields", "said"),
     [
-        ({"type": "hg"}, 'packages[0].vcs.type: must be "git"'),
+        ({"type": "hg"}, 'packages[0].vcs.type must be "git"'),
         ({"commit-id": "abc"}, "packages[0].vcs.commit-id must be a full commit id"),
         ({"url": "https://h/a b"}, "packages[0].vcs.url must be a URL git can open"),
         ({"subdirectory": "../up"}, "packages[0].vcs.subdirectory must be a relative folder"),
