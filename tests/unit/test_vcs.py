@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from packaging.markers import default_environment
+from packaging.pylock import Pylock
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
@@ -292,3 +293,25 @@ def test_git_runs_without_the_variables_that_could_redirect_it() -> None:
         }
     )
     assert env == {"PATH": "/bin", "GIT_SSH_COMMAND": "ssh -i key", "GIT_TERMINAL_PROMPT": "0"}
+
+
+def _unchecked(**fields: object) -> Pylock:
+    """A lock PEP 751 allows and envsync's own checks would refuse (as a caller may hold)."""
+    return Pylock.from_dict(tomllib.loads(_with_vcs(**fields)))
+
+
+def test_select_refuses_another_vcs_even_in_an_unchecked_lock() -> None:
+    with pytest.raises(LockError, match="envsync installs git repositories only"):
+        select(
+            _unchecked(type="hg"),
+            environment=_env(),
+            tags=["py3-none-any"],
+            groups=(),
+            root=PROJECT,
+        )
+
+
+def test_split_keeps_no_vcs_entry_without_a_url() -> None:
+    text = _with_vcs().replace('url = "https://git.example/r.git"', 'path = "r"')
+    (package,) = split(Pylock.from_dict(tomllib.loads(text)), target("3.12.4"), {}).packages
+    assert package.vcs is None
