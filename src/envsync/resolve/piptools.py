@@ -19,7 +19,6 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from envsync.core import vcsurl
 from envsync.core.spec import direct_urls
 from envsync.errors import IndexUnreachableError, ResolutionError
 from envsync.index import retry, simpleapi
@@ -44,7 +43,6 @@ from envsync.system.shims import pycache_dir, shim_dir
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from envsync.core.resolved import LockedVcs
     from envsync.index.pipaccess import PipAccess
     from envsync.index.routes import Routes
     from envsync.resolve.protocol import ResolveRequest
@@ -223,7 +221,8 @@ class PipToolsResolver:
         report gives them (a git checkout is cloned once more for it).
         """
         folders = [u for p in pins if (u := p.requirement.url) and _is_folder(u)]
-        commits = [vcsurl.pinned_url(*_repo(p, v)) for p in pins if (v := request.vcs.get(p.name))]
+        # A git pin's URL names the commit already (its input line was pinned to it).
+        commits = [str(p.requirement.url) for p in pins if p.name in request.vcs]
         if not folders and not commits:
             return {}
         argv = [
@@ -264,12 +263,6 @@ def _under_target(python: Path, boot: str) -> list[str]:
     """Run *boot* in the target interpreter with envsync's pip-tools and pip lent to it."""
     shims = shim_dir(_PIPTOOLS_PACKAGES)
     return [os.fspath(python), "-I", "-c", boot, os.fspath(shims), os.fspath(pycache_dir())]
-
-
-def _repo(pin: compile_output.Pin, locked: LockedVcs) -> tuple[str, str, str | None]:
-    """The repository URL as env.toml wrote it (credentials kept), the commit, the folder."""
-    asked = vcsurl.parse_vcs(pin.requirement.url or "")
-    return (asked.url if asked else locked.url), locked.commit_id, locked.subdirectory
 
 
 def _report_key(item: dict[str, Any]) -> str:
