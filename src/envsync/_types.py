@@ -14,4 +14,4 @@ __all__ = ["ArtifactKind", "NormalizedName", "StrPath"]
 StrPath: TypeAlias = "str | os.PathLike[str]"
 
 #: What a locked artifact is, following the PEP 751 package source keys.
-ArtifactKind = Literal["wheel", "sdist", "directory", "archive"]
+ArtifactKind = Literal["wheel", "sdist", "directory", "archive", "vcs"]

@@ -43,6 +43,7 @@ __all__ = [
     "SpecError",
     "SpecProblem",
     "StaleLockError",
+    "VcsError",
     "VenvError",
     "printable",
 ]
@@ -252,6 +253,12 @@ class InstallError(EnvsyncError):
     """The installer failed."""
 
     code = "install"
+
+
+class VcsError(EnvsyncError):
+    """git could not be run, could not reach a repository, or found no such revision."""
+
+    code = "vcs"
 
 
 class ApplyError(EnvsyncError):

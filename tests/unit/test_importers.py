@@ -684,3 +684,30 @@ def test_a_self_reference_keeps_both_markers_meaning():
     assert not marker.evaluate({"os_name": "nt", "python_version": "3.8"})
     assert marker.evaluate({"os_name": "posix", "python_version": "3.9"})
     assert not marker.evaluate({"os_name": "java", "python_version": "3.12"})
+
+
+# --- git lines (issue 12) ---------------------------------------------------------
+
+
+def test_init_keeps_git_lines_and_names_egg_ones() -> None:
+    text = (
+        "a @ git+https://h/a.git@v1\n"
+        "git+https://h/b.git@main#egg=b&subdirectory=pkg\n"
+        "git+https://h/c.git#egg=c\n"
+    )
+    assert imported(text).dependencies == (
+        "a @ git+https://h/a.git@v1",
+        "b @ git+https://h/b.git@main#subdirectory=pkg",
+        "c @ git+https://h/c.git",
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        ("git+https://h/b.git@main", "cannot tell the package name of"),
+        ("x @ svn+https://h/x", "svn+ URLs are not supported"),
+    ],
+)
+def test_init_refuses_git_lines_it_cannot_lock(line: str, said: str) -> None:
+    assert said in problems(line + "\n")[0]

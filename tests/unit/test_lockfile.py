@@ -1316,22 +1316,24 @@ def test_select_result_is_sorted_by_name():
     assert [w.name for w in selected(lock)] == ["alpha", "mid", "zed"]
 
 
-def test_select_vcs_package_is_refused():
+def test_select_vcs_package_names_its_commit():
     data = copy.deepcopy(VALID_LOCK)
     data["packages"].append(
         {
             "name": "tool-x",
             "vcs": {
                 "type": "git",
-                "url": "https://github.com/o/tool-x.git",
+                "url": "https://git.example/o/tool-x.git",
                 "commit-id": "0123456789abcdef0123456789abcdef01234567",
             },
         }
     )
     lock = loads(tomli_w.dumps(data), path=LOCK_PATH)
-    with pytest.raises(LockError, match=r"^tool-x: VCS sources are not supported") as caught:
-        selected(lock)
-    assert caught.value.hint is not None
+    wanted = {w.name: w for w in selected(lock)}["tool-x"]
+    assert wanted.artifact.kind == "vcs"
+    assert wanted.artifact.url == (
+        "git+https://git.example/o/tool-x.git@0123456789abcdef0123456789abcdef01234567"
+    )
 
 
 # --- groups: default groups, group roots, --only-group ----------------------------------------

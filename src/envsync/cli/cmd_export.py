@@ -88,6 +88,11 @@ def _export(args: argparse.Namespace, ctx: Context, spec: Spec, groups: GroupSel
             f"{name} is a local folder: pip refuses it under --require-hashes, "
             "so it is only listed in a comment at the end; install it separately"
         )
+    for name in result.file.vcs:
+        ctx.warn(
+            f"{name} is a git commit: pip refuses it under --require-hashes, "
+            "so it is only listed in a comment at the end; install it separately"
+        )
     if args.output is None:
         ctx.out.write(result.file.text)
     else:

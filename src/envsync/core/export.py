@@ -3,8 +3,10 @@
 The packages are those ``lockfile.select`` picks for the target environment and groups (the
 same selection plan and apply install), each pinned with the hash of every file of its
 version, so ``pip install --no-deps --require-hashes -r`` accepts it on any platform the
-lock has files for. Local folders have no hash, and pip refuses them under
-``--require-hashes``: they are listed in a comment block instead.
+lock has files for. Local folders and git commits have no file to hash, and pip refuses them
+under ``--require-hashes`` (pip-compile's ``--generate-hashes`` output fails there the same
+way): they are listed in a comment block instead, git commits as ``name @ git+URL@commit``,
+ready to install on their own.
 """
 
 from __future__ import annotations
@@ -40,6 +42,13 @@ _LOCAL_HEADER = """\
 """
 
 
+_VCS_HEADER = """\
+
+# Git commits are left out: pip refuses them under --require-hashes, having no file to hash.
+# Install them afterwards (each names the exact commit the lock records):
+"""
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Exported:
     """A rendered requirements file and what went into it."""
@@ -50,6 +59,8 @@ class Exported:
     """The packages pinned with hashes, sorted."""
     local: tuple[NormalizedName, ...] = ()
     """Local folders left out (listed in a comment), sorted."""
+    vcs: tuple[NormalizedName, ...] = ()
+    """Git commits left out (listed in a comment), sorted."""
 
 
 def requirements(
@@ -73,7 +84,8 @@ def requirements(
     )
     packages = {(p.name, lockfile.package_version(p)): p for p in lock.packages}
     lines, hashed, local = [], [], []
-    for wanted in chosen:
+    commits = [w for w in chosen if w.artifact.kind == "vcs"]
+    for wanted in (w for w in chosen if w.artifact.kind != "vcs"):
         package = packages[wanted.name, wanted.version]
         if package.directory is None:
             lines.append(_pinned(wanted, package))
@@ -83,10 +95,17 @@ def requirements(
     if local:
         lines.append(_LOCAL_HEADER.rstrip("\n"))
         lines.extend(_local(wanted, path) for wanted, path in local)
+    if commits:
+        lines.append(_VCS_HEADER.rstrip("\n"))
+        lines.extend(
+            f"#   pip install --no-deps '{requirement_line(w.name, url=w.artifact.url)}'"
+            for w in commits
+        )
     return Exported(
         text=_header(environment, groups, main=main) + "".join(f"{line}\n" for line in lines),
         packages=tuple(hashed),
         local=tuple(wanted.name for wanted, _ in local),
+        vcs=tuple(w.name for w in commits),
     )
 
 

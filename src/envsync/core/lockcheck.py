@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         Package,
         PackageArchive,
         PackageSdist,
+        PackageVcs,
         PackageWheel,
         Pylock,
         PylockValidationError,
@@ -147,6 +148,40 @@ def _check_package(problems: list[LockProblem], key: Key, package: Package) -> N
     _requires(problems, key, package)
     for file_key, file in _files(key, package):
         _check_file(problems, file_key, file)
+    if package.vcs is not None:
+        _check_vcs(problems, (*key, "vcs"), package.vcs)
+
+
+_COMMIT = re.compile(r"[0-9a-f]{40}")
+
+
+def _check_vcs(problems: list[LockProblem], key: Key, vcs: PackageVcs) -> None:
+    """A git repository at one full commit id, fetched from a URL envsync can hand git."""
+    if vcs.type != "git":
+        _bad(
+            problems,
+            (*key, "type"),
+            f'must be "git" (the one VCS envsync installs), found {show(vcs.type)}',
+        )
+    if vcs.url is None:
+        _bad(problems, (*key, "url"), "must be the repository's URL (envsync clones from a url)")
+    elif problem := url_problem(vcs.url):
+        _bad(
+            problems,
+            (*key, "url"),
+            f"must be a URL git can open, found {show(vcs.url)} ({problem})",
+        )
+    if not _COMMIT.fullmatch(vcs.commit_id):
+        found = show(vcs.commit_id)
+        _bad(
+            problems,
+            (*key, "commit-id"),
+            f"must be a full commit id (40 hex digits), found {found}",
+        )
+    sub = vcs.subdirectory
+    if sub is not None and (sub.startswith("/") or ".." in sub.split("/") or path_problem(sub)):
+        expected = "must be a relative folder inside the repository"
+        _bad(problems, (*key, "subdirectory"), f"{expected}, found {show(sub)}")
 
 
 def _requires(problems: list[LockProblem], key: Key, package: Package) -> None:

@@ -17,6 +17,7 @@ from packaging.pylock import (
     PackageArchive,
     PackageDirectory,
     PackageSdist,
+    PackageVcs,
     PackageWheel,
     Pylock,
     PylockValidationError,
@@ -48,7 +49,7 @@ from envsync.core.locktable import (
 )
 from envsync.core.names import LOCK_NAME
 from envsync.core.requirementtext import strip_credentials
-from envsync.core.resolved import LockedFile, ResolvedPackage
+from envsync.core.resolved import LockedFile, LockedVcs, ResolvedPackage
 from envsync.core.tomlcheck import TomlDecodeError, parse_toml
 from envsync.errors import LockError, LockProblem
 
@@ -147,6 +148,7 @@ def _package(entry: Entry) -> Package:
         if p.directory is not None
         else None,
         archive=_archive(p.archive) if p.archive else None,
+        vcs=_vcs(p.vcs) if p.vcs else None,
         index=strip_credentials(p.index) if p.index else None,
         sdist=_sdist(p.sdist) if p.sdist else None,
         wheels=[_wheel(w) for w in sorted(p.wheels, key=lambda w: w.filename)] or None,
@@ -185,6 +187,16 @@ def _sdist(f: LockedFile) -> PackageSdist:
 
 def _archive(f: LockedFile) -> PackageArchive:
     return PackageArchive(url=_url(f), path=f.path, size=f.size, hashes={"sha256": f.sha256})
+
+
+def _vcs(v: LockedVcs) -> PackageVcs:
+    return PackageVcs(
+        type="git",
+        url=strip_credentials(v.url),
+        requested_revision=v.requested_revision,
+        commit_id=v.commit_id,
+        subdirectory=v.subdirectory,
+    )
 
 
 # -- reading and writing -------------------------------------------------------------------

@@ -14,12 +14,18 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from packaging.markers import Marker
-from packaging.pylock import PackageArchive, PackageDirectory, PackageSdist, PackageWheel
+from packaging.pylock import (
+    PackageArchive,
+    PackageDirectory,
+    PackageSdist,
+    PackageVcs,
+    PackageWheel,
+)
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from envsync.core.lockselect import package_version
-from envsync.core.resolved import LockedFile, ResolvedPackage
+from envsync.core.resolved import LockedFile, LockedVcs, ResolvedPackage
 from envsync.core.targets import subset_marker
 
 if TYPE_CHECKING:
@@ -68,7 +74,8 @@ class Entry:
 def _identity(p: ResolvedPackage) -> tuple[str, ...]:
     """What makes two targets' packages the same lock entry: name, version and source."""
     archive = p.archive.filename if p.archive else ""
-    return (p.name, str(p.version), p.directory or "", archive, str(p.editable))
+    commit = p.vcs.commit_id if p.vcs else ""
+    return (p.name, str(p.version), p.directory or "", archive, str(p.editable), commit)
 
 
 def merge(resolutions: Sequence[TargetResolution]) -> tuple[Entry, ...]:
@@ -208,6 +215,7 @@ def _resolved(package: Package, groups: frozenset[str]) -> ResolvedPackage:
         directory=directory.path if isinstance(directory, PackageDirectory) else None,
         editable=bool(directory.editable) if isinstance(directory, PackageDirectory) else False,
         archive=_archive(package.archive),
+        vcs=_vcs(package.vcs),
         index=package.index,
         requires_python=str(package.requires_python) if package.requires_python else None,
         requires=recorded_requires(package),
@@ -235,6 +243,17 @@ def _archive(archive: PackageArchive | None) -> LockedFile | None:
     if archive is None:
         return None
     return _locked(archive, (archive.url or archive.path or "").rsplit("/", 1)[-1])
+
+
+def _vcs(vcs: PackageVcs | None) -> LockedVcs | None:
+    if vcs is None or vcs.url is None:  # lockcheck refuses a vcs entry without a url
+        return None
+    return LockedVcs(
+        url=vcs.url,
+        commit_id=vcs.commit_id,
+        requested_revision=vcs.requested_revision,
+        subdirectory=vcs.subdirectory,
+    )
 
 
 def _only_deps(package: ResolvedPackage, names: Collection[str]) -> ResolvedPackage:
@@ -280,7 +299,7 @@ def missing_files(resolution: TargetResolution, *, build: bool) -> list[Resolved
 
 
 def _installable(package: ResolvedPackage, accepted: frozenset[object], *, build: bool) -> bool:
-    if package.directory is not None or package.archive is not None:
+    if package.directory is not None or package.archive is not None or package.vcs is not None:
         return True
     if any(_wheel_tags(w) & accepted for w in package.wheels):
         return True

@@ -16,6 +16,7 @@ from packaging.pylock import (
     PackageArchive,
     PackageDirectory,
     PackageSdist,
+    PackageVcs,
     PackageWheel,
     PylockSelectError,
 )
@@ -24,6 +25,8 @@ from packaging.version import InvalidVersion, Version
 
 from envsync.core.lockcheck import RELOCK
 from envsync.core.locktable import LockInfo, info
+from envsync.core.resolved import LockedVcs
+from envsync.core.vcsurl import pinned_url
 from envsync.errors import LockError
 
 if TYPE_CHECKING:
@@ -41,13 +44,16 @@ class Artifact:
     """The one file or folder the lock selects for a package on the target."""
 
     kind: ArtifactKind
-    """wheel, sdist, directory or archive."""
+    """wheel, sdist, directory, archive or vcs."""
     url: str
-    """Where to get it: an index URL, or a file:// URL made absolute against the project."""
+    """Where to get it: an index URL, or a file:// URL made absolute against the project;
+    for vcs, ``git+URL@commit`` (and its ``#subdirectory=``)."""
     sha256: str | None = None
     """Expected sha256 of the file; None for directories."""
     filename: str | None = None
     """The file name, for wheels, sdists and archives."""
+    vcs: LockedVcs | None = None
+    """For vcs: the repository and the commit to check out."""
 
     def file_name(self) -> str:
         """The file name the lock gives it, else the last part of its URL."""
@@ -167,7 +173,17 @@ def _wanted(
             filename=None if isinstance(source, PackageArchive) else source.filename,
         )
         return Wanted(name=package.name, version=package.version, artifact=artifact)
-    msg = f"{package.name}: VCS sources are not supported by envsync yet"
+    if isinstance(source, PackageVcs) and source.type == "git" and source.url:
+        vcs = LockedVcs(
+            url=source.url,
+            commit_id=source.commit_id,
+            requested_revision=source.requested_revision,
+            subdirectory=source.subdirectory,
+        )
+        url = pinned_url(vcs.url, vcs.commit_id, vcs.subdirectory)
+        artifact = Artifact(kind="vcs", url=url, vcs=vcs)
+        return Wanted(name=package.name, version=package.version, artifact=artifact)
+    msg = f"{package.name}: envsync installs git repositories only, from a url"
     raise LockError(msg, hint=RELOCK)
 
 

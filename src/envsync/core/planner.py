@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from envsync.core.lockfile import Wanted
 
 __all__ = [
+    "COMMIT_DIFFERS",
     "EDITABLE_DIFFERS",
     "FILES_MODIFIED",
     "HASH_DIFFERS",
@@ -37,6 +38,7 @@ __all__ = [
 EDITABLE_DIFFERS = "editable mode differs"
 SOURCE_DIFFERS = "source differs"
 HASH_DIFFERS = "hash differs"
+COMMIT_DIFFERS = "git commit differs"
 INSTALLED_TWICE = "installed twice"
 FILES_MODIFIED = "files modified"
 
@@ -64,6 +66,8 @@ class DirectUrl:
     """True for a local directory (dir_info)."""
     editable: bool = False
     """True for an editable install."""
+    commit_id: str | None = None
+    """vcs_info's commit, when the source was a VCS checkout."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -261,6 +265,15 @@ def _file_differs(want: Wanted, have: InstalledDist) -> str | None:
     return SOURCE_DIFFERS if have.direct_url.is_dir else None
 
 
+def _commit_differs(want: Wanted, have: InstalledDist) -> str | None:
+    """Flag a dist not built from the git commit the lock wants (or not from git at all)."""
+    vcs = want.artifact.vcs
+    if vcs is None:
+        return None
+    found = have.direct_url.commit_id if have.direct_url else None
+    return COMMIT_DIFFERS if found != vcs.commit_id else None
+
+
 def _hash_differs(want: Wanted, have: InstalledDist) -> str | None:
     """Flag a sha256 recorded on both sides that disagrees (hex compared case-insensitively).
 
@@ -279,5 +292,6 @@ _SAME_VERSION_RULES: tuple[Callable[[Wanted, InstalledDist], str | None], ...] =
     _editable_differs,
     _directory_differs,
     _file_differs,
+    _commit_differs,
     _hash_differs,
 )

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 
     from envsync._types import NormalizedName
 
-__all__ = ["LockedFile", "ResolvedPackage"]
+__all__ = ["LockedFile", "LockedVcs", "ResolvedPackage"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -27,6 +27,20 @@ class LockedFile:
     """Hex sha256 of the file."""
     size: int | None = None
     """Size in bytes, when the index says."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LockedVcs:
+    """A git checkout a package is built from (PEP 751 ``[packages.vcs]``)."""
+
+    url: str
+    """The repository URL (no ``git+`` prefix, no revision), credentials stripped."""
+    commit_id: str
+    """The full commit id the revision resolved to: what is installed."""
+    requested_revision: str | None = None
+    """The revision as env.toml wrote it (branch, tag or commit); None: the default branch."""
+    subdirectory: str | None = None
+    """The project's folder inside the repository, if not its root."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -51,6 +65,8 @@ class ResolvedPackage:
     """Install the directory in editable mode."""
     archive: LockedFile | None = None
     """A direct-URL or local archive."""
+    vcs: LockedVcs | None = None
+    """A git repository at one commit."""
     index: str | None = None
     """The simple-API URL the files came from."""
     requires_python: str | None = None

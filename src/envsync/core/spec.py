@@ -60,6 +60,7 @@ from envsync.core.tomlcheck import (
     undefined,
     url_problem,
 )
+from envsync.core.vcsurl import vcs_problem
 from envsync.errors import SpecError
 
 if TYPE_CHECKING:
@@ -325,6 +326,8 @@ def _requirement(text: str) -> Requirement:
     """Parse a PEP 508 requirement whose direct URL, if any, pip can open."""
     requirement = Requirement(check_digits(text))
     if requirement.url and (problem := url_problem(requirement.url)):
+        raise ValueError(problem)
+    if requirement.url and (problem := vcs_problem(requirement.url)):  # git locks; hg does not
         raise ValueError(problem)
     if requirement.marker is not None:
         check_marker(requirement.marker, "requirement")

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from envsync.errors import EnvsyncError
 from envsync.index import credentials, retry
 from envsync.index.routingproxy import IndexProxy
+from envsync.system.git import git_env
 from envsync.system.process import clean_env
 
 if TYPE_CHECKING:
@@ -63,7 +64,8 @@ class PipAccess:
     ) -> subprocess.CompletedProcess[str]:
         """Run pip; an index the proxy could not read is the error to report, not pip's."""
         try:
-            proc = runner(argv, error=error, cwd=cwd, env=clean_env(self.env))
+            # git_env: the git that pip and uv run for a git requirement is isolated as ours is.
+            proc = runner(argv, error=error, cwd=cwd, env=git_env(clean_env(self.env)))
         except EnvsyncError:
             self._raise_upstream_failure()  # pip only saw a 502; this says why
             raise

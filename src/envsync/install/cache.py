@@ -5,6 +5,7 @@ Layout under ``cache_dir()``::
     wheels/<sha256[:2]>/<sha256>/<filename>   a downloaded file, named by the lock's hash
     unpacked/<sha256>/files/...               the same wheel unpacked, for hard-linking
     unpacked/<sha256>/manifest.json           each unpacked file's hash, size, mode and mtime
+    vcs/<key>/<filename>                      a git commit's wheel, built once (see vcs)
     tmp/                                      downloads in progress (same filesystem: atomic)
     pages/, probes/, lock-state/              index pages, interpreter answers, lock states
 
@@ -48,7 +49,7 @@ __all__ = ["SUBFOLDERS", "Cache", "cache_dir"]
 _LOG = logging.getLogger("envsync.install.cache")
 
 #: Every folder envsync keeps in its cache (``envsync cache clean`` removes only these).
-SUBFOLDERS = frozenset({"wheels", "unpacked", "tmp", "pages", "probes", "lock-state"})
+SUBFOLDERS = frozenset({"wheels", "unpacked", "tmp", "pages", "probes", "lock-state", "vcs"})
 
 
 def cache_dir() -> Path:

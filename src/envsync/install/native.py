@@ -11,9 +11,11 @@ and what envsync changes in it). envsync adds what a fast, exact sync needs arou
   writes them) go into the dist-info, because the planner compares direct_url hashes;
 * no bytecode unless asked (``compile_bytecode``, see bytecode).
 
-sdists, archives that are not wheels and local folders need building, which needs pip: they go
-to the pip backend, in one call, before any wheel is installed. Like every backend, it only
-adds: the versions being replaced are already out of the venv (the transaction moved them).
+A locked git commit is built into a wheel once, by pip, and kept in the cache (see vcs); it is
+then placed like any wheel. sdists, archives that are not wheels and local folders need
+building too, and go to the pip backend, in one call, before any wheel is installed. Like
+every backend, it only adds: the versions being replaced are already out of the venv (the
+transaction moved them).
 """
 
 from __future__ import annotations
@@ -21,15 +23,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
 
+from envsync.index import pipaccess
 from envsync.install import cache
 from envsync.install.bytecode import compile_installed
 from envsync.install.linking import Linker
 from envsync.install.pip import PipInstaller
 from envsync.install.protocol import routes
+from envsync.install.vcs import VcsWheels
 from envsync.install.wheelplace import install_one, landing
 from envsync.install.wheelsource import TreeSource
 from envsync.report import Counter, NullReporter
 from envsync.system import faults, removal
+from envsync.system.hashing import hash_file
 from envsync.system.process import Runner, run
 
 if TYPE_CHECKING:
@@ -71,6 +76,7 @@ class NativeInstaller:
         self._rehash = rehash_cache
         self._cache = wheel_cache or cache.Cache.default()
         self._fallback = fallback or PipInstaller(runner=runner)
+        self._vcs = VcsWheels(self._cache, runner=runner)
         self._run = runner
         self._prepared: dict[str, Tree] = {}
         # Each prepared wheel as installer's source, once: its WHEEL and entry points are
@@ -79,18 +85,27 @@ class NativeInstaller:
 
     def prepare(self, venv: VenvInfo, packages: Sequence[Wanted], **where: Unpack[Origins]) -> None:
         """Download, check and unpack every wheel into the cache; the venv is not touched."""
-        del venv  # the same for every venv: the cache is shared
         wheels = [p for p in packages if _is_wheel(p.artifact)]
         if wheels:
             trees = self._prepare(wheels, _lookup(where))
-            self._prepared.update(zip((_sha(p) for p in wheels), trees, strict=True))
+            self._prepared.update(zip((_key(p) for p in wheels), trees, strict=True))
+        commits = [p for p in packages if p.artifact.kind == "vcs"]
+        if commits:
+            self._prepare_commits(venv, commits, where)
+
+    def _prepare_commits(self, venv: VenvInfo, commits: Sequence[Wanted], where: Origins) -> None:
+        """Each git commit's wheel (built once, see install.vcs) unpacked in the cache."""
+        with pipaccess.pip_access(routes(where), where["index"].find_links) as access:
+            for package in commits:
+                wheel = self._vcs.wheel(venv, package, access)
+                self._prepared[_key(package)] = self._cache.unpacked(wheel, hash_file(wheel))
 
     def install(self, venv: VenvInfo, packages: Sequence[Wanted], **where: Unpack[Origins]) -> None:
         """Fetch and unpack every wheel, let pip do the rest, then install the wheels."""
-        wheels = [p for p in packages if _is_wheel(p.artifact)]
-        others = [p for p in packages if not _is_wheel(p.artifact)]
-        # 1. Every wheel is downloaded and verified first: a bad file changes nothing.
-        if any(_sha(p) not in self._prepared for p in wheels):
+        wheels = [p for p in packages if _ours(p.artifact)]
+        others = [p for p in packages if not _ours(p.artifact)]
+        # 1. Every wheel is downloaded and verified (or built) first: a bad file changes nothing.
+        if any(_key(p) not in self._prepared for p in wheels):
             self.prepare(venv, wheels, **where)
         # 2. pip checks and builds everything it gets before installing any of it.
         if others:
@@ -108,13 +123,13 @@ class NativeInstaller:
         linker = Linker(_owned(venv))
         paths: list[str] = []
         for package in packages:
-            if _is_wheel(package.artifact) and _sha(package) in self._prepared:
+            if _ours(package.artifact) and _key(package) in self._prepared:
                 paths += landing(venv, package, self._source(package), linker)
         return paths
 
     def _source(self, package: Wanted) -> TreeSource:
         """The prepared wheel of *package* as installer's source (made once)."""
-        sha = _sha(package)
+        sha = _key(package)
         if sha not in self._sources:
             self._sources[sha] = TreeSource(self._prepared[sha])
         return self._sources[sha]
@@ -164,8 +179,17 @@ def _owned(venv: VenvInfo) -> removal.Owned:
     return removal.Owned.venv(venv.data)
 
 
-def _sha(package: Wanted) -> str:
+def _key(package: Wanted) -> str:
+    """What a prepared wheel is known by: its sha256, or a git checkout's commit."""
+    vcs = package.artifact.vcs
+    if vcs is not None:
+        return f"vcs:{vcs.commit_id}:{vcs.subdirectory or ''}"
     return str(package.artifact.sha256).lower()
+
+
+def _ours(artifact: Artifact) -> bool:
+    """What the native installer places itself: hashed wheels, and git commits' wheels."""
+    return _is_wheel(artifact) or artifact.kind == "vcs"
 
 
 def _is_wheel(artifact: Artifact) -> bool:

@@ -114,6 +114,8 @@ def requirement_line(package: Wanted, url: str | None = None) -> str:
         return requirementtext.requirement_line(
             package.name, url=artifact.url, editable=package.editable
         )
+    if artifact.kind == "vcs":  # git+URL@commit: the tool clones it (no hash to check)
+        return requirementtext.requirement_line(package.name, url=artifact.url)
     return requirementtext.requirement_line(
         package.name, url=url or artifact.url, hashes=[artifact.sha256]
     )
@@ -151,6 +153,10 @@ def install_error(tool: str, failure: InstallFailure, output: str) -> EnvsyncErr
     return InstallError(f"{tool} could not install the locked packages:\n{shown}")
 
 
+#: What pip and uv refuse under --require-hashes, having no file to hash.
+_UNHASHED = frozenset({"directory", "vcs"})
+
+
 class RequirementsInstaller:
     """A backend that installs by handing a tool (pip, uv) a hashed requirements file.
 
@@ -168,9 +174,9 @@ class RequirementsInstaller:
         """Nothing ahead: the tool downloads and checks every hash before it changes the venv."""
 
     def install(self, venv: VenvInfo, packages: Sequence[Wanted], **where: Unpack[Origins]) -> None:
-        """Hashed artifacts in one call; local folders (which have no hash) in another."""
-        hashed = [p for p in packages if p.artifact.kind != "directory"]
-        folders = [p for p in packages if p.artifact.kind == "directory"]
+        """Hashed artifacts in one call; local folders and git commits (no hash) in another."""
+        hashed = [p for p in packages if p.artifact.kind not in _UNHASHED]
+        folders = [p for p in packages if p.artifact.kind in _UNHASHED]
         with pipaccess.pip_access(routes(where), where["index"].find_links) as access:
             if hashed:
                 self._install(venv.python, hashed, access, ["--require-hashes"])

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from installer.utils import Scheme
 
     from envsync.core.lockfile import Artifact, Wanted
+    from envsync.core.resolved import LockedVcs
     from envsync.install.linking import Linker
     from envsync.install.wheelsource import TreeSource
     from envsync.venv.environment import VenvInfo
@@ -171,10 +172,26 @@ def _checked(
 
 
 def _direct_url(artifact: Artifact) -> bytes:
-    """PEP 610 data for an archive, exactly as pip writes it (keys sorted, legacy hash too)."""
+    """PEP 610 data for an archive, exactly as pip writes it (keys sorted, legacy hash too).
+
+    For a git commit: the repository and the commit (``vcs_info``), as pip writes them too.
+    """
+    if artifact.vcs is not None:
+        return _vcs_direct_url(artifact.vcs)
     sha256 = str(artifact.sha256).lower()
     info = {"hash": f"sha256={sha256}", "hashes": {"sha256": sha256}}
     return json.dumps({"archive_info": info, "url": artifact.url}, sort_keys=True).encode()
+
+
+def _vcs_direct_url(vcs: LockedVcs) -> bytes:
+    """PEP 610 ``vcs_info`` for a git commit, as pip writes it (keys sorted)."""
+    info = {"vcs": "git", "commit_id": vcs.commit_id}
+    if vcs.requested_revision:
+        info["requested_revision"] = vcs.requested_revision
+    data: dict[str, object] = {"url": vcs.url, "vcs_info": info}
+    if vcs.subdirectory:
+        data["subdirectory"] = vcs.subdirectory
+    return json.dumps(data, sort_keys=True).encode()
 
 
 def _disk_full(venv: Path, wheel: str) -> InstallError:

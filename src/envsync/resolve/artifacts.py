@@ -127,7 +127,8 @@ def with_files(
 ) -> tuple[ResolvedPackage, ...]:
     """Every pin as a locked package: its groups, dependencies and files, sorted by name.
 
-    *versions* are the versions of local project folders, by URL (pip-compile prints none).
+    *versions* are the versions of local project folders, by URL, and of git checkouts, by
+    commit id (pip-compile prints neither).
     """
     groups = compile_output.roots(pins)
     deps = compile_output.dependencies(pins)
@@ -142,6 +143,10 @@ def with_files(
             dependencies=deps[pin.name],
             editable=pin.editable,
         )
+        vcs = request.vcs.get(pin.name)
+        if vcs is not None:  # versions of git checkouts are known by their commit
+            found = versions.get(vcs.commit_id)
+            return replace(base, vcs=vcs, version=Version(found) if found else None)
         url = pin.requirement.url
         if url:
             found = versions.get(url)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name
 
 from envsync.core.requirementtext import requirement_line
+from envsync.core.vcsurl import parse_vcs, pinned_url
 from envsync.resolve import compile_output
 
 if TYPE_CHECKING:
@@ -49,6 +50,10 @@ def _folder_uri(path: str, root: Path) -> str:
 def _input_line(req: Requirement, request: ResolveRequest) -> str:
     """One input line: a [sources] path replaces the index for that package."""
     source = _path_source(req.name, request)
+    locked = request.vcs.get(canonicalize_name(req.name))
+    vcs = parse_vcs(req.url) if req.url else None
+    if vcs is not None and locked is not None:  # the commit the lock records, not the branch
+        return requirement_line(req, url=pinned_url(vcs.url, locked.commit_id, vcs.subdirectory))
     if source is None or source.path is None:
         return _absolute_requirement(req, request.root)
     uri = _folder_uri(source.path, request.root)

@@ -17,7 +17,7 @@ import functools
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from envsync.core.spec import direct_urls
 from envsync.errors import IndexUnreachableError, ResolutionError
@@ -214,15 +214,16 @@ class PipToolsResolver:
     def _local_versions(
         self, pins: Sequence[compile_output.Pin], request: ResolveRequest, access: PipAccess
     ) -> dict[str, str]:
-        """The versions of local project folders, which pip-compile does not print.
+        """The versions of local project folders (by URL) and git checkouts (by commit id).
 
-        PEP 751 keeps versions out of source-tree entries, but apply needs them to notice
-        that a local package changed version; pip's installation report gives them.
+        pip-compile prints neither. PEP 751 keeps versions out of source-tree entries, but
+        apply needs them to notice that a local package changed version; pip's installation
+        report gives them (a git checkout is cloned once more for it).
         """
-        urls = [
-            p.requirement.url for p in pins if p.requirement.url and _is_folder(p.requirement.url)
-        ]
-        if not urls:
+        folders = [u for p in pins if (u := p.requirement.url) and _is_folder(u)]
+        # A git pin's URL names the commit already (its input line was pinned to it).
+        commits = [str(p.requirement.url) for p in pins if p.name in request.vcs]
+        if not folders and not commits:
             return {}
         argv = [
             *_under_target(request.python, _PIP_BOOT),
@@ -233,15 +234,13 @@ class PipToolsResolver:
             "--quiet",
             "--report=-",
             *access.args,
-            *(simpleapi.local_path(u).as_posix() for u in urls),
+            *(simpleapi.local_path(u).as_posix() for u in folders),
+            *commits,
         ]
         proc = access.run(self._run, argv, error=compile_error)
         try:
             report = json.loads(proc.stdout)
-            return {
-                item["download_info"]["url"]: item["metadata"]["version"]
-                for item in report["install"]
-            }
+            return {_report_key(item): item["metadata"]["version"] for item in report["install"]}
         except (ValueError, KeyError, TypeError) as exc:
             msg = f"could not read pip's report on the local packages: {exc}"
             raise ResolutionError(msg) from exc
@@ -264,6 +263,13 @@ def _under_target(python: Path, boot: str) -> list[str]:
     """Run *boot* in the target interpreter with envsync's pip-tools and pip lent to it."""
     shims = shim_dir(_PIPTOOLS_PACKAGES)
     return [os.fspath(python), "-I", "-c", boot, os.fspath(shims), os.fspath(pycache_dir())]
+
+
+def _report_key(item: dict[str, Any]) -> str:
+    """A report item's key in ``_local_versions``: its commit id, else its URL."""
+    info = item["download_info"]
+    vcs_info = info.get("vcs_info")
+    return str(vcs_info["commit_id"]) if isinstance(vcs_info, dict) else str(info["url"])
 
 
 def _is_folder(url: str) -> bool:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from envsync._types import NormalizedName
     from envsync.core.lockfile import ResolvedPackage
+    from envsync.core.resolved import LockedVcs
     from envsync.core.spec import Group, IndexConfig, NamedIndex, Source
     from envsync.core.targets import LockTarget
     from envsync.index.routes import Routes
@@ -61,6 +62,9 @@ class ResolveRequest:
     None: the resolution reads its own."""
     target: LockTarget | None = None
     """The lock target resolved for; None: the environment of ``python`` itself."""
+    vcs: Mapping[NormalizedName, LockedVcs] = field(default_factory=dict)
+    """Each git requirement's commit (``resolve.vcs``): the resolver is given the requirement
+    pinned to it, and the lock records it."""
     foreign: bool = False
     """True when ``python`` is not the target's interpreter: resolve for the target's markers
     and wheel tags instead of the interpreter's own (pip's resolver with the target's marker

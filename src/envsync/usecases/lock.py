@@ -26,13 +26,14 @@ from envsync.usecases.locktargets import Runner, runner_for, spec_targets, targe
 from envsync.usecases.target import find_target
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Sequence
+    from collections.abc import Collection, Mapping, Sequence
     from pathlib import Path
 
     from packaging.pylock import Pylock
     from packaging.version import Version
 
     from envsync._types import NormalizedName
+    from envsync.core.resolved import LockedVcs
     from envsync.core.spec import Spec
     from envsync.core.targets import LockTarget
     from envsync.resolve.artifacts import FileListings
@@ -167,8 +168,9 @@ def _resolve(
 
     listings = FileListings()  # the targets list the same pages: each is read once
 
+    vcs = _commits(ctx, upgrade=upgrade, upgrade_packages=upgrade_packages) if runners else {}
     requests = [
-        _request(ctx, r, listings, upgrade=upgrade, upgrade_packages=upgrade_packages)
+        _request(ctx, r, listings, vcs, upgrade=upgrade, upgrade_packages=upgrade_packages)
         for r in runners
     ]
     answers = _resolve_all(resolver, requests, build=spec.build) if resolver else []
@@ -193,10 +195,27 @@ def _reusable(ctx: RunContext, targets: Sequence[LockTarget]) -> dict[LockTarget
     return {t: split(current, t, info.roots) for t in targets if t in info.targets}
 
 
+def _commits(
+    ctx: RunContext, *, upgrade: bool, upgrade_packages: frozenset[NormalizedName]
+) -> dict[NormalizedName, LockedVcs]:
+    """Each git requirement's commit, looked up once for every target (``resolve.vcs``)."""
+    from envsync.resolve import vcs  # noqa: PLC0415 - as the resolver: only when resolving
+
+    spec = ctx.spec
+    wanted = vcs.vcs_requirements(
+        [*spec.dependencies, *(r for g in spec.groups for r in g.requirements)]
+    )
+    if not wanted:
+        return {}
+    locked = vcs.locked_commits(ctx.project.lock.lock)
+    return vcs.pin_commits(wanted, locked, upgrade=upgrade, upgrade_packages=upgrade_packages)
+
+
 def _request(
     ctx: RunContext,
     runner: Runner,
     listings: FileListings,
+    vcs: Mapping[NormalizedName, LockedVcs],
     *,
     upgrade: bool,
     upgrade_packages: frozenset[NormalizedName],
@@ -219,6 +238,7 @@ def _request(
         target=runner.target,
         foreign=runner.foreign,
         listings=listings,
+        vcs=vcs,
     )
 
 

@@ -124,11 +124,14 @@ def _direct_url(data: dict[str, Any]) -> DirectUrl:
     """DirectUrl from decoded PEP 610 data."""
     archive = data.get("archive_info")
     dir_info = data.get("dir_info")
+    vcs_info = data.get("vcs_info")
+    commit = vcs_info.get("commit_id") if isinstance(vcs_info, dict) else None
     return DirectUrl(
         url=strip_credentials(data["url"]),
         sha256=_archive_sha256(archive) if isinstance(archive, dict) else None,
         is_dir=isinstance(dir_info, dict),
         editable=isinstance(dir_info, dict) and dir_info.get("editable") is True,
+        commit_id=commit if isinstance(commit, str) else None,
     )
 
 

@@ -19,6 +19,7 @@ from envsync.core.importers._model import (
     merged,
     reason,
 )
+from envsync.core.vcsurl import parse_vcs, vcs_problem
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -176,15 +177,38 @@ class _Collector:
                 self.option(spelling, action, value, at)
 
     def requirement(self, text: str, at: _At) -> None:
-        """A requirement line: PEP 508, or a local folder as pip also accepts."""
+        """A requirement line: PEP 508, a git URL with #egg=, or a local folder as pip accepts."""
+        if parse_vcs(text) is not None:  # pip's older form: git+URL@rev#egg=NAME
+            named = self.vcs_line(text, at)
+            if named is None:
+                return
+            text = named
         try:
-            self.requirements.append((Requirement(text), at.where))
+            requirement = Requirement(text)
         except InvalidRequirement as exc:
             if text.startswith((".", "/", "file:")) or "/" in text:
                 self.local(text, at, editable=False)
             else:
                 found = f"{text!r} ({reason(exc)})"
                 self.problems.append(f"{at.where}: expected a PEP 508 requirement, found {found}")
+            return
+        if requirement.url and (problem := vcs_problem(requirement.url)):
+            self.problems.append(f"{at.where}: {problem}, found {text!r}")
+            return
+        self.requirements.append((requirement, at.where))
+
+    def vcs_line(self, text: str, at: _At) -> str | None:
+        """``git+URL#egg=NAME`` as ``NAME @ git+URL`` (env.toml's form); None: no name given."""
+        reference, egg = _egg(text)
+        if egg is None or not _valid_name(egg):
+            self.problems.append(
+                f"{at.where}: cannot tell the package name of {text!r}: "
+                "write it as NAME @ git+URL (or add #egg=NAME)"
+            )
+            return None
+        fields = [f for f in text.partition("#")[2].split("&") if not f.startswith("egg=")]
+        fragment = f"#{'&'.join(fields)}" if any(fields) else ""
+        return f"{egg} @ {reference}{fragment}"
 
     def option(self, spelling: str, action: str, value: str, at: _At) -> None:
         """Carry out one option, or say why it was dropped."""
@@ -230,7 +254,7 @@ class _Collector:
         if path is None or path.endswith(_ARCHIVES):
             self.problems.append(
                 f"{at.where}: expected a local project folder, found {value!r} "
-                "(write archives and URLs as NAME @ URL; VCS URLs are not supported)"
+                "(write archives and URLs as NAME @ URL)"
             )
             return
         name = egg or self.reader.project_name(path, within=at.file)
