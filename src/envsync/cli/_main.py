@@ -59,6 +59,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "envsync.cli.cmd_export",
         "write what pylock.toml installs here as a requirements file with hashes, or an SBOM",
     ),
+    "add": (
+        "envsync.cli.cmd_add",
+        "add requirements to env.toml (comments and formatting kept), then lock and apply",
+    ),
+    "remove": (
+        "envsync.cli.cmd_remove",
+        "remove requirements from env.toml, then lock and apply",
+    ),
+    "upgrade": (
+        "envsync.cli.cmd_upgrade",
+        "lock again with some packages (or all) unpinned, then apply; --dry-run shows it",
+    ),
 }
 """Each command's module and one-line help; a module is imported only when its command runs."""
 
