@@ -271,9 +271,11 @@ lib = { path = "lib", editable = true }   # our library
 def test_frozen_edits_need_no_index_and_drop_a_source_only_its_package_used(capsys, tmp_path):
     (tmp_path / "env.toml").write_text(LOCAL, "utf-8")
 
-    unchanged = envsync(capsys, "add", "--frozen", "alpha", project=tmp_path)
+    unchanged = envsync(capsys, "add", "--frozen", "alpha", "lib", project=tmp_path)
     assert unchanged.code == 0, unchanged
     assert (tmp_path / "env.toml").read_text("utf-8") == LOCAL
+    assert "alpha was written without a version bound" in unchanged.err
+    assert "lib was written" not in unchanged.err  # a local folder's package never gets one
 
     bad = envsync(capsys, "add", "--frozen", "lib @ file:./lib", project=tmp_path)
     assert bad.code == 1, bad

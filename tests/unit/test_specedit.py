@@ -303,8 +303,22 @@ def test_changed_lines():
     assert changed.removed == ('  "alpha>=1",   # the first',)
 
 
-@given(st.lists(st.sampled_from(["a", "b-c", "d_e", "F"]), min_size=1, max_size=6, unique=True))
-def test_add_then_remove_gives_the_text_back(names):
-    base = '[env]\npython = "3.12"  # kept\ndependencies = [\n  "zz",  # last\n]\n'
+BASES = [
+    COMMENTED,
+    '[env]\npython = "3.12"  # kept\ndependencies = [\n  "zz",  # last\n]\n',
+    "[env]\ndependencies = ['zz']  # literal\n",
+    'env = { dependencies = ["zz"] }  # inline\n',
+    'env.dependencies = ["zz"]\nenv.python = "3.12"\n',
+    '[env]\r\ndependencies = [\r\n  "zz",\r\n]\r\n',
+]
+
+
+@given(
+    st.sampled_from(BASES),
+    st.lists(st.sampled_from(["a", "b-c", "d_e", "F"]), min_size=1, max_size=4, unique=True),
+)
+def test_add_then_remove_gives_the_text_back(base, names):
     added = _add(base, *names)
     assert _remove(added, *names) == base
+    # Adding adds lines, or grows a one-line array in place: no other line changes.
+    assert all("dependencies" in line for line in specedit.changed_lines(base, added).removed)

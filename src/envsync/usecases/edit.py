@@ -128,8 +128,13 @@ def add(
     requirements = [specedit.requirement(t) for t in texts]  # every one checked first
     document = specedit.load(opened.text)
     first = _edited(opened, specedit.add(document, texts, group=group))
-    bare = [t for t, r in zip(texts, requirements, strict=True) if specedit.is_bare(r)]
-    if mode == "frozen":
+    if mode == "frozen":  # nothing resolved: bare names stay bare (local folders always do)
+        pathed = _pathed(opened.spec)
+        bare = [
+            text
+            for text, req in zip(texts, requirements, strict=True)
+            if specedit.is_bare(req) and canonicalize_name(req.name) not in pathed
+        ]
         return _frozen(opened, first, unbounded=tuple(bare))
     with _intact("env.toml and pylock.toml were"):
         ctx = start(first.spec, services)
@@ -248,8 +253,7 @@ def _bounded(
     A package from a local folder (``[sources]`` path) keeps its bare name, as uv does.
     Returns the edit as first made when no name needed a bound, and the names left bare.
     """
-    spec = opened.spec
-    pathed = {canonicalize_name(s.package) for s in spec.sources if s.path is not None}
+    pathed = _pathed(opened.spec)
     final, unbounded = [], []
     for text in texts:
         requirement = specedit.requirement(text)
@@ -261,6 +265,11 @@ def _bounded(
         unbounded += [text] if bare and not specifier else []
     edited = _edited(opened, specedit.add(document, final, group=group))
     return edited, tuple(unbounded)
+
+
+def _pathed(spec: Spec) -> set[str]:
+    """The packages env.toml takes from a local folder: they get no version bound."""
+    return {canonicalize_name(s.package) for s in spec.sources if s.path is not None}
 
 
 def _versions(lock: Pylock, name: str) -> list[Version]:
