@@ -33,7 +33,7 @@ def add_edit_modes(parser: argparse.ArgumentParser, *, dry_run: bool = False) ->
         action="store_const",
         const="no-apply",
         dest="edit_mode",
-        help="update env.toml and pylock.toml, leave the venv as it is",
+        help="write pylock.toml (and the edit of env.toml); leave the venv as it is",
     )
     if dry_run:
         modes.add_argument(
