@@ -69,15 +69,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "upgrade": (
         "envsync.cli.cmd_upgrade",
-        "lock again with some packages (or all) unpinned, then apply; --dry-run shows it",
+        "lock again with some packages (or all) unpinned, then apply",
     ),
 }
 """Each command's module and one-line help; a module is imported only when its command runs."""
 
 PURPOSES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("project (env.toml)", ("init",)),
+    ("project (env.toml)", ("init", "add", "remove")),
     ("environment (the venv)", ("apply", "plan", "check", "run")),
-    ("lock (pylock.toml)", ("lock", "export")),
+    ("lock (pylock.toml)", ("lock", "upgrade", "export")),
     ("inspection and upkeep", ("cache",)),
 )
 """How ``envsync --help`` groups the commands: each command under one purpose, in this order."""
