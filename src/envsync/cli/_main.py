@@ -71,13 +71,25 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "envsync.cli.cmd_tree",
         "show what pylock.toml installs as a tree (--depth N, --invert), from the lock alone",
     ),
+    "add": (
+        "envsync.cli.cmd_add",
+        "add requirements to env.toml (comments and formatting kept), then lock and apply",
+    ),
+    "remove": (
+        "envsync.cli.cmd_remove",
+        "remove requirements from env.toml, then lock and apply",
+    ),
+    "upgrade": (
+        "envsync.cli.cmd_upgrade",
+        "lock again with some packages (or all) unpinned, then apply",
+    ),
 }
 """Each command's module and one-line help; a module is imported only when its command runs."""
 
 PURPOSES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("project (env.toml)", ("init",)),
+    ("project (env.toml)", ("init", "add", "remove")),
     ("environment (the venvs)", ("apply", "plan", "check", "run", "envs")),
-    ("lock (pylock.toml)", ("lock", "export")),
+    ("lock (pylock.toml)", ("lock", "upgrade", "export")),
     ("inspection and upkeep", ("why", "tree", "cache")),
 )
 """How ``envsync --help`` groups the commands: each command under one purpose, in this order."""

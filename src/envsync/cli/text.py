@@ -32,6 +32,11 @@ _PAST = {
     "remove": "removed",
 }
 _LOCK_VERB = {"unchanged": "is up to date", "created": "written", "updated": "updated"}
+_LOCK_WOULD = {
+    "unchanged": "is up to date",
+    "created": "would be written",
+    "updated": "would be updated",
+}
 
 
 def plan_text(outcome: Outcome, *, color: bool) -> str:
@@ -59,13 +64,13 @@ def applied_text(outcome: Outcome) -> str:
     return f"Applied to {outcome.venv}: {done}."
 
 
-def lock_text(outcome: LockOutcome, *, fresh: bool = False) -> str:
-    """What happened to pylock.toml.
+def lock_text(outcome: LockOutcome, *, fresh: bool = False, dry_run: bool = False) -> str:
+    """What happened to pylock.toml (with *dry_run*: what would happen).
 
     With *fresh*: the line a later ``lock`` that finds nothing changed prints (the no-change
     path keeps it), without this run's changes: that later run changes nothing.
     """
-    verb = _LOCK_VERB["unchanged" if fresh else outcome.change]
+    verb = (_LOCK_WOULD if dry_run else _LOCK_VERB)["unchanged" if fresh else outcome.change]
     head = (
         f"{outcome.path.name} {verb}: {outcome.packages} package(s) for {describe(outcome.targets)}"
     )

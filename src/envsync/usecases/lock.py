@@ -42,7 +42,16 @@ if TYPE_CHECKING:
     from envsync.usecases.context import RunContext
     from envsync.usecases.target import Target
 
-__all__ = ["LockChange", "LockOutcome", "Mode", "lock", "lock_for", "outcome_of", "write"]
+__all__ = [
+    "LockChange",
+    "LockOutcome",
+    "Mode",
+    "lock",
+    "lock_for",
+    "outcome_of",
+    "upgraded",
+    "write",
+]
 
 #: auto: relock when stale. frozen: install the lock as it is, never resolve.
 #: locked: fail when the lock is stale.
@@ -79,14 +88,20 @@ def lock(
     ctx = start(spec, services)
     project.check_local_sources(spec)  # pip would stumble on a missing folder with a traceback
     machine = find_target(spec, ctx.services.reporter, ctx.prober)
-    names = frozenset(canonicalize_name(n) for n in upgrade_packages)
-    if upgrade or names:
-        targets = spec_targets(spec, target_of(machine), ctx.prober)
-        new = _resolve(ctx, machine, targets, upgrade=upgrade, upgrade_packages=names)
-        return write(ctx, new)
+    if upgrade or upgrade_packages:
+        return write(ctx, upgraded(ctx, machine, upgrade_packages, every=upgrade))
     # As apply decides: a fresh lock is kept as it is, a stale one pruned or resolved.
     new, change = lock_for(ctx, machine, "auto")
     return outcome_of(ctx, new, change) if change == "unchanged" else write(ctx, new)
+
+
+def upgraded(
+    ctx: RunContext, machine: Target, packages: Collection[str], *, every: bool = False
+) -> Pylock:
+    """The lock resolved again with *packages* (or *every* package) unpinned, in memory."""
+    names = frozenset(canonicalize_name(n) for n in packages)
+    targets = spec_targets(ctx.spec, target_of(machine), ctx.prober)
+    return _resolve(ctx, machine, targets, upgrade=every, upgrade_packages=names)
 
 
 def lock_for(ctx: RunContext, machine: Target, mode: Mode) -> tuple[Pylock, LockChange]:
