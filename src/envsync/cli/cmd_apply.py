@@ -10,7 +10,7 @@ from envsync.cli._locking import holding, remember_lock
 from envsync.cli._options import add_flag, add_groups, add_json, add_lock_timeout, add_mode
 from envsync.cli._selection import selection
 from envsync.errors import EXIT_OK
-from envsync.usecases import apply, nochange, project
+from envsync.usecases import apply, nochange, project, remembered
 from envsync.usecases.backends import Services
 
 if TYPE_CHECKING:
@@ -47,15 +47,16 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             verify=args.verify,
             services=Services(reporter=ctx.reporter()),
         )
-        options = fastpath.chosen(ctx.argv)
-        if options is not None:  # a command line the no-change path will read again
-            nochange.record(
-                spec=args.spec,
-                venv=outcome.venv,
-                site_packages=outcome.site_packages,
-                local_files=outcome.lock.local_files,
-                options=options,
-            )
+        # The groups are remembered after every apply; the state vouches for the result
+        # only to a command line the no-change path will read again (options not None).
+        nochange.record(
+            spec=args.spec,
+            venv=outcome.venv,
+            site_packages=outcome.site_packages,
+            local_files=outcome.lock.local_files,
+            options=fastpath.chosen(ctx.argv),
+            groups=remembered.as_options(outcome.selection),
+        )
         if args.mode != "frozen":  # a frozen install may have used a stale lock
             remember_lock(spec, outcome.lock)
     if not outcome.plan.is_empty():  # an empty plan already said "No changes."

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from envsync.cli._context import Context
 from envsync.cli._locking import notice
 from envsync.cli._options import add_flag, add_groups, add_lock_timeout, add_mode
 from envsync.cli._selection import selection
-from envsync.errors import EnvsyncError
+from envsync.errors import EnvsyncError, printable
 from envsync.usecases import project
 from envsync.usecases import run as run_command
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -39,4 +43,15 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             notice=notice(ctx),
             reporter=quiet.reporter(),
         )
-    return run_command.run_in(spec, argv, synced=not args.no_sync)
+    return run_command.run_in(spec, argv, synced=not args.no_sync, notice=_notice(ctx))
+
+
+def _notice(ctx: Context) -> Callable[[str], None]:
+    """Where run's one line about the command goes: stderr, unless --quiet."""
+
+    def write(line: str) -> None:
+        if not ctx.quiet:
+            ctx.err.write(printable(line) + "\n")
+            ctx.err.flush()
+
+    return write
