@@ -112,6 +112,7 @@ ENV_KEYS = frozenset(
         "link-mode",
         "resolver",
         "build",
+        "seed",
     }
 )
 
@@ -170,6 +171,9 @@ class Spec:
     only, so no package's build code ever runs."""
     lock: LockTargets = field(default_factory=LockTargets)
     """``[lock]``: the Python versions and platforms one lock serves (empty: this machine's)."""
+    seed: bool = False
+    """Put pip into the venv (from its Python's ensurepip), as ``uv venv --seed`` does, and
+    keep it there; like ``installer``, it changes no resolution and leaves the lock fresh."""
 
     def source(self, name: str) -> Source | None:
         """The [sources] entry for package *name*, if any."""
@@ -225,6 +229,7 @@ def parse_spec(text: str, *, path: Path) -> Spec:
         link_mode=_choice(check, env, "link-mode", LINK_MODES),
         build=_build(check, env, sources),
         lock=read_lock(check, data, python),
+        seed=get_boolean(check, env, ("env", "seed")),
     )
     if check.problems:
         # File order reads best; problems without a line go last.
