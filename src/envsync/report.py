@@ -13,6 +13,7 @@ __all__ = [
     "Counter",
     "Event",
     "Locked",
+    "Notice",
     "NullReporter",
     "PinReleased",
     "Planned",
@@ -29,6 +30,14 @@ class Step:
 
     what: str
     """A short user-facing line, such as ``installing 12 packages``."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Notice:
+    """Something the user should know about what this run does, said once (not a step)."""
+
+    what: str
+    """One user-facing line, shown as it is."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -87,7 +96,7 @@ class Progress:
     """Items in the step."""
 
 
-Event: TypeAlias = "Step | Resolving | PinReleased | Locked | Planned | Progress"
+Event: TypeAlias = "Step | Notice | Resolving | PinReleased | Locked | Planned | Progress"
 
 
 class Reporter(Protocol):

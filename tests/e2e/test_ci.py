@@ -126,7 +126,8 @@ def test_check_with_a_group_checks_that_group(
     assert "+ cli-tool 1.0" in result.out
     assert envsync(capsys, "apply", "--group", "dev", project=synced).code == 0
     assert envsync(capsys, "check", "--group", "dev", project=synced).code == 0
-    assert envsync(capsys, "check", project=synced).code == 2  # now cli-tool is extra
+    assert envsync(capsys, "check", project=synced).code == 0  # the remembered group
+    assert envsync(capsys, "check", "--no-default-groups", project=synced).code == 2  # extra
 
 
 def test_check_on_a_bad_spec_is_an_error_not_drift(

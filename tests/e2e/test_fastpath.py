@@ -68,7 +68,37 @@ def test_a_changed_spec_or_lock_or_group_choice_takes_the_full_path(
     assert "+ theta 1.0" in applied(capsys, synced)
     assert "+ cli-tool 1.0" in applied(capsys, synced, "--group", "dev")
     assert applied(capsys, synced, "--group", "dev") == NO_CHANGES + "\n"
-    assert "- cli-tool 1.0" in applied(capsys, synced)
+    assert applied(capsys, synced) == NO_CHANGES + "\n"  # the venv remembers --group dev
+    assert "- cli-tool 1.0" in applied(capsys, synced, "--no-default-groups")
+
+
+def test_a_plain_apply_after_a_group_apply_stays_on_the_no_change_path(
+    capsys: pytest.CaptureFixture[str], synced: Path, package_index: PackageIndex
+) -> None:
+    write_spec(synced, ["alpha"], index_url=package_index.url, groups={"dev": ["cli-tool"]})
+    assert "+ cli-tool 1.0" in applied(capsys, synced, "--group", "dev")
+
+    for argv in (("apply",), ("apply", "--group", "dev"), ("apply", "--quiet")):
+        result = envsync_process(synced, *argv, importtime=True)
+        assert result.stdout == NO_CHANGES + "\n", argv
+        assert " envsync.usecases.apply\n" not in result.stderr, argv
+    assert "cli-tool" in venv_packages(synced)
+
+
+def test_other_group_options_than_the_remembered_ones_take_the_full_path(
+    capsys: pytest.CaptureFixture[str], synced: Path, package_index: PackageIndex
+) -> None:
+    groups = {"dev": ["cli-tool"], "extra": ["theta"]}
+    write_spec(synced, ["alpha"], index_url=package_index.url, groups=groups)
+    assert "+ cli-tool 1.0" in applied(capsys, synced, "--group", "dev")
+
+    result = envsync_process(synced, "apply", "--all-groups", importtime=True)
+
+    assert "+ theta 1.0" in result.stdout
+    assert " envsync.usecases.apply\n" in result.stderr
+    again = envsync_process(synced, "apply", importtime=True)  # now remembers --all-groups
+    assert again.stdout == NO_CHANGES + "\n"
+    assert " envsync.usecases.apply\n" not in again.stderr
 
 
 def test_options_the_no_change_path_does_not_know_take_the_full_path(synced: Path) -> None:

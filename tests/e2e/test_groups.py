@@ -161,7 +161,12 @@ def test_check_uses_the_same_group_selection_as_apply(
     assert code == 0, out
     assert out.splitlines()[-1] == "In sync."
 
-    code, out, _ = run(capsys, project, "check")  # main + dev, which are not installed
+    code, out, _ = run(capsys, project, "check")  # the groups the venv was applied with
+    assert code == 0, out
+    assert "groups: docs only (as the venv was last applied)" in out.splitlines()
+    assert out.splitlines()[-1] == "In sync."
+
+    code, out, _ = run(capsys, project, "check", "--group", "dev")  # main + dev: not there
     assert code == 2
     assert "+ theta 1.0" in out
     assert "+ cli-tool 1.0" in out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from typing import TYPE_CHECKING
@@ -12,6 +13,7 @@ from envsync.usecases.project import load_spec
 
 from helpers import applied, envsync, venv_packages, venv_python, write_spec
 from support import isolated_env, run_pip
+from support.wheels import build_project_dir
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -132,7 +134,7 @@ def test_init_from_pyproject_then_apply_a_group(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
 ) -> None:
     (tmp_path / "pyproject.toml").write_text(PYPROJECT, "utf-8")
-    init(capsys, tmp_path, "--from", str(tmp_path / "pyproject.toml"))
+    init(capsys, tmp_path, "--from", str(tmp_path / "pyproject.toml"), "--no-project")
     text = (tmp_path / "env.toml").read_text("utf-8")
     assert "not extras" in text
     data = tomllib.loads(text)
@@ -153,6 +155,60 @@ def test_init_from_pyproject_then_apply_a_group(
     ):
         applied(capsys, tmp_path, "--group", group)
         assert venv_packages(tmp_path) == {**base, **adds}, group
+
+
+def test_init_from_pyproject_installs_the_project_itself_editable(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
+) -> None:
+    built = build_project_dir(tmp_path / "build", "myproj", "0.1", requires=["alpha"])
+    project = tmp_path / "myproj"
+    shutil.copytree(built, project)
+    with (project / "pyproject.toml").open("a", encoding="utf-8") as fh:  # the in-tree backend's
+        fh.write('\n[project]\nname = "myproj"\nversion = "0.1"\ndependencies = ["alpha"]\n')
+        fh.write('\n[dependency-groups]\ntest = ["theta"]\n')
+
+    assert init(capsys, project, "--from", str(project / "pyproject.toml")) == ""
+    data = tomllib.loads((project / "env.toml").read_text("utf-8"))
+    assert data["env"]["dependencies"] == ["myproj", "alpha"]
+    assert data["sources"] == {"myproj": {"path": ".", "editable": True}}
+    with (project / "env.toml").open("a", encoding="utf-8") as fh:
+        fh.write(f'\n[index]\nurl = "{package_index.url}"\n')
+
+    assert "+ myproj 0.1 (editable, from file://" in applied(capsys, project, "--group", "test")
+
+    assert venv_packages(project) == {
+        "myproj": "0.1",
+        "alpha": "2.0",
+        "beta": "2.0",
+        "theta": "1.0",
+    }
+    code = "import myproj; print(myproj.__file__)"
+    where = subprocess.run(
+        [str(venv_python(project)), "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert where == str(project / "myproj" / "__init__.py")  # its own sources, not a copy
+
+
+def test_init_from_a_pyproject_without_a_project_name_says_it_left_the_project_out(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.black]\nline-length = 100\n\n[dependency-groups]\ndev = ["theta"]\n', "utf-8"
+    )
+
+    err = init(capsys, tmp_path, "--from", str(tmp_path / "pyproject.toml"))
+
+    assert err == (
+        f"warning: {tmp_path / 'pyproject.toml'} has no [project] name, so the project itself "
+        "is not added (only a named project can be installed); pass --no-project to leave it "
+        "out quietly\n"
+    )
+    data = tomllib.loads((tmp_path / "env.toml").read_text("utf-8"))
+    assert (data["env"]["dependencies"], "sources" in data) == ([], False)
+    assert data["groups"] == {"dev": ["theta"]}
+    again = envsync(capsys, "init", "--from", str(tmp_path / "pyproject.toml"), "--no-project",
+                    "--force", project=tmp_path)  # fmt: skip
+    assert (again.code, again.err) == (0, "")
 
 
 # --- init: the template, refusals and errors ---------------------------------------------------

@@ -156,7 +156,9 @@ def test_a_group_is_installed_only_when_asked(
     )
     assert hello.stdout.strip() == "hello from cli-tool"
 
-    applied(capsys, tmp_path)  # without the group again: it goes
+    applied(capsys, tmp_path)  # no group options: the venv keeps the groups it was applied with
+    assert venv_packages(tmp_path) == {"theta": "1.0", "cli-tool": "1.0"}
+    applied(capsys, tmp_path, "--no-default-groups")  # the main dependencies only: it goes
     assert venv_packages(tmp_path) == {"theta": "1.0"}
 
 

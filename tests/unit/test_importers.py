@@ -416,6 +416,36 @@ def test_without_a_project_name_nothing_is_taken_for_the_project():
     assert result.python is None
 
 
+def test_the_project_itself_comes_first_editable_from_its_folder():
+    result = from_pyproject(PYPROJECT, name="pyproject.toml", project="..")
+    alone = from_pyproject(PYPROJECT, name="pyproject.toml")
+    assert result.dependencies == ("me", *alone.dependencies)
+    assert result.sources == (LocalSource(name="me", path="..", editable=True),)
+    assert (result.groups, result.warnings) == (alone.groups, ())
+    rendered = render(result, python=">=3.10", path=Path("/p/env.toml"))
+    assert '[sources.me]\npath = ".."\neditable = true\n' in rendered
+
+
+_NO_NAME = "has no [project] name, so the project itself is not added"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("", id="no [project]"),
+        pytest.param('[project]\nversion = "1"\n', id="no name"),
+        pytest.param("[project]\nname = 3\n", id="name not a string"),
+        pytest.param('[project]\nname = "a b"\n', id="name not a project name"),
+        pytest.param('[project]\nname = "me[x]"\n', id="name with extras"),
+    ],
+)
+def test_a_project_without_a_usable_name_is_left_out_with_a_warning(text):
+    result = from_pyproject(text, name="pyproject.toml", project=".")
+    assert (result.dependencies, result.sources) == ((), ())
+    assert len(result.warnings) == 1
+    assert _NO_NAME in result.warnings[0]
+
+
 def test_an_empty_pyproject_gives_an_empty_spec():
     result = from_pyproject("", name="pyproject.toml")
     assert result == Imported(origin="pyproject.toml")

@@ -11,7 +11,16 @@ from hypothesis import strategies as st
 from packaging.version import Version
 
 from envsync.core.lockfile import Artifact, Wanted
-from envsync.core.planner import Action, Change, DirectUrl, InstalledDist, Plan, Policy, make_plan
+from envsync.core.planner import (
+    SEED,
+    Action,
+    Change,
+    DirectUrl,
+    InstalledDist,
+    Plan,
+    Policy,
+    make_plan,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -375,3 +384,74 @@ def test_actions_are_sorted_and_one_per_name(wanted, installed, policy):
 def test_remove_never_touches_kept_names(wanted, installed, policy):
     removed = {a.name for a in make_plan(wanted, installed, policy).of(Change.REMOVE)}
     assert not removed & policy.keep
+
+
+# --- seed = true: pip belongs in the venv, from its ensurepip --------------------------------
+
+SEEDED_POLICY = Policy(seed=True)
+
+
+@pytest.mark.parametrize(
+    ("wanted", "installed", "policy", "expected"),
+    [
+        pytest.param(
+            [want(name="alpha")],
+            [have(name="alpha")],
+            SEEDED_POLICY,
+            [("alpha", Change.KEEP), ("pip", Change.INSTALL)],
+            id="no pip: seeded",
+        ),
+        pytest.param(
+            [],
+            [have("24.0", name="pip"), have("65.5", name="setuptools")],
+            SEEDED_POLICY,
+            [("pip", Change.KEEP), ("setuptools", Change.KEEP)],
+            id="what ensurepip put there is kept",
+        ),
+        pytest.param(
+            [],
+            [have("24.0", name="pip"), have("65.5", name="setuptools")],
+            Policy(keep=frozenset({nn("pip")})),
+            [("pip", Change.KEEP), ("setuptools", Change.REMOVE)],
+            id="seed off: keep decides",
+        ),
+        pytest.param(
+            [],
+            [have("24.0", name="pip")],
+            Policy(),
+            [("pip", Change.REMOVE)],
+            id="seed off, keep = []: pip goes",
+        ),
+        pytest.param(
+            [want("25.0", name="pip")],
+            [],
+            SEEDED_POLICY,
+            [("pip", Change.INSTALL)],
+            id="pip in the lock: the lock's pip, not a seed",
+        ),
+        pytest.param(
+            [want("25.0", name="pip")],
+            [have("24.0", name="pip")],
+            SEEDED_POLICY,
+            [("pip", Change.UPGRADE)],
+            id="pip in the lock wins over the seed",
+        ),
+    ],
+)
+def test_seed_puts_pip_in_and_keeps_it(wanted, installed, policy, expected) -> None:
+    plan = make_plan(wanted, installed, policy)
+    assert [(a.name, a.change) for a in plan.actions] == expected
+    seeded = [a for a in plan.actions if a.reason == SEED]
+    assert all(a.want is None and a.name == "pip" for a in seeded)
+    pip_locked = any(w.name == "pip" for w in wanted)
+    assert len(seeded) == (0 if pip_locked else expected.count(("pip", Change.INSTALL)))
+
+
+@given(st.sets(st.sampled_from(["pip", "setuptools", "alpha", "beta"])))
+def test_a_seeded_venv_is_never_left_without_pip_nor_robbed_of_it(names: set[str]) -> None:
+    installed = [have(name=n) for n in sorted(names)]
+    plan = make_plan([], installed, SEEDED_POLICY)
+    changes = {a.name: a.change for a in plan.actions}
+    assert changes["pip"] is (Change.KEEP if "pip" in names else Change.INSTALL)
+    assert all(changes[n] is Change.KEEP for n in names & {"pip", "setuptools"})
+    assert [a.name for a in plan.actions] == sorted(changes)

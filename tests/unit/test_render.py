@@ -9,7 +9,7 @@ import pytest
 from packaging.version import Version
 
 from envsync.core.lockfile import Artifact, Wanted
-from envsync.core.planner import Action, Change, InstalledDist, Plan
+from envsync.core.planner import SEED, Action, Change, InstalledDist, Plan
 from envsync.core.render import (
     NO_CHANGES,
     plan_counts,
@@ -140,6 +140,11 @@ LINES = [
         ),
         "~ mylib 0.1 (reinstall: source differs, from file:///a/mylib)",
         id="reinstall-directory-without-version",
+    ),
+    pytest.param(
+        Action(name=nn("pip"), change=Change.INSTALL, reason=SEED),
+        "+ pip (seed: from the venv's ensurepip)",
+        id="seed",
     ),
     pytest.param(remove("six", "1.16.0"), "- six 1.16.0", id="remove"),
     pytest.param(

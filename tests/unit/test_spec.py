@@ -67,6 +67,7 @@ def _view(spec):
         "compile-bytecode": spec.compile_bytecode,
         "resolver": spec.resolver,
         "build": spec.build,
+        "seed": spec.seed,
         "link-mode": spec.link_mode,
         "lock": {
             "python-versions": list(spec.lock.python_versions),
@@ -240,7 +241,7 @@ _KEYS = st.sampled_from(
     ["env", "groups", "index", "python", "venv", "dependencies", "keep", "url", "extra-urls",
      "find-links", "dev", "Dev", "a b", "pyhton", "default-groups", "indexes", "sources",
      "internal", "requests", "rich", "path", "editable", "installer", "compile-bytecode",
-     "resolver", "build", "link-mode", "lock", "python-versions", "platforms"]
+     "resolver", "build", "seed", "link-mode", "lock", "python-versions", "platforms"]
 ) | st.text(max_size=8)  # fmt: skip
 _STRINGS = st.sampled_from(
     ["", "3.12", "3.12.1", ">=3.11", "requests", "requests>=2", "a; python_version<'3'", ".",

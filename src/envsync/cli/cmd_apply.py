@@ -18,7 +18,7 @@ from envsync.cli._options import (
 )
 from envsync.core.specenvs import DEFAULT_ENV
 from envsync.errors import EXIT_OK
-from envsync.usecases import apply, nochange
+from envsync.usecases import apply, nochange, remembered
 from envsync.usecases.backends import Services
 
 if TYPE_CHECKING:
@@ -66,15 +66,16 @@ def _apply(args: argparse.Namespace, ctx: Context, spec: Spec, groups: GroupSele
             verify=args.verify,
             services=Services(reporter=ctx.reporter()),
         )
-        options = fastpath.chosen(ctx.argv)
-        if options is not None:  # a command line the no-change path will read again
-            nochange.record(
-                spec=args.spec,
-                venv=outcome.venv,
-                site_packages=outcome.site_packages,
-                local_files=outcome.lock.local_files,
-                options=options,
-            )
+        # The groups are remembered after every apply; the state vouches for the result
+        # only to a command line the no-change path will read again (options not None).
+        nochange.record(
+            spec=args.spec,
+            venv=outcome.venv,
+            site_packages=outcome.site_packages,
+            local_files=outcome.lock.local_files,
+            options=fastpath.chosen(ctx.argv),
+            groups=remembered.as_options(outcome.selection),
+        )
         # A frozen install may have used a stale lock; `lock` answers for [env]'s venv.
         if args.mode != "frozen" and spec.env_name == DEFAULT_ENV:
             remember_lock(spec, outcome.lock)

@@ -43,7 +43,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="FILE",
         help="import FILE: a pip requirements file, or a pyproject.toml "
-        "(dependencies, extras as groups, [dependency-groups], requires-python)",
+        "(the project itself, editable; dependencies, extras as groups, [dependency-groups], "
+        "requires-python)",
     )
     parser.add_argument(
         "--python",
@@ -52,6 +53,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "else >=X.Y of the Python running envsync)",
     )
     parser.add_argument("--force", action="store_true", help="overwrite an existing env.toml")
+    parser.add_argument(
+        "--no-project",
+        action="store_true",
+        help="with --from pyproject.toml: leave the project itself out (by default it is a "
+        "dependency, installed editable from its folder)",
+    )
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
@@ -78,10 +85,12 @@ def _spec_text(args: argparse.Namespace, target: Path) -> tuple[str, tuple[str, 
     if source is None:
         return importers.template(python=default, path=target), ()
     text = _read(source)
+    reader = DiskReader(target.parent)
     if source.name == "pyproject.toml":
-        imported = importers.from_pyproject(text, name=str(source))
+        # The project's own folder, as env.toml spells it, for its editable [sources] entry.
+        folder = None if args.no_project else reader.path(".", within=str(source))
+        imported = importers.from_pyproject(text, name=str(source), project=folder)
     else:
-        reader = DiskReader(target.parent)
         imported = importers.from_requirements(text, name=str(source), reader=reader)
     python = args.python or imported.python or default
     return importers.render(imported, python=python, path=target), imported.warnings

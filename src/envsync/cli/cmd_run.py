@@ -10,11 +10,11 @@ from envsync.cli._context import Context
 from envsync.cli._locking import notice
 from envsync.cli._multienv import each_env
 from envsync.cli._options import add_envs, add_flag, add_groups, add_lock_timeout, add_mode
-from envsync.errors import EnvsyncError
+from envsync.errors import EnvsyncError, printable
 from envsync.usecases import run as run_command
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from envsync.core.selection import GroupSelection
     from envsync.core.spec import Spec
@@ -57,4 +57,15 @@ def _run(
             notice=notice(ctx),
             reporter=quiet.reporter(),
         )
-    return run_command.run_in(spec, argv, synced=not args.no_sync)
+    return run_command.run_in(spec, argv, synced=not args.no_sync, notice=_notice(ctx))
+
+
+def _notice(ctx: Context) -> Callable[[str], None]:
+    """Where run's one line about the command goes: stderr, unless --quiet."""
+
+    def write(line: str) -> None:
+        if not ctx.quiet:
+            ctx.err.write(printable(line) + "\n")
+            ctx.err.flush()
+
+    return write

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from envsync.core import render
 from envsync.core.targets import describe
-from envsync.report import Locked, PinReleased, Resolving, Step
+from envsync.report import Locked, Notice, PinReleased, Resolving, Step
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -106,6 +106,10 @@ def check_text(outcome: CheckOutcome, *, color: bool) -> str:
         "broken": " (its interpreter no longer works; `envsync apply` makes it again)",
     }[outcome.venv_state]
     lines.append(f"venv: {outcome.venv_state}{venv_reason}")
+    if outcome.remembered:  # no group options: say which groups were checked, and why
+        names = ", ".join(outcome.chosen.groups) or "none"
+        only = "" if outcome.chosen.main else " only"
+        lines.append(f"groups: {names}{only} (as the venv was last applied)")
     if outcome.plan is not None and not outcome.plan.is_empty():
         lines += ["", render.render_plan(outcome.plan, color=color)]
     lines += [f"! {d.package}: {d.kind} {d.path}" for d in outcome.drift]
@@ -131,4 +135,6 @@ def progress_line(event: Event) -> str:
         return f"Locked {event.packages} package(s) in pylock.toml"
     if isinstance(event, Step):
         return event.what[:1].upper() + event.what[1:] + "..."
+    if isinstance(event, Notice):
+        return f"envsync: {event.what}"
     return str(event)  # pragma: no cover - Progress is drawn as a bar, never as a line

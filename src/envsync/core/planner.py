@@ -10,12 +10,13 @@ import enum
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from envsync._types import NormalizedName
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from packaging.version import Version
 
-    from envsync._types import NormalizedName
     from envsync.core.lockfile import Wanted
 
 __all__ = [
@@ -24,6 +25,8 @@ __all__ = [
     "FILES_MODIFIED",
     "HASH_DIFFERS",
     "INSTALLED_TWICE",
+    "SEED",
+    "SEEDED",
     "SOURCE_DIFFERS",
     "Action",
     "Change",
@@ -41,6 +44,11 @@ HASH_DIFFERS = "hash differs"
 COMMIT_DIFFERS = "git commit differs"
 INSTALLED_TWICE = "installed twice"
 FILES_MODIFIED = "files modified"
+#: The reason of the INSTALL that puts pip in with the venv's ensurepip (``seed = true``).
+SEED = "seed: from the venv's ensurepip"
+#: What ``seed = true`` keeps: pip, and the setuptools that ensurepip of Python 3.10 and
+#: 3.11 installs with it (uv's --seed adds it there too). Names the lock selects are the lock's.
+SEEDED: frozenset[NormalizedName] = frozenset({NormalizedName("pip"), NormalizedName("setuptools")})
 
 
 class Change(enum.Enum):
@@ -95,6 +103,8 @@ class Policy:
 
     Only a wanted name that would otherwise be kept is affected; other reasons come first.
     """
+    seed: bool = False
+    """``seed = true``: pip belongs in the venv though the lock has none; SEEDED is kept."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -147,7 +157,11 @@ def make_plan(
     want = _index_wanted(wanted)
     have = _group_installed(installed)
     names = sorted(want.keys() | have.keys())
-    return Plan(actions=tuple(_decide(n, want.get(n), have.get(n, ()), policy) for n in names))
+    actions = [_decide(n, want.get(n), have.get(n, ()), policy) for n in names]
+    pip = NormalizedName("pip")
+    if policy.seed and pip not in want and pip not in have:
+        actions.append(Action(name=pip, change=Change.INSTALL, reason=SEED))
+    return Plan(actions=tuple(sorted(actions, key=lambda action: action.name)))
 
 
 def _index_wanted(wanted: Iterable[Wanted]) -> dict[NormalizedName, Wanted]:
@@ -197,7 +211,7 @@ def _decide_extra(name: NormalizedName, have: tuple[InstalledDist, ...], policy:
 
     A kept name stays untouched even when installed twice: the policy means "hands off".
     """
-    if name in policy.keep:
+    if name in policy.keep or (policy.seed and name in SEEDED):
         return Action(name=name, change=Change.KEEP, have=_newest(have))
     reason = INSTALLED_TWICE if len(have) > 1 else None
     return Action(name=name, change=Change.REMOVE, have=_newest(have), reason=reason)

@@ -123,13 +123,15 @@ def _change_line(action: Action, *, color: bool) -> str:
     symbol = _paint(_SYMBOL[action.change], _COLOR[_SYMBOL[action.change]], color=color)
     notes = _notes(action)
     tail = f" ({', '.join(notes)})" if notes else ""
-    return f"{symbol} {action.name} {_versions(action)}{tail}"
+    versions = _versions(action)
+    return f"{symbol} {action.name}{' ' if versions else ''}{versions}{tail}"
 
 
 def _versions(action: Action) -> str:
     """Show the version(s) a change involves: one, or ``old -> new``."""
     if action.change is Change.INSTALL:
-        return _want_label(action)
+        # No version for what the venv's ensurepip installs (seed): it is that Python's.
+        return "" if action.want is None and action.reason else _want_label(action)
     if action.change in {Change.UPGRADE, Change.DOWNGRADE}:
         return f"{_have_label(action)} -> {_want_label(action)}"
     # REINSTALL keeps the version, and REMOVE has only the installed one.
@@ -143,7 +145,7 @@ def _notes(action: Action) -> list[str]:
         notes.append(action.change.value)
     elif action.change is Change.REINSTALL:
         notes.append(f"reinstall: {action.reason}" if action.reason else "reinstall")
-    elif action.change is Change.REMOVE and action.reason:
+    elif action.change in {Change.REMOVE, Change.INSTALL} and action.reason:
         notes.append(action.reason)
     if action.want is not None:
         notes.extend(_source_notes(action.want))

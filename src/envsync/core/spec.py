@@ -121,6 +121,7 @@ ENV_KEYS = frozenset(
         "link-mode",
         "resolver",
         "build",
+        "seed",
     }
 )
 
@@ -196,6 +197,10 @@ class Spec:
         first = self.envs[0].python
         return first if all(env.python == first for env in self.envs) else SpecifierSet()
 
+    seed: bool = False
+    """Put pip into the venv (from its Python's ensurepip), as ``uv venv --seed`` does, and
+    keep it there; like ``installer``, it changes no resolution and leaves the lock fresh."""
+
     def source(self, name: str) -> Source | None:
         """The [sources] entry for package *name*, if any."""
         wanted = canonicalize_name(name)
@@ -251,6 +256,7 @@ def parse_spec(text: str, *, path: Path) -> Spec:
         build=_build(check, env, sources),
         # With [envs], [lock]'s Pythons are checked against every environment's (below).
         lock=read_lock(check, data, SpecifierSet() if "envs" in data else python),
+        seed=get_boolean(check, env, ("env", "seed")),
     )
     spec = _with_envs(check, data, spec)
     if check.problems:

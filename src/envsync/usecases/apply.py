@@ -7,12 +7,13 @@ Reporter, results are returned.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from envsync.core.selection import GroupSelection
 from envsync.install import transaction
 from envsync.report import Locked, Step
-from envsync.usecases import locktargets, project
+from envsync.usecases import locktargets, project, remembered
 from envsync.usecases.context import start
 from envsync.usecases.lock import lock_for, outcome_of
 from envsync.usecases.lock import write as write_lock
@@ -27,8 +28,9 @@ if TYPE_CHECKING:
 
     from packaging.pylock import Pylock
 
+    from envsync.core.lockfile import LockInfo
     from envsync.core.planner import Plan
-    from envsync.core.selection import Chosen, GroupSelection
+    from envsync.core.selection import Chosen
     from envsync.core.spec import Spec
     from envsync.core.targets import LockTarget
     from envsync.usecases.backends import Services
@@ -66,6 +68,8 @@ class Outcome:
     """False for ``plan``, which changes nothing."""
     site_packages: tuple[Path, ...] = ()
     """The venv's site-packages folders after apply (empty for plan)."""
+    selection: GroupSelection = field(default_factory=GroupSelection)
+    """The group options installed: those asked for, else the ones the venv remembered."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -74,6 +78,8 @@ class Prepared:
 
     chosen: Chosen
     """The groups to install."""
+    selection: GroupSelection
+    """The group options they come from (asked for, or remembered by the venv)."""
     target: Target
     """The interpreter, and whether the venv is kept, created or recreated."""
     lock: Pylock
@@ -158,7 +164,7 @@ def prepare(ctx: RunContext, groups: GroupSelection | None, mode: Mode) -> Prepa
     """The chosen groups, the target interpreter and the lock to install from."""
     # Groups are checked first, against the spec, so a typo costs no resolve; a frozen
     # install knows only the lock's groups, checked once the lock is known to exist.
-    chosen = choose_groups(ctx.spec, groups) if mode != "frozen" else None
+    picked = _groups(ctx, groups) if mode != "frozen" else None
     target = find_target(ctx.spec, ctx.services.reporter, ctx.prober)
     here = locktargets.target_of(target)
     targets = locktargets.spec_targets(ctx.spec, here, ctx.prober) if mode != "frozen" else ()
@@ -169,9 +175,23 @@ def prepare(ctx: RunContext, groups: GroupSelection | None, mode: Mode) -> Prepa
         problem := locktargets.not_served(ctx.table_of(the_lock), here)
     ):
         raise problem
-    if chosen is None:
-        chosen = choose_groups(ctx.spec, groups, lock=ctx.project.lock.info)
-    return Prepared(chosen=chosen, target=target, lock=the_lock, lock_change=lock_change)
+    selection, chosen = picked or _groups(ctx, groups, lock=ctx.project.lock.info)
+    return Prepared(
+        chosen=chosen, selection=selection, target=target, lock=the_lock, lock_change=lock_change
+    )
+
+
+def _groups(
+    ctx: RunContext, asked: GroupSelection | None, *, lock: LockInfo | None = None
+) -> tuple[GroupSelection, Chosen]:
+    """The group options (asked for, else the venv's remembered ones) and the groups chosen.
+
+    Checked against env.toml's groups, or the lock's when given (a frozen install).
+    """
+    known = lock.groups if lock is not None else [g.name for g in ctx.spec.groups]
+    reporter = ctx.services.reporter
+    selection = remembered.recall(asked, ctx.spec.venv, known=known, reporter=reporter)
+    return selection, choose_groups(ctx.spec, selection, lock=lock)
 
 
 def _venv_for(ctx: RunContext, target: Target) -> contextlib.AbstractContextManager[None]:
@@ -209,4 +229,5 @@ def _outcome(
         groups=ready.chosen.groups,
         main=ready.chosen.main,
         applied=applied,
+        selection=ready.selection,
     )

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from envsync.core.names import LOCK_NAME
+from envsync.core.selection import GroupSelection
 from envsync.errors import LockError
 from envsync.install import transaction
-from envsync.usecases import locktargets, project, target
+from envsync.usecases import locktargets, project, remembered, target
 from envsync.usecases.context import start
 from envsync.usecases.planning import choose_groups, drift_of, plan_in
 from envsync.venv import create, environment
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from packaging.pylock import Pylock
 
     from envsync.core.planner import InstalledDist, Plan
-    from envsync.core.selection import Chosen, GroupSelection
+    from envsync.core.selection import Chosen
     from envsync.core.spec import Spec
     from envsync.core.targets import LockTarget
     from envsync.usecases.context import RunContext
@@ -63,6 +64,9 @@ class CheckOutcome:
     """The groups checked."""
     target: LockTarget | None = None
     """The venv's lock target (its Python on this platform), when there is a venv."""
+    remembered: bool = False
+    """Whether the groups checked are the ones the venv was last applied with (no group
+    options were given, and the venv remembers some)."""
 
     def in_sync(self) -> bool:
         """True when nothing differs: CI may go on."""
@@ -87,7 +91,10 @@ def check_in(
 ) -> CheckOutcome:
     """``check`` within a run that has already read its project (``run`` checks first)."""
     spec = ctx.spec
-    chosen = choose_groups(spec, groups)
+    known = [g.name for g in spec.groups]
+    selection = remembered.recall(groups, spec.venv, known=known, reporter=ctx.services.reporter)
+    chosen = choose_groups(spec, selection)
+    recalled = selection != (groups or GroupSelection())
     path, the_lock = ctx.project.lock.path, ctx.project.lock.lock
     # A venv path over the user's files is an error here too; a venv whose interpreter is
     # gone cannot be inspected: it is reported as broken, and apply makes it again.
@@ -97,7 +104,7 @@ def check_in(
         return CheckOutcome(
             lock_path=path, lock_state=lock_state, lock_reason=reason, venv=spec.venv,
             venv_state="broken" if broken else "missing", python=None, plan=None, drift=(),
-            chosen=chosen,
+            chosen=chosen, remembered=recalled,
         )  # fmt: skip
     info, installed = environment.inspect(spec.venv, prober=ctx.prober)
     version = str(info.version)
@@ -122,6 +129,7 @@ def check_in(
         plan=plan,
         drift=found,
         chosen=chosen,
+        remembered=recalled,
     )
 
 

@@ -5,7 +5,9 @@ the result depended on: env.toml and pylock.toml (size and mtime), the venv's py
 build files of local packages, the names in site-packages, the options that choose what is
 installed and the envsync version. When a later ``apply`` with the same options finds the
 same fingerprint, the venv cannot differ from the lock, so it says so without importing
-packaging, probing the interpreter or starting pip. ``lock`` keeps the same kind of state in
+packaging, probing the interpreter or starting pip. The same file remembers the group options
+the venv was last applied with: a command line without group options means those
+(``remembered``), here as on the full path. ``lock`` keeps the same kind of state in
 envsync's cache folder, since a lock needs no venv.
 
 Only the standard library is imported here, and only what the check needs: this runs before
@@ -30,10 +32,21 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
     from pathlib import Path
 
-__all__ = ["applied", "lock_state_path", "locked", "record", "record_lock"]
+__all__ = [
+    "GROUP_OPTIONS",
+    "applied",
+    "lock_state_path",
+    "locked",
+    "record",
+    "record_lock",
+    "remember",
+    "remembered",
+]
 
 _FORMAT = 1
 _UNSURE = (OSError, ValueError, TypeError, KeyError, AttributeError)
+#: The options that choose groups: without any of them, a venv's remembered ones stand.
+GROUP_OPTIONS = ("--group", "--only-group", "--all-groups", "--no-default-groups")
 
 
 def applied(spec: str, options: Mapping[str, Sequence[str]]) -> bool:
@@ -50,19 +63,59 @@ def record(
     venv: Path,
     site_packages: Iterable[Path],
     local_files: Iterable[Path],
-    options: Mapping[str, Sequence[str]],
+    options: Mapping[str, Sequence[str]] | None,
+    groups: Mapping[str, Sequence[str]],
 ) -> None:
-    """Write the state file after a successful apply with *options*; never fails the run."""
-    state = {
+    """Write the state file after a successful apply; never fails the run.
+
+    *groups* are the group options the venv now holds (as ``--group`` and the like), which
+    a later command line without group options means. *options* are the command line's,
+    when the no-change path can read such a command line again; without them the state
+    remembers the groups but vouches for nothing (the next apply takes the full path).
+    """
+    state: dict[str, object] = {
         "format": _FORMAT,
         "site_packages": sorted(str(p) for p in set(site_packages)),
         "local_files": sorted(str(p) for p in local_files),
+        "groups": {k: list(v) for k, v in sorted(groups.items())},
     }
     try:
-        state["key"] = _key(str(spec), str(venv), state, options)
+        if options is not None:
+            state["key"] = _key(str(spec), str(venv), state, _effective(options, state))
         _write(os.path.join(venv, STATE_NAME), state)
     except OSError:
         return  # without a state file the next run simply takes the full path
+
+
+def remembered(venv: Path) -> dict[str, list[str]] | None:
+    """The group options *venv* was last applied with; None when it has no readable record."""
+    try:
+        with open(os.path.join(venv, STATE_NAME), encoding="utf-8") as fh:
+            return _groups(json.load(fh))
+    except _UNSURE:
+        return None
+
+
+def remember(venv: Path, groups: Mapping[str, Sequence[str]]) -> None:
+    """Record *groups* as the venv's, where nothing was installed (its packages were right).
+
+    The rest of the state is kept but no longer vouches for anything: its fingerprint was
+    made with the old groups, and a stale vouch would let the no-change path answer for them.
+    """
+    path = os.path.join(venv, STATE_NAME)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            state = json.load(fh)
+    except _UNSURE:
+        state = None
+    if not isinstance(state, dict):
+        state = {"format": _FORMAT, "site_packages": [], "local_files": []}
+    state.pop("key", None)
+    state["groups"] = {k: list(v) for k, v in sorted(groups.items())}
+    try:
+        _write(path, state)
+    except OSError:
+        return
 
 
 def locked(spec: str) -> str | None:
@@ -110,8 +163,28 @@ def _trusted(
     venv = _venv_of(spec)
     with open(where(venv), encoding="utf-8") as fh:
         state = json.load(fh)
-    fits = state.get("format") == _FORMAT and state.get("key") == _key(spec, venv, state, options)
+    key = _key(spec, venv, state, _effective(options, state))
+    fits = state.get("format") == _FORMAT and state.get("key") == key
     return state if fits else None
+
+
+def _effective(
+    options: Mapping[str, Sequence[str]], state: Mapping[str, object]
+) -> Mapping[str, Sequence[str]]:
+    """*options*, with the state's remembered groups when they name no group themselves."""
+    if any(name in options for name in GROUP_OPTIONS):
+        return options
+    return {**options, **_groups(state)}
+
+
+def _groups(state: object) -> dict[str, list[str]]:
+    """The remembered group options of a state (none in a lock state, or an older one)."""
+    if not isinstance(state, dict):
+        raise TypeError(state)
+    groups = state.get("groups", {})
+    if not isinstance(groups, dict) or not set(groups) <= set(GROUP_OPTIONS):
+        raise TypeError(groups)
+    return {name: _strings(value) for name, value in groups.items()}
 
 
 def _write(path: str, state: dict[str, object]) -> None:

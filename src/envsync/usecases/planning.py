@@ -106,7 +106,7 @@ def policy(spec: Spec, reinstall: Iterable[NormalizedName] = ()) -> Policy:
     keep = set(spec.keep)
     if _same_path(spec.venv, Path(sys.prefix)):
         keep |= installed_dists.own_requirements()
-    return Policy(keep=frozenset(keep), reinstall=frozenset(reinstall))
+    return Policy(keep=frozenset(keep), reinstall=frozenset(reinstall), seed=spec.seed)
 
 
 def _same_path(a: Path, b: Path) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
-from envsync.core.planner import Change
+from envsync.core.planner import SEED, Change
 from envsync.errors import ApplyError, BuildError, EnvsyncError, Interrupted, RolledBackError
 from envsync.install import transaction
 from envsync.report import Planned, Step
@@ -79,6 +79,10 @@ def sync(
             installer.install(info, wanted, **where)
         if removed := the_plan.of(Change.REMOVE):  # moved aside by the transaction
             reporter.emit(Step(what=f"removed {len(removed)} package(s)"))
+        # Inside the transaction: a failing ensurepip puts the venv back as well.
+        if any(a.reason == SEED for a in the_plan.of(Change.INSTALL)):
+            reporter.emit(Step(what="putting pip in with the venv's ensurepip (seed = true)"))
+            create.seed(spec.venv)
         _verify(ctx, the_lock, chosen)
     return the_plan, info
 

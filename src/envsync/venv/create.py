@@ -34,6 +34,7 @@ __all__ = [
     "is_venv",
     "new_venv",
     "remove_stray_files",
+    "seed",
     "venv_python",
 ]
 
@@ -46,6 +47,25 @@ def venv_python(root: Path) -> Path:
     if os.name == "nt":
         return root / "Scripts" / "python.exe"
     return root / "bin" / "python"
+
+
+def seed(root: Path) -> None:
+    """Put pip into the venv at *root* with its own Python's ``ensurepip`` (``seed = true``).
+
+    ensurepip installs the pip wheel bundled with that Python: no index, no network, the
+    same pip ``python -m venv`` would have given (and, before Python 3.12, setuptools too).
+    """
+    python = venv_python(root)
+    argv = [str(python), "-I", "-m", "ensurepip", "--default-pip"]
+
+    def failed(output: str) -> VenvError:
+        return VenvError(
+            f"could not put pip into {root} with its Python's ensurepip: {output}",
+            hint="install your distribution's ensurepip (python3-venv on Debian and Ubuntu), "
+            "or set seed = false in env.toml and use `envsync run -- python -m ...`",
+        )
+
+    run(argv, env=clean_env(), error=failed)
 
 
 def is_venv(root: Path) -> bool:

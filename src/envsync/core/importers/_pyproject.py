@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from packaging.markers import Marker
@@ -10,7 +10,13 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
-from envsync.core.importers._model import Imported, ImportSourceError, merged, reason
+from envsync.core.importers._model import (
+    Imported,
+    ImportSourceError,
+    LocalSource,
+    merged,
+    reason,
+)
 from envsync.core.tomlcheck import TomlDecodeError, parse_toml
 
 if TYPE_CHECKING:
@@ -19,21 +25,49 @@ if TYPE_CHECKING:
 __all__ = ["from_pyproject"]
 
 
-def from_pyproject(text: str, *, name: str) -> Imported:
+def from_pyproject(text: str, *, name: str, project: str | None = None) -> Imported:
     """``[project]`` and ``[dependency-groups]`` of the pyproject.toml *text* (called *name*).
 
-    Extras become groups, PEP 735 includes are expanded, and the project itself is never a
-    dependency: ``me[extra]`` naming the project stands for that extra's requirements.
+    Extras become groups and PEP 735 includes are expanded; ``me[extra]`` naming the project
+    stands for that extra's requirements. With *project* (the pyproject's folder as env.toml
+    spells it), the project itself is a main dependency, installed editable from there, so
+    its tests run against its own sources; a pyproject without ``[project] name`` cannot be
+    installed, and a warning says it was left out.
     """
     try:
         data = parse_toml(text)
     except TomlDecodeError as exc:
         raise ImportSourceError(name, [f"{name}: not valid TOML ({exc.message})"]) from None
     try:
-        return _imported(data, _Pyproject(text, name))
+        imported = _imported(data, _Pyproject(text, name))
     except RecursionError:  # include-group or self-referencing extras, hundreds deep
         problem = f"{name}: include-group or extras naming each other nest too deeply"
         raise ImportSourceError(name, [problem]) from None
+    return imported if project is None else _with_project(imported, data, project)
+
+
+def _with_project(imported: Imported, data: Mapping[str, object], folder: str) -> Imported:
+    """*imported* with the project itself first among the dependencies, editable from *folder*."""
+    table = data.get("project")
+    own = table.get("name") if isinstance(table, dict) else None
+    if not isinstance(own, str) or not _is_name(own):
+        warning = (
+            f"{imported.origin} has no [project] name, so the project itself is not added "
+            "(only a named project can be installed); pass --no-project to leave it out quietly"
+        )
+        return replace(imported, warnings=(*imported.warnings, warning))
+    source = LocalSource(name=own, path=folder, editable=True)
+    return replace(
+        imported, dependencies=(own, *imported.dependencies), sources=(source, *imported.sources)
+    )
+
+
+def _is_name(text: str) -> bool:
+    """Whether *text* is a project name a requirement can ask for (and nothing more)."""
+    try:
+        return Requirement(text).name == text
+    except InvalidRequirement:
+        return False
 
 
 def _imported(data: Mapping[str, object], doc: _Pyproject) -> Imported:
