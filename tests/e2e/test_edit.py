@@ -125,6 +125,23 @@ def test_add_to_a_new_group_makes_it_and_installs_it(capsys, synced):
     assert envsync(capsys, "check", "--group", "docs", project=synced).code == 0
 
 
+def test_edits_keep_the_groups_the_venv_was_applied_with(capsys, synced):
+    assert envsync(capsys, "add", "--group", "docs", "delta", project=synced).code == 0
+    assert envsync(capsys, "add", "--group", "tools", "cli-tool", project=synced).code == 0
+    # The second add installed its group beside the first one's, not instead of it.
+    assert {"delta", "cli-tool"} <= set(venv_packages(synced))
+
+    assert envsync(capsys, "remove", "alpha", project=synced).code == 0
+    installed = venv_packages(synced)
+    assert "alpha" not in installed
+    assert {"delta", "cli-tool"} <= set(installed)
+    # A plain apply and check afterwards mean the same groups: nothing to do, in sync.
+    result = envsync(capsys, "apply", project=synced)
+    assert result.code == 0, result
+    assert "No changes" in result.out
+    assert envsync(capsys, "check", project=synced).code == 0
+
+
 def test_add_with_no_apply_locks_and_leaves_the_venv(capsys, synced):
     venv = tree_digest(synced / ".venv")
     lock = (synced / "pylock.toml").read_bytes()

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from envsync.core.selection import GroupSelection
-from envsync.usecases.remembered import as_options, from_options, without_unknown
+from envsync.usecases.remembered import as_options, from_options, with_group, without_unknown
 
 NAMES = st.lists(st.sampled_from(["dev", "docs", "Test_Tools", "old"]), max_size=3).map(tuple)
 SELECTIONS = st.builds(
@@ -79,3 +79,28 @@ def test_nothing_dropped_is_kept_and_everything_kept_is_known(selection: GroupSe
     assert "old" not in (*kept.groups, *kept.only)
     assert set(dropped) <= {"old"}
     assert (kept.all_groups, kept.no_default) == (selection.all_groups, selection.no_default)
+
+
+@pytest.mark.parametrize(
+    ("selection", "expected"),
+    [
+        pytest.param(GroupSelection(), GroupSelection(groups=("docs",)), id="defaults"),
+        pytest.param(
+            GroupSelection(groups=("dev",)), GroupSelection(groups=("dev", "docs")), id="beside"
+        ),
+        pytest.param(GroupSelection(groups=("docs",)), GroupSelection(groups=("docs",)), id="has"),
+        pytest.param(
+            GroupSelection(only=("dev",)), GroupSelection(only=("dev", "docs")), id="only"
+        ),
+        pytest.param(GroupSelection(all_groups=True), GroupSelection(all_groups=True), id="all"),
+        pytest.param(
+            GroupSelection(no_default=True),
+            GroupSelection(groups=("docs",), no_default=True),
+            id="no-default",
+        ),
+    ],
+)
+def test_an_edited_group_is_installed_beside_the_remembered_ones(
+    selection: GroupSelection, expected: GroupSelection
+) -> None:
+    assert with_group(selection, "docs") == expected

@@ -24,11 +24,10 @@ from packaging.utils import canonicalize_name
 
 from envsync.core import lockfile, specedit
 from envsync.core.lockmerge import split
-from envsync.core.selection import GroupSelection
 from envsync.core.spec import parse_spec
 from envsync.core.tomlcheck import closest
 from envsync.errors import EnvsyncError, SpecError
-from envsync.usecases import project
+from envsync.usecases import project, remembered
 from envsync.usecases.apply import apply_in
 from envsync.usecases.context import start
 from envsync.usecases.lock import lock_for, outcome_of, upgraded
@@ -43,6 +42,7 @@ if TYPE_CHECKING:
     from packaging.version import Version
     from tomlkit.toml_document import TOMLDocument
 
+    from envsync.core.selection import GroupSelection
     from envsync.core.spec import Spec
     from envsync.core.specedit import Bounds, LineChanges
     from envsync.usecases.apply import Outcome
@@ -145,7 +145,7 @@ def add(
                 ctx, project=dataclasses.replace(ctx.project, spec=final.spec)
             )
             new = _stamped(ctx, new)
-        applied = _apply(ctx, new, mode, _installing(group))
+        applied = _apply(ctx, new, mode, _installing(ctx, group))
     return _write(ctx, new, applied, opened, final, unbounded=unbounded)
 
 
@@ -167,7 +167,7 @@ def remove(
     with _intact("env.toml and pylock.toml were"):
         ctx = start(edited.spec, services)
         new = _lock(ctx)
-        applied = _apply(ctx, new, mode, _installing(group))
+        applied = _apply(ctx, new, mode, _installing(ctx, group))
     return _write(ctx, new, applied, opened, edited)
 
 
@@ -294,9 +294,14 @@ def _stamped(ctx: RunContext, lock: Pylock) -> Pylock:
     return lockfile.build_lock(spec=ctx.spec, resolutions=parts, local=ctx.project.local.hashes)
 
 
-def _installing(group: str | None) -> GroupSelection | None:
-    """The groups the apply installs: the defaults, and the group just edited."""
-    return None if group is None else GroupSelection(groups=(group,))
+def _installing(ctx: RunContext, group: str | None) -> GroupSelection | None:
+    """The groups the apply installs: the venv's remembered ones, and the group just edited.
+
+    None: what apply chooses without options (the remembered groups, else the defaults).
+    """
+    if group is None:
+        return None
+    return remembered.with_group(remembered.stored(ctx.spec.venv), group)
 
 
 def _apply(
@@ -308,9 +313,12 @@ def _apply(
     held = project.LockFile(
         path=ctx.project.lock.path, lock=new, text=None, info=lockfile.info(new)
     )
-    return apply_in(
+    done = apply_in(
         dataclasses.replace(ctx, project=dataclasses.replace(ctx.project, lock=held)), groups=groups
     )
+    # As after `apply`: the next command without group options means these groups.
+    remembered.keep(ctx.spec.venv, done.selection)
+    return done
 
 
 def _write(

@@ -24,7 +24,15 @@ if TYPE_CHECKING:
 
     from envsync.report import Reporter
 
-__all__ = ["as_options", "from_options", "keep", "recall", "without_unknown"]
+__all__ = [
+    "as_options",
+    "from_options",
+    "keep",
+    "recall",
+    "stored",
+    "with_group",
+    "without_unknown",
+]
 
 
 def recall(
@@ -48,6 +56,20 @@ def recall(
             )
         )
     return selection
+
+
+def stored(venv: Path) -> GroupSelection:
+    """The group options *venv* remembers, as they were stored (nothing: the defaults)."""
+    return from_options(nochange.remembered(venv) or {})
+
+
+def with_group(selection: GroupSelection, group: str) -> GroupSelection:
+    """*selection* that also installs *group* (as ``add --group`` needs it). PURE."""
+    if selection.all_groups:
+        return selection
+    if selection.only:
+        return replace(selection, only=tuple(dict.fromkeys((*selection.only, group))))
+    return replace(selection, groups=tuple(dict.fromkeys((*selection.groups, group))))
 
 
 def keep(venv: Path, selection: GroupSelection) -> None:
