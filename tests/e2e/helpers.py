@@ -100,10 +100,11 @@ def venv_python(root: Path) -> Path:
     return root / ".venv" / "bin" / "python"
 
 
-def venv_packages(root: Path) -> dict[str, str]:
-    """What the venv itself reports as installed (name -> version), like `pip list`."""
+def venv_packages(root: Path, *, venv: Path | None = None) -> dict[str, str]:
+    """What the venv (*root*'s .venv, or *venv*) reports as installed, like `pip list`."""
+    python = venv_python(root) if venv is None else venv / "bin" / "python"
     proc = subprocess.run(
-        [str(venv_python(root)), "-c", _LIST_DISTS],
+        [str(python), "-c", _LIST_DISTS],
         capture_output=True,
         text=True,
         check=True,

@@ -317,3 +317,33 @@ def test_other_commands_never_import_tomlkit(synced):
     assert result.returncode == 0
     assert " tomlkit\n" not in result.stderr
     assert " envsync.core.specedit\n" not in result.stderr
+
+
+def test_env_applies_the_edit_to_that_environment_with_its_groups(capsys, synced):
+    spec = synced / "env.toml"
+    spec.write_text(
+        spec.read_text("utf-8") + '\n[groups]\ndev = []\n\n[envs.tools]\ngroups = ["dev"]\n',
+        "utf-8",
+    )
+    default_venv = tree_digest(synced / ".venv")
+
+    result = envsync(capsys, "add", "-e", "tools", "--group", "dev", "cli-tool", project=synced)
+
+    assert result.code == 0, result
+    tools = synced / ".venvs" / "tools"
+    assert {"alpha", "cli-tool"} <= set(venv_packages(synced, venv=tools))
+    assert tree_digest(synced / ".venv") == default_venv  # only the named one was applied
+    assert envsync(capsys, "check", "-e", "tools", project=synced).code == 0
+    # The lock is everyone's, and the default environment installs no dev: still in sync.
+    assert envsync(capsys, "check", project=synced).code == 0
+    assert "cli-tool" in (synced / "pylock.toml").read_text("utf-8")
+
+
+def test_an_unknown_env_changes_nothing(capsys, synced):
+    before = _state(synced)
+
+    result = envsync(capsys, "add", "-e", "tols", "gamma", project=synced)
+
+    assert result.code == 1
+    assert "there is no environment named 'tols'" in result.err
+    assert _state(synced) == before

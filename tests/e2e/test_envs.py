@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +20,6 @@ from envsync.errors import InterpreterNotFoundError
 from envsync.venv.interpreters import find_python
 
 from helpers import envsync, lock_packages, read_lock, venv_packages
-from support import isolated_env
 
 if TYPE_CHECKING:
     from support.pkgindex import PackageIndex
@@ -82,22 +80,6 @@ def run(capsys: pytest.CaptureFixture[str], root: Path, *args: str) -> Result:
     return envsync(capsys, command, "--spec", str(root / "env.toml"), *rest)
 
 
-def packages(venv: Path) -> dict[str, str]:
-    """What the venv at *venv* holds (name -> version), as it reports it."""
-    script = (
-        "import importlib.metadata as m, json; print(json.dumps({d.metadata['Name'].lower(): "
-        "d.version for d in m.distributions()}))"
-    )
-    proc = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", script],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=isolated_env(),
-    )
-    return dict(json.loads(proc.stdout))
-
-
 @pytest.fixture
 def applied(capsys: pytest.CaptureFixture[str], project: Path) -> Path:
     """The project with ``apply --all-envs`` done."""
@@ -110,7 +92,10 @@ def applied(capsys: pytest.CaptureFixture[str], project: Path) -> Path:
 def test_apply_all_envs_builds_each_venv_from_one_lock(
     capsys: pytest.CaptureFixture[str], applied: Path
 ) -> None:
-    py311, py312 = packages(applied / ".venvs/py311"), packages(applied / ".venvs/py312")
+    py311, py312 = (
+        venv_packages(applied, venv=applied / ".venvs/py311"),
+        venv_packages(applied, venv=applied / ".venvs/py312"),
+    )
     # Each its own groups, each its own Python's choice, and a shared package alike.
     assert py311 == {
         "alpha": "2.0", "beta": "2.0", "epsilon": "1.0", "zeta": "1.0", "kappa": "0.9",

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from envsync.cli import text
 from envsync.cli._data import lock_data, outcome_data
 from envsync.cli._locking import holding, remember_lock
+from envsync.core.specenvs import DEFAULT_ENV
 from envsync.errors import EXIT_OK
 
 if TYPE_CHECKING:
@@ -22,7 +23,18 @@ if TYPE_CHECKING:
     from envsync.core.spec import Spec
     from envsync.usecases.edit import EditMode, EditOutcome
 
-__all__ = ["add_edit_modes", "edit_data", "edit_text", "finish", "guarded", "mode_of"]
+__all__ = ["add_edit_modes", "add_env", "edit_data", "edit_text", "finish", "guarded", "mode_of"]
+
+
+def add_env(parser: argparse.ArgumentParser) -> None:
+    """-e/--env NAME: the one environment applied after the edit (the lock is everyone's)."""
+    parser.add_argument(
+        "-e",
+        "--env",
+        metavar="NAME",
+        help="apply to the environment NAME of env.toml's [envs] afterwards, with its groups "
+        "(default: [env]); the edit and the lock are shared by every environment",
+    )
 
 
 def add_edit_modes(parser: argparse.ArgumentParser, *, dry_run: bool = False) -> None:
@@ -75,7 +87,8 @@ def finish(
     """Run the edit under the venv's lock, then show (or report) what it changed."""
     with guarded(spec, args, ctx):
         outcome = run()
-        if outcome.lock is not None and outcome.written:
+        # As apply: `lock`'s no-change answer is for [env]'s venv.
+        if outcome.lock is not None and outcome.written and spec.env_name == DEFAULT_ENV:
             remember_lock(spec, outcome.lock)
     for bare in outcome.unbounded:
         why = "--frozen resolves nothing" if outcome.lock is None else "nothing was resolved for it"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from envsync.cli._editing import add_edit_modes, finish, mode_of
+from envsync.cli._editing import add_edit_modes, add_env, finish, mode_of
 from envsync.cli._options import add_json, add_lock_timeout
 from envsync.core.specedit import BOUNDS
 from envsync.usecases import edit
@@ -34,6 +34,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="the bound a bare name gets from the version resolved: lower >=X.Y (default), "
         "major >=X.Y,<X+1, minor >=X.Y.Z,<X.Y+1, exact ==X.Y.Z",
     )
+    add_env(parser)
     add_edit_modes(parser)
     add_json(parser)
     add_lock_timeout(parser)
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     """Edit, lock, apply; say what changed in env.toml, the lock and the venv."""
     opened = edit.open_spec(args.spec)
     return finish(
-        opened.spec,
+        edit.for_env(opened.spec, args.env),  # the venv held is the one applied
         args,
         ctx,
         lambda: edit.add(
@@ -52,6 +53,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             group=args.group,
             bounds=args.bounds,
             mode=mode_of(args),
+            env=args.env,
             services=Services(reporter=ctx.reporter()),
         ),
     )

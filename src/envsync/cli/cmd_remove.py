@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from envsync.cli._editing import add_edit_modes, finish, mode_of
+from envsync.cli._editing import add_edit_modes, add_env, finish, mode_of
 from envsync.cli._options import add_json, add_lock_timeout
 from envsync.usecases import edit
 from envsync.usecases.backends import Services
@@ -21,6 +21,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--group", metavar="NAME", help="remove from [groups] NAME, not from [env] dependencies"
     )
+    add_env(parser)
     add_edit_modes(parser)
     add_json(parser)
     add_lock_timeout(parser)
@@ -30,7 +31,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     """Edit, lock (pruned, without a resolver, where it can), apply; say what changed."""
     opened = edit.open_spec(args.spec)
     return finish(
-        opened.spec,
+        edit.for_env(opened.spec, args.env),  # the venv held is the one applied
         args,
         ctx,
         lambda: edit.remove(
@@ -38,6 +39,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             args.packages,
             group=args.group,
             mode=mode_of(args),
+            env=args.env,
             services=Services(reporter=ctx.reporter()),
         ),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from envsync.cli._editing import add_edit_modes, finish, mode_of
+from envsync.cli._editing import add_edit_modes, add_env, finish, mode_of
 from envsync.cli._options import add_groups, add_json, add_lock_timeout
 from envsync.cli._selection import selection
 from envsync.usecases import edit, project
@@ -25,6 +25,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="a package of pylock.toml to upgrade (default: every package)",
     )
     add_groups(parser)
+    add_env(parser)
     add_edit_modes(parser, dry_run=True)
     add_json(parser)
     add_lock_timeout(parser)
@@ -34,13 +35,14 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     """Relock with the packages unpinned, apply; say each version that moved, per target."""
     spec = project.load_spec(args.spec)
     return finish(
-        spec,
+        edit.for_env(spec, args.env),  # the venv held is the one applied
         args,
         ctx,
         lambda: edit.upgrade(
             spec,
             args.packages,
             mode=mode_of(args),
+            env=args.env,
             groups=selection(args),
             services=Services(reporter=ctx.reporter()),
         ),

@@ -24,10 +24,11 @@ from packaging.utils import canonicalize_name
 
 from envsync.core import lockfile, specedit
 from envsync.core.lockmerge import split
+from envsync.core.selection import GroupSelection
 from envsync.core.spec import parse_spec
 from envsync.core.tomlcheck import closest
 from envsync.errors import EnvsyncError, SpecError
-from envsync.usecases import project, remembered
+from envsync.usecases import envs, project, remembered
 from envsync.usecases.apply import apply_in
 from envsync.usecases.context import start
 from envsync.usecases.lock import lock_for, outcome_of, upgraded
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
     from packaging.version import Version
     from tomlkit.toml_document import TOMLDocument
 
-    from envsync.core.selection import GroupSelection
     from envsync.core.spec import Spec
     from envsync.core.specedit import Bounds, LineChanges
     from envsync.usecases.apply import Outcome
@@ -56,6 +56,7 @@ __all__ = [
     "NotChangedError",
     "Opened",
     "add",
+    "for_env",
     "open_spec",
     "remove",
     "upgrade",
@@ -121,9 +122,13 @@ def add(
     group: str | None = None,
     bounds: Bounds = "lower",
     mode: EditMode = "apply",
+    env: str | None = None,
     services: Services | None = None,
 ) -> EditOutcome:
-    """Add (or replace) *texts* in env.toml's main dependencies or *group*, then lock, apply."""
+    """Add (or replace) *texts* in env.toml's main dependencies or *group*, then lock, apply.
+
+    The apply is to the environment *env* (``-e NAME``), else the default one.
+    """
     texts = [t.strip() for t in texts]
     requirements = [specedit.requirement(t) for t in texts]  # every one checked first
     document = specedit.load(opened.text)
@@ -137,12 +142,12 @@ def add(
         ]
         return _frozen(opened, first, unbounded=tuple(bare))
     with _intact("env.toml and pylock.toml were"):
-        ctx = start(first.spec, services)
+        ctx = start(for_env(first.spec, env), services)
         new = _lock(ctx)
         final, unbounded = _bounded(opened, new, document, texts, group=group, bounds=bounds)
         if final.text != first.text:
             ctx = dataclasses.replace(
-                ctx, project=dataclasses.replace(ctx.project, spec=final.spec)
+                ctx, project=dataclasses.replace(ctx.project, spec=for_env(final.spec, env))
             )
             new = _stamped(ctx, new)
         applied = _apply(ctx, new, mode, _installing(ctx, group))
@@ -155,6 +160,7 @@ def remove(
     *,
     group: str | None = None,
     mode: EditMode = "apply",
+    env: str | None = None,
     services: Services | None = None,
 ) -> EditOutcome:
     """Remove *names* from env.toml's main dependencies or *group*, then lock, apply.
@@ -165,7 +171,7 @@ def remove(
     if mode == "frozen":
         return _frozen(opened, edited)
     with _intact("env.toml and pylock.toml were"):
-        ctx = start(edited.spec, services)
+        ctx = start(for_env(edited.spec, env), services)
         new = _lock(ctx)
         applied = _apply(ctx, new, mode, _installing(ctx, group))
     return _write(ctx, new, applied, opened, edited)
@@ -177,12 +183,14 @@ def upgrade(
     *,
     mode: EditMode = "apply",
     groups: GroupSelection | None = None,
+    env: str | None = None,
     services: Services | None = None,
 ) -> EditOutcome:
     """Lock again with *names* (or every package) unpinned, then apply.
 
     An unknown name is an error naming the closest package of the lock.
     """
+    spec = for_env(spec, env)
     ctx = start(spec, services)
     _check_locked(ctx, names)
     with _intact("pylock.toml was"):
@@ -194,7 +202,8 @@ def upgrade(
             change: LockChange = "unchanged" if lockfile.dumps(new) == existing else "updated"
             lock = outcome_of(ctx, new, "created" if existing is None else change)
             return EditOutcome(spec_path=spec.path, lines=_NONE, lock=lock, written=False)
-        applied = _apply(ctx, new, mode, groups)
+        chosen = envs.groups_for(spec, groups or GroupSelection())
+        applied = _apply(ctx, new, mode, None if chosen.is_empty() else chosen)
     return _write(ctx, new, applied, None, None)
 
 
@@ -294,14 +303,22 @@ def _stamped(ctx: RunContext, lock: Pylock) -> Pylock:
     return lockfile.build_lock(spec=ctx.spec, resolutions=parts, local=ctx.project.local.hashes)
 
 
-def _installing(ctx: RunContext, group: str | None) -> GroupSelection | None:
-    """The groups the apply installs: the venv's remembered ones, and the group just edited.
+def for_env(spec: Spec, env: str | None) -> Spec:
+    """*spec* for the environment named *env* (its venv, Python, keep), else as it is."""
+    return spec if env is None else envs.pick(spec, [env])[0]
 
+
+def _installing(ctx: RunContext, group: str | None) -> GroupSelection | None:
+    """The groups the apply installs: the environment's, and the group just edited.
+
+    The environment's are its own (``[envs.NAME] groups``), else the ones its venv remembers.
     None: what apply chooses without options (the remembered groups, else the defaults).
     """
+    own = envs.groups_for(ctx.spec, GroupSelection())
     if group is None:
-        return None
-    return remembered.with_group(remembered.stored(ctx.spec.venv), group)
+        return None if own.is_empty() else own
+    base = remembered.stored(ctx.spec.venv) if own.is_empty() else own
+    return remembered.with_group(base, group)
 
 
 def _apply(
