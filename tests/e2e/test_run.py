@@ -47,6 +47,24 @@ def test_run_on_a_synced_venv_starts_no_install(project: Path, package_index: Pa
     assert len(package_index.requests) == requests
 
 
+def test_a_relock_before_the_command_says_what_changed_on_stderr(
+    project: Path, package_index: PackageIndex
+) -> None:
+    assert envsync_process(project, "run", "--", "python", "-c", "pass").returncode == 0
+    write_spec(
+        project, ["alpha", "gamma"], index_url=package_index.url, groups={"dev": ["cli-tool"]}
+    )
+
+    result = envsync_process(project, "run", "--", "python", "-c", "print('hi')")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "hi\n"  # the command's stdout stays its own
+    # As `envsync apply` says it: the lock's changes per target, and what was applied.
+    assert "pylock.toml updated" in result.stderr
+    assert "    + gamma 1.0" in result.stderr
+    assert "1 installed" in result.stderr
+
+
 def test_the_exit_code_is_passed_through(project: Path) -> None:
     result = envsync_process(project, "run", "--", "python", "-c", "raise SystemExit(7)")
     assert result.returncode == 7

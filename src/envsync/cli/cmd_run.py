@@ -6,6 +6,7 @@ import argparse
 import functools
 from typing import TYPE_CHECKING
 
+from envsync.cli import text
 from envsync.cli._context import Context
 from envsync.cli._locking import notice
 from envsync.cli._multienv import each_env
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 
     from envsync.core.selection import GroupSelection
     from envsync.core.spec import Spec
+    from envsync.usecases.apply import Outcome
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -49,7 +51,7 @@ def _run(
     if not args.no_sync:
         # Everything envsync says goes to stderr: the command's stdout stays its own.
         quiet = Context(args=args, out=ctx.err, err=ctx.err)
-        run_command.sync(
+        done = run_command.sync(
             spec,
             groups=groups,
             mode=args.mode,
@@ -57,7 +59,17 @@ def _run(
             notice=notice(ctx),
             reporter=quiet.reporter(),
         )
+        if done is not None:  # what changed, as `envsync apply` says it
+            _said(quiet, done)
     return run_command.run_in(spec, argv, synced=not args.no_sync, notice=_notice(ctx))
+
+
+def _said(ctx: Context, done: Outcome) -> None:
+    """What apply did and, after a relock, the lock's changes per target."""
+    if not done.plan.is_empty():
+        ctx.write(text.applied_text(done))
+    if done.lock.changes:
+        ctx.write(text.lock_text(done.lock))
 
 
 def _notice(ctx: Context) -> Callable[[str], None]:

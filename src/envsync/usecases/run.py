@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from envsync.core.spec import Spec
     from envsync.report import Reporter
+    from envsync.usecases.apply import Outcome
     from envsync.usecases.lock import Mode
 
 __all__ = ["activated", "outside", "run_in", "sync"]
@@ -39,8 +40,8 @@ def sync(
     timeout: float,
     notice: Callable[[str], None],
     reporter: Reporter,
-) -> None:
-    """The fast check first; apply only when the venv or lock differs.
+) -> Outcome | None:
+    """The fast check first; apply only when the venv or lock differs (its outcome).
 
     Both under the venv's lock, so no other envsync changes the venv between the check and
     the apply. The lock is released before the command starts: a long-running command must
@@ -52,7 +53,7 @@ def sync(
         if check_in(ctx, groups=groups).in_sync():
             if groups != GroupSelection():  # remembered, as an apply with them would be
                 remembered.keep(spec.venv, groups)
-            return
+            return None
         done = apply_in(ctx, groups=groups, mode=mode)
         # What `envsync apply` with these options would leave: its no-change path answers.
         options = remembered.as_options(done.selection)
@@ -64,6 +65,7 @@ def sync(
             options={**options, **({_MODE_FLAG[mode]: [""]} if mode in _MODE_FLAG else {})},
             groups=options,
         )
+    return done
 
 
 def run_in(spec: Spec, argv: Sequence[str], *, synced: bool, notice: Callable[[str], None]) -> int:
