@@ -57,6 +57,22 @@ def test_nothing_is_recorded_where_nothing_is_offered(
     assert coremetadata.requires_dist(local) is None
 
 
+def test_a_file_the_page_does_not_offer_is_asked_for_and_costs_nothing_when_absent(
+    fresh_index: PackageIndex, tmp_path: Path
+) -> None:
+    fresh_index.add(build_wheel(tmp_path, "omega", "1.0", requires=["beta>=1.0"]))
+    fresh_index.offer_metadata = False  # a mirror that passes the pages on without the offer
+    wheel = listed(fresh_index, "omega")["omega-1.0-py3-none-any.whl"]
+    assert wheel.core_metadata is None
+
+    assert [str(r) for r in coremetadata.requires_dist(wheel) or ()] == ["beta>=1.0"]
+    # Not served at all, or not over HTTP: nothing recorded, and no error.
+    missing = replace(wheel, url=wheel.url.replace("omega-1.0", "omega-9.9"))
+    assert coremetadata.requires_dist(missing) is None
+    local = replace(wheel, url=(tmp_path / "omega-1.0-py3-none-any.whl").as_uri())
+    assert coremetadata.requires_dist(local) is None
+
+
 @pytest.fixture
 def guarded_index(wheelhouse: Path, tmp_path: Path) -> Iterator[PackageIndex]:
     index = PackageIndex(wheelhouse, auth=("user", "secret")).start()
@@ -74,6 +90,8 @@ def test_a_refusal_or_an_unreadable_file_is_an_error(
     ]
     with pytest.raises(IndexUnreachableError, match="cannot read the metadata file"):
         coremetadata.requires_dist(wheel)  # no login: 401
+    # Where the page did not vouch for the file, a refusal only costs the texts.
+    assert coremetadata.requires_dist(replace(wheel, core_metadata=None)) is None
     (tmp_path / "folder.whl.metadata").mkdir()
     folder = simpleapi.IndexFile(
         filename="folder.whl",

@@ -269,3 +269,16 @@ def test_no_lock_a_stale_lock_and_a_bad_depth(
     assert bad.code == 64
     assert "expected a whole number of levels (0 or more), found '-1'" in bad.err
     assert envsync(capsys, "tree", "--depth", "x", project=project).code == 64
+
+
+def test_a_mirror_that_leaves_out_the_metadata_offer_still_gives_the_texts(
+    capsys: pytest.CaptureFixture[str], fresh_index: PackageIndex, tmp_path: Path
+) -> None:
+    fresh_index.offer_metadata = False
+    root = write_project(tmp_path / "project", fresh_index, "pip-tools")
+    assert envsync(capsys, "lock", project=root).code == 0
+
+    result = envsync(capsys, "why", "beta", project=root)
+
+    assert result.code == 0, result
+    assert result.out == WHY_BETA

@@ -150,19 +150,19 @@ def _html_page(title: str, anchors: list[str]) -> bytes:
     return (head + "<br>\n".join(anchors) + "\n</body></html>\n").encode()
 
 
-def _file_anchor(dist: DistFile) -> str:
+def _file_anchor(dist: DistFile, *, offer: bool = True) -> str:
     attrs = f'href="{_file_href(dist)}#sha256={dist.sha256}"'
     if dist.requires_python:
         attrs += f' data-requires-python="{html.escape(dist.requires_python)}"'
-    if dist.metadata_sha256:
+    if offer and dist.metadata_sha256:
         digest = f"sha256={dist.metadata_sha256}"
         attrs += f' data-dist-info-metadata="{digest}" data-core-metadata="{digest}"'
     return f"<a {attrs}>{html.escape(dist.filename)}</a>"
 
 
-def _json_file(dist: DistFile) -> dict[str, object]:
+def _json_file(dist: DistFile, *, offer: bool = True) -> dict[str, object]:
     metadata: dict[str, str] | bool = (
-        {"sha256": dist.metadata_sha256} if dist.metadata_sha256 else False
+        {"sha256": dist.metadata_sha256} if offer and dist.metadata_sha256 else False
     )
     return {
         "filename": dist.filename,
@@ -190,13 +190,20 @@ def render_index(projects: list[str], *, as_json: bool) -> Response:
     return Response(status=200, body=page, content_type=HTML_TYPE, headers=_VARY)
 
 
-def render_project(project: str, dists: list[DistFile], *, as_json: bool) -> Response:
-    """Render `/simple/<project>/`: every file of one project."""
+def render_project(
+    project: str, dists: list[DistFile], *, as_json: bool, offer_metadata: bool = True
+) -> Response:
+    """Render `/simple/<project>/`: every file of one project.
+
+    Without *offer_metadata* the page does not say that `<file>.metadata` is served (it
+    still is), as some mirrors leave PEP 658's offer out of the pages they pass on.
+    """
     if as_json:
         versions = list(dict.fromkeys(d.version for d in dists))
-        files = [_json_file(d) for d in dists]
+        files = [_json_file(d, offer=offer_metadata) for d in dists]
         return _json_response({"name": project, "versions": versions, "files": files})
-    page = _html_page(f"Links for {project}", [_file_anchor(d) for d in dists])
+    anchors = [_file_anchor(d, offer=offer_metadata) for d in dists]
+    page = _html_page(f"Links for {project}", anchors)
     return Response(status=200, body=page, content_type=HTML_TYPE, headers=_VARY)
 
 
@@ -212,6 +219,8 @@ class PackageIndex(LoopbackSite):
         self.auth = auth
         self.page_cache_control: str | None = None
         """When set, project pages carry this Cache-Control header and an ETag (304 on match)."""
+        self.offer_metadata = True
+        """False: pages leave out PEP 658's offer of `<file>.metadata`, which is still served."""
         self.file_delay = 0.0
         """Seconds to wait before answering a request for a file: a slow download, which
         keeps the process that downloads alive long enough to be watched."""
@@ -349,7 +358,9 @@ class PackageIndex(LoopbackSite):
         dists = [d for d in self.files() if d.project == bare]
         if not dists:
             return _not_found(bare)
-        page = render_project(bare, dists, as_json=wants_json(accept))
+        page = render_project(
+            bare, dists, as_json=wants_json(accept), offer_metadata=self.offer_metadata
+        )
         if self.page_cache_control is None:
             return page
         etag = f'"{hashlib.sha256(page.body).hexdigest()[:16]}"'

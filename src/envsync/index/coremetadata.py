@@ -34,13 +34,14 @@ def requires_dist(
 ) -> tuple[Requirement, ...] | None:
     """The Requires-Dist of the wheel *file*, from its PEP 658 metadata file.
 
-    None when the page offers no metadata file with a sha256 for it, or the index answers
-    404 (nothing recorded, nothing lost: the edges are still in the lock). An unreadable
-    line is skipped (pip would refuse the wheel before envsync saw it).
+    None when the index answers 404 (nothing recorded, nothing lost: the edges are still
+    in the lock). An unreadable line is skipped (pip would refuse the wheel before envsync
+    saw it). A page that offers no metadata file is asked anyway (``_unoffered``).
     """
     if file.core_metadata is None:
-        return None
-    body = _fetch(f"{file.url}.metadata", file.core_metadata, login)
+        body = _unoffered(f"{file.url}.metadata", login)
+    else:
+        body = _fetch(f"{file.url}.metadata", file.core_metadata, login)
     if body is None:
         return None
     headers = email.parser.BytesHeaderParser().parsebytes(body)
@@ -72,6 +73,25 @@ def _fetch(url: str, sha256: str, login: Login | None) -> bytes | None:
     if got.lower() != sha256.lower():
         msg = redact(f"the metadata file {url} does not match its sha256 on the index page")
         raise HashMismatchError(msg, hint="the index serves a broken file: tell its operators")
+    return out.getvalue()
+
+
+def _unoffered(url: str, login: Login | None) -> bytes | None:
+    """The metadata file at *url* that the page did not offer; None on any failure.
+
+    Some mirrors serve the file beside each wheel and leave PEP 658's offer (with its
+    sha256) out of the pages they pass on. Without a sha256 nothing vouches for it, so it
+    is used only for what is informational (the texts `envsync why` shows, never what is
+    installed), and its absence, a refusal or a broken answer costs nothing but those texts.
+    """
+    if not url.startswith(("https:", "http:")):
+        return None
+    out = io.BytesIO()
+    try:
+        simpleapi.download(url, out, login)
+    except (urllib.error.URLError, OSError, IndexUnreachableError) as exc:
+        _LOG.debug("%s: no metadata file (%s)", redact(url), exc)
+        return None
     return out.getvalue()
 
 

@@ -239,16 +239,17 @@ def _requires(
     """The Requires-Dist lines of the version that name one of its dependencies, sorted.
 
     Read from the metadata file of one wheel (the first by name that the page offers one
-    for: every wheel of a version declares the same requirements), so the same version
-    records the same lines whichever target or resolver locked it. Nothing without one.
+    for, else the first by name: every wheel of a version declares the same requirements),
+    so the same version records the same lines whichever target or resolver locked it.
+    Nothing for a version without wheels.
     """
-    offered = sorted(
-        (f for f in files if f.core_metadata and f.filename.endswith(".whl")),
-        key=lambda f: f.filename,
+    wheels = sorted(
+        (f for f in files if f.filename.endswith(".whl")),
+        key=lambda f: (f.core_metadata is None, f.filename),
     )
-    if not offered or not base.dependencies:
+    if not wheels or not base.dependencies:
         return ()
-    wheel = offered[0]
+    wheel = wheels[0]
     login = credentials.login_for(wheel.url, upstreams)
     found = listings.requires(wheel.url, lambda: coremetadata.requires_dist(wheel, login))
     wanted = set(base.dependencies)
