@@ -282,3 +282,16 @@ def test_a_mirror_that_leaves_out_the_metadata_offer_still_gives_the_texts(
 
     assert result.code == 0, result
     assert result.out == WHY_BETA
+
+
+def test_without_group_options_why_reads_the_groups_the_venv_was_applied_with(
+    capsys: pytest.CaptureFixture[str], fresh_index: PackageIndex, tmp_path: Path
+) -> None:
+    root = write_project(tmp_path / "project", fresh_index, "pip-tools")
+    assert envsync(capsys, "why", "zeta", project=root).code == 1  # no venv: the defaults
+    assert envsync(capsys, "apply", "--group", "dev", project=root).code == 0
+
+    result = envsync(capsys, "why", "zeta", project=root)
+
+    assert result.code == 0, result
+    assert "<- group dev" in result.out

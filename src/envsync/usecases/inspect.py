@@ -16,7 +16,7 @@ from envsync.core import lockgraph
 from envsync.core.targets import describe
 from envsync.core.tomlcheck import closest
 from envsync.errors import MissingLockError, PackageNotInstalledError
-from envsync.usecases import locktargets, project, target
+from envsync.usecases import locktargets, project, remembered, target
 from envsync.usecases.context import start
 
 # export's choice of a named target, shared: one meaning of --platform / --python
@@ -130,6 +130,8 @@ def _choose(
 ) -> _Chosen:
     """The target (this machine's, or the named one of the lock's) and the groups, as export."""
     spec = ctx.spec
+    if platform is None and python is None:  # this machine's: the venv's groups, as check
+        groups = remembered.recall(groups, spec.venv, known=info.groups, reporter=reporter)
     chosen = choose_groups(spec, groups, lock=info)  # the lock's groups, as export
     if platform is None and python is None:
         found = target.find_target(spec, reporter, ctx.prober)
