@@ -201,6 +201,21 @@ def test_envs_lists_each_state_and_changes_nothing(
     assert (project / "pylock.toml").read_bytes() == before
 
 
+def test_envs_shows_the_groups_a_venv_was_last_applied_with(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, package_index: PackageIndex
+) -> None:
+    spec = spec_text(package_index.url, default_python="3.11")
+    (tmp_path / "env.toml").write_text(spec, "utf-8")
+    assert run(capsys, tmp_path, "apply", "--group", "lint").code == 0
+
+    listed = run(capsys, tmp_path, "envs")
+
+    default = listed.out.splitlines()[1].split()
+    assert default[0] == "default"
+    assert "lint" in default  # what [env]'s venv holds, as check reads it
+    assert listed.out.splitlines()[1].endswith("in sync")
+
+
 def test_an_unknown_env_is_named_with_the_known_ones(
     capsys: pytest.CaptureFixture[str], project: Path
 ) -> None:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
     from pathlib import Path
 
+    from envsync.core.selection import Chosen
     from envsync.core.spec import Spec
     from envsync.usecases.check import CheckOutcome
 
@@ -153,8 +154,8 @@ def list_envs(spec: Spec) -> tuple[EnvStatus, ...]:
 
 def _status(spec: Spec) -> EnvStatus:
     asked = groups_for(spec, GroupSelection())
-    chosen = choose_groups(spec, asked)
-    state, version, reason = _state(spec, asked)
+    state, version, reason, chosen = _state(spec, asked)
+    chosen = chosen or choose_groups(spec, asked)
     return EnvStatus(
         name=spec.env_name,
         venv=spec.venv,
@@ -167,15 +168,21 @@ def _status(spec: Spec) -> EnvStatus:
     )
 
 
-def _state(spec: Spec, asked: GroupSelection) -> tuple[EnvState, str | None, str | None]:
-    """The state, the venv's Python version and why the lock is stale, as check finds them."""
+def _state(
+    spec: Spec, asked: GroupSelection
+) -> tuple[EnvState, str | None, str | None, Chosen | None]:
+    """The state, the venv's Python version, why the lock is stale, and the groups checked.
+
+    As check finds them: an environment that declares no groups is checked with those its
+    venv was last applied with.
+    """
     try:
         with naming(spec):
             found = check.check(spec, groups=asked)
     except LockError as exc:  # the lock serves no target of this venv's Python
-        return "lock stale", None, exc.message
+        return "lock stale", None, exc.message, None
     state = state_of(found)
-    return state, found.python, found.lock_reason if state == "lock stale" else None
+    return state, found.python, found.lock_reason if state == "lock stale" else None, found.chosen
 
 
 def state_of(found: CheckOutcome) -> EnvState:
