@@ -442,7 +442,7 @@ def is_edge(graph: lockgraph.Graph, parent: lockgraph.Node, child: str) -> bool:
     return any(e.child == child for e in graph.children[parent.name])
 
 
-@settings(max_examples=60, deadline=None)
+@settings(deadline=None)
 @given(graphs(), st.data())
 def test_every_path_why_prints_is_a_path_of_edges(
     drawn: tuple[dict[str, list[str]], list[str]], data: st.DataObject
@@ -470,7 +470,7 @@ def lines(nodes: tuple[lockgraph.Node, ...]) -> list[lockgraph.Node]:
     return found
 
 
-@settings(max_examples=60, deadline=None)
+@settings(deadline=None)
 @given(graphs(), st.booleans())
 def test_the_tree_shows_every_package_once_in_full(
     drawn: tuple[dict[str, list[str]], list[str]], invert: bool
