@@ -77,6 +77,14 @@ def test_parse_vcs(url: str, expected: VcsUrl | None) -> None:
         ("hg+https://h/r", "hg+ URLs are not supported: envsync locks git repositories only"),
         ("svn+https://h/r", "svn+ URLs are not supported: envsync locks git repositories only"),
         ("bzr+https://h/r", "bzr+ URLs are not supported: envsync locks git repositories only"),
+        ("git+ssh://git@h/r", None),
+        ("git+file:///srv/r", None),
+        ("git+GIT://h/r", None),
+        (
+            "git+ext::sh -c touch% /tmp/x",
+            "git+ext: URLs are not supported: use git+https, git+ssh or git+file",
+        ),
+        ("git+fd::17", "git+fd: URLs are not supported: use git+https, git+ssh or git+file"),
     ],
 )
 def test_vcs_problem(url: str, problem: str | None) -> None:
@@ -292,7 +300,12 @@ def test_git_runs_without_the_variables_that_could_redirect_it() -> None:
             "GIT_SSH_COMMAND": "ssh -i key",
         }
     )
-    assert env == {"PATH": "/bin", "GIT_SSH_COMMAND": "ssh -i key", "GIT_TERMINAL_PROMPT": "0"}
+    assert env == {
+        "PATH": "/bin",
+        "GIT_SSH_COMMAND": "ssh -i key",
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_ALLOW_PROTOCOL": "https:http:ssh:git:file",
+    }
 
 
 def _unchecked(**fields: object) -> Pylock:

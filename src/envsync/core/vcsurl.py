@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-__all__ = ["GIT", "VcsUrl", "is_commit", "parse_vcs", "pinned_url", "vcs_problem"]
+__all__ = ["GIT", "TRANSPORTS", "VcsUrl", "is_commit", "parse_vcs", "pinned_url", "vcs_problem"]
 
 #: The one VCS envsync locks and installs.
 GIT = "git"
@@ -34,6 +34,10 @@ class VcsUrl:
     """The revision as written after ``@`` (branch, tag or commit); None: the default branch."""
     subdirectory: str | None = None
     """The project's folder inside the repository, if not its root."""
+
+
+#: The transports git is allowed to use for a locked repository (and its submodules).
+TRANSPORTS = ("https", "http", "ssh", "git", "file")
 
 
 def parse_vcs(url: str) -> VcsUrl | None:
@@ -62,8 +66,12 @@ def vcs_problem(url: str) -> str | None:
         return None
     if found.vcs != GIT:
         return f"{found.vcs}+ URLs are not supported: envsync locks git repositories only"
-    if not urlsplit(found.url).scheme:
+    scheme = urlsplit(found.url).scheme.lower()
+    if not scheme:
         return "a git URL needs a scheme after git+ (git+https://, git+ssh://, git+file://)"
+    if scheme not in TRANSPORTS:
+        # git's other transports run programs (ext::) or helpers of the machine's choosing.
+        return f"git+{scheme}: URLs are not supported: use git+https, git+ssh or git+file"
     return None
 
 

@@ -4,8 +4,9 @@ Every git run goes through ``process.run`` with an environment of envsync's maki
 ``GIT_*`` variables that could point git at another repository, index, object store or
 configuration are dropped (a hook or a shell may have set ``GIT_DIR``), and
 ``GIT_TERMINAL_PROMPT=0`` makes a repository that wants a password fail at once instead of
-waiting for a prompt nobody sees. How git logs in (ssh keys, credential helpers, ``~/.netrc``)
-is the user's git configuration, as for any git command they run.
+waiting for a prompt nobody sees, and ``GIT_ALLOW_PROTOCOL`` keeps git (submodules included)
+to the transports that fetch and run nothing. How git logs in (ssh keys, credential helpers,
+``~/.netrc``) is the user's git configuration, as for any git command they run.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import re
 import shutil
 from typing import TYPE_CHECKING
 
-from envsync.core.vcsurl import is_commit
+from envsync.core.vcsurl import TRANSPORTS, is_commit
 from envsync.errors import VcsError
 from envsync.system.process import Runner, clean_env, redact, run, tail
 
@@ -36,6 +37,8 @@ def git_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     base = clean_env() if environ is None else dict(environ)
     env = {k: v for k, v in base.items() if not k.startswith("GIT_") or k in _KEPT}
     env["GIT_TERMINAL_PROMPT"] = "0"
+    # Submodules too: no transport that runs a program (ext::, fd::) or a remote helper.
+    env["GIT_ALLOW_PROTOCOL"] = ":".join(TRANSPORTS)
     return env
 
 
