@@ -273,6 +273,14 @@ def _generated() -> list[Case]:
             '"libs/libs/{...}... (a path of more than 4096 bytes)',
         ),
         Case(
+            id="env: a git URL through the ext:: transport, which runs a program",
+            file="env.toml",
+            text='[env]\ndependencies = ["x @ git+ext::sh%20-c%20touch%20pwned"]\n',
+            message="{file}:2: env.dependencies[0]: expected a PEP 508 requirement, found "
+            '"x @ git+ext::sh%20-c%20touch%20pwned" (git+ext: URLs are not supported: use '
+            "git+https, git+ssh or git+file)",
+        ),
+        Case(
             id="lock: arrays nested 5000 deep",
             file="pylock.toml",
             text=f"packages = {deep}\n",
