@@ -81,8 +81,8 @@ def _core_metadata(path: Path) -> tuple[bytes | None, bytes | None]:
         if path.name.endswith(".whl"):
             with zipfile.ZipFile(path) as archive:
                 names = [n for n in archive.namelist() if n.count("/") == 1]
-                member = next(n for n in names if n.endswith(".dist-info/METADATA"))
-                return archive.read(member), None
+                member = next((n for n in names if n.endswith(".dist-info/METADATA")), None)
+                return (archive.read(member) if member else None), None
         if path.name.endswith(".tar.gz"):
             with tarfile.open(path) as archive:
                 info = next(
