@@ -128,6 +128,39 @@ def test_published_file_shows_up_while_running(fresh_index, tmp_path):
     assert (tmp_path / "t" / "alpha-3.0.dist-info").is_dir()
 
 
+def ranged(url: str, header: str) -> tuple[int, str | None, bytes]:
+    """GET a URL with a Range header; return (status, Content-Range, body)."""
+    request = urllib.request.Request(url, headers={"Range": header})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.headers["Content-Range"], response.read()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, error.headers["Content-Range"], error.read()
+
+
+def test_files_are_served_in_byte_ranges_when_asked(fresh_index):
+    name = "alpha-2.0-py3-none-any.whl"
+    url = f"{fresh_index.base_url}/files/{name}"
+    data = (fresh_index.root / name).read_bytes()
+    size = len(data)
+
+    assert ranged(url, "bytes=0-9") == (206, f"bytes 0-9/{size}", data[:10])
+    assert ranged(url, "bytes=-22") == (206, f"bytes {size - 22}-{size - 1}/{size}", data[-22:])
+    tail = (206, f"bytes {size - 5}-{size - 1}/{size}", data[-5:])
+    assert ranged(url, f"bytes={size - 5}-") == tail
+    assert ranged(url, f"bytes=-{size * 2}") == (206, f"bytes 0-{size - 1}/{size}", data)
+    assert ranged(url, f"bytes={size}-") == (416, f"bytes */{size}", b"")
+    assert ranged(url, "bytes=-0") == (416, f"bytes */{size}", b"")
+    assert ranged(url, "bytes=0-1,5-6") == (200, None, data)  # several ranges: ignored
+    assert fresh_index.range_requests[0] == (f"/files/{name}", "bytes=0-9")
+
+    fresh_index.accept_ranges = False
+    assert ranged(url, "bytes=0-9") == (200, None, data)
+    fresh_index.serve_metadata_files = False
+    assert fetch(f"{url}.metadata")[0] == 404
+
+
 def test_auth_is_required_when_configured(wheelhouse, tmp_path):
     with PackageIndex(wheelhouse, auth=("user", "secret")) as index:
         assert fetch(f"{index.url}/alpha/")[0] == 401

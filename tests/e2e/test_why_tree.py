@@ -284,6 +284,21 @@ def test_a_mirror_that_leaves_out_the_metadata_offer_still_gives_the_texts(
     assert result.out == WHY_BETA
 
 
+def test_a_mirror_that_serves_no_metadata_files_still_gives_the_texts(
+    capsys: pytest.CaptureFixture[str], fresh_index: PackageIndex, tmp_path: Path
+) -> None:
+    fresh_index.offer_metadata = False
+    fresh_index.serve_metadata_files = False  # read out of the wheels, in byte ranges
+    root = write_project(tmp_path / "project", fresh_index, "pip-tools")
+    assert envsync(capsys, "lock", project=root).code == 0
+
+    result = envsync(capsys, "why", "beta", project=root)
+
+    assert result.code == 0, result
+    assert result.out == WHY_BETA
+    assert fresh_index.range_requests  # the texts came from ranges of the wheels
+
+
 def test_without_group_options_why_reads_the_groups_the_venv_was_applied_with(
     capsys: pytest.CaptureFixture[str], fresh_index: PackageIndex, tmp_path: Path
 ) -> None:

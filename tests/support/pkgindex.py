@@ -81,8 +81,8 @@ def _core_metadata(path: Path) -> tuple[bytes | None, bytes | None]:
         if path.name.endswith(".whl"):
             with zipfile.ZipFile(path) as archive:
                 names = [n for n in archive.namelist() if n.count("/") == 1]
-                member = next(n for n in names if n.endswith(".dist-info/METADATA"))
-                return archive.read(member), None
+                member = next((n for n in names if n.endswith(".dist-info/METADATA")), None)
+                return (archive.read(member) if member else None), None
         if path.name.endswith(".tar.gz"):
             with tarfile.open(path) as archive:
                 info = next(
@@ -114,8 +114,39 @@ def _not_found(what: str) -> Response:
     return Response(status=404, body=f"not found: {what}\n".encode())
 
 
-def _octets(data: bytes) -> Response:
-    return Response(status=200, body=data, content_type="application/octet-stream")
+def _octets(data: bytes, headers: tuple[tuple[str, str], ...] = ()) -> Response:
+    return Response(status=200, body=data, content_type="application/octet-stream", headers=headers)
+
+
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+_ACCEPTS_RANGES = (("Accept-Ranges", "bytes"),)
+
+
+def _partial(data: bytes, ranged: str) -> Response:
+    """The part of *data* one Range header asks for (``bytes=a-b``, ``a-``, ``-n``): 206.
+
+    416 when the range lies outside the file; the whole file (200) when the header is not
+    one range (several ranges, another unit), as RFC 9110 lets a server ignore it.
+    """
+    found = _RANGE.fullmatch(ranged.strip())
+    if found is None or found.groups() == ("", ""):
+        return _octets(data, _ACCEPTS_RANGES)
+    first_text, last_text = found.groups()
+    size = len(data)
+    if first_text:
+        first = int(first_text)
+        last = min(int(last_text), size - 1) if last_text else size - 1
+    else:  # a suffix: the last n bytes (all of them when n is more than the file)
+        first, last = max(size - int(last_text), 0), size - 1
+    if not first <= last < size:
+        return Response(status=416, headers=(("Content-Range", f"bytes */{size}"),))
+    headers = (("Content-Range", f"bytes {first}-{last}/{size}"), *_ACCEPTS_RANGES)
+    return Response(
+        status=206,
+        body=data[first : last + 1],
+        content_type="application/octet-stream",
+        headers=headers,
+    )
 
 
 def _redirect(location: str) -> Response:
@@ -221,11 +252,16 @@ class PackageIndex(LoopbackSite):
         """When set, project pages carry this Cache-Control header and an ETag (304 on match)."""
         self.offer_metadata = True
         """False: pages leave out PEP 658's offer of `<file>.metadata`, which is still served."""
+        self.serve_metadata_files = True
+        """False: `<file>.metadata` answers 404, as on mirrors that keep only the files."""
+        self.accept_ranges = True
+        """False: a file request's Range header is ignored and the whole file served (200)."""
         self.file_delay = 0.0
         """Seconds to wait before answering a request for a file: a slow download, which
         keeps the process that downloads alive long enough to be watched."""
         self._lock = threading.Lock()
         self._requests: list[str] = []
+        self._ranges: list[tuple[str, str]] = []
         self._cache: dict[tuple[str, int, int], DistFile] = {}
 
     # -- serving -----------------------------------------------------------------------
@@ -302,10 +338,18 @@ class PackageIndex(LoopbackSite):
                 self._cache[key] = cached
         return cached
 
-    def record(self, path: str) -> None:
-        """Note a request for *path* in `requests`."""
+    @property
+    def range_requests(self) -> list[tuple[str, str]]:
+        """Return the (path, Range header) of each request that carried one, in order."""
+        with self._lock:
+            return list(self._ranges)
+
+    def record(self, path: str, ranged: str | None = None) -> None:
+        """Note a request for *path* in `requests` (and its Range in `range_requests`)."""
         with self._lock:
             self._requests.append(path)
+            if ranged is not None:
+                self._ranges.append((path, ranged))
 
     def _authorized(self, header: str | None) -> bool:
         if self.auth is None:
@@ -315,12 +359,13 @@ class PackageIndex(LoopbackSite):
 
     def answer(self, path: str, headers: Message) -> Response:
         """Record the request, then answer it (the loopback server's entry point)."""
-        self.record(path)
+        self.record(path, headers.get("Range"))
         return self.respond(
             path,
             accept=headers.get("Accept"),
             authorization=headers.get("Authorization"),
             if_none_match=headers.get("If-None-Match"),
+            ranged=headers.get("Range"),
         )
 
     def respond(
@@ -330,8 +375,9 @@ class PackageIndex(LoopbackSite):
         accept: str | None,
         authorization: str | None,
         if_none_match: str | None = None,
+        ranged: str | None = None,
     ) -> Response:
-        """Route one GET request to its response."""
+        """Route one GET request (*ranged*: its Range header) to its response."""
         if not self._authorized(authorization):
             challenge = (("WWW-Authenticate", 'Basic realm="envsync-test-index"'),)
             return Response(status=401, body=b"authentication required\n", headers=challenge)
@@ -346,7 +392,7 @@ class PackageIndex(LoopbackSite):
         if route.startswith("/simple/"):
             return self._project(route.removeprefix("/simple/"), accept, if_none_match)
         if route.startswith("/files/"):
-            return self._file(route.removeprefix("/files/"))
+            return self._file(route.removeprefix("/files/"), ranged)
         return _not_found(route)
 
     def _project(self, name: str, accept: str | None, if_none_match: str | None) -> Response:
@@ -369,13 +415,18 @@ class PackageIndex(LoopbackSite):
             return Response(status=304, headers=headers)
         return dataclasses.replace(page, headers=(*page.headers, *headers))
 
-    def _file(self, filename: str) -> Response:
+    def _file(self, filename: str, ranged: str | None) -> Response:
         wanted = filename.removesuffix(".metadata")
         dist = next((d for d in self.files() if d.filename == wanted), None)
         if dist is None:
             return _not_found(filename)
         if filename.endswith(".metadata"):
-            if dist.metadata is None:
+            if dist.metadata is None or not self.serve_metadata_files:
                 return _not_found(filename)
             return _octets(dist.metadata)
-        return _octets((self.root / dist.filename).read_bytes())
+        data = (self.root / dist.filename).read_bytes()
+        if not self.accept_ranges:
+            return _octets(data)
+        if ranged is None:
+            return _octets(data, _ACCEPTS_RANGES)
+        return _partial(data, ranged)

@@ -3,7 +3,10 @@
 The lock records, per package, the Requires-Dist lines that pulled in the other locked
 packages (``envsync why`` shows them). They come from the metadata file the index serves at
 ``<wheel url>.metadata``, checked against the sha256 its page gives: the same file for
-every resolver and every target, read without building or running anything.
+every resolver and every target, read without building or running anything. Where the
+page vouches for no metadata file, the file is asked for anyway, and where the mirror serves
+none, the wheel's own METADATA is read through a few HTTP ranges of it (``lazywheel``):
+unverified either way, so those lines serve only the texts.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import TYPE_CHECKING
 from packaging.requirements import InvalidRequirement, Requirement
 
 from envsync.errors import HashMismatchError, IndexUnreachableError
-from envsync.index import simpleapi
+from envsync.index import lazywheel, simpleapi
 from envsync.system.process import redact
 
 if TYPE_CHECKING:
@@ -34,12 +37,16 @@ def requires_dist(
 ) -> tuple[Requirement, ...] | None:
     """The Requires-Dist of the wheel *file*, from its PEP 658 metadata file.
 
-    None when the index answers 404 (nothing recorded, nothing lost: the edges are still
-    in the lock). An unreadable line is skipped (pip would refuse the wheel before envsync
-    saw it). A page that offers no metadata file is asked anyway (``_unoffered``).
+    None when the index has no such file (404) and, where the page vouches for none, no
+    ranges of the wheel to read it from either (nothing recorded, nothing lost: the edges
+    are still in the lock). An unreadable line is skipped (pip would refuse the wheel before
+    envsync saw it). A page that offers no metadata file is asked anyway (``_unoffered``);
+    where that answers nothing, a wheel's own METADATA is read through HTTP ranges.
     """
     if file.core_metadata is None:
         body = _unoffered(f"{file.url}.metadata", login)
+        if body is None and file.filename.endswith(".whl"):
+            body = lazywheel.wheel_metadata(file.url, login)
     else:
         body = _fetch(f"{file.url}.metadata", file.core_metadata, login)
     if body is None:
