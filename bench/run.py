@@ -345,6 +345,8 @@ SCENARIOS = (
     ),
 )
 SCENARIO_KEYS = {s.key: s for s in SCENARIOS}
+#: The scenarios that only lock: the ones a lock-only tool (uv-hashes) takes part in.
+LOCK_SCENARIOS = ("lock-cold", "lock-warm", "lock-unchanged", "relock")
 #: The scenarios of `--targets`: a fresh lock, cold and warm, and a relock.
 TARGET_SCENARIOS = ("lock-cold", "lock-warm", "relock")
 
@@ -354,6 +356,7 @@ def run_scenario(
 ) -> dict[str, list[Sample]]:
     """Time *scenario* for each tool: runs in rounds, the tools in turn within a round."""
     tools = [t for t in tools if scenario.bytecode_variant or not t.name.endswith("-bytecode")]
+    tools = [t for t in tools if not t.lock_only or scenario.key in LOCK_SCENARIOS]
     samples: dict[str, list[Sample]] = {t.name: [] for t in tools}
     if scenario.warm_up:
         for tool in tools:
@@ -501,6 +504,7 @@ _RATIOS = (
     ("envsync", "uv"),
     ("envsync", "pip-tools"),
     ("envsync-uv", "uv"),
+    ("envsync-uv", "uv-hashes"),
     ("envsync-bytecode", "uv-bytecode"),
 )
 #: The ratio columns of a run with multi-target tools: each against its single-target self,
@@ -595,6 +599,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "for six, uv and uv --universal; the lock scenarios (--tool and --scenario narrow it)",
     )
     parser.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="milliseconds the index waits before each answer, as a real index's round trip "
+        "does (e.g. 50); requests in flight wait side by side (default: 0)",
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help="smoke test: the small set, 1 run (overrides --set and --runs)",
@@ -628,6 +640,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         args.set_name, args.runs = "small", 1
     if args.runs < 1:
         parser.error("--runs must be at least 1")
+    if args.latency < 0:
+        parser.error("--latency must not be negative")
     return args
 
 
@@ -660,6 +674,7 @@ def main(argv: Sequence[str]) -> int:
             "wrapper overhead subtracted": f"{meter.overhead * 1000:.2f} ms per command",
             "work dir": f"{run_dir} ({filesystem_of(run_dir)})",
             "wheelhouse": f"{wheelhouse.name} ({len(list(wheelhouse.glob('*.whl')))} wheels)",
+            "index latency": f"{args.latency:g} ms before each answer",
             "load average at start (1, 5, 15 min)": _load(),
         },
     )
@@ -667,7 +682,7 @@ def main(argv: Sequence[str]) -> int:
         floor = f"{meter.baseline_rss_kib / 1024:.0f} MiB"
         report.measurement["RSS floor (this process, included in every figure)"] = floor
     tls = ensure_certificates()
-    with WheelhouseIndex(wheelhouse, tls) as index:
+    with WheelhouseIndex(wheelhouse, tls, latency=args.latency / 1000) as index:
         print(f"serving {wheelhouse} at {index.url}; logs in {run_dir / 'logs'}", flush=True)
         bench = Bench(rset, run_dir / "logs", meter)
         tools = [

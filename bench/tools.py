@@ -87,6 +87,9 @@ class Tool:
     multi_target: ClassVar[bool] = False
     """Whether its lock is for other platforms too: the run then serves the wheelhouse of
     every lock target (wheelhouse.ensure_target_wheelhouse) to every tool."""
+    lock_only: ClassVar[bool] = False
+    """Whether it differs from another tool only in how it locks: it then runs in the lock
+    scenarios alone (its syncs would time the other tool again)."""
 
     def __init__(self, root: Path, index_url: str, extra_env: dict[str, str]) -> None:
         self.root = root
@@ -309,6 +312,17 @@ class UvUniversal(Uv):
         return [[*argv, "--universal"] for argv in super().lock()]
 
 
+class UvHashes(Uv):
+    """uv with `--generate-hashes` on compile: like envsync's lock, every file of each pin
+    is listed with its hash (what a lock with hashes costs uv)."""
+
+    name = "uv-hashes"
+    lock_only = True
+
+    def lock(self) -> list[Argv]:
+        return [[*argv, "--generate-hashes"] for argv in super().lock()]
+
+
 class UvBytecode(Uv):
     """uv with `--compile-bytecode` on sync: writes .pyc files at install, as pip always does."""
 
@@ -324,6 +338,7 @@ TOOLS: dict[str, type[Tool]] = {
         EnvsyncBytecode,
         PipTools,
         Uv,
+        UvHashes,
         UvBytecode,
         EnvsyncTargets,
         EnvsyncUvTargets,

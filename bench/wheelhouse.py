@@ -23,6 +23,7 @@ import hashlib
 import ssl
 import subprocess
 import sys
+import time
 from typing import TYPE_CHECKING
 
 from common import (
@@ -264,9 +265,12 @@ class WheelhouseIndex(PackageIndex):
     Use as a context manager; `url` is the index URL to give the tools.
     """
 
-    def __init__(self, root: Path, tls: Path) -> None:
+    def __init__(self, root: Path, tls: Path, *, latency: float = 0.0) -> None:
         super().__init__(root)
         self._files = super().files()
+        self.latency = latency
+        """Seconds each answer waits before it is sent: a real index's round trip. Answers
+        wait side by side (one thread per connection), as requests in flight do."""
         self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self.context.load_cert_chain(tls / "server.pem", tls / "server.key")
 
@@ -276,6 +280,8 @@ class WheelhouseIndex(PackageIndex):
 
     def answer(self, path: str, headers: Message) -> Response:
         """The test index's answer, with PyPI's Cache-Control header on successes."""
+        if self.latency:
+            time.sleep(self.latency)
         response = super().answer(path, headers)  # no ETag, so If-None-Match changes nothing
         if response.status != 200:  # noqa: PLR2004 - HTTP OK
             return response
