@@ -310,3 +310,24 @@ def test_without_group_options_why_reads_the_groups_the_venv_was_applied_with(
 
     assert result.code == 0, result
     assert "<- group dev" in result.out
+
+
+def test_a_relock_records_again_what_the_lock_read_without_the_files(
+    capsys: pytest.CaptureFixture[str], fresh_index: PackageIndex, tmp_path: Path
+) -> None:
+    root = write_project(tmp_path / "project", fresh_index, "pip-tools")
+    assert envsync(capsys, "lock", project=root).code == 0
+    first = (root / "pylock.toml").read_text("utf-8")
+    # From now on the index gives no metadata at all: no file, no offer, no byte ranges.
+    fresh_index.offer_metadata = False
+    fresh_index.serve_metadata_files = False
+    fresh_index.accept_ranges = False
+    spec = root / "env.toml"
+    spec.write_text(spec.read_text("utf-8").replace('"omega"', '"omega", "iota"'), "utf-8")
+
+    assert envsync(capsys, "lock", project=root).code == 0
+
+    relocked = (root / "pylock.toml").read_text("utf-8")
+    assert "iota" in relocked
+    assert relocked.count("requires = [") == first.count("requires = [") == 4
+    assert envsync(capsys, "why", "beta", project=root).out == WHY_BETA

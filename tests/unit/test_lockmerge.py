@@ -30,7 +30,7 @@ from envsync.core.lockfile import (
     loads,
     select,
 )
-from envsync.core.lockmerge import missing_files, split
+from envsync.core.lockmerge import missing_files, recorded_by_wheel, split
 from envsync.core.spec import parse_spec
 from envsync.core.targets import PLATFORMS, LockTarget, machine_platform
 
@@ -317,3 +317,20 @@ def test_a_wheel_whose_name_is_no_wheel_name_installs_nowhere():
     assert [
         p.name for p in missing_files(TargetResolution(target=GRID[0], packages=(odd,)), build=True)
     ] == ["odd"]
+
+
+def test_recorded_by_wheel_gives_each_wheel_its_versions_lines():
+    def with_wheels(name: str, *digits: str, requires: tuple[str, ...] = ()) -> ResolvedPackage:
+        files = tuple(replace(wheel(name, "1.0", f"py3-none-{d}"), sha256=d * 64) for d in digits)
+        return replace(
+            pkg(name, dependencies=("b",) if requires else ()), wheels=files, requires=requires
+        )
+
+    packages = (
+        with_wheels("a", "1", "2", requires=("b>=1",)),
+        with_wheels("b", "3"),  # records nothing: no lines to give
+    )
+    lock = build_lock(spec=SPEC, resolutions=[TargetResolution(target=GRID[0], packages=packages)])
+
+    assert recorded_by_wheel(lock) == {"1" * 64: ("b>=1",), "2" * 64: ("b>=1",)}
+    assert recorded_by_wheel(None) == {}

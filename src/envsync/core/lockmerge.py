@@ -41,6 +41,7 @@ __all__ = [
     "TargetResolution",
     "merge",
     "missing_files",
+    "recorded_by_wheel",
     "recorded_requires",
     "roots_of",
     "split",
@@ -231,6 +232,18 @@ def recorded_requires(package: Package) -> tuple[str, ...]:
     table = (package.tool or {}).get("envsync")
     found = table.get("requires") if isinstance(table, dict) else None
     return tuple(str(text) for text in found) if isinstance(found, list) else ()
+
+
+def recorded_by_wheel(lock: Pylock | None) -> dict[str, tuple[str, ...]]:
+    """Each wheel's sha256 in *lock*, with the Requires-Dist lines recorded for its version.
+
+    What a relock needs to record those lines again without reading the metadata files.
+    """
+    found: dict[str, tuple[str, ...]] = {}
+    for package in lock.packages if lock is not None else ():
+        if lines := recorded_requires(package):
+            found.update({w.hashes["sha256"]: lines for w in package.wheels or ()})
+    return found
 
 
 def _locked(file: PackageWheel | PackageSdist | PackageArchive, name: str) -> LockedFile:

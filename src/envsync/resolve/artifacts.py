@@ -31,7 +31,9 @@ from envsync.index import coremetadata, credentials, simpleapi
 from envsync.resolve import compile_output
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
+
+    from packaging.utils import NormalizedName
 
     from envsync.index.routes import Routes
     from envsync.resolve.protocol import ResolveRequest
@@ -57,7 +59,10 @@ class FileListings:
     URLs (and paths), never logins: one run has one login per index.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, recorded: Mapping[str, tuple[str, ...]] | None = None) -> None:
+        self._recorded = dict(recorded or {})
+        """The Requires-Dist lines a previous lock recorded, by the sha256 of a wheel of
+        their version: the lock is the cache of what its wheels' metadata said."""
         self._lock = threading.Lock()
         self._listings: dict[Hashable, _Pending[Listing]] = {}
         self._hashes: dict[str, _Pending[str]] = {}
@@ -70,6 +75,10 @@ class FileListings:
     def sha256(self, url: str, compute: Callable[[], str]) -> str:
         """The sha256 of the file at *url*: computed now, or as computed earlier in this run."""
         return _once(self._lock, self._hashes, url, compute)
+
+    def recorded(self, sha256: str | None) -> tuple[str, ...] | None:
+        """The lines a previous lock recorded for the version of the wheel *sha256*, if any."""
+        return None if sha256 is None else self._recorded.get(sha256)
 
     def requires(self, url: str, read: Callable[[], Requires]) -> Requires:
         """The Requires-Dist of the wheel at *url*: read now, or as read earlier in this run."""
@@ -250,10 +259,20 @@ def _requires(
     if not wheels or not base.dependencies:
         return ()
     wheel = wheels[0]
+    wanted = set(base.dependencies)
+    # A previous lock's lines, read from this same wheel, say it all when they name every
+    # dependency: no request. A dependency new to this version's lines needs the file.
+    known = next((k for f in wheels if (k := listings.recorded(f.sha256)) is not None), None)
+    if known is not None and wanted <= {_named(line) for line in known}:
+        return tuple(sorted(line for line in known if _named(line) in wanted))
     login = credentials.login_for(wheel.url, upstreams)
     found = listings.requires(wheel.url, lambda: coremetadata.requires_dist(wheel, login))
-    wanted = set(base.dependencies)
     return tuple(sorted({str(r) for r in found or () if canonicalize_name(r.name) in wanted}))
+
+
+def _named(line: str) -> NormalizedName:
+    """The project a recorded Requires-Dist line names (the lock check has read them all)."""
+    return canonicalize_name(Requirement(line).name)
 
 
 def _locked(

@@ -15,7 +15,7 @@ from packaging.utils import canonicalize_name
 
 from envsync.core import lockfile, pruning
 from envsync.core.lockdiff import TargetChanges, changes
-from envsync.core.lockmerge import TargetResolution, missing_files, split
+from envsync.core.lockmerge import TargetResolution, missing_files, recorded_by_wheel, split
 from envsync.errors import MissingLockError, ResolutionError, StaleLockError
 from envsync.report import PinReleased, Resolving, Step
 from envsync.resolve.protocol import ResolveRequest
@@ -181,7 +181,9 @@ def _resolve(
     # Imported here, as the resolver is: plan and apply of a fresh lock never list files.
     from envsync.resolve.artifacts import FileListings  # noqa: PLC0415
 
-    listings = FileListings()  # the targets list the same pages: each is read once
+    # The targets list the same pages: each is read once. The lock on disk says what its
+    # wheels' metadata files said: a relock reads only those of versions new to it.
+    listings = FileListings(recorded_by_wheel(ctx.project.lock.lock))
 
     vcs = _commits(ctx, upgrade=upgrade, upgrade_packages=upgrade_packages) if runners else {}
     requests = [
