@@ -661,10 +661,11 @@ def test_template_loads_and_asks_for_the_python_given():
     options = [
         line
         for line in settings
-        if line.split(" = ")[0] in {"installer", "resolver", "compile-bytecode"}
+        if line.split(" = ")[0] in {"installer", "resolver", "compile-bytecode", "seed"}
     ]
     uncommented = text.replace("[env]\n", "[env]\n" + "\n".join(options) + "\n", 1)
     assert parse_spec(uncommented, path=SPEC_PATH).resolver == "pip-tools"
+    assert parse_spec(uncommented, path=SPEC_PATH).seed is False
     assert template(python=">=3.11", path=SPEC_PATH) == text
 
 
@@ -696,6 +697,19 @@ def test_template_lock_example_uncommented_parses(python, versions):
         python_versions=versions, platforms=("linux-x86_64", "macos-arm64", "windows-x86_64")
     )
     assert all(name in text for name in PLATFORMS)  # every name a user may write, listed
+
+
+@pytest.mark.parametrize(("python", "name"), [(">=3.11", "py312"), ("3.12", "py312")])
+def test_template_envs_example_uncommented_parses(python, name):
+    text = template(python=python, path=SPEC_PATH)
+    lines = text.splitlines()
+    start = lines.index(f"# [envs.{name}]")
+    block = [line[2:] for line in lines[start : start + 3]]
+    groups = ["[groups]", 'dev = ["pytest>=8", "ruff"]']
+    spec = parse_spec("\n".join([*lines[:start], *groups, *block, ""]), path=SPEC_PATH)
+    (env,) = (e for e in spec.envs if e.name == name)
+    assert env.groups == ("dev",)
+    assert str(env.venv).endswith(f".venvs/{name}")
 
 
 def test_template_refuses_a_bad_python():

@@ -41,6 +41,7 @@ dependencies = [
 # resolver = "pip-tools"    # or "uv" (uv pip compile, where uv is installed)
 # build = true              # false: wheels only, so no package's build code ever runs
 # compile-bytecode = false  # write .pyc files at install time
+# seed = false              # true: pip in the venv (its Python's ensurepip), and kept there
 
 # Groups, installed on request with `envsync apply --group NAME`:
 # [groups]
@@ -51,6 +52,12 @@ dependencies = [
 # url = "https://my.index.example/simple"
 # extra-urls = []
 # find-links = []
+
+# More environments from the same lock, each with its own venv (.venvs/NAME), as a test
+# matrix: `envsync apply --all-envs`, `envsync run -e NAME -- pytest`.
+# [envs.{env_name}]
+# python = "{env_python}"
+# groups = ["dev"]
 
 # What one lock serves (without [lock], this machine's Python and platform). Platforms:
 # linux-x86_64, linux-aarch64, macos-arm64, macos-x86_64, windows-x86_64.
@@ -63,8 +70,15 @@ dependencies = [
 def template(*, python: str, path: Path) -> str:
     """A commented starter env.toml asking for Python *python*; checked to parse at *path*."""
     setting = tomli_w.dumps({"python": python}).strip()
-    versions = json.dumps(_example_versions(setting, path))  # one line; TOML spells it the same
-    text = _TEMPLATE.format(python=setting, versions=versions)
+    examples = _example_versions(setting, path)
+    versions = json.dumps(examples)  # one line; TOML spells it the same
+    newest = examples[-1]
+    text = _TEMPLATE.format(
+        python=setting,
+        versions=versions,
+        env_name="py" + newest.replace(".", ""),
+        env_python=newest,
+    )
     return _checked(text, path, "the template")
 
 
