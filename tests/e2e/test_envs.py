@@ -142,6 +142,7 @@ def test_check_all_envs_is_one_gate_with_a_report_per_env(
     assert drift.code == 2
     assert "py311    .venvs/py311  in sync" in drift.out
     assert "py312    .venvs/py312  drift" in drift.out
+    assert "Out of sync: run `envsync apply -e py312` to fix it." in drift.out  # its own fix
     report = json.loads(run(capsys, applied, "check", "--all-envs", "--json").out)
     REPORT_SCHEMA.validate(report)
     assert report["exit_code"] == 2

@@ -8,6 +8,7 @@ from envsync.cli import text
 from envsync.cli._data import check_data
 from envsync.cli._multienv import each_env
 from envsync.cli._options import add_envs, add_flag, add_groups, add_json
+from envsync.core.specenvs import DEFAULT_ENV
 from envsync.errors import EXIT_DRIFT, EXIT_OK
 from envsync.usecases import check, envs
 
@@ -51,7 +52,8 @@ def _check(
     """Check, print what differs, and exit with the documented code."""
     outcome = check.check(spec, groups=groups, verify=args.verify)
     states[spec.env_name] = envs.state_of(outcome)
-    ctx.write(text.check_text(outcome, color=ctx.color))
+    named = None if spec.env_name == DEFAULT_ENV else spec.env_name
+    ctx.write(text.check_text(outcome, color=ctx.color, env=named))
     in_sync = outcome.in_sync()
     return ctx.report(
         "ok" if in_sync else "drift", EXIT_OK if in_sync else EXIT_DRIFT, check_data(outcome)

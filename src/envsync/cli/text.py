@@ -94,16 +94,20 @@ def _changes_lines(changes: Sequence[TargetChanges]) -> list[str]:
     return lines
 
 
-def check_text(outcome: CheckOutcome, *, color: bool) -> str:
-    """Lock and venv state, the changes apply would make, drifted files, and a verdict."""
+def check_text(outcome: CheckOutcome, *, color: bool, env: str | None = None) -> str:
+    """Lock and venv state, the changes apply would make, drifted files, and a verdict.
+
+    *env*: the named environment checked (``-e NAME``), which the commands it names take.
+    """
+    apply = "envsync apply" if env is None else f"envsync apply -e {env}"
     lines = [f"lock: {outcome.lock_state}" + _why(outcome.lock_reason)]
     venv_reason = {
         "ok": f" (Python {outcome.python})",
-        "missing": " (run `envsync apply` to create it)",
+        "missing": f" (run `{apply}` to create it)",
         "wrong-python": f" (Python {outcome.python} does not satisfy env.toml's python)",
-        "interrupted": " (an apply was stopped part way; `envsync apply` puts the venv back "
+        "interrupted": f" (an apply was stopped part way; `{apply}` puts the venv back "
         "and finishes)",
-        "broken": " (its interpreter no longer works; `envsync apply` makes it again)",
+        "broken": f" (its interpreter no longer works; `{apply}` makes it again)",
     }[outcome.venv_state]
     lines.append(f"venv: {outcome.venv_state}{venv_reason}")
     if outcome.remembered:  # no group options: say which groups were checked, and why
@@ -114,7 +118,7 @@ def check_text(outcome: CheckOutcome, *, color: bool) -> str:
         lines += ["", render.render_plan(outcome.plan, color=color)]
     lines += [f"! {d.package}: {d.kind} {d.path}" for d in outcome.drift]
     # Drifted files are invisible to a plain apply (its plan compares names and versions).
-    fix = "envsync apply --verify" if outcome.drift else "envsync apply"
+    fix = f"{apply} --verify" if outcome.drift else apply
     verdict = "In sync." if outcome.in_sync() else f"Out of sync: run `{fix}` to fix it."
     return "\n".join([*lines, "", verdict])
 
