@@ -331,3 +331,23 @@ def test_a_relock_records_again_what_the_lock_read_without_the_files(
     assert "iota" in relocked
     assert relocked.count("requires = [") == first.count("requires = [") == 4
     assert envsync(capsys, "why", "beta", project=root).out == WHY_BETA
+
+
+def test_e_reads_the_graph_as_that_environment_installs_it(
+    capsys: pytest.CaptureFixture[str], fresh_index: PackageIndex, tmp_path: Path
+) -> None:
+    root = write_project(tmp_path / "project", fresh_index, "pip-tools")
+    spec = root / "env.toml"
+    spec.write_text(spec.read_text("utf-8") + '\n[envs.tools]\ngroups = ["dev"]\n', "utf-8")
+    assert envsync(capsys, "lock", project=root).code == 0
+
+    assert envsync(capsys, "why", "zeta", project=root).code == 1  # [env] installs no dev
+    found = envsync(capsys, "why", "zeta", "-e", "tools", project=root)
+    tree = envsync(capsys, "tree", "-e", "tools", project=root)
+
+    assert found.code == 0, found
+    assert "<- group dev" in found.out
+    assert "group dev" in tree.out
+    unknown = envsync(capsys, "tree", "-e", "tols", project=root)
+    assert unknown.code == 1
+    assert "there is no environment named 'tols'" in unknown.err

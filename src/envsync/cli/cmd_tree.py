@@ -7,11 +7,10 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
-from envsync.cli._selection import selection
-from envsync.cli.cmd_why import add_target, warn_stale
+from envsync.cli.cmd_why import add_target, chosen, warn_stale
 from envsync.core import lockgraph, treetext
 from envsync.errors import EXIT_OK
-from envsync.usecases import inspect, project
+from envsync.usecases import inspect
 
 if TYPE_CHECKING:
     from envsync.cli._context import Context
@@ -54,17 +53,17 @@ def _depth(text: str) -> int:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     """Show the tree of what the lock installs on the chosen target."""
-    spec = project.load_spec(args.spec)
+    spec, groups = chosen(args)
     asked = str(canonicalize_name(args.package)) if args.package else None
     if asked is not None:
         # `why` checks the name (did-you-mean, the targets that install it), once.
         found = inspect.why(
-            spec, asked, selection(args), ctx.reporter(), platform=args.platform, python=args.python
+            spec, asked, groups, ctx.reporter(), platform=args.platform, python=args.python
         )
         inspected = found.inspected
     else:
         inspected = inspect.graph_of(
-            spec, selection(args), ctx.reporter(), platform=args.platform, python=args.python
+            spec, groups, ctx.reporter(), platform=args.platform, python=args.python
         )
     warn_stale(ctx, inspected)
     nodes = lockgraph.tree(inspected.graph, depth=args.depth, invert=args.invert, package=asked)

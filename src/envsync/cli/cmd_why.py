@@ -9,20 +9,29 @@ from envsync.cli._selection import selection
 from envsync.core import treetext
 from envsync.core.targets import PLATFORMS
 from envsync.errors import EXIT_OK
-from envsync.usecases import inspect, project
+from envsync.usecases import envs, inspect, project
 
 if TYPE_CHECKING:
     import argparse
 
     from envsync.cli._context import Context
+    from envsync.core.selection import GroupSelection
+    from envsync.core.spec import Spec
 
-__all__ = ["add_target", "configure", "run"]
+__all__ = ["add_target", "chosen", "configure", "run", "warn_stale"]
 
 
 def add_target(parser: argparse.ArgumentParser) -> None:
-    """The groups, ``--platform`` / ``--python`` as export takes them, and ``--json``."""
+    """The groups, ``-e NAME``, ``--platform`` / ``--python`` as export takes them, ``--json``."""
     add_groups(parser)
     add_json(parser)
+    parser.add_argument(
+        "-e",
+        "--env",
+        metavar="NAME",
+        help="as the environment NAME of env.toml's [envs] installs it: its Python, its "
+        "groups (default: [env])",
+    )
     parser.add_argument(
         "--platform",
         choices=list(PLATFORMS),
@@ -43,13 +52,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_target(parser)
 
 
+def chosen(args: argparse.Namespace) -> tuple[Spec, GroupSelection]:
+    """The environment ``-e`` names (else [env]'s) and the groups it is read with."""
+    spec = project.load_spec(args.spec)
+    if args.env is not None:
+        (spec,) = envs.pick(spec, [args.env])
+    return spec, envs.groups_for(spec, selection(args))
+
+
 def run(args: argparse.Namespace, ctx: Context) -> int:
     """Show why the lock installs the package: each path up to a root, with its lines."""
-    spec = project.load_spec(args.spec)
+    spec, groups = chosen(args)
     found = inspect.why(
         spec,
         args.package,
-        selection(args),
+        groups,
         ctx.reporter(),
         platform=args.platform,
         python=args.python,
