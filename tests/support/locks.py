@@ -2,20 +2,42 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from envsync.core.lockfile import TargetResolution, build_lock
+from envsync.core.lockfile import LockedFile, TargetResolution, build_lock
 from envsync.core.targets import PLATFORMS, LockTarget
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
     from packaging.pylock import Pylock
+    from packaging.utils import NormalizedName
 
     from envsync.core.lockfile import ResolvedPackage
     from envsync.core.spec import Spec
 
-__all__ = ["single_lock", "target"]
+__all__ = ["ANY", "FILES", "nn", "sha", "single_lock", "target", "wheel"]
+
+#: Where the files of the locks built here are said to be (never fetched).
+FILES = "https://files.example/packages"
+#: The tag of a wheel for every platform.
+ANY = "py3-none-any"
+
+
+def nn(name: str) -> NormalizedName:
+    """*name*, already normalized, as the type checker wants it."""
+    return cast("NormalizedName", name)
+
+
+def sha(char: str) -> str:
+    """A sha256 of one repeated hex digit: easy to tell apart in a failure."""
+    return char * 64
+
+
+def wheel(name: str, version: str, tag: str = ANY, *, sha256: str) -> LockedFile:
+    """A wheel of *name* *version* at FILES."""
+    filename = f"{name.replace('-', '_')}-{version}-{tag}.whl"
+    return LockedFile(filename=filename, url=f"{FILES}/{filename}", sha256=sha256)
 
 
 def target(python: str, platform: str = "linux-x86_64") -> LockTarget:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from packaging.markers import default_environment
@@ -22,7 +22,7 @@ from envsync.core.lockfile import LockedFile, ResolvedPackage
 from envsync.core.spec import parse_spec
 from envsync.errors import LockError
 
-from support.locks import single_lock
+from support.locks import ANY, FILES, nn, sha, single_lock, wheel
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -34,30 +34,14 @@ if TYPE_CHECKING:
 
     from packaging.pylock import Pylock
 
-    from envsync._types import NormalizedName
 
 PROJECT = Path("/proj")
-FILES = "https://files.example/packages"
-ANY = "py3-none-any"
 WINDOWS = "cp312-cp312-win_amd64"
 SPEC = parse_spec(
     '[env]\npython = "3.12"\ndependencies = ["rich"]\n[groups]\ndev = ["pytest"]\n'
     'docs = ["sphinx"]\n',
     path=PROJECT / "env.toml",
 )
-
-
-def nn(name: str) -> NormalizedName:
-    return cast("NormalizedName", name)
-
-
-def sha(char: str) -> str:
-    return char * 64
-
-
-def wheel(name: str, version: str, tag: str = ANY, *, sha256: str) -> LockedFile:
-    filename = f"{name.replace('-', '_')}-{version}-{tag}.whl"
-    return LockedFile(filename=filename, url=f"{FILES}/{filename}", sha256=sha256)
 
 
 def pkg(

@@ -27,20 +27,17 @@ from envsync.core.lockselect import select
 from envsync.core.sbom import About, cyclonedx
 from envsync.core.spec import parse_spec
 
-from support.locks import single_lock
+from support.locks import ANY, FILES, nn, sha, single_lock, wheel
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from packaging.pylock import Pylock
 
-    from envsync._types import NormalizedName
 
 PROJECT = Path("/work/myproject")
-FILES = "https://files.example/packages"
 MIRROR = "https://mirror.example/simple/"
 DEFAULT = "https://default.example/simple/"
-ANY = "py3-none-any"
 WINDOWS = "cp312-cp312-win_amd64"
 SPEC = parse_spec(
     '[env]\npython = "3.12"\ndependencies = ["app"]\n[groups]\ndev = ["pytest"]\n'
@@ -54,19 +51,6 @@ ENVIRONMENT = {key: str(value) for key, value in default_environment().items()} 
     "platform_machine": "x86_64",
 }
 VALIDATOR = JsonStrictValidator(SchemaVersion.V1_6)
-
-
-def nn(name: str) -> NormalizedName:
-    return cast("NormalizedName", name)
-
-
-def sha(char: str) -> str:
-    return char * 64
-
-
-def wheel(name: str, version: str, tag: str = ANY, *, sha256: str) -> LockedFile:
-    filename = f"{name.replace('-', '_')}-{version}-{tag}.whl"
-    return LockedFile(filename=filename, url=f"{FILES}/{filename}", sha256=sha256)
 
 
 def pkg(
