@@ -15,7 +15,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 SETS = BENCH / "sets"
 WORK = BENCH / ".work"
-SET_NAMES = ("small", "medium", "large")
+SET_NAMES = ("small", "medium", "large", "huge")
 #: The lock targets of the multi-target tools: env.toml's [lock], and what the wheelhouse serves.
 LOCK_PLATFORMS = ("linux-x86_64", "macos-arm64", "windows-x86_64")
 LOCK_PYTHONS = ("3.11", "3.12")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import platform
 import ssl
 import subprocess
 import sys
@@ -68,6 +69,22 @@ def _fingerprint(wanted: dict[str, str]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+#: A lock's linux target takes manylinux_2_28 and older (envsync's core/targets.py). pip
+#: would pick the newest wheel this machine takes, which may need a newer glibc
+#: (manylinux_2_34), where a real index offers an older one too; pip does not widen a
+#: PEP 600 tag given with --platform to the older ones, so each is named.
+_LINUX_FLOOR = tuple(
+    f"--platform={tag}_{platform.machine()}"
+    for tag in (
+        *(f"manylinux_2_{minor}" for minor in range(28, 4, -1)),
+        "manylinux2014",
+        "manylinux2010",
+        "manylinux1",
+        "linux",
+    )
+)
+
+
 def ensure_wheelhouse(rset: RequirementSet) -> Path:
     """Return bench/.work/wheelhouse-<set>/, downloading it first unless already complete.
 
@@ -91,6 +108,7 @@ def ensure_wheelhouse(rset: RequirementSet) -> Path:
         "--no-deps",
         "--quiet",
         f"--dest={folder}",
+        *_LINUX_FLOOR,
         "-r",
         str(rset.pinned_file),
         "-r",
