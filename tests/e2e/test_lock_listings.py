@@ -92,6 +92,8 @@ def test_each_page_is_read_once_per_run_however_many_targets(
     # Every package of the lock had its files listed, from one read of its page.
     assert set(pages) == set(lock_packages(tmp_path))
     assert set(pages.values()) == {1}, pages
+    # A lock that succeeds never asks an index whether it is there: only a failure does.
+    assert [p for p in index.by_envsync[before:] if p.rstrip("/") == "/simple"] == []
 
 
 def test_threads_asking_for_one_page_at_once_wait_for_one_read() -> None:

@@ -13,6 +13,7 @@ chooses them instead, with the target's markers (``foreign.py``).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from envsync.core.spec import direct_urls
-from envsync.errors import IndexUnreachableError, ResolutionError
+from envsync.errors import EnvsyncError, IndexUnreachableError, ResolutionError
 from envsync.index import retry, simpleapi
 from envsync.index.pipaccess import pip_access
 from envsync.index.routes import routes as make_routes
@@ -41,8 +42,9 @@ from envsync.system.process import Runner, run
 from envsync.system.shims import pycache_dir, shim_dir
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
+    from envsync.index.credentials import Upstream
     from envsync.index.pipaccess import PipAccess
     from envsync.index.routes import Routes
     from envsync.resolve.protocol import ResolveRequest
@@ -95,10 +97,9 @@ class PipToolsResolver:
             request.sources,
             direct=direct_urls(request.dependencies, *(g.requirements for g in request.groups)),
         )
-        for where in routes.upstreams():  # fail fast, naming the index, before pip runs
-            simpleapi.probe_index(where)
         find_links = request.index.resolved(request.root).find_links
         with (
+            _named_index(routes),
             removal.temporary_folder("envsync-lock-") as tmp,
             pip_access(routes, find_links) as access,
         ):
@@ -244,6 +245,31 @@ class PipToolsResolver:
         except (ValueError, KeyError, TypeError) as exc:
             msg = f"could not read pip's report on the local packages: {exc}"
             raise ResolutionError(msg) from exc
+
+
+@contextlib.contextmanager
+def _named_index(routes: Routes) -> Iterator[None]:
+    """When the resolver fails, an index that cannot be reached (or refuses us) is the cause.
+
+    Each index is asked only then, so a resolver run that succeeds pays no round trip for
+    it, and the error names the index in envsync's words rather than in pip's or uv's.
+    """
+    try:
+        yield
+    except EnvsyncError as failed:
+        cause = next(filter(None, map(_probe, routes.upstreams())), None)
+        if cause is not None:
+            raise cause from failed
+        raise
+
+
+def _probe(where: Upstream) -> EnvsyncError | None:
+    """Why *where* cannot serve this run (unreachable, refused), or None when it answers."""
+    try:
+        simpleapi.probe_index(where)
+    except EnvsyncError as cause:
+        return cause
+    return None
 
 
 def shared_args(inputs: Sequence[str], request: ResolveRequest, access: PipAccess) -> list[str]:
