@@ -263,8 +263,9 @@ def _requires(
     # A previous lock's lines, read from this same wheel, say it all when they name every
     # dependency: no request. A dependency new to this version's lines needs the file.
     known = next((k for f in wheels if (k := listings.recorded(f.sha256)) is not None), None)
-    if known is not None and wanted <= {_named(line) for line in known}:
-        return tuple(sorted(line for line in known if _named(line) in wanted))
+    named = {line: _named(line) for line in known or ()}  # each line read once
+    if known is not None and wanted <= set(named.values()):
+        return tuple(sorted(line for line, name in named.items() if name in wanted))
     login = credentials.login_for(wheel.url, upstreams)
     found = listings.requires(wheel.url, lambda: coremetadata.requires_dist(wheel, login))
     return tuple(sorted({str(r) for r in found or () if canonicalize_name(r.name) in wanted}))

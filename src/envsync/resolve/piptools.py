@@ -91,12 +91,7 @@ class PipToolsResolver:
 
     def resolve(self, request: ResolveRequest) -> Resolution:
         """Run pip-compile, then list every file of each pinned version."""
-        routes = request.routes or make_routes(
-            request.index,
-            request.indexes,
-            request.sources,
-            direct=direct_urls(request.dependencies, *(g.requirements for g in request.groups)),
-        )
+        routes = _routes_of(request)
         find_links = request.index.resolved(request.root).find_links
         with (
             _named_index(routes),
@@ -128,12 +123,7 @@ class PipToolsResolver:
         failed: the caller resolves that one alone, for its own retries and error.
         """
         first = requests[0]  # one run: the same indexes, sources and interpreter for all
-        routes = first.routes or make_routes(
-            first.index,
-            first.indexes,
-            first.sources,
-            direct=direct_urls(first.dependencies, *(g.requirements for g in first.groups)),
-        )
+        routes = _routes_of(first)
         find_links = first.index.resolved(first.root).find_links
         with (
             removal.temporary_folder("envsync-lock-") as tmp,
@@ -245,6 +235,16 @@ class PipToolsResolver:
         except (ValueError, KeyError, TypeError) as exc:
             msg = f"could not read pip's report on the local packages: {exc}"
             raise ResolutionError(msg) from exc
+
+
+def _routes_of(request: ResolveRequest) -> Routes:
+    """The routes the run handed down with *request*, else those its inputs make."""
+    return request.routes or make_routes(
+        request.index,
+        request.indexes,
+        request.sources,
+        direct=direct_urls(request.dependencies, *(g.requirements for g in request.groups)),
+    )
 
 
 @contextlib.contextmanager
