@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from envsync.core.lockfile import LockedFile, TargetResolution, build_lock
+from packaging.version import Version
+
+from envsync.core.lockfile import LockedFile, ResolvedPackage, TargetResolution, build_lock
 from envsync.core.targets import PLATFORMS, LockTarget
 
 if TYPE_CHECKING:
@@ -13,10 +15,9 @@ if TYPE_CHECKING:
     from packaging.pylock import Pylock
     from packaging.utils import NormalizedName
 
-    from envsync.core.lockfile import ResolvedPackage
     from envsync.core.spec import Spec
 
-__all__ = ["ANY", "FILES", "nn", "sha", "single_lock", "target", "wheel"]
+__all__ = ["ANY", "FILES", "nn", "pkg", "sha", "single_lock", "target", "wheel"]
 
 #: Where the files of the locks built here are said to be (never fetched).
 FILES = "https://files.example/packages"
@@ -62,3 +63,23 @@ def single_lock(
         roots={k: tuple(v) for k, v in (roots or {}).items()},
     )
     return build_lock(spec=spec, resolutions=[resolution], local=local)
+
+
+def pkg(
+    name: str,
+    version: str | None = "1.0",
+    *,
+    groups: Iterable[str] = (),
+    needs: Iterable[str] = (),
+    **sources: Any,
+) -> ResolvedPackage:
+    """A resolved package: one wheel for every platform unless *sources* name its files."""
+    if not sources:
+        sources = {"wheels": (wheel(name, version or "1.0", sha256=sha("a")),)}
+    return ResolvedPackage(
+        name=nn(name),
+        version=Version(version) if version else None,
+        groups=frozenset(groups),
+        dependencies=tuple(nn(n) for n in needs),
+        **sources,
+    )

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 from packaging.markers import default_environment
 from packaging.pylock import Pylock as PylockModel
 from packaging.requirements import Requirement
-from packaging.version import Version
 
 from envsync.core import lockfile
 from envsync.core.export import Exported, requirements
@@ -22,7 +21,7 @@ from envsync.core.lockfile import LockedFile, ResolvedPackage
 from envsync.core.spec import parse_spec
 from envsync.errors import LockError
 
-from support.locks import ANY, FILES, nn, sha, single_lock, wheel
+from support.locks import ANY, FILES, pkg, sha, single_lock, wheel
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -42,19 +41,6 @@ SPEC = parse_spec(
     'docs = ["sphinx"]\n',
     path=PROJECT / "env.toml",
 )
-
-
-def pkg(
-    name: str, version: str | None = "1.0", *, groups: Iterable[str] = (), **sources: Any
-) -> ResolvedPackage:
-    if not sources:
-        sources = {"wheels": (wheel(name, version or "1.0", sha256=sha("a")),)}
-    return ResolvedPackage(
-        name=nn(name),
-        version=Version(version) if version else None,
-        groups=frozenset(groups),
-        **sources,
-    )
 
 
 def lock_of(*packages: ResolvedPackage, roots: dict[str, list[str]] | None = None) -> Pylock:

@@ -19,7 +19,6 @@ from cyclonedx.validation.json import JsonStrictValidator
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from packaging.markers import default_environment
-from packaging.version import Version
 
 from envsync import __version__
 from envsync.core.lockfile import LockedFile, ResolvedPackage
@@ -27,7 +26,7 @@ from envsync.core.lockselect import select
 from envsync.core.sbom import About, cyclonedx
 from envsync.core.spec import parse_spec
 
-from support.locks import ANY, FILES, nn, sha, single_lock, wheel
+from support.locks import ANY, FILES, pkg, sha, single_lock, wheel
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -51,25 +50,6 @@ ENVIRONMENT = {key: str(value) for key, value in default_environment().items()} 
     "platform_machine": "x86_64",
 }
 VALIDATOR = JsonStrictValidator(SchemaVersion.V1_6)
-
-
-def pkg(
-    name: str,
-    version: str | None = "1.0",
-    *,
-    groups: Iterable[str] = (),
-    needs: Iterable[str] = (),
-    **sources: Any,
-) -> ResolvedPackage:
-    if not sources:
-        sources = {"wheels": (wheel(name, version or "1.0", sha256=sha("a")),)}
-    return ResolvedPackage(
-        name=nn(name),
-        version=Version(version) if version else None,
-        groups=frozenset(groups),
-        dependencies=tuple(nn(n) for n in needs),
-        **sources,
-    )
 
 
 def lock_of(*packages: ResolvedPackage, roots: dict[str, list[str]] | None = None) -> Pylock:
