@@ -273,6 +273,15 @@ def _generated() -> list[Case]:
             '"libs/libs/{...}... (a path of more than 4096 bytes)',
         ),
         Case(
+            # Found by the exploring profile: the file:// index's page path was too long to
+            # stat, and that OSError reached the user as an internal error.
+            id="env: a package name longer than a file name, on a file:// index",
+            file="env.toml",
+            text='[env]\ndependencies = ["' + "x" * 300 + '"]\n[index]\nurl = "file:///"\n',
+            message=f"no version of {'x' * 300} is available from the configured indexes",
+            commands=["plan"],
+        ),
+        Case(
             id="env: a git URL through the ext:: transport, which runs a program",
             file="env.toml",
             text='[env]\ndependencies = ["x @ git+ext::sh%20-c%20touch%20pwned"]\n',

@@ -10,6 +10,7 @@ is retried as ``retry`` says (timeouts, dropped connections, 5xx, cut-off answer
 from __future__ import annotations
 
 import base64
+import errno
 import http.client
 import json
 import logging
@@ -225,10 +226,19 @@ def _as_page(kept: pagecache.CachedPage) -> Page:
 
 
 def _local_page(page_url: str) -> Page | None:
-    """A project page of a file:// index: the folder's index.html."""
+    """A project page of a file:// index: the folder's index.html.
+
+    None when there is none, a project name too long for the file system included: no
+    folder can hold it, so the index does not know that project.
+    """
     page = local_path(page_url) / "index.html"
-    if not page.is_file():
-        return None
+    try:
+        if not page.is_file():
+            return None
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            return None
+        raise _unreachable(page_url, exc) from exc
     return Page(body=page.read_bytes(), content_type="text/html", url=page_url)
 
 
