@@ -8,12 +8,16 @@ cover is the interpreter's own start-up, before envsync's first line runs.
 
 The guard raises once: what follows a raise is clean-up and the message, which a second
 SIGTERM must not cut short, so later ones are only noted (the run ends as 143 anyway).
+A raise that lands where Python cannot pass an exception on (a weakref callback of the
+import system, a ``__del__``) is swallowed: the guard keeps Python from printing it as a
+traceback, arms itself again, and the run still ends as 143.
 ``envsync run`` re-arms it after it passed a SIGTERM on to its command.
 """
 
 from __future__ import annotations
 
 import signal
+import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -89,6 +93,7 @@ class TermGuard:
         #: run still ends otherwise, something swallowed it, and it ends as 143 anyway.
         self.raised = False
         self._previous: _Handler = None
+        self._previous_hook = sys.unraisablehook
         self._installed = False
 
     def __enter__(self) -> Self:
@@ -98,8 +103,21 @@ class TermGuard:
         except ValueError:  # not the main thread, which alone receives signals
             return self
         self._installed = self.armed = True
+        self._previous_hook = sys.unraisablehook
+        sys.unraisablehook = self._on_unraisable
         _active = self
         return self
+
+    def _on_unraisable(self, unraisable: sys.UnraisableHookArgs) -> None:
+        """Python could not pass an exception on: an Interrupted there is swallowed, silently.
+
+        The run still ends as 143 (``raised`` stays set), and the guard is armed again, since
+        nothing is cleaning up after this raise. Anything else goes to the previous hook.
+        """
+        if unraisable.exc_value is None or interruption_in(unraisable.exc_value) is None:
+            self._previous_hook(unraisable)
+            return
+        self.armed = True
 
     def _on_term(self, _signum: int, _frame: FrameType | None) -> None:
         if not self.armed:
@@ -127,6 +145,7 @@ class TermGuard:
         self.close()
         if self._installed and not self.until_exit:
             signal.signal(signal.SIGTERM, self._previous)
+            sys.unraisablehook = self._previous_hook
         _active = None
 
 

@@ -55,6 +55,42 @@ def test_the_previous_handler_is_back_after_an_in_process_run():
     assert signal.getsignal(signal.SIGTERM) is before
 
 
+class _TermsWhenCollected:
+    """Sends SIGTERM from ``__del__``: the handler's raise lands where Python cannot pass it on."""
+
+    def __del__(self) -> None:
+        _term()
+
+
+def test_a_sigterm_swallowed_where_python_cannot_raise_is_silent_and_rearms(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    reported: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", reported.append)
+    with TermGuard(until_exit=False) as guard:
+        _TermsWhenCollected()  # collected at once: the Interrupted is swallowed in __del__
+        assert reported == []  # no "Exception ignored ... Traceback" for the user
+        assert guard.raised  # the run still ends as 143
+        with pytest.raises(Interrupted):  # and nothing is cleaning up: the next one raises
+            _term()
+    assert sys.unraisablehook == reported.append
+
+
+def test_other_errors_python_cannot_raise_still_reach_the_previous_hook(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    class Fails:
+        def __del__(self) -> None:
+            raise ValueError("boom")
+
+    reported: list[sys.UnraisableHookArgs] = []
+    monkeypatch.setattr(sys, "unraisablehook", reported.append)
+    with TermGuard(until_exit=False) as guard:
+        Fails()
+    assert [type(args.exc_value) for args in reported] == [ValueError]
+    assert not guard.raised
+
+
 def test_a_sigterm_python_wraps_in_another_error_is_still_found():
     class Named:
         def __set_name__(self, owner: type, name: str) -> None:
