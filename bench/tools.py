@@ -50,8 +50,10 @@ def _git(*args: str) -> str:
 def envsync_under_test(rev: str | None) -> tuple[str, dict[str, str]]:
     """Which envsync runs: (a description for the report, variables for its environment).
 
-    Without *rev*: the dev venv's envsync, i.e. the working tree (installed editable). With
-    *rev*: that commit's src/ exported (`git archive`, the repository is not touched) to
+    Without *rev*: the dev venv's envsync, i.e. the working tree (installed editable),
+    byte-compiled first as ``pip install`` does for a user: with PYTHONDONTWRITEBYTECODE set
+    (as on some machines) every run would otherwise compile envsync from source. With *rev*:
+    that commit's src/ exported (`git archive`, the repository is not touched) to
     bench/.work/envsync-<sha>/ and byte-compiled once, run by the same console script with
     PYTHONPATH pointing at it, so that edits made while the benchmark runs cannot leak in.
     """
@@ -59,6 +61,7 @@ def envsync_under_test(rev: str | None) -> tuple[str, dict[str, str]]:
         head = _git("rev-parse", "--short=12", "HEAD")
         dirty = _git("status", "--porcelain", "--", "src")
         state = ", with uncommitted changes in src/" if dirty else ""
+        subprocess.run([PYTHON, "-m", "compileall", "-q", str(REPO / "src")], check=True)
         return f"working tree at {head}{state}", {}
     sha = _git("rev-parse", "--verify", f"{rev}^{{commit}}")
     dest = WORK / f"envsync-{sha[:12]}"
