@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
 from envsync.cli import text
+from envsync.cli.color import use_color
 from envsync.core import render
 from envsync.errors import printable
 from envsync.report import PinReleased, Planned, Progress
@@ -22,14 +22,6 @@ __all__ = ["Context", "TextReporter", "use_color"]
 
 #: Version of the JSON report envelope (schemas/report.schema.json).
 REPORT_VERSION = 1
-
-
-def use_color(stream: TextIO) -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
-    if os.environ.get("NO_COLOR"):
-        return False
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
 
 
 @dataclass(kw_only=True)

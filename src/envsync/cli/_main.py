@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
-import logging
 import sys
 import textwrap
 from typing import TYPE_CHECKING, NoReturn
 
 from envsync import __version__, interrupt
-from envsync.cli._context import Context, envelope, use_color
 from envsync.cli._options import add_common
-from envsync.core import render
 from envsync.errors import EXIT_ERROR, EXIT_USAGE, EnvsyncError, Interrupted, printable
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from envsync.cli._context import Context
 
 __all__ = ["main", "report_error"]
 
@@ -154,8 +152,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser(argv).parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error: argparse has spoken
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    # Imported once a command runs: --help and --version print without them.
+    from envsync.cli._context import Context  # noqa: PLC0415
+
     ctx = Context(args=args, out=sys.stdout, err=sys.stderr, argv=argv)
     if args.verbose:
+        import logging  # noqa: PLC0415
+
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
     try:
         return int(args.handler(args, ctx))
@@ -168,6 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if wrapped is not None:  # a SIGTERM Python turned into another error (an import's)
             return _report_interrupt(ctx, wrapped)
         if args.verbose:
+            import logging  # noqa: PLC0415
+
             logging.getLogger("envsync").exception("internal error")
         message = f"internal error in envsync: {type(exc).__name__}: {exc}"
         hint = "this is a bug in envsync; rerun with --verbose for details and report it"
@@ -183,6 +188,8 @@ def report_interrupt(argv: Sequence[str], exc: KeyboardInterrupt) -> int:
     """Report an interruption that came before the command line was parsed."""
     command = next((arg for arg in argv if not arg.startswith("-")), "envsync")
     args = argparse.Namespace(command=command, json="--json" in argv, quiet=False)
+    from envsync.cli._context import Context  # noqa: PLC0415 - see main
+
     return _report_interrupt(Context(args=args, out=sys.stdout, err=sys.stderr, argv=argv), exc)
 
 
@@ -200,6 +207,12 @@ def _fail(ctx: Context, code: str, message: str, hint: str | None, exit_code: in
     Every message and hint passes here, so this is where what they quote from files and
     users is made printable (``printable``), once for both forms.
     """
+    import json  # noqa: PLC0415 - see main
+
+    from envsync.cli._context import envelope  # noqa: PLC0415
+    from envsync.cli.color import use_color  # noqa: PLC0415
+    from envsync.core import render  # noqa: PLC0415
+
     error = EnvsyncError(printable(message), hint=None if hint is None else printable(hint))
     ctx.err.write(render.render_error(error, color=use_color(ctx.err)) + "\n")
     if ctx.json:
