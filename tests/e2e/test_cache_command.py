@@ -113,6 +113,8 @@ def test_verify_finds_a_changed_wheel_and_unpacked_file_and_fix_removes_them(
 def test_prune_keeps_what_venvs_link_and_removes_old_leftovers_only(
     capsys: pytest.CaptureFixture[str], cache: Path, project: Path
 ) -> None:
+    # The venv kept for the replay path goes too (tests/e2e/test_replay.py): not counted here.
+    shutil.rmtree(cache / "replay")
     kept = entries(cache)
     old_tmp, young_tmp = cache / "unpacked" / ".tmp-old", cache / "unpacked" / ".tmp-young"
     for folder in (old_tmp, young_tmp):
@@ -142,7 +144,10 @@ def test_prune_removes_what_no_venv_links_any_more(
 ) -> None:
     shutil.rmtree(project / ".venv")
     wheel_bytes = sum(p.stat().st_size for p in cache.glob("wheels/*/*/*"))
-    count = len(entries(cache)[0]) + len(entries(cache)[1])
+    # The venv kept for the replay path links the unpacked wheels too: it goes first.
+    replicas = [path for path in (cache / "replay").iterdir() if path.is_dir()]
+    assert len(replicas) == 1
+    count = len(entries(cache)[0]) + len(entries(cache)[1]) + len(replicas)
 
     result = envsync(capsys, "cache", "prune")
 
@@ -150,6 +155,7 @@ def test_prune_removes_what_no_venv_links_any_more(
     assert f"Removed {count} entries, " in result.out
     assert "Kept" not in result.out
     assert entries(cache) == ([], [])
+    assert list((cache / "replay").iterdir()) == []
     freed = result.out.split(", ")[1].split(" freed")[0]
     assert float(freed.split()[0]) > 0
     assert wheel_bytes > 0

@@ -244,12 +244,13 @@ def test_a_usage_error_has_its_own_exit_code(capsys: pytest.CaptureFixture[str])
 
 
 def test_installs_show_a_progress_bar_on_a_terminal_only(
-    capsys: pytest.CaptureFixture[str], project: Path
+    capsys: pytest.CaptureFixture[str], project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     shown = run_on_a_terminal(project, "apply", stderr=True)
     assert "installing" in shown
     assert "2/2" in shown
     shutil.rmtree(project / ".venv")
+    monkeypatch.setenv("ENVSYNC_FASTPATH", "0")  # the installer again, not the replay path
     result = envsync(capsys, "apply", project=project)  # not a terminal: lines, no bar
     assert result.code == 0
     assert "\r" not in result.err

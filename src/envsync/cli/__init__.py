@@ -8,9 +8,10 @@ before either: from the first line of ``main`` to the exit it ends the run as ex
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
 from envsync import interrupt
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (5 ms): start-up path
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

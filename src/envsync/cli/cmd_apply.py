@@ -16,9 +16,11 @@ from envsync.cli._options import (
     add_lock_timeout,
     add_mode,
 )
+from envsync.core import render
 from envsync.core.specenvs import DEFAULT_ENV
 from envsync.errors import EXIT_OK
-from envsync.usecases import apply, nochange, remembered
+from envsync.report import Step
+from envsync.usecases import apply, nochange, remembered, replay
 from envsync.usecases.backends import Services
 
 if TYPE_CHECKING:
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from envsync.cli._context import Context
     from envsync.core.selection import GroupSelection
     from envsync.core.spec import Spec
+    from envsync.usecases.apply import Outcome
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -79,8 +82,41 @@ def _apply(args: argparse.Namespace, ctx: Context, spec: Spec, groups: GroupSele
         # A frozen install may have used a stale lock; `lock` answers for [env]'s venv.
         if args.mode != "frozen" and spec.env_name == DEFAULT_ENV:
             remember_lock(spec, outcome.lock)
+        _keep_replica(args, ctx, spec, outcome)
     if not outcome.plan.is_empty():  # an empty plan already said "No changes."
         ctx.write(text.applied_text(outcome))
     if outcome.lock.changes:  # a relock: per target, what it changed (as `lock` says it)
         ctx.write(text.lock_text(outcome.lock))
     return ctx.report("ok", EXIT_OK, outcome_data(outcome, ctx.released))
+
+
+def _keep_replica(args: argparse.Namespace, ctx: Context, spec: Spec, outcome: Outcome) -> None:
+    """Keep a venv this run created, for the replay path.
+
+    With it, what a later apply of the same inputs would print: this run's plan and summary
+    (a lock this run wrote is fresh then, so without this run's lock changes). Only a venv
+    of hard links is kept: copies and clones promise each venv its own files.
+    """
+    options = fastpath.chosen(ctx.argv)
+    fresh = outcome.venv_change == "create" and not outcome.lock.local_files
+    linked = spec.link_mode == "hardlink"
+    if options is None or not fresh or not linked or outcome.plan.is_empty():
+        return
+    done = text.applied_text(outcome)
+    count = sum(1 for _ in outcome.plan.changes())
+    progress = [
+        Step(what=f"creating {outcome.venv} with Python {outcome.python}"),
+        Step(what=f"linking {count} package(s) as this lock's last fresh apply installed them"),
+    ]
+    replay.record(
+        spec=args.spec,
+        venv=str(outcome.venv),
+        options=options,
+        site_packages=[str(p) for p in outcome.site_packages],
+        groups=remembered.as_options(outcome.selection),
+        texts={
+            "stdout": f"{render.render_plan(outcome.plan, color=False)}\n{done}\n",
+            "stdout_color": f"{render.render_plan(outcome.plan, color=True)}\n{done}\n",
+            "stderr": [text.progress_line(event) for event in progress],
+        },
+    )

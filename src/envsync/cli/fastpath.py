@@ -1,4 +1,7 @@
-"""The no-change path of the command line: answer ``apply`` or ``lock`` in one line.
+"""The fast paths of the command line: ``apply`` or ``lock`` answered before the full one.
+
+``apply`` that changes nothing, or that makes a missing venv from the replica of the same
+inputs (``usecases.replay``), and ``lock`` that changes nothing.
 
 Runs before the rest of envsync is imported. It reads only the options it understands (all
 of them ones argparse accepts, which tests/e2e/test_fastpath.py checks against the full
@@ -9,10 +12,12 @@ returns None and the full command line decides.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
+from envsync.cli.color import use_color
 from envsync.core.names import NO_CHANGES, SPEC_NAME
-from envsync.usecases import nochange
+from envsync.usecases import nochange, replay
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (5 ms): start-up path
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -34,14 +39,27 @@ OUTPUT_ONLY = {"-q", "--quiet", "--lock-timeout"}
 
 
 def try_apply(argv: Sequence[str]) -> int | None:
-    """Answer ``apply`` at once when the state file proves nothing changed; else None."""
+    """Answer ``apply`` at once, or None for the full path to decide.
+
+    At once: when the state file proves nothing changed, or when the venv is missing and
+    the same inputs left a replica of it (``replay``), made again from that.
+    """
     options = _options(argv, "apply")
     if options is None:
         return None
     spec = options.pop("--spec", [SPEC_NAME])[-1]
-    if not nochange.applied(spec, _without_output(options)):
-        return None
-    sys.stdout.write(NO_CHANGES + "\n")
+    chosen = _without_output(options)
+    # A replay first: it parses no TOML, and says at once when the venv is there.
+    made = replay.created(spec, chosen, color=use_color(sys.stdout))
+    if made is None:
+        if not nochange.applied(spec, chosen):
+            return None
+        sys.stdout.write(NO_CHANGES + "\n")
+        return 0
+    out, progress = made
+    if not {"-q", "--quiet"} & options.keys():
+        sys.stderr.write("".join(f"{line}\n" for line in progress))
+    sys.stdout.write(out)
     return 0
 
 

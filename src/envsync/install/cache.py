@@ -49,7 +49,9 @@ __all__ = ["SUBFOLDERS", "Cache", "cache_dir"]
 _LOG = logging.getLogger("envsync.install.cache")
 
 #: Every folder envsync keeps in its cache (``envsync cache clean`` removes only these).
-SUBFOLDERS = frozenset({"wheels", "unpacked", "tmp", "pages", "probes", "lock-state", "vcs"})
+SUBFOLDERS = frozenset(
+    {"wheels", "unpacked", "tmp", "pages", "probes", "lock-state", "vcs", "replay"}
+)
 
 
 def cache_dir() -> Path:

@@ -111,10 +111,18 @@ def _entries(folder: Path, *, depth: int) -> Iterator[Path]:
 def prune(cache: Cache, *, everything: bool = False, now: float | None = None) -> Freed:
     """Remove what no venv needs; what was removed, and how much it freed.
 
-    That is: unpacked wheels no venv links to (every one with *everything*), the wheels of
-    those and wheels never unpacked, and leftovers older than LEFTOVER_AGE.
+    That is: the venvs kept for the replay path, unpacked wheels no venv links to (every one
+    with *everything*), the wheels of those and wheels never unpacked, and leftovers older
+    than LEFTOVER_AGE.
     """
     now = time.time() if now is None else now
+    # Venvs kept for the replay path link to unpacked wheels as venvs do: they go first,
+    # so that only a real venv keeps a wheel (a fresh apply keeps a new one).
+    kept_for_replay = _children(cache.root / "replay")  # each venv's folder, and its note
+    replicas = [path for path in kept_for_replay if path.is_dir()]
+    size = sum(_size(path) for path in kept_for_replay)
+    for path in kept_for_replay:
+        cache.remove(path)
     removed: list[Path] = []
     kept = 0
     for tree in _entries(cache.root / "unpacked", depth=1):
@@ -125,7 +133,8 @@ def prune(cache: Cache, *, everything: bool = False, now: float | None = None) -
     still = {p.name for p in _entries(cache.root / "unpacked", depth=1)} - {p.name for p in removed}
     removed += [w for w in _entries(cache.root / "wheels", depth=2) if w.name not in still]
     removed += [p for p in _leftovers(cache.root) if now - p.lstat().st_mtime > LEFTOVER_AGE]
-    return _remove_all(cache, removed, kept=kept)
+    freed = _remove_all(cache, removed, kept=kept)
+    return Freed(entries=freed.entries + len(replicas), size=freed.size + size, kept=kept)
 
 
 def _linked(tree: Path) -> bool:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from envsync.core.selection import GroupSelection
 from envsync.install import transaction
 from envsync.report import Locked, Step
-from envsync.usecases import locktargets, project, remembered
+from envsync.usecases import locktargets, project, remembered, replay
 from envsync.usecases.context import start
 from envsync.usecases.lock import lock_for, outcome_of
 from envsync.usecases.lock import write as write_lock
@@ -148,6 +148,8 @@ def apply_in(
         reporter.emit(Step(what=f"{spec.venv}: {repaired}"))
     # 1. Resolve first: a failed resolve must leave everything as it was.
     ready = prepare(ctx, groups, mode)
+    if verify:  # a file --verify finds changed may be one a replica links, its stat put back
+        replay.forget_all()
     # 2. Make the venv when missing or made from a Python the spec no longer accepts.
     with _venv_for(ctx, ready.target):
         the_plan, info = sync(ctx, ready.lock, ready.target, ready.chosen, verify=verify)

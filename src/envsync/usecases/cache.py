@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from envsync.install import cacheadmin
 from envsync.install.cache import Cache
+from envsync.usecases import replay
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -22,8 +23,14 @@ def folder() -> Path:
 
 
 def verify(*, fix: bool) -> list[Bad]:
-    """Entries whose files no longer match their hashes; with *fix*, removed."""
-    return cacheadmin.verify(Cache.default(), fix=fix)
+    """Entries whose files no longer match their hashes; with *fix*, removed.
+
+    A fix also forgets the venvs kept for the replay path, which may link the bad files.
+    """
+    bad = cacheadmin.verify(Cache.default(), fix=fix)
+    if fix and bad:
+        replay.forget_all()
+    return bad
 
 
 def prune(*, everything: bool) -> Freed:

@@ -23,18 +23,22 @@ import hashlib
 import json
 import os
 import sys
-from typing import TYPE_CHECKING, Any
 
 from envsync.core.names import DEFAULT_VENV, LOCK_NAME, STATE_NAME
 from envsync.system.cachedir import cache_root
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (5 ms): start-up path
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
     from pathlib import Path
+    from typing import Any
 
 __all__ = [
     "GROUP_OPTIONS",
+    "SWITCH",
     "applied",
+    "enabled",
     "lock_state_path",
     "locked",
     "record",
@@ -49,8 +53,20 @@ _UNSURE = (OSError, ValueError, TypeError, KeyError, AttributeError)
 GROUP_OPTIONS = ("--group", "--only-group", "--all-groups", "--no-default-groups")
 
 
+#: Set to 0, the no-change and replay paths answer nothing: every run takes the full path
+#: (the test suite runs both ways).
+SWITCH = "ENVSYNC_FASTPATH"
+
+
+def enabled() -> bool:
+    """Whether the no-change and replay paths may answer (``ENVSYNC_FASTPATH`` is not 0)."""
+    return os.environ.get(SWITCH, "1") != "0"
+
+
 def applied(spec: str, options: Mapping[str, Sequence[str]]) -> bool:
     """Whether an apply of *spec* with *options* is known to change nothing."""
+    if not enabled():
+        return False
     try:
         return _trusted(spec, options, lambda venv: os.path.join(venv, STATE_NAME)) is not None
     except _UNSURE:
@@ -59,10 +75,10 @@ def applied(spec: str, options: Mapping[str, Sequence[str]]) -> bool:
 
 def record(
     *,
-    spec: Path,
-    venv: Path,
-    site_packages: Iterable[Path],
-    local_files: Iterable[Path],
+    spec: str | Path,
+    venv: str | Path,
+    site_packages: Iterable[str | Path],
+    local_files: Iterable[str | Path],
     options: Mapping[str, Sequence[str]] | None,
     groups: Mapping[str, Sequence[str]],
 ) -> None:
@@ -120,6 +136,8 @@ def remember(venv: Path, groups: Mapping[str, Sequence[str]]) -> None:
 
 def locked(spec: str) -> str | None:
     """The summary of the last lock of *spec*, when nothing it depends on changed since."""
+    if not enabled():
+        return None
     try:
         state = _trusted(spec, {}, lambda _venv: lock_state_path(spec))
         return None if state is None else str(state["summary"])

@@ -21,6 +21,7 @@ from filelock import FileLock, Timeout
 
 from envsync.errors import LockTimeoutError, VenvError
 from envsync.system import atomic, removal
+from envsync.venv.lockname import lock_file
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -30,10 +31,7 @@ __all__ = ["hold", "holder", "lock_path"]
 
 def lock_path(venv: Path) -> Path:
     """The lock file of *venv*: beside it, named after it, the same for every spelling of it."""
-    real = Path(os.path.realpath(venv))
-    # Hidden, without doubling the dot of ``.venv``. ``venv`` beside ``.venv`` would share it:
-    # the two would only take turns.
-    return real.parent / f".{real.name.removeprefix('.')}.envsync.lock"
+    return Path(lock_file(venv))
 
 
 @contextlib.contextmanager

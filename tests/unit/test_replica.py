@@ -1,0 +1,167 @@
+"""venv.replica: a tree kept as hard links is made again exactly, and any doubt is Stale.
+
+Trees of files, folders and symlinks in temporary folders; a replica made again must equal
+the original byte for byte and link for link, and one changed byte anywhere (a kept file, the
+manifest) must stop it before anything is linked from a changed file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from envsync.venv import replica
+
+from support import tree_digest
+
+STATE = ".envsync-state.json"
+
+
+def _venv(root: Path) -> Path:
+    venv = root / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "lib" / "site-packages" / "alpha").mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (venv / "bin" / "tool").write_text("#!/venv/bin/python\n")
+    (venv / "bin" / "tool").chmod(0o755)
+    (venv / "lib" / "site-packages" / "alpha" / "__init__.py").write_text("x = 1\n")
+    (venv / "bin" / "python").symlink_to("/usr/bin/python3")
+    (venv / "lib64").symlink_to("lib")
+    (venv / STATE).write_text("{}")
+    return venv
+
+
+def _capture(root: Path, venv: Path) -> Path:
+    folder = root / "kept"
+    folder.mkdir()
+    replica.capture(str(venv), str(folder), skip=frozenset({STATE}), meta={"stdout": "out\n"})
+    return folder
+
+
+def _restore(root: Path, folder: Path, name: str = "again") -> Path:
+    into = root / name
+    into.mkdir()
+    replica.restore(replica.load(str(folder)), str(folder), str(into))
+    return into
+
+
+def test_a_kept_venv_is_made_again_exactly_without_what_it_skips(tmp_path: Path) -> None:
+    venv = _venv(tmp_path)
+    folder = _capture(tmp_path, venv)
+    (venv / STATE).unlink()
+    again = _restore(tmp_path, folder)
+    assert tree_digest(again) == tree_digest(venv)
+    assert (again / "bin" / "python").readlink().as_posix() == "/usr/bin/python3"
+    assert (again / "bin" / "tool").stat().st_mode & 0o777 == 0o755
+    # One inode shared with the kept tree, as the installer's links share the cache's.
+    assert (again / "pyvenv.cfg").stat().st_ino == (venv / "pyvenv.cfg").stat().st_ino
+    kept = replica.load(str(folder))
+    assert kept.venv == str(venv)
+    assert kept.meta == {"stdout": "out\n"}
+
+
+def test_a_kept_file_changed_in_place_is_stale(tmp_path: Path) -> None:
+    venv = _venv(tmp_path)
+    folder = _capture(tmp_path, venv)
+    shared = venv / "lib" / "site-packages" / "alpha" / "__init__.py"
+    shared.write_text("x = 2\n")  # one byte, through the venv that shares the inode
+    with pytest.raises(replica.Stale, match="changed since it was kept"):
+        _restore(tmp_path, folder)
+
+
+def test_a_kept_file_replaced_or_gone_is_stale(tmp_path: Path) -> None:
+    venv = _venv(tmp_path)
+    folder = _capture(tmp_path, venv)
+    kept = folder / replica.TREE / "pyvenv.cfg"
+    kept.unlink()
+    with pytest.raises(replica.Stale, match="is gone"):
+        _restore(tmp_path, folder)
+    kept.write_text("home = /usr/bin\n")  # the same bytes, another file
+    with pytest.raises(replica.Stale, match="changed"):
+        _restore(tmp_path, folder, "again2")
+
+
+@pytest.mark.parametrize("where", [0, 5, 31, 32, 40, -1])
+def test_one_flipped_byte_of_the_manifest_is_stale(tmp_path: Path, where: int) -> None:
+    folder = _capture(tmp_path, _venv(tmp_path))
+    manifest = folder / replica.MANIFEST
+    data = bytearray(manifest.read_bytes())
+    data[where] ^= 0x01
+    manifest.write_bytes(bytes(data))
+    with pytest.raises(replica.Stale):
+        replica.load(str(folder))
+
+
+def test_a_manifest_of_another_shape_or_a_path_out_of_the_venv_is_stale(tmp_path: Path) -> None:
+    folder = tmp_path / "kept"
+    (folder / replica.TREE).mkdir(parents=True)
+
+    def write(data: object) -> None:
+        body = marshal.dumps(data)
+        (folder / replica.MANIFEST).write_bytes(hashlib.sha256(body).digest() + body)
+
+    write([1, 2])
+    with pytest.raises(replica.Stale, match="another format"):
+        replica.load(str(folder))
+    write({"format": replica.FORMAT, "venv": "/v", "dirs": [], "files": []})
+    with pytest.raises(replica.Stale, match="not complete"):
+        replica.load(str(folder))
+    for bad in ("../outside", "/etc", "a/../../b", ""):
+        write(
+            {"format": replica.FORMAT, "venv": "/v", "dirs": [bad], "files": [], "links": [],
+             "meta": {}}
+        )  # fmt: skip
+        into = tmp_path / f"into{len(bad)}"
+        into.mkdir()
+        with pytest.raises(replica.Stale, match="outside the venv"):
+            replica.restore(replica.load(str(folder)), str(folder), str(into))
+        assert list(into.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("into")) == ["kept"]
+
+
+def test_a_venv_holding_something_else_than_files_folders_and_links_is_not_kept(
+    tmp_path: Path,
+) -> None:
+    venv = _venv(tmp_path)
+    os.mkfifo(venv / "bin" / "pipe")
+    folder = tmp_path / "kept"
+    folder.mkdir()
+    with pytest.raises(replica.Stale, match="neither"):
+        replica.capture(str(venv), str(folder), skip=frozenset(), meta={})
+
+
+_NAMES = st.text(alphabet="abcdef_.", min_size=1, max_size=6).filter(lambda n: n not in {".", ".."})
+_TREES = st.recursive(
+    st.one_of(st.binary(max_size=64), st.sampled_from([("link", "x"), ("link", "/abs")])),
+    lambda inner: st.dictionaries(_NAMES, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+def _write(path: Path, node: object) -> None:
+    if isinstance(node, dict):
+        path.mkdir()
+        for name, child in node.items():
+            _write(path / name, child)
+    elif isinstance(node, tuple):
+        path.symlink_to(node[1])
+    else:
+        assert isinstance(node, bytes)
+        path.write_bytes(node)
+
+
+@given(tree=st.dictionaries(_NAMES, _TREES, max_size=5))
+def test_any_tree_of_files_folders_and_links_comes_back_as_it_was(tree: dict[str, object]) -> None:
+    with tempfile.TemporaryDirectory() as base:
+        root = Path(base)
+        _write(root / "venv", tree)
+        folder = _capture(root, root / "venv")
+        again = _restore(root, folder)
+        assert tree_digest(again) == tree_digest(root / "venv")
