@@ -1,15 +1,19 @@
-"""``envsync --help``: every command listed once, under its purpose, in a stable order."""
+"""``envsync --help``: every command listed once, under its purpose, in a stable order; it
+and ``--version`` answer without loading what a command needs."""
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+import subprocess
+import sys
 
+import pytest
+
+from envsync import __version__
 from envsync.cli import _main
-from envsync.cli._main import COMMANDS, PURPOSES, main
-
-if TYPE_CHECKING:
-    import pytest
+from envsync.cli import main as entry
+from envsync.cli._main import _EXIT_USAGE, COMMANDS, PURPOSES, _parser, main
+from envsync.errors import EXIT_USAGE
 
 
 def test_every_command_has_exactly_one_purpose() -> None:
@@ -56,3 +60,34 @@ def test_long_help_wraps_under_its_command(monkeypatch: pytest.MonkeyPatch) -> N
     assert all(line.startswith(" " * 9 + "word") for line in lines[2:])
     assert all(len(line) <= 40 for line in lines)
     assert " ".join(text.split()[2:]) == long.strip()
+
+
+def test_version_is_answered_before_argparse_with_what_argparse_says(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert entry(["--version"]) == 0
+    early = capsys.readouterr().out
+    with pytest.raises(SystemExit) as info:  # the parser's own version action
+        _parser(["--version"]).parse_args(["--version"])
+    assert info.value.code == 0
+    assert early == capsys.readouterr().out == f"envsync {__version__}\n"
+
+
+def test_help_and_version_load_no_run_context_errors_or_fast_path() -> None:
+    for flag in ("--help", "--version"):
+        code = (
+            "import sys\n"
+            "from envsync.cli import main\n"
+            f"main([{flag!r}])\n"
+            "heavy = {'envsync.errors', 'envsync.cli._context', 'envsync.cli.fastpath',\n"
+            "         'envsync.usecases.nochange', 'packaging', 'dataclasses'}\n"
+            "print(sorted(heavy & set(sys.modules)))\n"
+        )
+        run = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+        assert run.stdout.splitlines()[-1] == "[]", (flag, run.stdout[-500:])
+
+
+def test_the_usage_exit_code_is_the_one_errors_names() -> None:
+    assert _EXIT_USAGE == EXIT_USAGE

@@ -55,20 +55,32 @@ def _guarded(args: list[str]) -> int:
 
 
 def _run(args: list[str]) -> int:
-    """The no-change path when it can answer, else the full command line."""
-    from envsync.cli import fastpath  # noqa: PLC0415 - imports only the standard library
+    """The answer before anything is imported, else the full command line.
 
-    try:
-        answered = fastpath.try_apply(args)
-        if answered is None:
-            answered = fastpath.try_lock(args)
-    except RecursionError:  # an env.toml nested thousands deep: the full path reports it
-        answered = None
+    Before: ``--version``, and the fast paths of apply and lock when they can answer.
+    """
+    if args == ["--version"]:  # what argparse's version action prints, without argparse
+        from envsync import __version__  # noqa: PLC0415
+
+        sys.stdout.write(f"envsync {__version__}\n")
+        return 0
+    answered = _fast(args) if args[:1] in (["apply"], ["lock"]) else None
     if answered is not None:
         return answered
     from envsync.cli._main import main as full  # noqa: PLC0415 - the heavy path, on demand
 
     return full(args)
+
+
+def _fast(args: list[str]) -> int | None:
+    """The fast paths' answer to an apply or a lock; None for the full path to decide."""
+    from envsync.cli import fastpath  # noqa: PLC0415 - imports only the standard library
+
+    try:
+        answered = fastpath.try_apply(args)
+        return answered if answered is not None else fastpath.try_lock(args)
+    except RecursionError:  # an env.toml nested thousands deep: the full path reports it
+        return None
 
 
 def _interrupted(args: list[str], exc: KeyboardInterrupt) -> int:

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, NoReturn
 
 from envsync import __version__, interrupt
 from envsync.cli._options import add_common
-from envsync.errors import EXIT_ERROR, EXIT_USAGE, EnvsyncError, Interrupted, printable
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from envsync.cli._context import Context
+    from envsync.errors import EnvsyncError
 
 __all__ = ["main", "report_error"]
 
@@ -93,12 +93,16 @@ PURPOSES: tuple[tuple[str, tuple[str, ...]], ...] = (
 """How ``envsync --help`` groups the commands: each command under one purpose, in this order."""
 
 
+#: A bad command line (as in errors.EXIT_USAGE, which --help need not import).
+_EXIT_USAGE = 64
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error exits 64: 2 already means "out of sync" for check."""
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        self.exit(_EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
 def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
@@ -122,10 +126,12 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     # Only the command being run is imported and given its options: `envsync --help` and
     # each command start without loading the others' machinery.
     chosen = next((arg for arg in argv if not arg.startswith("-")), None)
+    if chosen is None:  # --help, --version or nothing: the description lists the commands
+        return parser
     for name, (module_name, text) in COMMANDS.items():
         sub = commands.add_parser(name, description=text)
-        add_common(sub)
         if name == chosen:
+            add_common(sub)
             module = importlib.import_module(module_name)
             module.configure(sub)
             sub.set_defaults(handler=module.run)
@@ -151,9 +157,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser(argv).parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error: argparse has spoken
-        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+        return exc.code if isinstance(exc.code, int) else _EXIT_USAGE
     # Imported once a command runs: --help and --version print without them.
     from envsync.cli._context import Context  # noqa: PLC0415
+    from envsync.errors import EXIT_ERROR, EnvsyncError  # noqa: PLC0415
 
     ctx = Context(args=args, out=sys.stdout, err=sys.stderr, argv=argv)
     if args.verbose:
@@ -195,6 +202,8 @@ def report_interrupt(argv: Sequence[str], exc: KeyboardInterrupt) -> int:
 
 def _report_interrupt(ctx: Context, exc: KeyboardInterrupt) -> int:
     """Ctrl-C (130) or SIGTERM (143), said once: a later SIGTERM is only noted (_interrupt)."""
+    from envsync.errors import Interrupted  # noqa: PLC0415 - see main
+
     interrupt.disarm()
     if not isinstance(exc, Interrupted):  # Ctrl-C, as Python raises it
         exc = Interrupted()
@@ -212,6 +221,7 @@ def _fail(ctx: Context, code: str, message: str, hint: str | None, exit_code: in
     from envsync.cli._context import envelope  # noqa: PLC0415
     from envsync.cli.color import use_color  # noqa: PLC0415
     from envsync.core import render  # noqa: PLC0415
+    from envsync.errors import EnvsyncError, printable  # noqa: PLC0415
 
     error = EnvsyncError(printable(message), hint=None if hint is None else printable(hint))
     ctx.err.write(render.render_error(error, color=use_color(ctx.err)) + "\n")

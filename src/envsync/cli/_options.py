@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from envsync.core.names import SPEC_NAME
 
@@ -12,6 +11,8 @@ __all__ = ["add_common", "add_envs", "add_groups", "add_json", "add_lock_timeout
 
 def add_common(parser: argparse.ArgumentParser) -> None:
     """--spec, --quiet, --verbose: every command takes them."""
+    from pathlib import Path  # noqa: PLC0415 - only for the command being run, not --help
+
     parser.add_argument(
         "--spec",
         type=Path,
