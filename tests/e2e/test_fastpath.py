@@ -33,8 +33,22 @@ def test_an_up_to_date_venv_is_confirmed_without_the_machinery(synced: Path) -> 
         "envsync.resolve.piptools",
         "packaging",
         "subprocess",
+        "tomllib",  # the venv env.toml names is noted beside the lock state
+        "typing",
     ):
         assert f" {heavy}\n" not in imported, heavy
+
+
+def test_a_venv_moved_in_env_toml_is_not_taken_for_the_noted_one(synced: Path) -> None:
+    spec = synced / "env.toml"
+    spec.write_text(spec.read_text().replace("[env]\n", '[env]\nvenv = "elsewhere"\n'))
+    moved = envsync_process(synced, "apply")
+    assert moved.returncode == 0, moved.stderr
+    assert "Creating" in moved.stderr
+    assert (synced / "elsewhere" / "pyvenv.cfg").is_file()
+    again = envsync_process(synced, "apply", importtime=True)
+    assert again.stdout == NO_CHANGES + "\n"
+    assert " tomllib\n" not in again.stderr  # the new venv is noted now
 
 
 def test_quiet_does_not_spoil_the_no_change_path(synced: Path) -> None:

@@ -78,6 +78,7 @@ def _apply(args: argparse.Namespace, ctx: Context, spec: Spec, groups: GroupSele
             local_files=outcome.lock.local_files,
             options=fastpath.chosen(ctx.argv),
             groups=remembered.as_options(outcome.selection),
+            default=spec.env_name == DEFAULT_ENV,
         )
         # A frozen install may have used a stale lock; `lock` answers for [env]'s venv.
         if args.mode != "frozen" and spec.env_name == DEFAULT_ENV:

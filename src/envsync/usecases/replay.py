@@ -29,7 +29,7 @@ import sys
 
 from envsync import __version__
 from envsync.core.names import LOCK_NAME, STATE_NAME
-from envsync.system import atomic, faults, removal
+from envsync.system import faults, removal
 from envsync.system.cachedir import cache_root
 from envsync.usecases import nochange
 from envsync.venv import replica
@@ -69,6 +69,7 @@ def created(
             local_files=[],
             options=options,
             groups=_groups(meta.get("groups")),
+            default=True,
         )
     out = meta.get("stdout_color" if color else "stdout")
     return (str(out), _strings(meta.get("stderr")))
@@ -81,9 +82,9 @@ def _usable(spec: str, options: Mapping[str, Sequence[str]]) -> tuple[str, repli
     try:
         # The common case, answered before the inputs are hashed: the venv is there, and
         # the no-change path asks.
-        with open(_venv_note(spec), "rb") as fh:
-            if os.path.lexists(os.fsdecode(fh.read())):
-                return None
+        venv = nochange.noted(spec)
+        if venv is not None and os.path.lexists(venv):
+            return None
         folder = folder_of(spec, options)
         kept = replica.load(folder)
     except replica.Stale:
@@ -135,7 +136,6 @@ def record(
         except BaseException:
             removal.delete_tree(made)
             raise
-        atomic.write_bytes(_venv_note(spec), os.fsencode(venv))
         _trim(root, cache)
     except (OSError, replica.Stale):
         return  # without a replica the next fresh apply takes the full path
@@ -155,15 +155,6 @@ def folder_of(spec: str, options: Mapping[str, Sequence[str]]) -> str:
         digest.update(f"\0{path}\0{len(data)}\0".encode())
         digest.update(data)
     return os.path.join(cache_root(), _FOLDER, digest.hexdigest()[:32])
-
-
-def _venv_note(spec: str) -> str:
-    """The file naming the venv *spec*'s last replica was kept from (one per spec).
-
-    Only a hint, for a quick "that venv is there": the manifest names the venv it vouches for.
-    """
-    name = hashlib.sha256(os.path.abspath(spec).encode()).hexdigest()[:32]
-    return os.path.join(cache_root(), _FOLDER, f"{name}.venv")
 
 
 def _restored(kept: replica.Replica, folder: str, venv: str) -> bool:
@@ -257,7 +248,7 @@ def _trim(root: str, cache: removal.Owned) -> None:
     """Keep only the KEEP newest replicas (their manifests' mtimes say which)."""
     found = []
     for name in os.listdir(root):
-        manifest = os.path.join(root, name, replica.MANIFEST)  # not a ``.venv`` note's
+        manifest = os.path.join(root, name, replica.MANIFEST)
         if ".tmp-" not in name and os.path.isfile(manifest):
             found.append((os.stat(manifest).st_mtime_ns, name))
     for _, name in sorted(found, reverse=True)[KEEP:]:

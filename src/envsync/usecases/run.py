@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from envsync.core.selection import GroupSelection
+from envsync.core.specenvs import DEFAULT_ENV
 from envsync.errors import VenvError
 from envsync.system.process import call
 from envsync.usecases import nochange, remembered
@@ -64,6 +65,7 @@ def sync(
             local_files=done.lock.local_files,
             options={**options, **({_MODE_FLAG[mode]: [""]} if mode in _MODE_FLAG else {})},
             groups=options,
+            default=spec.env_name == DEFAULT_ENV,
         )
     return done
 
