@@ -82,6 +82,7 @@ def test_an_init_killed_mid_write_leaves_the_old_spec(tmp_path: Path, had_spec: 
     assert temporaries(spec) == []
 
 
+@pytest.mark.fastpath
 def test_an_apply_killed_writing_its_state_leaves_the_old_state(
     tmp_path: Path, package_index: PackageIndex
 ) -> None:

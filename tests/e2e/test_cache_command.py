@@ -114,7 +114,7 @@ def test_prune_keeps_what_venvs_link_and_removes_old_leftovers_only(
     capsys: pytest.CaptureFixture[str], cache: Path, project: Path
 ) -> None:
     # The venv kept for the replay path goes too (tests/e2e/test_replay.py): not counted here.
-    shutil.rmtree(cache / "replay")
+    shutil.rmtree(cache / "replay", ignore_errors=True)
     kept = entries(cache)
     old_tmp, young_tmp = cache / "unpacked" / ".tmp-old", cache / "unpacked" / ".tmp-young"
     for folder in (old_tmp, young_tmp):
@@ -145,8 +145,9 @@ def test_prune_removes_what_no_venv_links_any_more(
     shutil.rmtree(project / ".venv")
     wheel_bytes = sum(p.stat().st_size for p in cache.glob("wheels/*/*/*"))
     # The venv kept for the replay path links the unpacked wheels too: it goes first.
-    replicas = [path for path in (cache / "replay").iterdir() if path.is_dir()]
-    assert len(replicas) == 1
+    replay = cache / "replay"
+    replicas = [path for path in replay.iterdir() if path.is_dir()] if replay.exists() else []
+    assert len(replicas) == (os.environ.get("ENVSYNC_FASTPATH") != "0")
     count = len(entries(cache)[0]) + len(entries(cache)[1]) + len(replicas)
 
     result = envsync(capsys, "cache", "prune")
@@ -155,7 +156,7 @@ def test_prune_removes_what_no_venv_links_any_more(
     assert f"Removed {count} entries, " in result.out
     assert "Kept" not in result.out
     assert entries(cache) == ([], [])
-    assert list((cache / "replay").iterdir()) == []
+    assert not replay.exists() or list(replay.iterdir()) == []
     freed = result.out.split(", ")[1].split(" freed")[0]
     assert float(freed.split()[0]) > 0
     assert wheel_bytes > 0

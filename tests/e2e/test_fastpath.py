@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from support.pkgindex import PackageIndex
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.fastpath]
 
 NO_CHANGES = "No changes. The environment matches the lock."
 

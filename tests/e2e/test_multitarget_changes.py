@@ -70,6 +70,7 @@ def publish(
 # -- adding a target ---------------------------------------------------------------------------
 
 
+@pytest.mark.fastpath
 def test_adding_a_platform_resolves_only_the_new_target_and_lists_its_packages(
     platform_index: PackageIndex, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

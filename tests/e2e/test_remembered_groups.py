@@ -124,6 +124,7 @@ def test_plan_and_check_without_options_use_the_remembered_groups(
     assert "groups:" not in explicit.out
 
 
+@pytest.mark.fastpath
 def test_a_remembered_group_that_env_toml_dropped_is_left_out_with_a_notice(
     capsys: pytest.CaptureFixture[str], project: Path, package_index: PackageIndex
 ) -> None:
@@ -156,6 +157,7 @@ def test_a_frozen_apply_checks_remembered_groups_against_the_lock(
     assert "cli-tool" in venv_packages(project)
 
 
+@pytest.mark.fastpath
 def test_run_leaves_a_state_the_no_change_path_of_apply_trusts(project: Path) -> None:
     first = envsync_process(project, "run", "--group", "dev", "--", "python", "-c", "pass")
     assert first.returncode == 0, first.stderr

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from support.pkgindex import PackageIndex
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.fastpath]
 
 STATE = ".envsync-state.json"
 LINKING = "Linking 3 package(s) as this lock's last fresh apply installed them..."

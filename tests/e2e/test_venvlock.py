@@ -132,6 +132,7 @@ def test_json_reports_a_held_lock_as_the_error_locked(
     assert [e["code"] for e in report["errors"]] == ["locked"]
 
 
+@pytest.mark.fastpath
 def test_lock_and_run_take_the_lock_and_plan_and_check_do_not(
     tmp_path: Path, package_index: PackageIndex
 ) -> None:
