@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -165,3 +166,41 @@ def test_any_tree_of_files_folders_and_links_comes_back_as_it_was(tree: dict[str
         folder = _capture(root, root / "venv")
         again = _restore(root, folder)
         assert tree_digest(again) == tree_digest(root / "venv")
+
+
+def _many(root: Path, count: int) -> Path:
+    venv = root / "venv"
+    for number in range(count):
+        folder = venv / "lib" / f"pkg{number % 7}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"m{number}.py").write_text(f"x = {number}\n")
+    return venv
+
+
+def test_a_large_venv_is_linked_by_threads_exactly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(replica, "PARALLEL_FROM", 10)
+    venv = _many(tmp_path, 200)
+    folder = _capture(tmp_path, venv)
+    into = tmp_path / "again"
+    into.mkdir()
+    replica.restore(replica.load(str(folder)), str(folder), str(into), workers=3)
+    assert tree_digest(into) == tree_digest(venv)
+
+
+def test_a_changed_file_stops_every_thread_before_the_caller_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(replica, "PARALLEL_FROM", 10)
+    venv = _many(tmp_path, 200)
+    folder = _capture(tmp_path, venv)
+    (venv / "lib" / "pkg3" / "m150.py").write_text("x = 0\n")  # the inode the replica keeps
+    into = tmp_path / "again"
+    into.mkdir()
+    with pytest.raises(replica.Stale, match="changed since it was kept"):
+        replica.restore(replica.load(str(folder)), str(folder), str(into), workers=3)
+    linked = sorted(p for p in into.rglob("*") if p.is_file())
+    shutil.rmtree(into)  # what the caller does next: nothing may still be linking into it
+    assert not into.exists()
+    assert len(linked) < 200

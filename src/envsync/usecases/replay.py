@@ -167,7 +167,7 @@ def _restored(kept: replica.Replica, folder: str, venv: str) -> bool:
     os.makedirs(tmp, exist_ok=True)
     made = removal.make_folder(os.path.join(tmp, f"replay-{os.getpid()}-{os.urandom(4).hex()}"))
     try:
-        replica.restore(kept, folder, made.root)
+        replica.restore(kept, folder, made.root, workers=min(4, os.cpu_count() or 1))
         faults.reached("replay-linked")
         removal.publish_folder(made, venv)
     except replica.Stale:
