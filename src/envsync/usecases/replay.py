@@ -6,15 +6,16 @@ the venv, ``record`` keeps that venv in the cache as a replica (hard links and a
 ``venv.replica``) under a key of exactly those inputs, and the venv's path. A later apply
 with the same key and no venv at that path (a fresh CI checkout, a deleted venv) is answered
 by ``created``: the kept files are checked against the manifest and linked into a new folder
-beside the venv, which is renamed into place. No TOML is parsed, nothing is resolved,
+in the cache's tmp/, which is renamed into place. No TOML is parsed, nothing is resolved,
 probed or fetched, and neither packaging nor the installer is imported.
 
 Only a venv that cannot differ from what the full path would make is kept: one the running
-Python created (the full path prefers it whenever it fits, so it would choose it again), with
-no local sources (their files change without env.toml changing), after a run that wrote no
-lock. Any doubt (no replica, a manifest or kept file that changed, another interpreter, the
-venv's lock held, an error on the way) means None, and the full path runs; a replica found
-changed is deleted so the full path keeps a new one.
+Python created (the full path prefers it whenever it fits, so it would choose it again), of
+hard links (``link-mode`` copy and clone promise each venv its own files), with no local
+sources (their files change without env.toml changing). Any doubt (no replica, a manifest
+or kept file that changed, another interpreter, the venv's lock held, an error on the way)
+means None, and the full path runs; a replica found changed is deleted so the full path
+keeps a new one.
 
 Only the standard library is imported here: this runs before the rest of envsync is loaded.
 """
