@@ -177,15 +177,26 @@ def _many(root: Path, count: int) -> Path:
     return venv
 
 
+def _threaded(root: Path, *, changed: str | None = None) -> tuple[Path, Path]:
+    """A venv of 200 files kept, then made again into ``root/again`` by 3 threads.
+
+    *changed* names a file of the venv written to before (the inode the replica keeps).
+    """
+    venv = _many(root, 200)
+    folder = _capture(root, venv)
+    if changed is not None:
+        (venv / changed).write_text("x = 0\n")
+    into = root / "again"
+    into.mkdir()
+    replica.restore(replica.load(str(folder)), str(folder), str(into), workers=3)
+    return venv, into
+
+
 def test_a_large_venv_is_linked_by_threads_exactly(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(replica, "PARALLEL_FROM", 10)
-    venv = _many(tmp_path, 200)
-    folder = _capture(tmp_path, venv)
-    into = tmp_path / "again"
-    into.mkdir()
-    replica.restore(replica.load(str(folder)), str(folder), str(into), workers=3)
+    venv, into = _threaded(tmp_path)
     assert tree_digest(into) == tree_digest(venv)
 
 
@@ -193,13 +204,9 @@ def test_a_changed_file_stops_every_thread_before_the_caller_goes_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(replica, "PARALLEL_FROM", 10)
-    venv = _many(tmp_path, 200)
-    folder = _capture(tmp_path, venv)
-    (venv / "lib" / "pkg3" / "m150.py").write_text("x = 0\n")  # the inode the replica keeps
     into = tmp_path / "again"
-    into.mkdir()
     with pytest.raises(replica.Stale, match="changed since it was kept"):
-        replica.restore(replica.load(str(folder)), str(folder), str(into), workers=3)
+        _threaded(tmp_path, changed="lib/pkg3/m150.py")
     linked = sorted(p for p in into.rglob("*") if p.is_file())
     shutil.rmtree(into)  # what the caller does next: nothing may still be linking into it
     assert not into.exists()
