@@ -99,10 +99,8 @@ def capture(venv: str, folder: str, *, skip: frozenset[str], meta: dict[str, obj
                 os.mkdir(os.path.join(tree, path))
                 dirs.append(path)
             elif stat.S_ISREG(found.st_mode):
-                kept = os.path.join(tree, path)
-                os.link(source, kept)
-                now = os.lstat(kept)
-                files.append((path, now.st_ino, now.st_size, now.st_mtime_ns))
+                os.link(source, os.path.join(tree, path))  # the same inode: *found* holds
+                files.append((path, found.st_ino, found.st_size, found.st_mtime_ns))
             else:
                 raise Stale(f"{source} is neither a folder, a file nor a symlink")
     data = {"format": FORMAT, "venv": venv, "dirs": dirs, "files": files, "links": links}
