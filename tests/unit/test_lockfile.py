@@ -13,7 +13,7 @@ import re
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import tomli_w
@@ -43,7 +43,7 @@ from envsync.core.lockfile import (
 from envsync.core.spec import Spec, parse_spec
 from envsync.errors import LockError
 
-from support.locks import single_lock, target
+from support.locks import nn, pkg, single_lock, target
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -55,7 +55,6 @@ if TYPE_CHECKING:
 
     from packaging.pylock import Pylock
 
-    from envsync._types import NormalizedName
 
 # --- helpers --------------------------------------------------------------------------------
 
@@ -89,10 +88,6 @@ def spec_of(text: str = SPEC_TEXT) -> Spec:
 SPEC = spec_of()
 
 
-def nn(name: str) -> NormalizedName:
-    return cast("NormalizedName", name)
-
-
 def wheel(
     name: str,
     version: str = "1.0",
@@ -122,26 +117,6 @@ def sdist(
     if url is None and path is None:
         url = f"{FILES}/{filename}"
     return LockedFile(filename=filename, url=url, path=path, sha256=sha256)
-
-
-def pkg(
-    name: str,
-    version: str | None = "1.0",
-    *,
-    groups: Iterable[str] = (),
-    dependencies: Iterable[str] = (),
-    **sources: Any,
-) -> ResolvedPackage:
-    """A resolved package; with no source given, one py3-none-any wheel."""
-    if not sources:
-        sources = {"wheels": (wheel(name, version or "1.0"),)}
-    return ResolvedPackage(
-        name=nn(name),
-        version=Version(version) if version else None,
-        groups=frozenset(groups),
-        dependencies=tuple(nn(d) for d in dependencies),
-        **sources,
-    )
 
 
 def linux_marker(minor: str) -> str:
@@ -195,7 +170,7 @@ def only(wanted: tuple[Wanted, ...]) -> Wanted:
 
 def test_dumps_golden_text():
     lock = lock_of(
-        pkg("rich", "13.0", dependencies=["pygments"]),
+        pkg("rich", "13.0", needs=["pygments"]),
         pkg("pygments", "2.18"),
         pkg("pytest", "8.1", groups=["dev"]),
     )
@@ -453,9 +428,7 @@ def test_package_entry(sources, expected):
 
 
 def test_dependencies_are_sorted_name_tables():
-    (package,) = toml_of(lock_of(pkg("rich", dependencies=["pygments", "markdown-it-py"])))[
-        "packages"
-    ]
+    (package,) = toml_of(lock_of(pkg("rich", needs=["pygments", "markdown-it-py"])))["packages"]
     assert package["dependencies"] == [{"name": "markdown-it-py"}, {"name": "pygments"}]
 
 
@@ -557,7 +530,7 @@ def locked_files(draw: st.DrawFn, filename: str) -> LockedFile:
 def resolved_packages(draw: st.DrawFn, name: str, others: list[str]) -> ResolvedPackage:
     groups = draw(st.frozensets(st.sampled_from(GROUP_NAMES)))
     deps = draw(st.lists(st.sampled_from(others), unique=True)) if others else []
-    base = pkg(name, None, groups=groups, dependencies=deps, directory=f"libs/{name}")
+    base = pkg(name, None, groups=groups, needs=deps, directory=f"libs/{name}")
     kind = draw(st.sampled_from(["index", "directory", "archive"]))
     if kind == "directory":
         return replace(base, editable=draw(st.booleans()))
@@ -1364,10 +1337,10 @@ def test_only_group_installs_what_the_group_needs_and_nothing_else():
         spec=SPEC,
         python="3.12.4",
         packages=[
-            pkg("rich", dependencies=["pygments"]),
+            pkg("rich", needs=["pygments"]),
             pkg("pygments"),
             pkg("requests"),
-            pkg("pytest", groups=["dev"], dependencies=["pluggy", "pygments"]),
+            pkg("pytest", groups=["dev"], needs=["pluggy", "pygments"]),
             pkg("pluggy", groups=["dev"]),
             pkg("sphinx", groups=["docs"]),
         ],
@@ -1385,7 +1358,7 @@ def test_only_group_follows_the_roots_of_the_table_the_caller_holds():
         python="3.12.4",
         packages=[
             pkg("rich"),
-            pkg("pytest", groups=["dev"], dependencies=["pluggy"]),
+            pkg("pytest", groups=["dev"], needs=["pluggy"]),
             pkg("pluggy", groups=["dev"]),
         ],
         roots={"dev": ["pytest", "rich"]},
