@@ -33,7 +33,7 @@ from envsync.core.names import LOCK_NAME, STATE_NAME
 from envsync.system import faults, removal
 from envsync.system.cachedir import cache_root
 from envsync.usecases import nochange
-from envsync.venv import replica
+from envsync.venv import probecache, replica
 from envsync.venv.lockname import lock_file
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (5 ms): start-up path
@@ -97,7 +97,7 @@ def _usable(spec: str, options: Mapping[str, Sequence[str]]) -> tuple[str, repli
     if os.path.lexists(venv) or not os.path.isdir(os.path.dirname(venv)):
         return None
     # The interpreter the venv links to, replaced or removed: the full path decides.
-    same = _identity(str(kept.meta.get("base"))) == kept.meta.get("identity")
+    same = probecache.identity(str(kept.meta.get("base"))) == kept.meta.get("identity")
     return (folder, kept) if same else None
 
 
@@ -129,7 +129,7 @@ def record(
             "site_packages": sorted(set(site_packages)),
             "groups": {k: list(v) for k, v in groups.items()},
             "base": _base(),
-            "identity": _identity(_base()),
+            "identity": probecache.identity(_base()),
         }
         try:
             replica.capture(venv, made.root, skip=frozenset({STATE_NAME}), meta=meta)
@@ -259,15 +259,6 @@ def _trim(root: str, cache: removal.Owned) -> None:
 def _base() -> str:
     """The interpreter behind the running one (a venv's Python links to it)."""
     return os.path.realpath(getattr(sys, "_base_executable", sys.executable))
-
-
-def _identity(path: str) -> list[int] | None:
-    """What says an interpreter file is the one it was: inode, size, mtime."""
-    try:
-        found = os.stat(path)
-    except OSError:
-        return None
-    return [found.st_ino, found.st_size, found.st_mtime_ns]
 
 
 def _made_by_this_python(venv: str) -> bool:

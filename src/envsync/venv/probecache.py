@@ -8,30 +8,34 @@ ctime: a reinstall or upgrade changes them), by what the caller adds to the key 
 come from packaging).
 Anything unreadable is a miss; a failed write is ignored: the cache only saves time.
 
-Only the standard library is used: the no-change path imports this module.
+Only the standard library is used, and pathlib and tempfile only where a probe is kept or
+looked up: the replay path asks ``identity`` before anything else is imported.
 """
 
+# ruff: noqa: PTH116 - os.stat, not pathlib: ``identity`` runs on the start-up path
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import tempfile
-from pathlib import Path
-from typing import Any
 
 from envsync.system import removal
 from envsync.system.cachedir import cache_root
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up path
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
 
 __all__ = ["identity", "load", "store"]
 
 _FORMAT = 1
 
 
-def identity(path: Path) -> list[int] | None:
+def identity(path: str | os.PathLike[str]) -> list[int] | None:
     """The file's (device, inode, size, mtime, ctime), following links; None if unreadable."""
     try:
-        found = path.stat()
+        found = os.stat(path)
     except OSError:
         return None
     return [found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns]
@@ -54,6 +58,8 @@ def store(kind: str, python: Path, answer: object, *extra: object) -> None:
     if path is None:
         return
     try:
+        import tempfile  # noqa: PLC0415 - 10 ms, and only a probe that ran needs it
+
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, partial = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         owned = removal.Owned.cache(cache_root())
@@ -73,6 +79,8 @@ def _path(kind: str, python: Path, extra: tuple[object, ...]) -> Path | None:
         return None
     key = json.dumps([_FORMAT, _versions(), kind, os.fspath(python), found, list(extra)])
     name = hashlib.sha256(key.encode()).hexdigest()[:40]
+    from pathlib import Path  # noqa: PLC0415 - see the module's docstring
+
     return Path(cache_root(), "probes", f"{kind}-{name}.json")
 
 
