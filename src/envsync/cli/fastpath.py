@@ -11,6 +11,7 @@ returns None and the full command line decides.
 
 from __future__ import annotations
 
+import os
 import sys
 
 from envsync.cli.color import use_color
@@ -49,10 +50,13 @@ def try_apply(argv: Sequence[str]) -> int | None:
         return None
     spec = options.pop("--spec", [SPEC_NAME])[-1]
     chosen = _without_output(options)
-    # A replay first: it parses no TOML, and says at once when the venv is there.
-    made = replay.created(spec, chosen, color=use_color(sys.stdout))
+    # The venv env.toml names, as noted (no TOML parsed): there, only nothing-changed can
+    # answer; missing (or not noted), a replay may make it.
+    venv = nochange.noted(spec)
+    there = venv is not None and os.path.lexists(venv)
+    made = None if there else replay.created(spec, chosen, color=use_color(sys.stdout))
     if made is None:
-        if not nochange.applied(spec, chosen):
+        if not nochange.applied(spec, chosen, venv=venv):
             return None
         sys.stdout.write(NO_CHANGES + "\n")
         return 0

@@ -64,14 +64,18 @@ def enabled() -> bool:
     return os.environ.get(SWITCH, "1") != "0"
 
 
-def applied(spec: str, options: Mapping[str, Sequence[str]]) -> bool:
-    """Whether an apply of *spec* with *options* is known to change nothing."""
+def applied(spec: str, options: Mapping[str, Sequence[str]], *, venv: str | None = None) -> bool:
+    """Whether an apply of *spec* with *options* is known to change nothing.
+
+    *venv*: the venv ``noted`` for *spec*, when the caller has read the note already.
+    """
     if not enabled():
         return False
     try:
-        return _trusted(spec, options, lambda venv: os.path.join(venv, STATE_NAME)) is not None
+        state = _trusted(spec, options, lambda found: os.path.join(found, STATE_NAME), venv)
     except _UNSURE:
         return False
+    return state is not None
 
 
 def record(
@@ -213,13 +217,17 @@ def lock_state_path(spec: str) -> str:
 
 
 def _trusted(
-    spec: str, options: Mapping[str, Sequence[str]], where: Callable[[str], str]
+    spec: str,
+    options: Mapping[str, Sequence[str]],
+    where: Callable[[str], str],
+    venv: str | None = None,
 ) -> dict[str, Any] | None:
     """The state file at ``where(venv)`` when its key matches the world now, else None.
 
-    Raises what reading it raised: every caller treats that as "not sure".
+    *venv* is the noted one if the caller read it. Raises what reading the state raised:
+    every caller treats that as "not sure".
     """
-    venv = noted(spec) or _venv_of(spec)
+    venv = venv or noted(spec) or _venv_of(spec)
     with open(where(venv), encoding="utf-8") as fh:
         state = json.load(fh)
     key = _key(spec, venv, state, _effective(options, state))

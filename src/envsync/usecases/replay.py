@@ -81,11 +81,6 @@ def _usable(spec: str, options: Mapping[str, Sequence[str]]) -> tuple[str, repli
     if not nochange.enabled():
         return None
     try:
-        # The common case, answered before the inputs are hashed: the venv is there, and
-        # the no-change path asks.
-        venv = nochange.noted(spec)
-        if venv is not None and os.path.lexists(venv):
-            return None
         folder = folder_of(spec, options)
         kept = replica.load(folder)
     except replica.Stale:
