@@ -3,14 +3,16 @@ and ``--version`` answer without loading what a command needs."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import subprocess
 import sys
 
 import pytest
 
 from envsync import __version__
-from envsync.cli import _main
+from envsync.cli import _main, helptext
 from envsync.cli import main as entry
 from envsync.cli._main import _EXIT_USAGE, COMMANDS, PURPOSES, _parser, main
 from envsync.errors import EXIT_USAGE
@@ -73,6 +75,78 @@ def test_version_is_answered_before_argparse_with_what_argparse_says(
     assert early == capsys.readouterr().out == f"envsync {__version__}\n"
 
 
+def _argparse_help(columns: int, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("COLUMNS", str(columns))
+    return _parser(["--help"]).format_help()
+
+
+def test_the_kept_help_is_what_argparse_prints_at_every_width_it_claims(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for columns in [*range(helptext.MIN_COLUMNS, 200), 1000]:
+        assert _argparse_help(columns, monkeypatch) == helptext.HELP, (
+            f"src/envsync/cli/helptext.py is stale at {columns} columns: set HELP to "
+            f"this text:\n{_argparse_help(80, monkeypatch)}"
+        )
+    # Narrower, argparse wraps the usage line its own way, and is left to print it.
+    assert _argparse_help(helptext.MIN_COLUMNS - 1, monkeypatch) != helptext.HELP
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help_is_answered_before_argparse_where_the_terminal_is_wide_enough(
+    flag: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setattr(_main, "main", lambda _argv: pytest.fail("argparse was used"))
+    assert entry([flag]) == 0
+    assert capsys.readouterr().out == helptext.HELP
+
+
+def test_a_narrow_terminal_gets_argparses_own_wrapping(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COLUMNS", "40")
+    assert entry(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert out == _argparse_help(40, monkeypatch) != helptext.HELP
+    assert out.startswith("usage: envsync [-h] [--version]\n               COMMAND ...\n")
+
+
+@pytest.mark.parametrize(
+    ("columns_env", "stdout_size", "expected"),
+    [
+        ("120", None, 120),  # COLUMNS wins
+        ("120", 90, 120),
+        ("0", 90, 90),  # not positive: the terminal
+        ("-5", 90, 90),
+        ("wide", 90, 90),  # not a number: the terminal
+        (None, 90, 90),
+        (None, 0, 80),  # a terminal that says 0 columns
+        (None, None, 80),  # no terminal: 80
+        ("wide", None, 80),
+    ],
+)
+def test_columns_follow_shutils_rule(
+    columns_env: str | None,
+    stdout_size: int | None,
+    expected: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if columns_env is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns_env)
+    monkeypatch.delenv("LINES", raising=False)
+
+    def terminal_size(_fd: int) -> os.terminal_size:
+        if stdout_size is None:
+            raise OSError("not a terminal")
+        return os.terminal_size((stdout_size, 24))
+
+    monkeypatch.setattr(os, "get_terminal_size", terminal_size)
+    assert helptext.columns() == expected == shutil.get_terminal_size().columns
+
+
 def test_help_and_version_load_no_run_context_errors_or_fast_path() -> None:
     for flag in ("--help", "--version"):
         code = (
@@ -80,11 +154,16 @@ def test_help_and_version_load_no_run_context_errors_or_fast_path() -> None:
             "from envsync.cli import main\n"
             f"main([{flag!r}])\n"
             "heavy = {'envsync.errors', 'envsync.cli._context', 'envsync.cli.fastpath',\n"
+            "         'argparse', 'textwrap', 'envsync.cli._main',\n"
             "         'envsync.usecases.nochange', 'packaging', 'dataclasses'}\n"
             "print(sorted(heavy & set(sys.modules)))\n"
         )
         run = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "COLUMNS": "80"},
         )
         assert run.stdout.splitlines()[-1] == "[]", (flag, run.stdout[-500:])
 

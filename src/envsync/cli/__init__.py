@@ -57,13 +57,20 @@ def _guarded(args: list[str]) -> int:
 def _run(args: list[str]) -> int:
     """The answer before anything is imported, else the full command line.
 
-    Before: ``--version``, and the fast paths of apply and lock when they can answer.
+    Before: ``--version``, ``--help`` (argparse's text, kept), and the fast paths of apply
+    and lock when they can answer.
     """
     if args == ["--version"]:  # what argparse's version action prints, without argparse
         from envsync import __version__  # noqa: PLC0415
 
         sys.stdout.write(f"envsync {__version__}\n")
         return 0
+    if args in (["--help"], ["-h"]):
+        from envsync.cli import helptext  # noqa: PLC0415
+
+        if helptext.columns() >= helptext.MIN_COLUMNS:  # else argparse wraps it its own way
+            sys.stdout.write(helptext.HELP)
+            return 0
     answered = _fast(args) if args[:1] in (["apply"], ["lock"]) else None
     if answered is not None:
         return answered
