@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import hashlib
 import json
 import os
 import stat
@@ -19,7 +20,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from envsync.errors import EnvsyncError, InstallError, printable
 from envsync.system.hashing import OverLimitError, copy_hashing, sha256_of_file
@@ -49,6 +50,8 @@ _SIZE_VARIABLE = "ENVSYNC_MAX_UNPACKED_SIZE"
 _RATIO_VARIABLE = "ENVSYNC_MAX_RATIO"
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 _MANIFEST_FORMAT = 1
+#: Members up to this size are inflated in one read (see ``_copy_member``).
+_WHOLE = 1 << 20
 #: What zipfile raises for a damaged member: a bad CRC, a cut-off or corrupt stream, an
 #: unsupported compression method, encryption.
 _DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError)
@@ -154,10 +157,11 @@ def extract(wheel: Path, folder: Path, limits: Limits) -> None:
         _check_members(wheel, members, limits)
         dist_info = _dist_info(wheel, archive)
         _check_record(wheel, archive, f"{dist_info}/RECORD")
+        files, made = os.fspath(folder / "files"), set[str]()
         entries = [
-            _extract_member(wheel, archive, info, folder / "files")
+            _extract_member(wheel, archive, info, files, made)
             for info in members
-            if "__pycache__" not in PurePosixPath(info.filename).parts[:-1]  # installers skip
+            if "__pycache__" not in info.filename.split("/")[:-1]  # installers skip these
         ]
     manifest = {"format": _MANIFEST_FORMAT, "wheel": wheel.name, "dist_info": dist_info}
     manifest["files"] = entries
@@ -242,36 +246,58 @@ def _check_record(wheel: Path, archive: zipfile.ZipFile, record: str) -> None:
 
 
 def _extract_member(
-    wheel: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, files: Path
+    wheel: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, files: str, made: set[str]
 ) -> list[object]:
     """Write one member, hashing it; its manifest row ``[path, hash, size, exec, mode, mtime]``.
 
     No more than its declared size is read: the declared sizes are what the limits checked.
+    This runs for every file of every wheel a cold sync unpacks, so it works on strings, makes
+    each folder once (*made*) and asks the written file, not its path, for its stat.
     """
     mode = info.external_attr >> 16
     executable = bool(mode and stat.S_ISREG(mode) and mode & 0o111)
-    target = files / info.filename
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target = os.path.join(files, info.filename)  # noqa: PTH118 - strings: see above
+    parent = os.path.dirname(target)  # noqa: PTH120
+    if parent not in made:
+        os.makedirs(parent, exist_ok=True)  # noqa: PTH103
+        made.add(parent)
     handle = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o777 if executable else 0o666)
-    with os.fdopen(handle, "wb") as out:
+    with open(handle, "wb") as out:  # noqa: PTH123 - an fd
         try:
-            with archive.open(info) as source:
-                digest = copy_hashing(source, out, limit=info.file_size)[0]
+            digest = _copy_member(archive, info, out)
         except _DAMAGED as exc:
             problem = f"is damaged: reading {info.filename!r} failed ({_shown(str(exc))})"
             raise _refused(wheel, problem) from exc
         except OverLimitError as exc:
             problem = f"lies about the size of {info.filename!r} (declares {info.file_size} bytes)"
             raise _refused(wheel, problem) from exc
-    found = target.stat()
+        out.flush()
+        found = os.fstat(handle)  # its mtime is final: nothing is written after the flush
     return [
         info.filename,
-        _record_hash(digest.digest()),
+        _record_hash(digest),
         found.st_size,
         executable,
         found.st_mode,
         found.st_mtime_ns,
     ]
+
+
+def _copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, out: IO[bytes]) -> bytes:
+    """Inflate *info* into *out*; the sha256 digest of its bytes.
+
+    A member up to ``_WHOLE`` bytes (nearly all of them) is read in one call, which costs a
+    third of reading it in chunks; zipfile then stops at its declared size and checks its
+    CRC. Larger ones stream, never holding more than a chunk.
+    """
+    if info.file_size > _WHOLE:
+        with archive.open(info) as source:
+            return copy_hashing(source, out, limit=info.file_size)[0].digest()
+    data = archive.read(info)
+    if len(data) > info.file_size:
+        raise OverLimitError
+    out.write(data)  # larger than the buffer: written straight through, all of it
+    return hashlib.sha256(data).digest()
 
 
 # -- reading an entry -------------------------------------------------------------------------
