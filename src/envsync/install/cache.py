@@ -32,8 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from envsync.errors import EnvsyncError, InstallError, printable
-from envsync.install import unpack, unpackworkers
-from envsync.install.download import UpstreamLookup, download_checked, identity
+from envsync.install import unpack
 from envsync.system import removal
 from envsync.system.cachedir import cache_root
 from envsync.system.hashing import hash_file
@@ -42,6 +41,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from envsync.core.lockfile import Artifact
+    from envsync.install.download import UpstreamLookup
     from envsync.install.unpack import Tree
 
 __all__ = ["SUBFOLDERS", "Cache", "cache_dir"]
@@ -84,6 +84,10 @@ class Cache:
         cut short is tried again (see ``retry``); one that arrived whole but whose hash differs
         from the lock's raises HashMismatchError. Neither leaves anything behind.
         """
+        # The network side is imported where it is used: the helper processes that unpack
+        # (unpackworkers) import this module and never download (http.client, ~45 ms each).
+        from envsync.install.download import download_checked, identity  # noqa: PLC0415
+
         sha256, filename = identity(artifact)
         path = self.wheel_path(sha256, filename)
         if path.is_file():
@@ -158,6 +162,8 @@ class Cache:
 
         A batch is unpacked by helper processes while the downloads run (``unpackworkers``).
         """
+        from envsync.install import unpackworkers  # noqa: PLC0415 - see fetch
+
         return unpackworkers.fetch_and_unpack(self, artifacts, lookup, done)
 
     # -- removing ---------------------------------------------------------------------------
