@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from envsync.index.routes import Routes
     from envsync.resolve.protocol import ResolveRequest
 
-__all__ = ["WORKERS", "FileListings", "with_files"]
+__all__ = ["WORKERS", "FileListings", "Sources", "with_files"]
 
 #: How many index pages and files are read at once.
 WORKERS = 8
@@ -142,7 +142,7 @@ def with_files(
     groups = compile_output.roots(pins)
     deps = compile_output.dependencies(pins)
     listings = request.listings or FileListings()  # a caller without a run: this call's own
-    sources = _Sources(routes, request.index.resolved(request.root).find_links, listings)
+    sources = Sources(routes, request.index.resolved(request.root).find_links, listings)
 
     def one(pin: compile_output.Pin) -> ResolvedPackage:
         base = ResolvedPackage(
@@ -171,7 +171,7 @@ def with_files(
         return tuple(sorted(pool.map(one, pins), key=lambda p: p.name))
 
 
-class _Sources:
+class Sources:
     """The indexes and find-links locations, queried for one project at a time."""
 
     def __init__(self, routes: Routes, find_links: Sequence[str], listings: FileListings) -> None:
@@ -199,7 +199,7 @@ class _Sources:
 
 
 def _from_sources(
-    base: ResolvedPackage, pin: compile_output.Pin, sources: _Sources, root: Path
+    base: ResolvedPackage, pin: compile_output.Pin, sources: Sources, root: Path
 ) -> ResolvedPackage:
     version = _pinned_version(pin)
     for where, files in sources.files(pin.name):
@@ -222,7 +222,7 @@ def _from_index(
     base: ResolvedPackage,
     where: str,
     files: list[simpleapi.IndexFile],
-    sources: _Sources,
+    sources: Sources,
     root: Path,
 ) -> ResolvedPackage:
     upstreams = sources.routes.upstreams()

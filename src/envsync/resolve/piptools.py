@@ -36,6 +36,7 @@ from envsync.resolve.compile_errors import (
     read_pages,
 )
 from envsync.resolve.inputs import editables, write_inputs, write_preferences
+from envsync.resolve.prefetch import prefetching
 from envsync.resolve.protocol import Resolution
 from envsync.system import removal
 from envsync.system.process import Runner, run
@@ -109,7 +110,8 @@ class PipToolsResolver:
                 )
             else:
                 write_preferences(work / _OUTPUT, request)
-                self._compile(work, inputs, request, access, routes)
+                with prefetching(request, routes):  # the listing's pages, while pip-compile runs
+                    self._compile(work, inputs, request, access, routes)
                 pins = compile_output.parse((work / _OUTPUT).read_text("utf-8"), editables(request))
             versions = self._local_versions(pins, request, access)
         packages = artifacts.with_files(pins, request, versions, routes)
