@@ -177,37 +177,81 @@ def _many(root: Path, count: int) -> Path:
     return venv
 
 
-def _threaded(root: Path, *, changed: str | None = None) -> tuple[Path, Path]:
-    """A venv of 200 files kept, then made again into ``root/again`` by 3 threads.
+def _in_processes(
+    root: Path, monkeypatch: pytest.MonkeyPatch, *, changed: str | None = None
+) -> tuple[Path, Path, list[int]]:
+    """A venv of 200 files kept, then made again into ``root/again`` by 3 processes.
 
     *changed* names a file of the venv written to before (the inode the replica keeps).
+    Returns the venv, the new folder and the pid of each helper forked.
     """
+    monkeypatch.setattr(replica, "PARALLEL_FROM", 10)
+    forked: list[int] = []
+    fork = os.fork
+
+    def counted() -> int:
+        pid = fork()
+        if pid:
+            forked.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", counted)
     venv = _many(root, 200)
     folder = _capture(root, venv)
     if changed is not None:
         (venv / changed).write_text("x = 0\n")
     into = root / "again"
     into.mkdir()
-    replica.restore(replica.load(str(folder)), str(folder), str(into), workers=3)
-    return venv, into
+    try:
+        replica.restore(replica.load(str(folder)), str(folder), str(into), workers=3)
+    finally:
+        monkeypatch.undo()
+    return venv, into, forked
 
 
-def test_a_large_venv_is_linked_by_threads_exactly(
+def _no_child_left() -> bool:
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+def test_a_large_venv_is_linked_by_helper_processes_exactly(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(replica, "PARALLEL_FROM", 10)
-    venv, into = _threaded(tmp_path)
+    venv, into, forked = _in_processes(tmp_path, monkeypatch)
+    assert len(forked) == 2  # this process links one share, two helpers the others
     assert tree_digest(into) == tree_digest(venv)
+    assert _no_child_left()
 
 
-def test_a_changed_file_stops_every_thread_before_the_caller_goes_on(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("changed", ["lib/pkg0/m0.py", "lib/pkg3/m150.py", "lib/pkg6/m195.py"])
+def test_a_changed_file_in_any_share_is_stale_and_no_helper_outlives_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, changed: str
 ) -> None:
-    monkeypatch.setattr(replica, "PARALLEL_FROM", 10)
     into = tmp_path / "again"
-    with pytest.raises(replica.Stale, match="changed since it was kept"):
-        _threaded(tmp_path, changed="lib/pkg3/m150.py")
+    with pytest.raises(replica.Stale, match=r"changed since it was kept|could not link its share"):
+        _in_processes(tmp_path, monkeypatch, changed=changed)
+    assert _no_child_left()  # every helper has ended: the caller may delete what they made
     linked = sorted(p for p in into.rglob("*") if p.is_file())
-    shutil.rmtree(into)  # what the caller does next: nothing may still be linking into it
+    shutil.rmtree(into)
     assert not into.exists()
     assert len(linked) < 200
+
+
+def test_with_another_thread_running_no_helper_is_forked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading  # noqa: PLC0415
+
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        venv, into, forked = _in_processes(tmp_path, monkeypatch)
+    finally:
+        release.set()
+        other.join()
+    assert forked == []  # a fork would copy a process whose other thread may hold a lock
+    assert tree_digest(into) == tree_digest(venv)
