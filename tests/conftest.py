@@ -32,9 +32,9 @@ def _isolate_pip(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Keep the machine's pip.conf files and PIP_* variables out of the whole session.
 
     envsync's wheel cache goes to a session folder too, so no run shares it with the user's
-    (or with an earlier run's) ~/.cache/envsync. Retries wait 10 ms, not 0.25 s: a test of
-    an index that is down would otherwise wait seconds per command (the retry tests set
-    their own policy).
+    (or with an earlier run's) ~/.cache/envsync; so do pip's and uv's. Retries wait 10 ms,
+    not 0.25 s: a test of an index that is down would otherwise wait seconds per command
+    (the retry tests set their own policy).
     """
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ENVSYNC_CACHE_DIR", str(tmp_path_factory.mktemp("envsync-cache")))
@@ -45,6 +45,10 @@ def _isolate_pip(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
             patch.delenv(key)
         patch.setenv("PIP_CONFIG_FILE", os.devnull)
         patch.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+        # pip's and uv's caches too: no run reads a wheel an earlier run built at a URL that
+        # a test index on a reused port serves again, and no test writes to ~/.cache.
+        patch.setenv("PIP_CACHE_DIR", str(tmp_path_factory.mktemp("pip-cache")))
+        patch.setenv("UV_CACHE_DIR", str(tmp_path_factory.mktemp("uv-cache")))
         yield
 
 

@@ -33,6 +33,7 @@ class PipInstaller(RequirementsInstaller):
     """Installs with pip (envsync's own, pointed at the venv with ``--python``)."""
 
     tool = "pip"
+    hash_in_url = True  # pip's cache of built wheels is keyed by it (see requirement_line)
 
     def __init__(self, *, runner: Runner = run, pip_python: Path | None = None) -> None:
         super().__init__(runner=runner)

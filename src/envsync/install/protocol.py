@@ -104,10 +104,14 @@ def routes(where: Origins) -> routing.Routes:
     )
 
 
-def requirement_line(package: Wanted, url: str | None = None) -> str:
+def requirement_line(package: Wanted, url: str | None = None, *, hash_in_url: bool = False) -> str:
     """A requirements-file line that pins *package* to its exact artifact and hash.
 
-    *url* replaces the artifact's (which has no credentials) by one with its login.
+    *url* replaces the artifact's (which has no credentials) by one with its login. With
+    *hash_in_url* the URL carries the sha256 as its fragment too: pip keys the wheels it
+    builds by the URL, and by the hash only when the URL holds it, so without it an sdist
+    published again at the same URL with other bytes would be installed from the wheel
+    pip built of the old one.
     """
     artifact = package.artifact
     if artifact.kind == "directory":
@@ -116,9 +120,10 @@ def requirement_line(package: Wanted, url: str | None = None) -> str:
         )
     if artifact.kind == "vcs":  # git+URL@commit: the tool clones it (no hash to check)
         return requirementtext.requirement_line(package.name, url=artifact.url)
-    return requirementtext.requirement_line(
-        package.name, url=url or artifact.url, hashes=[artifact.sha256]
-    )
+    where = url or artifact.url
+    if hash_in_url and artifact.sha256 and "#" not in where:
+        where = f"{where}#sha256={artifact.sha256}"
+    return requirementtext.requirement_line(package.name, url=where, hashes=[artifact.sha256])
 
 
 #: What went wrong in an install tool's run, as its backend reads the tool's output.
@@ -166,6 +171,8 @@ class RequirementsInstaller:
 
     #: The tool's name, for messages.
     tool = "the installer"
+    #: Whether the tool is handed each archive's sha256 in its URL too (``requirement_line``).
+    hash_in_url = False
 
     def __init__(self, *, runner: Runner = run) -> None:
         self._run = runner
@@ -197,7 +204,10 @@ class RequirementsInstaller:
         with removal.temporary_folder("envsync-install-") as tmp:
             reqs = Path(tmp) / "requirements.txt"
             # In a private folder (0700): a login netrc cannot carry may go in a URL here.
-            lines = [requirement_line(p, access.file_url(p.artifact.url)) for p in packages]
+            lines = [
+                requirement_line(p, access.file_url(p.artifact.url), hash_in_url=self.hash_in_url)
+                for p in packages
+            ]
             reqs.write_text("".join(f"{line}\n" for line in lines), "utf-8")
             # access.args are read only by build isolation: an sdist's build requirements.
             argv = [*self._install_argv(python, extra), *access.args, "-r", os.fspath(reqs)]
