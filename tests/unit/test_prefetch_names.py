@@ -78,7 +78,9 @@ class FakeSources:
         self.listings, self.failing, self.gate = listings, failing, gate
         self.read: list[str] = []
 
-    def files(self, name: str) -> Iterator[tuple[str, tuple[object, ...]]]:
+    def files(
+        self, name: str, *, keep_failure: bool = False
+    ) -> Iterator[tuple[str, tuple[object, ...]]]:
         def read() -> tuple[object, ...]:
             self.gate.wait(10)
             self.read.append(name)
@@ -86,7 +88,8 @@ class FakeSources:
                 raise OSError(f"{name}: connection refused")
             return (f"{name}-1.0.whl",)
 
-        yield "https://index.invalid/simple", self.listings.files(name, read)  # type: ignore[arg-type]
+        found = self.listings.files(name, read, keep_failure=keep_failure)  # type: ignore[arg-type]
+        yield "https://index.invalid/simple", found
 
 
 def settled(condition: object, seconds: float = 10) -> None:
@@ -95,7 +98,7 @@ def settled(condition: object, seconds: float = 10) -> None:
         time.sleep(0.005)
 
 
-def test_a_page_read_ahead_is_kept_and_a_failed_one_is_read_again_by_the_listing() -> None:
+def test_a_page_read_ahead_is_kept_and_so_is_its_failure_for_the_listing() -> None:
     listings, gate = FileListings(), threading.Event()
     gate.set()
     sources = FakeSources(listings, {"beta"}, gate)
@@ -105,9 +108,18 @@ def test_a_page_read_ahead_is_kept_and_a_failed_one_is_read_again_by_the_listing
     work.stop()
 
     assert listings.files("alpha", lambda: pytest.fail("read twice")) == ("alpha-1.0.whl",)
-    # The failure was not kept: the listing's own read runs, and its error is the one raised.
+    # The failure (after its retries) is the listing's answer: the page is not tried again,
+    # so a page that keeps failing costs no more tries than when the listing read it alone.
     with pytest.raises(OSError, match="beta: connection refused"):
-        listings.files("beta", lambda: (_ for _ in ()).throw(OSError("beta: connection refused")))
+        listings.files("beta", lambda: pytest.fail("read again"))
+    assert sorted(sources.read) == ["alpha", "beta"]
+
+
+def test_a_failure_read_by_the_listing_itself_is_not_kept() -> None:
+    listings = FileListings()
+    with pytest.raises(OSError, match="down"):
+        listings.files("gamma", lambda: (_ for _ in ()).throw(OSError("down")))
+    assert listings.files("gamma", lambda: ("gamma-1.0.whl",)) == ("gamma-1.0.whl",)
 
 
 def test_once_stopped_no_read_starts() -> None:

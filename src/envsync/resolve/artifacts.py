@@ -54,8 +54,9 @@ class FileListings:
 
     One instance serves every target of a run (``ResolveRequest.listings``), from several
     threads: the first to ask for a key reads it while later askers wait for that answer, so
-    a page is read once however many targets list it at the same moment. A failure is not
-    kept: it reaches every thread waiting for it, and the next to ask reads again. Keys are
+    a page is read once however many targets list it at the same moment. A failure reaches
+    every thread waiting for it; it is not kept (the next to ask reads again) unless the
+    reader asks for that (``keep_failure``). Keys are
     URLs (and paths), never logins: one run has one login per index.
     """
 
@@ -68,9 +69,20 @@ class FileListings:
         self._hashes: dict[str, _Pending[str]] = {}
         self._requires: dict[str, _Pending[Requires]] = {}
 
-    def files(self, key: Hashable, read: Callable[[], Iterable[simpleapi.IndexFile]]) -> Listing:
-        """The files *read* lists for *key*: read now, or as read earlier in this run."""
-        return _once(self._lock, self._listings, key, lambda: tuple(read()))
+    def files(
+        self,
+        key: Hashable,
+        read: Callable[[], Iterable[simpleapi.IndexFile]],
+        *,
+        keep_failure: bool = False,
+    ) -> Listing:
+        """The files *read* lists for *key*: read now, or as read earlier in this run.
+
+        With *keep_failure*, a read that fails (after its retries) answers every later ask
+        with its error, rather than letting the next reader try again: a page read ahead
+        of the listing (``prefetch``) is then still tried only as often as one read.
+        """
+        return _once(self._lock, self._listings, key, lambda: tuple(read()), keep=keep_failure)
 
     def sha256(self, url: str, compute: Callable[[], str]) -> str:
         """The sha256 of the file at *url*: computed now, or as computed earlier in this run."""
@@ -107,9 +119,17 @@ class _Pending(Generic[_T]):
 
 
 def _once(
-    lock: threading.Lock, done: dict[_K, _Pending[_T]], key: _K, make: Callable[[], _T]
+    lock: threading.Lock,
+    done: dict[_K, _Pending[_T]],
+    key: _K,
+    make: Callable[[], _T],
+    *,
+    keep: bool = False,
 ) -> _T:
-    """*make*'s answer for *key*, made by the first thread to ask; the others wait for it."""
+    """*make*'s answer for *key*, made by the first thread to ask; the others wait for it.
+
+    A failure reaches those waiting; it is kept for later askers only with *keep*.
+    """
     with lock:
         pending = done.get(key)
         mine = pending is None
@@ -120,8 +140,9 @@ def _once(
     try:
         answer = make()
     except BaseException as exc:
-        with lock:
-            del done[key]  # not kept: the next to ask tries again
+        if not keep:
+            with lock:
+                del done[key]  # not kept: the next to ask tries again
         pending.set(None, exc)
         raise
     pending.set((answer,))
@@ -179,13 +200,14 @@ class Sources:
         self.find_links = find_links
         self.listings = listings
 
-    def files(self, name: str) -> Iterable[tuple[str, Listing]]:
+    def files(self, name: str, *, keep_failure: bool = False) -> Iterable[tuple[str, Listing]]:
         """Each place that may serve *name*, with its files: a pinned name, its index only.
 
         A find-links page or folder lists every project at once: it is read (a folder's
-        files hashed) once per run, not once per project.
+        files hashed) once per run, not once per project. *keep_failure*: see
+        ``FileListings.files``.
         """
-        read = self.listings.files
+        read = partial(self.listings.files, keep_failure=keep_failure)
         for where in self.routes.for_project(name):
             yield where.url, read((where.url, name), partial(simpleapi.files_for, where, name))
         if self.routes.is_pinned(name):

@@ -6,8 +6,9 @@ pages are known before the resolver starts: reading them while it runs, into the
 ``FileListings``, takes that listing off the end of the lock, and against an index tens of
 milliseconds away most of its waiting. The listing then finds each page read, or waits for
 the read in flight. Nothing here decides anything: a page read for a project the resolver
-did not pin is only unused, and one this could not read is not kept (``FileListings``), so
-the listing reads it again and reports the error itself.
+did not pin is only unused, and one this could not read (after its retries) is kept as that
+error, which the listing raises if it needs the page: a page that keeps failing is tried as
+often as when the listing read it alone.
 """
 
 from __future__ import annotations
@@ -52,7 +53,9 @@ def prefetching(request: ResolveRequest, routes: Routes) -> Iterator[None]:
 
     At the block's end no more reads start; those in flight finish on their own.
     """
-    names = names_to_prefetch(request)
+    # A project pinned to a named index is read through the routing proxy while the
+    # resolver runs, with the proxy's own tries: reading it here too would try it twice.
+    names = [name for name in names_to_prefetch(request) if not routes.is_pinned(name)]
     if request.listings is None or not names:  # nothing shared with the listing: no use
         yield
         return
@@ -91,6 +94,8 @@ class _Prefetch:
             except queue.Empty:
                 return
             try:
-                next(iter(self._sources.files(name)), None)  # the first place: the one asked
-            except Exception as exc:  # noqa: BLE001 - the listing reads it again and reports
+                # The first place: the one the listing reads first. A page that fails (after
+                # its retries) fails the listing with the same error, not after more tries.
+                next(iter(self._sources.files(name, keep_failure=True)), None)
+            except Exception as exc:  # noqa: BLE001 - the listing raises it, if it needs the page
                 _LOG.debug("prefetching %s: %s", name, exc)
