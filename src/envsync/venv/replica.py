@@ -15,7 +15,7 @@ wrote it; the caller's key names that Python), written whole or not at all.
 Only the standard library, and only what this needs: it runs on the start-up path.
 """
 
-# ruff: noqa: PTH102, PTH115, PTH118, PTH123, PTH211
+# ruff: noqa: PTH102, PTH118, PTH123, PTH211
 # os.path and os, not pathlib: thousands of files, on the start-up path.
 from __future__ import annotations
 
@@ -77,41 +77,72 @@ def capture(venv: str, folder: str, *, skip: frozenset[str], meta: dict[str, obj
 
     *skip* are names at the venv's top that are not kept (its state file). *meta* is kept
     in the manifest as it is. A venv holding anything but folders, files and symlinks
-    raises ``Stale`` (nothing would be made again from it).
+    raises ``Stale`` (nothing would be made again from it), as does a system that cannot
+    name files relative to an open folder (``restore`` needs that too). Each folder is
+    opened once on both sides, and its entries are read and linked by name, as ``_link``
+    does: this runs for every file of a venv an apply has just made.
     """
+    if not _RELATIVE:
+        raise Stale("this system cannot name files relative to a folder")
     tree = os.path.join(folder, TREE)
     os.mkdir(tree)
-    dirs: list[str] = []
-    files: list[tuple[str, list[tuple[str, int, int, int]]]] = []
-    links: list[tuple[str, str]] = []
-    for here, subdirs, names in os.walk(venv):  # followlinks is False: a link is kept as one
+    kept = _Kept()
+    # follow_symlinks is False: a link, even to a folder, is kept as one entry, not walked.
+    for here, subdirs, names, here_fd in os.fwalk(venv):
         rel = os.path.relpath(here, venv)
         rel = "" if rel == "." else rel
         if not rel:
             subdirs[:] = [d for d in subdirs if d not in skip]
+        files = [n for n in names if rel or n not in skip]
+        kept_fd = os.open(os.path.join(tree, rel) if rel else tree, _FOLDER)
+        try:
+            kept.folder(os.path.join(here, ""), rel, subdirs, files, (here_fd, kept_fd))
+        finally:
+            os.close(kept_fd)
+    data = {"format": FORMAT, "venv": venv, "dirs": kept.dirs, "files": kept.files}
+    body = marshal.dumps({**data, "links": kept.links, "meta": meta})
+    atomic.write_bytes(os.path.join(folder, MANIFEST), hashlib.sha256(body).digest() + body)
+
+
+class _Kept:
+    """What ``capture`` has kept so far: the manifest's folders, files and links."""
+
+    __slots__ = ("dirs", "files", "links")
+
+    def __init__(self) -> None:
+        self.dirs: list[str] = []
+        self.files: list[tuple[str, list[tuple[str, int, int, int]]]] = []
+        self.links: list[tuple[str, str]] = []
+
+    def folder(
+        self, here: str, rel: str, subdirs: list[str], names: list[str], fds: tuple[int, int]
+    ) -> None:
+        """Keep one folder's entries: folders made, files linked, links copied.
+
+        *fds* are the folder's and its kept copy's; a linked folder is taken out of
+        *subdirs*, so that the walk does not enter it.
+        """
+        source, kept = fds
         entries: list[tuple[str, int, int, int]] = []
-        for name in subdirs + [n for n in names if rel or n not in skip]:
-            source, path = os.path.join(here, name), os.path.join(rel, name)
-            found = os.lstat(source)
+        for name in [*subdirs, *names]:
+            path = os.path.join(rel, name)
+            found = os.stat(name, dir_fd=source, follow_symlinks=False)
             if stat.S_ISLNK(found.st_mode):
-                target = os.readlink(source)
-                os.symlink(target, os.path.join(tree, path))
-                links.append((path, target))
+                target = os.readlink(name, dir_fd=source)
+                os.symlink(target, name, dir_fd=kept)
+                self.links.append((path, target))
                 if name in subdirs:
                     subdirs.remove(name)  # a link to a folder is one entry, not walked
             elif stat.S_ISDIR(found.st_mode):
-                os.mkdir(os.path.join(tree, path))
-                dirs.append(path)
-            elif stat.S_ISREG(found.st_mode):
-                os.link(source, os.path.join(tree, path))  # the same inode: *found* holds
+                os.mkdir(name, dir_fd=kept)
+                self.dirs.append(path)
+            elif stat.S_ISREG(found.st_mode):  # the same inode: *found* holds for the kept one
+                os.link(name, name, src_dir_fd=source, dst_dir_fd=kept, follow_symlinks=False)
                 entries.append((name, found.st_ino, found.st_size, found.st_mtime_ns))
             else:
-                raise Stale(f"{source} is neither a folder, a file nor a symlink")
+                raise Stale(f"{here}{name} is neither a folder, a file nor a symlink")
         if entries:
-            files.append((rel, entries))
-    data = {"format": FORMAT, "venv": venv, "dirs": dirs, "files": files, "links": links}
-    body = marshal.dumps({**data, "meta": meta})
-    atomic.write_bytes(os.path.join(folder, MANIFEST), hashlib.sha256(body).digest() + body)
+            self.files.append((rel, entries))
 
 
 def load(folder: str) -> Replica:
@@ -137,6 +168,8 @@ def restore(replica: Replica, folder: str, into: str, *, workers: int = 1) -> No
     """
     tree, into = os.path.join(folder, TREE) + os.sep, into + os.sep
     try:
+        if not _RELATIVE:
+            raise Stale("this system cannot name files relative to a folder")
         if not _all_inside(replica):
             raise Stale("the manifest names a path outside the venv")
         for path in replica.dirs:
@@ -186,6 +219,8 @@ def _link(
 
 #: Folders opened only to name the files in them (O_PATH where the system has it).
 _FOLDER = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_PATH", 0)
+#: Whether files can be named relative to an open folder here, as capture and restore do.
+_RELATIVE = {os.open, os.stat, os.link, os.mkdir, os.symlink, os.readlink} <= os.supports_dir_fd
 #: A helper process's exit codes: linked its share, found a kept file changed or gone.
 _LINKED, _STALE = 0, 3
 
@@ -194,7 +229,7 @@ def _may_fork() -> bool:
     """Whether this process may fork helpers: it can, and runs no other thread to copy."""
     threading = sys.modules.get("threading")
     alone = threading is None or threading.active_count() == 1
-    return alone and hasattr(os, "fork") and {os.stat, os.link} <= os.supports_dir_fd
+    return alone and hasattr(os, "fork")
 
 
 def _link_in_processes(
