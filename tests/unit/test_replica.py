@@ -138,6 +138,20 @@ def test_a_venv_holding_something_else_than_files_folders_and_links_is_not_kept(
         replica.capture(str(venv), str(folder), skip=frozenset(), meta={})
 
 
+def test_a_venv_reached_through_a_link_or_holding_no_file_is_not_kept(tmp_path: Path) -> None:
+    venv = _venv(tmp_path)
+    link = tmp_path / "link"
+    link.symlink_to(venv)
+    empty = tmp_path / "empty"
+    (empty / "lib").mkdir(parents=True)
+    for where, says in ((link, "is not a folder"), (empty, "holds no file")):
+        folder = tmp_path / f"kept-{where.name}"
+        folder.mkdir()
+        with pytest.raises(replica.Stale, match=says):
+            replica.capture(str(where), str(folder), skip=frozenset(), meta={})
+        assert not (folder / replica.MANIFEST).exists()
+
+
 _NAMES = st.text(alphabet="abcdef_.", min_size=1, max_size=6).filter(lambda n: n not in {".", ".."})
 _TREES = st.recursive(
     st.one_of(st.binary(max_size=64), st.sampled_from([("link", "x"), ("link", "/abs")])),
@@ -163,6 +177,7 @@ def test_any_tree_of_files_folders_and_links_comes_back_as_it_was(tree: dict[str
     with tempfile.TemporaryDirectory() as base:
         root = Path(base)
         _write(root / "venv", tree)
+        (root / "venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")  # as every venv has
         folder = _capture(root, root / "venv")
         again = _restore(root, folder)
         assert tree_digest(again) == tree_digest(root / "venv")

@@ -84,6 +84,8 @@ def capture(venv: str, folder: str, *, skip: frozenset[str], meta: dict[str, obj
     """
     if not _RELATIVE:
         raise Stale("this system cannot name files relative to a folder")
+    if not stat.S_ISDIR(os.lstat(venv).st_mode):  # fwalk would yield nothing of a link
+        raise Stale(f"{venv} is not a folder")
     tree = os.path.join(folder, TREE)
     os.mkdir(tree)
     kept = _Kept()
@@ -99,6 +101,8 @@ def capture(venv: str, folder: str, *, skip: frozenset[str], meta: dict[str, obj
             kept.folder(os.path.join(here, ""), rel, subdirs, files, (here_fd, kept_fd))
         finally:
             os.close(kept_fd)
+    if not kept.files:  # a venv has files (pyvenv.cfg): an empty one is not made again
+        raise Stale(f"{venv} holds no file")
     data = {"format": FORMAT, "venv": venv, "dirs": kept.dirs, "files": kept.files}
     body = marshal.dumps({**data, "links": kept.links, "meta": meta})
     atomic.write_bytes(os.path.join(folder, MANIFEST), hashlib.sha256(body).digest() + body)
