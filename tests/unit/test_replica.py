@@ -7,6 +7,7 @@ manifest) must stop it before anything is linked from a changed file.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import marshal
 import os
@@ -125,6 +126,43 @@ def test_a_manifest_of_another_shape_or_a_path_out_of_the_venv_is_stale(tmp_path
             replica.restore(replica.load(str(folder)), str(folder), str(into))
         assert list(into.iterdir()) == []
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("into")) == ["kept"]
+
+
+_PARTS = st.sampled_from(["a", "b", "..", ".", "", "/", "/etc", "a/b", "a/../..", "x\x00y"])
+_ANY = st.recursive(
+    st.one_of(st.none(), st.integers(-2, 2), _PARTS, st.binary(max_size=3)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.tuples(inner, inner)),
+    max_leaves=8,
+)
+_ENTRY = st.one_of(st.tuples(_PARTS, st.integers(0, 3), st.integers(0, 3), st.integers(0, 3)), _ANY)
+_GROUPS = st.lists(st.one_of(st.tuples(_PARTS, st.lists(_ENTRY, max_size=3)), _ANY), max_size=3)
+
+
+@given(
+    dirs=st.one_of(st.lists(_PARTS, max_size=3), _ANY),
+    files=st.one_of(_GROUPS, _ANY),
+    links=st.one_of(st.lists(st.tuples(_PARTS, _PARTS), max_size=2), _ANY),
+)
+def test_a_manifest_of_any_shape_makes_nothing_outside_and_fails_only_as_stale(
+    dirs: object, files: object, links: object
+) -> None:
+    # What a damaged or hand-edited manifest (its hash made to match) can hold: restore
+    # either makes a tree inside its folder or raises Stale, and never writes beside it.
+    with tempfile.TemporaryDirectory() as base:
+        root = Path(base)
+        folder = root / "kept"
+        (folder / replica.TREE / "a" / "b").mkdir(parents=True)
+        (folder / replica.TREE / "a" / "f").write_text("kept\n")
+        data = {"format": replica.FORMAT, "venv": "/v", "dirs": dirs, "files": files}
+        body = marshal.dumps({**data, "links": links, "meta": {}})
+        (folder / replica.MANIFEST).write_bytes(hashlib.sha256(body).digest() + body)
+        into = root / "sub" / "into"
+        into.mkdir(parents=True)
+        with contextlib.suppress(replica.Stale):
+            replica.restore(replica.load(str(folder)), str(folder), str(into))
+        assert sorted(p.name for p in root.iterdir()) == ["kept", "sub"]
+        assert [p.name for p in (root / "sub").iterdir()] == ["into"]
+        assert (folder / replica.TREE / "a" / "f").read_text() == "kept\n"
 
 
 def test_a_venv_holding_something_else_than_files_folders_and_links_is_not_kept(

@@ -286,8 +286,8 @@ def _extract_member(
 def _copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, out: IO[bytes]) -> bytes:
     """Inflate *info* into *out*; the sha256 digest of its bytes.
 
-    A member up to ``_WHOLE`` bytes (nearly all of them) is read in one call, which costs a
-    third of reading it in chunks; zipfile then stops at its declared size and checks its
+    A member up to ``_WHOLE`` bytes (nearly all of them) is read in one call, sparing
+    zipfile's reads chunk by chunk; zipfile still stops at its declared size and checks its
     CRC. Larger ones stream, never holding more than a chunk.
     """
     if info.file_size > _WHOLE:
@@ -296,7 +296,7 @@ def _copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, out: IO[bytes]
     data = archive.read(info)
     if len(data) > info.file_size:
         raise OverLimitError
-    out.write(data)  # larger than the buffer: written straight through, all of it
+    out.write(data)  # buffered: all of it, flushed by the caller
     return hashlib.sha256(data).digest()
 
 

@@ -56,8 +56,8 @@ class FileListings:
     threads: the first to ask for a key reads it while later askers wait for that answer, so
     a page is read once however many targets list it at the same moment. A failure reaches
     every thread waiting for it; it is not kept (the next to ask reads again) unless the
-    reader asks for that (``keep_failure``). Keys are
-    URLs (and paths), never logins: one run has one login per index.
+    reader asks for that (``keep_failure``). Keys are URLs (and paths), never logins: one
+    run has one login per index.
     """
 
     def __init__(self, recorded: Mapping[str, tuple[str, ...]] | None = None) -> None:

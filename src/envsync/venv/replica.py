@@ -187,7 +187,11 @@ def restore(replica: Replica, folder: str, into: str, *, workers: int = 1) -> No
             os.symlink(target, into + path)
     except FileNotFoundError as exc:
         raise Stale(f"{exc.filename} is gone") from exc
-    except (ValueError, TypeError) as exc:  # entries of the wrong shape: written by a bug
+    except (FileExistsError, NotADirectoryError, IsADirectoryError) as exc:
+        # *into* is new and only this fills it: the manifest names a path twice, or a file
+        # as a folder.
+        raise Stale("the manifest does not hold together") from exc
+    except (ValueError, TypeError, IndexError) as exc:  # entries of the wrong shape
         raise Stale("the manifest is not complete") from exc
 
 
@@ -254,21 +258,41 @@ def _link_in_processes(
     children: list[int] = []
     try:
         for share in shares[1:]:
-            pid = os.fork()
-            if pid == 0:  # the helper: its share, then out, never back into the caller's code
-                code = _STALE
-                try:
-                    _link(share, tree, into)
-                    code = _LINKED
-                finally:
-                    os._exit(code)
-            children.append(pid)
+            children.append(_fork(share, tree, into))  # noqa: PERF401 - one by one: each is known
         _link(shares[0], tree, into)
     except BaseException:
         _reap(children, kill=True)  # the caller deletes *into*: the helpers stop first
         raise
     if any(code != _LINKED for code in _reap(children, kill=False)):
         raise Stale("a helper process could not link its share (a kept file changed or gone)")
+
+
+#: The signals held back around a fork: a Ctrl-C or SIGTERM raised in the child before it is
+#: inside its ``try`` would run the caller's code there, and one raised in this process
+#: before it has the child's pid would leave that child unknown.
+_HELD = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
+def _fork(
+    share: Sequence[tuple[str, Sequence[tuple[str, int, int, int]]]], tree: str, into: str
+) -> int:
+    """Start a helper that links *share* and exits (``_LINKED`` or ``_STALE``); its pid."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+    try:
+        pid = os.fork()
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        raise
+    if pid == 0:  # the helper: its share, then out, never back into the caller's code
+        code = _STALE
+        try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+            _link(share, tree, into)
+            code = _LINKED
+        finally:
+            os._exit(code)
+    signal.pthread_sigmask(signal.SIG_SETMASK, held)  # the caller has the pid before a signal
+    return pid
 
 
 def _reap(children: list[int], *, kill: bool) -> list[int]:
@@ -308,9 +332,21 @@ def _shares(
 
 
 #: What no path inside a folder holds, among paths joined (and framed) by NUL, which no path
-#: holds either: an empty or absolute path, a ``..`` component. Plain substring searches:
-#: one pass each over the whole manifest.
-_OUTSIDE = ("\x00\x00", "\x00/", "\x00../", "/../", "/..\x00", "\x00..\x00")
+#: holds either: an empty or absolute path, a ``..`` component (nor a ``.`` one, which a
+#: venv's paths never have). Plain substring searches: one pass each over the manifest.
+_OUTSIDE = (
+    "\x00\x00",
+    "\x00/",
+    "\x00../",
+    "/../",
+    "/..\x00",
+    "\x00..\x00",
+    "\x00./",
+    "/./",
+    "/.\x00",
+    "\x00.\x00",
+    "//",
+)
 #: And what no file name holds: a separator, or the name of the folder itself or its parent.
 _NOT_A_NAME = ("/", "\x00\x00", "\x00.\x00", "\x00..\x00")
 
