@@ -23,7 +23,7 @@ from envsync.core.planner import DirectUrl, InstalledDist
 from envsync.errors import EnvsyncError, InstallError, InterpreterNotFoundError, VenvError
 from envsync.system.process import clean_env, run
 from envsync.system.shims import shim_dir
-from envsync.venv import environment
+from envsync.venv import environment, installed
 from envsync.venv.create import create_venv, venv_python
 from envsync.venv.environment import VenvInfo, inspect, probe_venv, read_installed
 from envsync.venv.interpreters import Interpreter, find_python
@@ -250,6 +250,52 @@ def test_malformed_direct_url_is_ignored(venv):
     (dist,) = read_installed(info)
     assert dist.direct_url is None
     assert dist.version == Version("2.0")
+
+
+def _no_parsing(monkeypatch):
+    monkeypatch.setattr(installed, "_parse_dist", lambda folder: pytest.fail(f"parsed {folder}"))
+
+
+def test_a_later_run_takes_what_an_earlier_one_read_while_the_files_are_unchanged(
+    venv, monkeypatch
+):
+    info = probe_venv(venv)
+    direct = {"url": "file:///src/proj", "dir_info": {"editable": True}}
+    write_dist_info(
+        info.purelib,
+        "proj-0.1.dist-info",
+        {
+            "METADATA": metadata("Proj", "0.1"),
+            "INSTALLER": "uv\n",
+            "direct_url.json": json.dumps(direct),
+        },
+    )
+    write_dist_info(info.purelib, "x-1.0.dist-info", {"METADATA": metadata("x", "1.0")})
+    first = read_installed(info)
+
+    with monkeypatch.context() as patch:  # another run: a new Prober, nothing parsed
+        _no_parsing(patch)
+        assert read_installed(info, prober=Prober()) == first
+
+    # One METADATA written again (another version), one dist-info gone: both are seen.
+    (info.purelib / "x-1.0.dist-info" / "METADATA").write_text(metadata("x", "1.1"))
+    shutil.rmtree(info.purelib / "proj-0.1.dist-info")
+    (dist,) = read_installed(info, prober=Prober())
+    assert (dist.name, dist.version) == ("x", Version("1.1"))
+
+
+def test_a_broken_dist_info_warns_in_every_run(venv, caplog):
+    info = probe_venv(venv)
+    write_dist_info(info.purelib, "badver-1.0.dist-info", {"METADATA": metadata("badver", "x!y")})
+    files = {"METADATA": metadata("y", "2.0"), "direct_url.json": "{not json"}
+    write_dist_info(info.purelib, "y-2.0.dist-info", files)
+    for _ in range(2):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="envsync.venv.environment"):
+            (dist,) = read_installed(info, prober=Prober())
+        assert dist.direct_url is None
+        assert "badver-1.0" in caplog.text
+        assert "y-2.0.dist-info/direct_url.json" in caplog.text
 
 
 def test_shim_dir_holds_only_the_named_packages(other):

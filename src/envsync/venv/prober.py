@@ -40,3 +40,5 @@ class Prober:
         default_factory=dict
     )
     """Each dist-info folder read, with the identity of its files when it was read."""
+    kept_dists: dict[tuple[object, ...], dict[str, Any]] = field(default_factory=dict)
+    """Each venv's dist-infos as the probe cache kept them, read once per run (``installed``)."""
