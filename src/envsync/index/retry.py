@@ -215,6 +215,7 @@ def call(
             sleep=sleep,
         )
     except (OSError, http.client.HTTPException) as exc:  # URLError is an OSError
+        _close(exc)  # an error answer's connection: the error outlives this call
         fault = classify(exc)
         if fault is None:
             raise
@@ -256,9 +257,18 @@ def again(
 
 def _fault_text(exc: Exception) -> str | None:
     fault = classify(exc)
-    if fault is not None and isinstance(exc, urllib.error.HTTPError):
-        exc.close()  # an error answer holds its connection open until closed
+    if fault is not None:
+        _close(exc)  # tried again: this answer is done with
     return fault.text if fault is not None else None
+
+
+def _close(exc: BaseException) -> None:
+    """Close the answer an HTTPError holds: its connection stays open until then.
+
+    Unclosed, it warns wherever it is collected. urllib makes some HTTPErrors without one.
+    """
+    if isinstance(exc, urllib.error.HTTPError) and exc.fp is not None:
+        exc.close()
 
 
 def _gave_up(url: str, doing: str, fault: Fault, settings: Policy) -> IndexUnreachableError:

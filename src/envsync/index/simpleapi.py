@@ -162,12 +162,6 @@ def _read(request: urllib.request.Request, timeout: float) -> tuple[bytes, str, 
         return resp.read(), resp.geturl(), resp.headers
 
 
-def _close(error: urllib.error.HTTPError) -> None:
-    """Close the response an HTTPError carries (it has none when urllib made it up)."""
-    if error.fp is not None:
-        error.close()
-
-
 def probe_index(where: Upstream) -> None:
     """Fail fast when the index cannot be connected to, or refuses us (401/403)."""
     url = where.url
@@ -179,7 +173,6 @@ def probe_index(where: Upstream) -> None:
     try:
         retry.call(lambda timeout: _connect(request, timeout), url=url, doing=_CANNOT_REACH)
     except urllib.error.HTTPError as exc:
-        _close(exc)
         if exc.code in _REFUSED:
             raise refused(where, exc.code) from None
         return  # it answered: a 404 on the root is no reason to stop here
@@ -208,7 +201,6 @@ def fetch_page(where: Upstream, project: str) -> Page | None:
             lambda timeout: _read(request, timeout), url=page_url, doing=_CANNOT_REACH
         )
     except urllib.error.HTTPError as exc:
-        _close(exc)  # its connection: unclosed, it warns wherever it is collected
         if exc.code == _NOT_MODIFIED and kept is not None:
             return _as_page(pagecache.store(page_url, _ACCEPT, user, kept, exc.headers))
         if exc.code == _NOT_FOUND:  # the project is not on this index

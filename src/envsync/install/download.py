@@ -59,9 +59,7 @@ def _download(url: str, out: IO[bytes], lookup: UpstreamLookup) -> str:
     where = None if urlsplit(url).scheme == "file" else lookup(url)
     try:
         return simpleapi.download(url, out, login=where.login if where else None)
-    except urllib.error.HTTPError as exc:
-        if exc.fp is not None:  # the answer's connection: the error outlives this call
-            exc.close()
+    except urllib.error.HTTPError as exc:  # closed by retry.call: the connection is not held
         if exc.code in _REFUSED:
             raise _refused(url, where, exc.code) from None
         raise _unreachable(url, exc) from exc
