@@ -32,6 +32,11 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    Entry = tuple[str, int, int, int]
+    """A kept file: its name in its folder, and its inode, size and mtime."""
+    Group = tuple[str, Sequence[Entry]]
+    """A folder of the venv (``""``: its top) and its files."""
+
 __all__ = ["FORMAT", "Replica", "Stale", "capture", "load", "restore"]
 
 #: The manifest's layout; a manifest of another format is not read (1: files one by one).
@@ -65,7 +70,7 @@ class Replica:
             raise Stale("the manifest is not complete")
         self.venv: str = venv
         self.dirs: list[str] = dirs
-        self.files: list[tuple[str, list[tuple[str, int, int, int]]]] = files
+        self.files: list[tuple[str, list[Entry]]] = files
         """Each folder with files (``""``: the venv's own), and each file's name, inode,
         size and mtime: a folder's files together, as they are linked."""
         self.links: list[tuple[str, str]] = links
@@ -115,7 +120,7 @@ class _Kept:
 
     def __init__(self) -> None:
         self.dirs: list[str] = []
-        self.files: list[tuple[str, list[tuple[str, int, int, int]]]] = []
+        self.files: list[tuple[str, list[Entry]]] = []
         self.links: list[tuple[str, str]] = []
 
     def folder(
@@ -127,7 +132,7 @@ class _Kept:
         *subdirs*, so that the walk does not enter it.
         """
         source, kept = fds
-        entries: list[tuple[str, int, int, int]] = []
+        entries: list[Entry] = []
         for name in [*subdirs, *names]:
             path = os.path.join(rel, name)
             found = os.stat(name, dir_fd=source, follow_symlinks=False)
@@ -180,7 +185,7 @@ def restore(replica: Replica, folder: str, into: str, *, workers: int = 1) -> No
             os.mkdir(into + path)
         count = sum(len(entries) for _, entries in replica.files)
         if workers > 1 and count >= PARALLEL_FROM and _may_fork():
-            _link_in_processes(replica.files, tree, into, workers)
+            _link_in_processes(replica.files, tree, into, workers=workers, files=count)
         else:
             _link(replica.files, tree, into)
         for path, target in replica.links:
@@ -199,9 +204,7 @@ def restore(replica: Replica, folder: str, into: str, *, workers: int = 1) -> No
 PARALLEL_FROM = 4096
 
 
-def _link(
-    groups: Sequence[tuple[str, Sequence[tuple[str, int, int, int]]]], tree: str, into: str
-) -> None:
+def _link(groups: Sequence[Group], tree: str, into: str) -> None:
     """Check and link the files of *groups*; this runs once per file of a venv, so it is lean.
 
     Each folder is opened once, on both sides, and its files are checked and linked by name
@@ -241,10 +244,7 @@ def _may_fork() -> bool:
 
 
 def _link_in_processes(
-    groups: Sequence[tuple[str, Sequence[tuple[str, int, int, int]]]],
-    tree: str,
-    into: str,
-    workers: int,
+    groups: Sequence[Group], tree: str, into: str, *, workers: int, files: int
 ) -> None:
     """``_link`` over *workers* shares of *groups*: this process links one, forked ones the rest.
 
@@ -254,7 +254,7 @@ def _link_in_processes(
     before this returns or raises, so that the caller may delete *into*; a helper that found
     a kept file changed (or any failure here) raises ``Stale`` once all have ended.
     """
-    shares = _shares(groups, workers)
+    shares = _shares(groups, workers, files)
     children: list[int] = []
     try:
         for share in shares[1:]:
@@ -273,9 +273,7 @@ def _link_in_processes(
 _HELD = frozenset({signal.SIGINT, signal.SIGTERM})
 
 
-def _fork(
-    share: Sequence[tuple[str, Sequence[tuple[str, int, int, int]]]], tree: str, into: str
-) -> int:
+def _fork(share: Sequence[Group], tree: str, into: str) -> int:
     """Start a helper that links *share* and exits (``_LINKED`` or ``_STALE``); its pid."""
     held = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
     try:
@@ -318,15 +316,15 @@ def _reap(children: list[int], *, kill: bool) -> list[int]:
     return codes
 
 
-def _shares(
-    groups: Sequence[tuple[str, Sequence[tuple[str, int, int, int]]]], count: int
-) -> list[list[tuple[str, Sequence[tuple[str, int, int, int]]]]]:
-    """*groups* cut into *count* runs of about as many files each (the first may be empty)."""
-    total = sum(len(entries) for _, entries in groups)
-    shares: list[list[tuple[str, Sequence[tuple[str, int, int, int]]]]] = [[] for _ in range(count)]
+def _shares(groups: Sequence[Group], count: int, files: int) -> list[list[Group]]:
+    """*groups* cut into *count* runs of about as many of their *files* each.
+
+    The first run may be empty.
+    """
+    shares: list[list[Group]] = [[] for _ in range(count)]
     done = 0
     for group in groups:
-        shares[min(done * count // max(total, 1), count - 1)].append(group)
+        shares[min(done * count // max(files, 1), count - 1)].append(group)
         done += len(group[1])
     return shares
 
