@@ -256,6 +256,12 @@ def _no_parsing(monkeypatch):
     monkeypatch.setattr(installed, "_parse_dist", lambda folder: pytest.fail(f"parsed {folder}"))
 
 
+def _clock_at(monkeypatch, path, seconds):
+    """Runs *seconds* after *path* was last changed (by its ctime, which nothing can set)."""
+    changed = path.stat().st_ctime_ns
+    monkeypatch.setattr(installed, "_now_ns", lambda: changed + int(seconds * 10**9))
+
+
 def test_a_later_run_takes_what_an_earlier_one_read_while_the_files_are_unchanged(
     venv, monkeypatch
 ):
@@ -271,17 +277,41 @@ def test_a_later_run_takes_what_an_earlier_one_read_while_the_files_are_unchange
         },
     )
     write_dist_info(info.purelib, "x-1.0.dist-info", {"METADATA": metadata("x", "1.0")})
+    metadata_file = info.purelib / "x-1.0.dist-info" / "METADATA"
+    _clock_at(monkeypatch, metadata_file, 10)  # every file written well before this run
     first = read_installed(info)
 
     with monkeypatch.context() as patch:  # another run: a new Prober, nothing parsed
         _no_parsing(patch)
         assert read_installed(info, prober=Prober()) == first
 
-    # One METADATA written again (another version), one dist-info gone: both are seen.
-    (info.purelib / "x-1.0.dist-info" / "METADATA").write_text(metadata("x", "1.1"))
+    # One METADATA written again (another version, same size) a second later, one gone. The
+    # clock above is made up, so the later time is set: in the same tick it would be racy.
+    before = metadata_file.stat()
+    metadata_file.write_text(metadata("x", "1.1"))
+    os.utime(metadata_file, ns=(before.st_atime_ns, before.st_mtime_ns + 10**9))
     shutil.rmtree(info.purelib / "proj-0.1.dist-info")
+    _clock_at(monkeypatch, metadata_file, 10)
     (dist,) = read_installed(info, prober=Prober())
     assert (dist.name, dist.version) == ("x", Version("1.1"))
+
+
+def test_a_dist_info_read_just_after_it_was_written_is_parsed_again_by_the_next_run(
+    venv, monkeypatch
+):
+    # File times come from a coarse clock: written again within its tick, at the same size
+    # and inode, a file keeps its identity. What was read so soon is therefore not kept.
+    info = probe_venv(venv)
+    write_dist_info(info.purelib, "x-1.0.dist-info", {"METADATA": metadata("x", "1.0")})
+    metadata_file = info.purelib / "x-1.0.dist-info" / "METADATA"
+    parsed: list[str] = []
+    parse = installed._parse_dist
+    monkeypatch.setattr(installed, "_parse_dist", lambda f: parsed.append(f.name) or parse(f))
+
+    for seconds, runs in ((0.001, 1), (1.9, 2), (2.1, 3), (5, 3)):  # settled after 2 s
+        _clock_at(monkeypatch, metadata_file, seconds)
+        assert read_installed(info, prober=Prober())[0].version == Version("1.0")
+        assert parsed == ["x-1.0.dist-info"] * runs, seconds
 
 
 def test_a_broken_dist_info_warns_in_every_run(venv, caplog):

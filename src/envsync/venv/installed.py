@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from typing import TYPE_CHECKING, Any
 
 from packaging.metadata import parse_email
@@ -34,6 +35,10 @@ __all__ = ["dist_infos", "own_requirements", "read_installed"]
 _LOG = logging.getLogger("envsync.venv.environment")
 #: The identity of a dist-info's files when it was read (see ``probecache.identity``).
 Identity = tuple[list[int] | None, ...]
+#: How long a file must have been left alone before its identity vouches for its bytes.
+#: File times come from a coarse clock (a few ms; 2 s on FAT): a file written again within
+#: that tick, at the same size and inode, keeps its identity. Git calls such a file "racy".
+SETTLED_NS = 2_000_000_000
 
 
 def read_installed(info: VenvInfo, *, prober: Prober | None = None) -> tuple[InstalledDist, ...]:
@@ -57,8 +62,9 @@ class _Kept:
     """The dist-infos of one venv as an earlier run read them: the probe cache's ``dists``.
 
     Keyed by folder name, each with the identity (device, inode, size, mtime, ctime) of its
-    three files when read: any write to one changes its ctime, so a match is the same bytes.
-    Only clean reads are kept, so a broken dist-info warns on every run, as before.
+    three files when read: a later write changes its ctime, so a match is the same bytes.
+    Only clean reads of settled files are kept (``put``), so a broken dist-info warns on
+    every run, as before.
     """
 
     def __init__(self, info: VenvInfo, run: dict[tuple[object, ...], dict[str, Any]]) -> None:
@@ -83,9 +89,16 @@ class _Kept:
         return dist
 
     def put(self, folder: Path, key: Identity, dist: InstalledDist | None) -> None:
-        """Keep *dist* as read from *folder* now, when the read was clean."""
+        """Keep *dist* as read from *folder* now, when the read was clean and its files settled.
+
+        A folder written in the last ``SETTLED_NS`` (apply reads what it just installed) is
+        parsed again by the next run instead: its identity cannot yet tell a later write.
+        """
         broken_url = dist is not None and dist.direct_url is None and key[2] is not None
-        if dist is not None and not broken_url:  # a direct_url.json that did not parse warns
+        if dist is None or broken_url:  # a direct_url.json that did not parse warns
+            return
+        settled = _now_ns() - SETTLED_NS
+        if all(found is None or found[4] < settled for found in key):
             self._now[folder.name] = [list(key), _row(dist)]
 
     def save(self) -> None:
@@ -93,6 +106,11 @@ class _Kept:
         if self._now != self._before:
             probecache.store("dists", self._where[0], self._now, *self._where[1:])
             self._run[self._where] = self._now
+
+
+def _now_ns() -> int:
+    """The wall clock, which file times follow."""
+    return time.time_ns()
 
 
 def _row(dist: InstalledDist) -> list[object]:
