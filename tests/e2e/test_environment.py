@@ -296,22 +296,50 @@ def test_a_later_run_takes_what_an_earlier_one_read_while_the_files_are_unchange
     assert (dist.name, dist.version) == ("x", Version("1.1"))
 
 
-def test_a_dist_info_read_just_after_it_was_written_is_parsed_again_by_the_next_run(
-    venv, monkeypatch
-):
-    # File times come from a coarse clock: written again within its tick, at the same size
-    # and inode, a file keeps its identity. What was read so soon is therefore not kept.
-    info = probe_venv(venv)
-    write_dist_info(info.purelib, "x-1.0.dist-info", {"METADATA": metadata("x", "1.0")})
-    metadata_file = info.purelib / "x-1.0.dist-info" / "METADATA"
+def _counting_parses(monkeypatch):
     parsed: list[str] = []
     parse = installed._parse_dist
     monkeypatch.setattr(installed, "_parse_dist", lambda f: parsed.append(f.name) or parse(f))
+    return parsed
 
-    for seconds, runs in ((0.001, 1), (1.9, 2), (2.1, 3), (5, 3)):  # settled after 2 s
+
+def test_a_dist_info_written_again_within_one_tick_of_the_file_clock_is_read_again(
+    venv, monkeypatch
+):
+    # File times come from a coarse clock (a few ms; 2 s on FAT): written again within one
+    # tick, at the same size and inode, a file keeps its identity. Here no tick ever passes.
+    info = probe_venv(venv)
+    write_dist_info(info.purelib, "x-1.0.dist-info", {"METADATA": metadata("x", "1.0")})
+    real = installed.probecache.identity
+    frozen = lambda path: None if (found := real(path)) is None else [*found[:3], 7, 7]  # noqa: E731
+    monkeypatch.setattr(installed.probecache, "identity", frozen)
+    monkeypatch.setattr(installed, "_now_ns", lambda: 8)  # just after the files' times
+    parsed = _counting_parses(monkeypatch)
+
+    assert read_installed(info)[0].version == Version("1.0")
+    assert read_installed(info, prober=Prober())[0].version == Version("1.0")
+    assert parsed == ["x-1.0.dist-info"]  # the same bytes: the next run took what was read
+
+    (info.purelib / "x-1.0.dist-info" / "METADATA").write_text(metadata("x", "1.1"))
+    assert read_installed(info, prober=Prober())[0].version == Version("1.1")
+    assert parsed == ["x-1.0.dist-info"] * 2
+
+
+def test_once_its_files_have_settled_a_dist_info_is_taken_by_their_identity_alone(
+    venv, monkeypatch
+):
+    info = probe_venv(venv)
+    write_dist_info(info.purelib, "x-1.0.dist-info", {"METADATA": metadata("x", "1.0")})
+    metadata_file = info.purelib / "x-1.0.dist-info" / "METADATA"
+    parsed = _counting_parses(monkeypatch)
+    read_bytes: list[int] = []
+    digest = installed._digest
+    monkeypatch.setattr(installed, "_digest", lambda files: read_bytes.append(1) or digest(files))
+
+    for seconds, checked in ((0.001, 1), (1.9, 2), (2.1, 3), (5, 3)):  # settled after 2 s
         _clock_at(monkeypatch, metadata_file, seconds)
         assert read_installed(info, prober=Prober())[0].version == Version("1.0")
-        assert parsed == ["x-1.0.dist-info"] * runs, seconds
+        assert (parsed, len(read_bytes)) == (["x-1.0.dist-info"], checked), seconds
 
 
 def test_a_broken_dist_info_warns_in_every_run(venv, caplog):

@@ -7,6 +7,7 @@ a warning rather than failing the whole read.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -35,6 +36,9 @@ __all__ = ["dist_infos", "own_requirements", "read_installed"]
 _LOG = logging.getLogger("envsync.venv.environment")
 #: The identity of a dist-info's files when it was read (see ``probecache.identity``).
 Identity = tuple[list[int] | None, ...]
+#: A dist-info's files as read: their identity, what they said (None: unusable), and a
+#: digest of their bytes while they were too new for their identity to vouch for them.
+Read = tuple[Identity, "InstalledDist | None", str | None]
 #: How long a file must have been left alone before its identity vouches for its bytes.
 #: File times come from a coarse clock (a few ms; 2 s on FAT): a file written again within
 #: that tick, at the same size and inode, keeps its identity. Git calls such a file "racy".
@@ -62,9 +66,10 @@ class _Kept:
     """The dist-infos of one venv as an earlier run read them: the probe cache's ``dists``.
 
     Keyed by folder name, each with the identity (device, inode, size, mtime, ctime) of its
-    three files when read: a later write changes its ctime, so a match is the same bytes.
-    Only clean reads of settled files are kept (``put``), so a broken dist-info warns on
-    every run, as before.
+    three files when read: a later write changes its ctime, so a match is the same bytes,
+    once the files have settled (``SETTLED_NS``). A read of files written just before (apply
+    reads what it just installed) keeps a digest of their bytes too, which the next run
+    checks instead. Only clean reads are kept, so a broken dist-info warns on every run.
     """
 
     def __init__(self, info: VenvInfo, run: dict[tuple[object, ...], dict[str, Any]]) -> None:
@@ -76,30 +81,26 @@ class _Kept:
         self._before: dict[str, Any] = run[self._where]
         self._now: dict[str, Any] = {}
 
-    def get(self, folder: Path, key: Identity) -> InstalledDist | None:
-        """The dist read earlier from *folder*, if its files still have identity *key*."""
+    def get(self, folder: Path, files: list[Path], key: Identity) -> Read | None:
+        """What an earlier run read from *folder*, if its files still say the same."""
         entry = self._before.get(folder.name)
-        if not isinstance(entry, list) or len(entry) != 2 or entry[0] != list(key):  # noqa: PLR2004
+        if not isinstance(entry, list) or len(entry) != 3 or entry[0] != list(key):  # noqa: PLR2004
+            return None
+        digest = entry[2]
+        if digest is not None and digest != _digest(files):  # written again in the same tick
             return None
         try:
             dist = _from_row(entry[1])
         except (TypeError, ValueError, KeyError, InvalidVersion):
             return None
-        self._now[folder.name] = entry
-        return dist
+        return key, dist, digest if _racy(key) else None
 
-    def put(self, folder: Path, key: Identity, dist: InstalledDist | None) -> None:
-        """Keep *dist* as read from *folder* now, when the read was clean and its files settled.
-
-        A folder written in the last ``SETTLED_NS`` (apply reads what it just installed) is
-        parsed again by the next run instead: its identity cannot yet tell a later write.
-        """
+    def put(self, folder: Path, read: Read) -> None:
+        """Keep *read* from *folder*, when it was clean."""
+        key, dist, digest = read
         broken_url = dist is not None and dist.direct_url is None and key[2] is not None
-        if dist is None or broken_url:  # a direct_url.json that did not parse warns
-            return
-        settled = _now_ns() - SETTLED_NS
-        if all(found is None or found[4] < settled for found in key):
-            self._now[folder.name] = [list(key), _row(dist)]
+        if dist is not None and not broken_url:  # a direct_url.json that did not parse warns
+            self._now[folder.name] = [list(key), _row(dist), digest]
 
     def save(self) -> None:
         """Store what this run read, when it differs from what was kept."""
@@ -108,9 +109,30 @@ class _Kept:
             self._run[self._where] = self._now
 
 
+def _racy(key: Identity) -> bool:
+    """Whether a file of *key* changed too recently for its identity to vouch for its bytes."""
+    settled = _now_ns() - SETTLED_NS
+    return any(found is not None and found[4] >= settled for found in key)
+
+
 def _now_ns() -> int:
     """The wall clock, which file times follow."""
     return time.time_ns()
+
+
+def _digest(files: list[Path]) -> str:
+    """A hash of the bytes of *files*, a missing one counted as such."""
+    digest = hashlib.sha256()
+    for data in map(_bytes, files):
+        digest.update(b"-" if data is None else b"%d:" % len(data) + data)
+    return digest.hexdigest()
+
+
+def _bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def _row(dist: InstalledDist) -> list[object]:
@@ -138,9 +160,7 @@ def dist_infos(info: VenvInfo) -> Iterator[Path]:
             yield from sorted(p for p in lib.glob("*.dist-info") if p.is_dir())
 
 
-def _read_dist(
-    folder: Path, memory: dict[Path, tuple[Identity, InstalledDist | None]], kept: _Kept
-) -> InstalledDist | None:
+def _read_dist(folder: Path, memory: dict[Path, Read], kept: _Kept) -> InstalledDist | None:
     """One dist-info folder, or None (with a warning) when it is unusable.
 
     Remembered for the rest of the run while its files are unchanged: apply reads the venv
@@ -149,16 +169,16 @@ def _read_dist(
     """
     files = [folder / name for name in ("METADATA", "INSTALLER", "direct_url.json")]
     key = tuple(probecache.identity(path) for path in files)
-    known = memory.get(folder)
-    if known is not None and known[0] == key:
-        kept.put(folder, key, known[1])
-        return known[1]
-    dist = kept.get(folder, key)
-    if dist is None:
-        dist = _parse_dist(folder)
-        kept.put(folder, key, dist)
-    memory[folder] = (key, dist)
-    return dist
+    found = memory.get(folder)
+    if found is None or found[0] != key:
+        found = kept.get(folder, files, key)
+    if found is None:
+        # The digest before the parse: bytes written between the two then fail the check.
+        digest = _digest(files) if _racy(key) else None
+        found = (key, _parse_dist(folder), digest)
+    kept.put(folder, found)
+    memory[folder] = found
+    return found[1]
 
 
 def _parse_dist(folder: Path) -> InstalledDist | None:

@@ -36,9 +36,9 @@ class Prober:
     """The raw answers behind ``venvs``: a new venv's layout is derived from its base's."""
     versions: dict[tuple[str, int], tuple[str, Version] | str] = field(default_factory=dict)
     """(real path, mtime) -> (implementation, version), or why the interpreter cannot run."""
-    dists: dict[Path, tuple[tuple[list[int] | None, ...], InstalledDist | None]] = field(
-        default_factory=dict
+    dists: dict[Path, tuple[tuple[list[int] | None, ...], InstalledDist | None, str | None]] = (
+        field(default_factory=dict)
     )
-    """Each dist-info folder read, with the identity of its files when it was read."""
+    """Each dist-info folder read, with the identity of its files (``installed.Read``)."""
     kept_dists: dict[tuple[object, ...], dict[str, Any]] = field(default_factory=dict)
     """Each venv's dist-infos as the probe cache kept them, read once per run (``installed``)."""
