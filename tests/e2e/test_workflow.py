@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from envsync.usecases import sync
+
 from helpers import (
     applied,
     envsync,
@@ -86,14 +88,23 @@ def test_adding_a_dependency_installs_only_it_and_its_deps(
     assert alpha_record.stat().st_mtime_ns == stamp  # alpha was not reinstalled
 
 
+def _no_installer(*_args: object, **_kwargs: object) -> None:
+    pytest.fail("an installer was made")
+
+
 def test_removing_a_dependency_removes_it_and_its_orphans_without_resolving(
-    capsys: pytest.CaptureFixture[str], project: Path, package_index: PackageIndex
+    capsys: pytest.CaptureFixture[str],
+    project: Path,
+    package_index: PackageIndex,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     write_spec(project, ["alpha", "theta"], index_url=package_index.url)
     applied(capsys, project)
     requests = len(package_index.requests)
 
     write_spec(project, ["theta"], index_url=package_index.url)
+    # Nor an installer: a removal needs none (nor the logins and imports behind one).
+    monkeypatch.setattr(sync, "installer_for", _no_installer)
     result = envsync(capsys, "apply", project=project)
 
     assert result.code == 0, result.err

@@ -62,19 +62,19 @@ def sync(
     stray = [d.path for d in found if d.kind == "unrecorded"]
     wanted = [a.want for a in the_plan.of(*_INSTALLING) if a.want is not None]
     _refuse_builds(wanted, spec)
-    installer = ctx.services.installer or installer_for(spec, reporter, verify=verify)
-    # Logins are looked up only when something is installed: a removal needs none.
-    where = _origins(ctx) if wanted else None
-    if where is not None:  # every file fetched and checked before anything in the venv changes
-        installer.prepare(info, wanted, **where)
-    writes = installer.writes(info, wanted) if wanted else None  # vetted
+    writes: Sequence[str] | None = None
+    if wanted:  # a removal needs no installer nor logins, nor the ~35 ms of imports behind them
+        installer = ctx.services.installer or installer_for(spec, reporter, verify=verify)
+        where = _origins(ctx)
+        installer.prepare(info, wanted, **where)  # every file fetched and checked first
+        writes = installer.writes(info, wanted)  # vetted
     faults.reached("downloaded")
     replaced = [a.name for a in the_plan.of(*_REPLACING)]
     # In a venv this run made there is nothing of another dist's to overwrite.
     overwritten = writes if writes and target.change == "keep" else ()
     with _transaction(spec.venv, replaced, (info.purelib, info.platlib), overwritten):
         create.remove_stray_files(spec.venv, {info.purelib, info.platlib}, stray)
-        if where is not None:
+        if wanted:
             reporter.emit(Step(what=f"installing {len(wanted)} package(s)"))
             installer.install(info, wanted, **where)
         if removed := the_plan.of(Change.REMOVE):  # moved aside by the transaction
