@@ -10,19 +10,28 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from envsync.core import render
-from envsync.core.targets import describe
 from envsync.report import Locked, Notice, PinReleased, Resolving, Step
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from envsync.core.lockdiff import TargetChanges
+    from envsync.core.planner import Plan
     from envsync.report import Event
     from envsync.usecases.apply import Outcome
     from envsync.usecases.check import CheckOutcome
     from envsync.usecases.lock import LockOutcome
 
-__all__ = ["applied_text", "check_text", "lock_text", "plan_text", "progress_line"]
+__all__ = [
+    "applied_line",
+    "applied_text",
+    "check_text",
+    "lock_head",
+    "lock_text",
+    "plan_text",
+    "progress_line",
+    "target_lines",
+]
 
 _PAST = {
     "install": "installed",
@@ -59,9 +68,14 @@ def plan_text(outcome: Outcome, *, color: bool) -> str:
 
 def applied_text(outcome: Outcome) -> str:
     """What an apply changed, counted by kind (an empty plan already said "No changes.")."""
-    counts = render.plan_counts(outcome.plan)
+    return applied_line(outcome.venv, outcome.plan)
+
+
+def applied_line(venv: object, plan: Plan) -> str:
+    """``Applied to VENV: ...``: *plan*'s changes counted by kind."""
+    counts = render.plan_counts(plan)
     done = ", ".join(f"{n} {_PAST[kind]}" for kind, n in counts.items() if n)
-    return f"Applied to {outcome.venv}: {done}."
+    return f"Applied to {venv}: {done}."
 
 
 def lock_text(outcome: LockOutcome, *, fresh: bool = False, dry_run: bool = False) -> str:
@@ -70,15 +84,25 @@ def lock_text(outcome: LockOutcome, *, fresh: bool = False, dry_run: bool = Fals
     With *fresh*: the line a later ``lock`` that finds nothing changed prints (the no-change
     path keeps it), without this run's changes: that later run changes nothing.
     """
-    verb = (_LOCK_WOULD if dry_run else _LOCK_VERB)["unchanged" if fresh else outcome.change]
-    head = (
-        f"{outcome.path.name} {verb}: {outcome.packages} package(s) for {describe(outcome.targets)}"
+    from envsync.core.targets import describe  # noqa: PLC0415 - packaging; not on the fast path
+
+    change = "unchanged" if fresh else outcome.change
+    head = lock_head(
+        outcome.path.name, change, outcome.packages, describe(outcome.targets), dry_run=dry_run
     )
     return "\n".join([head, *([] if fresh else _changes_lines(outcome.changes))])
 
 
+def lock_head(name: str, change: str, packages: int, targets: str, *, dry_run: bool = False) -> str:
+    """The first line of ``lock_text``: the lock's *name*, what *change* did, and its size."""
+    verb = (_LOCK_WOULD if dry_run else _LOCK_VERB)[change]
+    return f"{name} {verb}: {packages} package(s) for {targets}"
+
+
 def _changes_lines(changes: Sequence[TargetChanges]) -> list[str]:
     """Per target, what changed; targets that changed alike share one heading."""
+    from envsync.core.targets import describe  # noqa: PLC0415 - packaging; not on the fast path
+
     alike: dict[tuple[object, ...], list[TargetChanges]] = {}
     for change in changes:
         key = (change.added, change.removed, change.changed, change.new_target)
@@ -86,11 +110,26 @@ def _changes_lines(changes: Sequence[TargetChanges]) -> list[str]:
     lines = []
     for group in alike.values():
         first = group[0]
-        new = " (new target)" if first.new_target else ""
-        lines.append(f"  {describe([c.target for c in group])}{new}:")
-        lines += [f"    + {name} {version}" for name, version in first.added]
-        lines += [f"    ~ {name} {old} -> {new_v}" for name, old, new_v in first.changed]
-        lines += [f"    - {name} {version}" for name, version in first.removed]
+        heading = describe([c.target for c in group])
+        lines += target_lines(
+            heading, first.added, first.changed, first.removed, new=first.new_target
+        )
+    return lines
+
+
+def target_lines(
+    heading: str,
+    added: Sequence[tuple[str, str]],
+    changed: Sequence[tuple[str, str, str]],
+    removed: Sequence[tuple[str, str]],
+    *,
+    new: bool = False,
+) -> list[str]:
+    """What changed for the targets *heading* names."""
+    lines = [f"  {heading}{' (new target)' if new else ''}:"]
+    lines += [f"    + {name} {version}" for name, version in added]
+    lines += [f"    ~ {name} {old} -> {new_v}" for name, old, new_v in changed]
+    lines += [f"    - {name} {version}" for name, version in removed]
     return lines
 
 

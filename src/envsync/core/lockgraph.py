@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Literal
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from envsync.core.graph import closure
 from envsync.core.lockmerge import recorded_requires
-from envsync.core.lockselect import closure, package_version
+from envsync.core.lockselect import package_version
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Mapping, Sequence

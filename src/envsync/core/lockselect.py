@@ -23,6 +23,7 @@ from packaging.pylock import (
 from packaging.tags import Tag
 from packaging.version import InvalidVersion, Version
 
+from envsync.core.graph import closure
 from envsync.core.lockcheck import RELOCK
 from envsync.core.locktable import LockInfo, info
 from envsync.core.resolved import LockedVcs
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 
     from envsync._types import ArtifactKind, NormalizedName
 
-__all__ = ["Artifact", "Wanted", "closure", "dependency_closure", "package_version", "select"]
+__all__ = ["Artifact", "Wanted", "dependency_closure", "package_version", "select"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -127,18 +128,6 @@ def dependency_closure(lock: Pylock, roots: Iterable[str]) -> set[str]:
     for p in lock.packages:  # a lock for several targets may hold a name more than once
         edges.setdefault(p.name, []).extend(str(d.get("name")) for d in p.dependencies or [])
     return closure(edges, roots)
-
-
-def closure(edges: Mapping[str, Iterable[str]], roots: Iterable[str]) -> set[str]:
-    """The names *roots* reach through *edges* (each name's dependencies), roots included."""
-    todo = list(roots)
-    reached: set[str] = set()
-    while todo:
-        name = todo.pop()
-        if name not in reached:
-            reached.add(name)
-            todo.extend(edges.get(name, ()))
-    return reached
 
 
 def _by_name(w: Wanted) -> str:

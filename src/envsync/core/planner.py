@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-from envsync._types import NormalizedName
+from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from packaging.version import Version
 
+    from envsync._types import NormalizedName
     from envsync.core.lockfile import Wanted
 
 __all__ = [
@@ -48,7 +47,7 @@ FILES_MODIFIED = "files modified"
 SEED = "seed: from the venv's ensurepip"
 #: What ``seed = true`` keeps: pip, and the setuptools that ensurepip of Python 3.10 and
 #: 3.11 installs with it (uv's --seed adds it there too). Names the lock selects are the lock's.
-SEEDED: frozenset[NormalizedName] = frozenset({NormalizedName("pip"), NormalizedName("setuptools")})
+SEEDED = frozenset(cast("NormalizedName", name) for name in ("pip", "setuptools"))
 
 
 class Change(enum.Enum):
@@ -158,7 +157,7 @@ def make_plan(
     have = _group_installed(installed)
     names = sorted(want.keys() | have.keys())
     actions = [_decide(n, want.get(n), have.get(n, ()), policy) for n in names]
-    pip = NormalizedName("pip")
+    pip = cast("NormalizedName", "pip")
     if policy.seed and pip not in want and pip not in have:
         actions.append(Action(name=pip, change=Change.INSTALL, reason=SEED))
     return Plan(actions=tuple(sorted(actions, key=lambda action: action.name)))

@@ -16,8 +16,8 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from envsync.core import lockfile
+from envsync.core.graph import closure
 from envsync.core.lockmerge import TargetResolution, split
-from envsync.core.lockselect import closure
 from envsync.core.spec import Group
 
 if TYPE_CHECKING:

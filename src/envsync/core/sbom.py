@@ -40,8 +40,9 @@ from packaging.utils import canonicalize_name
 
 from envsync import __version__
 from envsync.core.export import Exported
+from envsync.core.graph import closure
 from envsync.core.lockcheck import RELOCK
-from envsync.core.lockselect import closure, package_version, select
+from envsync.core.lockselect import package_version, select
 from envsync.core.locktable import info
 from envsync.core.requirementtext import strip_credentials
 from envsync.errors import LockError

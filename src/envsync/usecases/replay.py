@@ -34,7 +34,7 @@ from envsync.system import faults, removal
 from envsync.system.cachedir import cache_root
 from envsync.usecases import nochange
 from envsync.venv import probecache, replica
-from envsync.venv.lockname import lock_file
+from envsync.venv.lockname import held
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (5 ms): start-up path
 
@@ -59,8 +59,8 @@ def created(
         return None
     folder, kept = found
     meta, venv = kept.meta, kept.venv
-    with _held(venv) as held:
-        if not held or os.path.lexists(venv) or not _restored(kept, folder, venv):
+    with held(venv) as free:
+        if not free or os.path.lexists(venv) or not _restored(kept, folder, venv):
             return None
         faults.reached("replay-published")
         nochange.record(
@@ -177,43 +177,6 @@ def _restored(kept: replica.Replica, folder: str, venv: str) -> bool:
         removal.delete_tree(made)
         raise
     return True
-
-
-class _held:  # noqa: N801 - a ``with`` statement, like contextlib's helpers (2 ms to import)
-    """The venv's lock (the file ``venvlock`` holds) for the block, if no one holds it now.
-
-    Yields whether it is held: a run that holds it has the venv's say, and a fast path does
-    not wait for it; the full path does, and says for whom.
-    """
-
-    __slots__ = ("_fd", "_path")
-
-    def __init__(self, venv: str) -> None:
-        self._path = lock_file(venv)
-        self._fd: int | None = None
-
-    def __enter__(self) -> bool:
-        import fcntl  # noqa: PLC0415 - POSIX only; elsewhere the full path decides
-
-        try:
-            fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError:
-            return False
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            # A lock file deleted and made again between open and flock is not the lock.
-            same = os.fstat(fd).st_ino == os.stat(self._path).st_ino
-        except OSError:
-            same = False
-        if not same:
-            os.close(fd)
-            return False
-        self._fd = fd
-        return True
-
-    def __exit__(self, *exc: object) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing the last descriptor lets the lock go
 
 
 def forget_all() -> None:
