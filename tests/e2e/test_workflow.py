@@ -103,7 +103,9 @@ def test_removing_a_dependency_removes_it_and_its_orphans_without_resolving(
     requests = len(package_index.requests)
 
     write_spec(project, ["theta"], index_url=package_index.url)
-    # Nor an installer: a removal needs none (nor the logins and imports behind one).
+    # On the full path too (the pure-removal fast path would answer first), no installer:
+    # a removal needs none, nor the logins and imports behind one.
+    monkeypatch.setenv("ENVSYNC_FASTPATH", "0")
     monkeypatch.setattr(sync, "installer_for", _no_installer)
     result = envsync(capsys, "apply", project=project)
 

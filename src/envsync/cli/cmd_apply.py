@@ -20,7 +20,7 @@ from envsync.core import render
 from envsync.core.specenvs import DEFAULT_ENV
 from envsync.errors import EXIT_OK
 from envsync.report import Step
-from envsync.usecases import apply, nochange, remembered, replay
+from envsync.usecases import apply, nochange, remembered, removalrecipe, replay
 from envsync.usecases.backends import Services
 
 if TYPE_CHECKING:
@@ -83,12 +83,30 @@ def _apply(args: argparse.Namespace, ctx: Context, spec: Spec, groups: GroupSele
         # A frozen install may have used a stale lock; `lock` answers for [env]'s venv.
         if args.mode != "frozen" and spec.env_name == DEFAULT_ENV:
             remember_lock(spec, outcome.lock)
+            _keep_recipe(ctx, spec, outcome)
         _keep_replica(args, ctx, spec, outcome)
     if not outcome.plan.is_empty():  # an empty plan already said "No changes."
         ctx.write(text.applied_text(outcome))
     if outcome.lock.changes:  # a relock: per target, what it changed (as `lock` says it)
         ctx.write(text.lock_text(outcome.lock))
     return ctx.report("ok", EXIT_OK, outcome_data(outcome, ctx.released))
+
+
+def _keep_recipe(ctx: Context, spec: Spec, outcome: Outcome) -> None:
+    """Keep what a later apply that only removes requirements takes (``quickremove``)."""
+    options = fastpath.chosen(ctx.argv)
+    if options is None or outcome.installed is None or outcome.target is None:
+        return  # the fast path would not read such a command line: its key would not match
+    if outcome.lock.local_files:
+        return  # their files change without env.toml changing
+    removalrecipe.keep(
+        spec=spec,
+        lock=outcome.installed,
+        here=outcome.target,
+        selected=[a.name for a in outcome.plan.actions if a.want is not None],
+        libs=outcome.site_packages,
+        options=options,
+    )
 
 
 def _keep_replica(args: argparse.Namespace, ctx: Context, spec: Spec, outcome: Outcome) -> None:

@@ -1,7 +1,8 @@
 """The fast paths of the command line: ``apply`` or ``lock`` answered before the full one.
 
-``apply`` that changes nothing, or that makes a missing venv from the replica of the same
-inputs (``usecases.replay``), and ``lock`` that changes nothing.
+``apply`` that changes nothing, that makes a missing venv from the replica of the same
+inputs (``usecases.replay``), or whose env.toml only lost requirements
+(``usecases.quickremove``); and ``lock`` that changes nothing.
 
 Runs before the rest of envsync is imported. It reads only the options it understands (all
 of them ones argparse accepts, which tests/e2e/test_fastpath.py checks against the full
@@ -56,12 +57,31 @@ def try_apply(argv: Sequence[str]) -> int | None:
     there = venv is not None and os.path.lexists(venv)
     made = None if there else replay.created(spec, chosen, color=use_color(sys.stdout))
     if made is None:
-        if not nochange.applied(spec, chosen, venv=venv):
-            return None
-        sys.stdout.write(NO_CHANGES + "\n")
-        return 0
+        if nochange.applied(spec, chosen, venv=venv):
+            sys.stdout.write(NO_CHANGES + "\n")
+            return 0
+        return _removed(spec, chosen, quiet=bool({"-q", "--quiet"} & options.keys()))
     out, progress = made
     if not {"-q", "--quiet"} & options.keys():
+        sys.stderr.write("".join(f"{line}\n" for line in progress))
+    sys.stdout.write(out)
+    return 0
+
+
+def _removed(spec: str, chosen: dict[str, list[str]], *, quiet: bool) -> int | None:
+    """Apply an env.toml that only lost requirements (``quickremove``), as the full path says it."""
+    from envsync.usecases import quickremove  # noqa: PLC0415 - tried after the two above
+
+    done = quickremove.removed(spec, chosen)
+    if done is None:
+        return None
+    from envsync.cli import removaltext  # noqa: PLC0415 - the full path's words for it
+
+    out, progress = removaltext.texts(done, color=use_color(sys.stdout))
+    nochange.record_lock(
+        spec=spec, venv=done.venv, local_files=[], summary=removaltext.fresh_summary(done)
+    )
+    if not quiet:
         sys.stderr.write("".join(f"{line}\n" for line in progress))
     sys.stdout.write(out)
     return 0

@@ -7,8 +7,6 @@ packages and the requirements themselves (so dropping one needs no resolver run)
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +14,7 @@ from packaging.utils import canonicalize_name
 
 from envsync.core.lockcheck import RELOCK, Key, lock_error
 from envsync.core.names import LOCK_NAME
+from envsync.core.quickprune import hash_inputs
 from envsync.core.requirementtext import requirement_line, strip_credentials
 from envsync.core.targets import PLATFORMS, LockTarget, Platform
 from envsync.core.tomlcheck import show
@@ -34,6 +33,7 @@ __all__ = [
     "FORMAT",
     "LockInfo",
     "fingerprint",
+    "fingerprint_data",
     "info",
     "inputs_fingerprint",
     "is_fresh",
@@ -80,23 +80,26 @@ class LockInfo:
 
 def fingerprint(spec: Spec, local: Mapping[str, str] | None = None) -> str:
     """Hash of what the lock depends on, its targets (``[lock]``) included."""
-    data = _inputs(spec, local)
-    if spec.lock.python_versions or spec.lock.platforms:
-        data["lock"] = {
-            "python-versions": list(spec.lock.python_versions),
-            "platforms": list(spec.lock.platforms),
-        }
-    return _hash(data)
+    inputs, lock = fingerprint_data(spec, local)
+    return hash_inputs(inputs if lock is None else {**inputs, "lock": lock})
 
 
 def inputs_fingerprint(spec: Spec, local: Mapping[str, str] | None = None) -> str:
     """Hash of what each target's resolution depends on: ``fingerprint`` less ``[lock]``."""
-    return _hash(_inputs(spec, local))
+    return hash_inputs(_inputs(spec, local))
 
 
-def _hash(data: Mapping[str, Any]) -> str:
-    blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
-    return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
+def fingerprint_data(
+    spec: Spec, local: Mapping[str, str] | None = None
+) -> tuple[dict[str, Any], dict[str, list[str]] | None]:
+    """What the two fingerprints hash: the inputs, and ``[lock]``'s targets where it names any."""
+    lock = None
+    if spec.lock.python_versions or spec.lock.platforms:
+        lock = {
+            "python-versions": list(spec.lock.python_versions),
+            "platforms": list(spec.lock.platforms),
+        }
+    return _inputs(spec, local), lock
 
 
 def _inputs(spec: Spec, local: Mapping[str, str] | None) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The names of envsync's files and the one line the no-change path shares with the full path.
+"""The names of envsync's files and the lines the fast paths share with the full path.
 
 Only constants: the no-change path imports this before anything else, so it must stay free of
 imports. Every module that needs one of these names takes it from here.
@@ -6,7 +6,7 @@ imports. Every module that needs one of these names takes it from here.
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_VENV", "LOCK_NAME", "NO_CHANGES", "SPEC_NAME", "STATE_NAME"]
+__all__ = ["DEFAULT_VENV", "LOCK_NAME", "NO_CHANGES", "SPEC_CHANGED", "SPEC_NAME", "STATE_NAME"]
 
 #: The spec a command reads when ``--spec`` is not given.
 SPEC_NAME = "env.toml"
@@ -18,3 +18,5 @@ DEFAULT_VENV = ".venv"
 STATE_NAME = ".envsync-state.json"
 #: What an apply that changes nothing prints.
 NO_CHANGES = "No changes. The environment matches the lock."
+#: Why a lock is made again when env.toml's inputs changed (the pure-removal path says it too).
+SPEC_CHANGED = "env.toml (or a local package it names) changed since pylock.toml was written"

@@ -7,7 +7,9 @@ filesystem: instant, and the files stay exactly as they were — and the install
 ``commit`` marks the journal committed, then deletes what was moved aside.
 
 When anything fails first (an error, Ctrl-C, SIGTERM), ``rollback`` deletes every path the
-journal does not list and moves the old files back: the venv is what it was. A run killed
+journal does not list and moves the old files back: the venv is what it was. A transaction
+that only removes (``removing``) writes nothing into the venv: its journal lists no paths
+(``null``), and its rollback only moves the old files back. A run killed
 outright (SIGKILL, a power cut) leaves the journal behind; the next run that opens the venv
 finds it and rolls back (``recover``), or, if the journal says committed, finishes the
 clean-up. Files the install will overwrite (``set_aside``: a kept dist's file that a new
@@ -23,9 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
-import shutil
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -40,9 +40,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
     from pathlib import Path
 
-__all__ = ["FOLDER", "Transaction", "begin", "pending", "recover"]
+__all__ = ["FOLDER", "Transaction", "applying", "begin", "pending", "recover", "removing"]
 
-_LOG = logging.getLogger("envsync.install.transaction")
 
 #: The transaction's folder inside the venv: the journal and what was moved aside.
 FOLDER = ".envsync-txn"
@@ -66,6 +65,8 @@ class Transaction:
     """The venv folder."""
     committed: bool = False
     """Whether the journal says committed: from then on the new state stands, whatever happens."""
+    writes: bool = True
+    """False when the change only removes: the journal lists no paths, no layout is copied."""
 
     @property
     def folder(self) -> str:
@@ -78,9 +79,13 @@ class Transaction:
         An install then finds them gone, a rollback puts them back, a commit deletes them.
         Files reached through a link out of the venv stay where they are: not ours.
         """
+        self.move_dists(find_dists(libs, name) for name in names)
+
+    def move_dists(self, dists: Iterable[Sequence[Path]]) -> None:
+        """``move_aside`` for dists given by their dist-info folders, one sequence per dist."""
         owned = removal.Owned.venv(self.root)
-        for number, name in enumerate(names, start=1):
-            for dist_info in find_dists(libs, name):
+        for number, folders in enumerate(dists, start=1):
+            for dist_info in folders:
                 paths = dist_files(dist_info, owned)
                 for path in paths:
                     _put_aside(path, owned)
@@ -111,7 +116,8 @@ class Transaction:
         An install that changed the venv's own files (its interpreter, activation scripts,
         pyvenv.cfg) is refused here, before the commit: the caller rolls back.
         """
-        _check_layout(self.root)
+        if self.writes:
+            _check_layout(self.root)
         faults.reached("before-commit")
         journal = _read_journal(self.folder)
         journal["state"] = "committed"
@@ -126,8 +132,13 @@ class Transaction:
         _rollback(self.root)
 
 
-def begin(root: Path) -> Transaction:
-    """Open a transaction on the venv at *root*: its journal is on disk when this returns."""
+def begin(root: Path, *, writes: bool = True) -> Transaction:
+    """Open a transaction on the venv at *root*: its journal is on disk when this returns.
+
+    *writes* False: nothing will be written into the venv, only moved out of it. The journal
+    then lists no paths (``null``: an envsync that expects a list refuses it rather than
+    delete what it does not list) and the venv's own files are not copied.
+    """
     where = os.path.abspath(root)
     folder = os.path.join(where, FOLDER)
     if os.path.lexists(folder):
@@ -143,9 +154,11 @@ def begin(root: Path) -> Transaction:
     # The no-change path's record of the venv must not vouch for a venv this run may leave
     # half-changed: it goes aside with the old files (back on rollback, gone on commit).
     _put_aside(os.path.join(where, STATE_NAME), removal.Owned.venv(where))
-    _write_journal(folder, {"format": _FORMAT, "state": "open", "paths": _walk(where)})
-    _save_layout(where)
-    return Transaction(where)
+    paths = _walk(where) if writes else None
+    _write_journal(folder, {"format": _FORMAT, "state": "open", "paths": paths})
+    if writes:
+        _save_layout(where)
+    return Transaction(where, writes=writes)
 
 
 @contextlib.contextmanager
@@ -157,10 +170,29 @@ def applying(
     Or ``rollback`` on any failure.
     """
     txn = begin(root)
-    try:
+    with _committed(txn):
         txn.move_aside(libs, replaced)
         txn.set_aside(writes)
         yield txn
+
+
+@contextlib.contextmanager
+def removing(root: Path, dists: Sequence[Sequence[Path]]) -> Iterator[Transaction]:
+    """``applying`` for a change that only removes *dists* (each dist's dist-info folders).
+
+    Nothing is written into the venv: its journal lists no paths (see ``begin``).
+    """
+    txn = begin(root, writes=False)
+    with _committed(txn):
+        txn.move_dists(dists)
+        yield txn
+
+
+@contextlib.contextmanager
+def _committed(txn: Transaction) -> Iterator[None]:
+    """``commit`` *txn* when the block ends, or ``rollback`` on any failure."""
+    try:
+        yield
         txn.commit()
     except BaseException:
         with interrupt.deferred():  # half a rollback (or clean-up) helps no one
@@ -203,14 +235,15 @@ def recover(root: Path) -> str | None:
 def _rollback(root: str) -> None:
     folder = os.path.join(root, FOLDER)
     try:
-        before = {str(path) for path in _journal_paths(folder)}
+        listed = _journal_paths(folder)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise VenvError(
             f"cannot undo the interrupted changes to {root}: its journal is unreadable ({exc})",
             hint=f"delete {root} and run `envsync apply` to make it again",
         ) from exc
     owned = removal.Owned.venv(root)
-    _remove_new(owned, before)
+    if listed is not None:  # None: a removal, which wrote nothing new into the venv
+        _remove_new(owned, {str(path) for path in listed})
     for kept in (_OLD, _LAYOUT):
         saved = os.path.join(folder, kept)
         for path in _files_under(saved):
@@ -226,6 +259,8 @@ def _put_aside(path: str, owned: removal.Owned) -> None:
 
 def _save_layout(root: str) -> None:
     """Keep a copy of each of the venv's own files in the transaction's folder."""
+    import shutil  # noqa: PLC0415 - a removal copies no layout (the fast path skips it)
+
     saved = os.path.join(root, FOLDER, _LAYOUT)
     for relative in safety.layout_files(root):
         source, copy = os.path.join(root, relative), os.path.join(saved, relative)
@@ -272,9 +307,9 @@ def _relative_files(folder: str) -> list[str]:
     return [_key(folder, path) for path in _files_under(folder)]
 
 
-def _journal_paths(folder: str) -> list[object]:
+def _journal_paths(folder: str) -> list[object] | None:
     paths = _read_journal(folder)["paths"]
-    if not isinstance(paths, list):
+    if paths is not None and not isinstance(paths, list):
         raise TypeError("the journal has no list of paths")
     return paths
 

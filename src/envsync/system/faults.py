@@ -8,8 +8,9 @@ nothing in the venv changed), ``moving-aside`` (after each file of a replaced di
 out), ``moved-aside`` (after each replaced dist), ``installed`` (after each wheel linked in),
 ``linking`` (before each file the native installer links or copies into the venv),
 ``before-commit`` and ``committed`` (the journal says committed, the clean-up is to come),
-and ``writing-lock`` / ``writing-spec`` / ``writing-state`` (pylock.toml, init's env.toml, a
-state file of the no-change path: written and flushed, not yet renamed into place).
+and ``writing-lock`` / ``writing-spec`` / ``writing-state`` / ``writing-recipe`` (pylock.toml,
+init's env.toml, a state file of the no-change path, the pure-removal path's recipe: written
+and flushed, not yet renamed into place).
 docs/reliability.md lists what the tests do with them.
 
 The variable is read once, at import: without it, ``reached`` costs one comparison, so it

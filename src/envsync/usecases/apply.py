@@ -70,6 +70,8 @@ class Outcome:
     """The venv's site-packages folders after apply (empty for plan)."""
     selection: GroupSelection = field(default_factory=GroupSelection)
     """The group options installed: those asked for, else the ones the venv remembered."""
+    installed: Pylock | None = None
+    """The lock apply installed (None for plan): what pylock.toml now holds."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -159,7 +161,7 @@ def apply_in(
         lock_change = write_lock(ctx, ready.lock).change
         reporter.emit(Locked(packages=len(ready.lock.packages), written=True))
     done = _outcome(ctx, ready, lock_change, the_plan, applied=True)
-    return replace(done, site_packages=(info.purelib, info.platlib))
+    return replace(done, site_packages=(info.purelib, info.platlib), installed=ready.lock)
 
 
 def prepare(ctx: RunContext, groups: GroupSelection | None, mode: Mode) -> Prepared:

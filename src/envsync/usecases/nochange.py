@@ -46,6 +46,7 @@ __all__ = [
     "record_lock",
     "remember",
     "remembered",
+    "venv_key",
 ]
 
 _FORMAT = 1
@@ -190,7 +191,9 @@ def locked(spec: str) -> str | None:
         return None
 
 
-def record_lock(*, spec: Path, venv: Path, local_files: Iterable[Path], summary: str) -> None:
+def record_lock(
+    *, spec: str | Path, venv: str | Path, local_files: Iterable[str | Path], summary: str
+) -> None:
     """Write the lock state after a lock or apply left pylock.toml fresh for env.toml.
 
     A lock needs no venv, so this state lives in envsync's cache folder, one file per spec.
@@ -278,15 +281,35 @@ def _venv_of(spec: str) -> str:
     return os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(spec)), venv))
 
 
+def venv_key(spec: str, venv: str, options: Mapping[str, Sequence[str]]) -> str | None:
+    """The key of *venv*'s state less env.toml: the same while the lock and venv are.
+
+    None when the state vouches for nothing (see ``record``) or cannot be read.
+    """
+    try:
+        with open(os.path.join(venv, STATE_NAME), encoding="utf-8") as fh:
+            state = json.load(fh)
+        if state.get("format") != _FORMAT or "key" not in state:
+            return None
+        return _key(spec, venv, state, _effective(options, state), with_spec=False)
+    except _UNSURE:
+        return None
+
+
 def _key(
-    spec: str, venv: str, state: Mapping[str, object], options: Mapping[str, Sequence[str]]
+    spec: str,
+    venv: str,
+    state: Mapping[str, object],
+    options: Mapping[str, Sequence[str]],
+    *,
+    with_spec: bool = True,
 ) -> str:
-    """The fingerprint of everything an apply's result depends on."""
+    """The fingerprint of everything an apply's result depends on (*with_spec*: env.toml)."""
     from envsync import __version__  # noqa: PLC0415 - a tiny module, but only needed here
 
     root = os.path.dirname(os.path.abspath(spec))
     files = [
-        os.path.abspath(spec),
+        *([os.path.abspath(spec)] if with_spec else []),
         os.path.join(root, LOCK_NAME),
         *_strings(state.get("local_files")),
     ]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from envsync.core import lockfile
-from envsync.core.names import LOCK_NAME
+from envsync.core.names import LOCK_NAME, SPEC_CHANGED
 from envsync.core.spec import Spec, parse_spec
 from envsync.core.targets import describe
 from envsync.errors import EnvsyncError, LockError, SpecError, SpecProblem
@@ -135,7 +135,7 @@ def stale_because(project: Project, targets: Sequence[LockTarget] | None) -> str
     if info.fingerprint == lockfile.fingerprint(project.spec, local):
         return None if targets is None else _targets_differ(project, info, targets)
     if targets is None or info.inputs != lockfile.inputs_fingerprint(project.spec, local):
-        return "env.toml (or a local package it names) changed since pylock.toml was written"
+        return SPEC_CHANGED
     # Only [lock] changed: say how the targets differ, since only they are resolved again.
     return _targets_differ(project, info, targets) or "env.toml's [lock] changed"
 

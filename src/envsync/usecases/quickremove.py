@@ -1,0 +1,235 @@
+"""An apply whose env.toml only lost requirements, before the rest of envsync is loaded.
+
+A requirement taken out of env.toml needs no resolver: ``pruning`` cuts the lock down
+through the graph it records. This is the same removal without packaging or the lock
+machinery. After a full apply, ``record`` keeps a recipe of the lock it installed
+(``core.prunerecipe``) in the cache, beside the lock state, with the key of the venv's state
+less env.toml. A later apply whose lock still has the recipe's sha256 and whose venv still
+has that key, and whose env.toml is the recipe's less some requirements, is answered by
+``removed``: ``core.quickprune`` writes the new lock's bytes (the same as the full path's),
+the dists that went are moved out of the venv inside the full path's transaction, and the
+lock and states are written as the full path writes them, in the same order.
+
+Any doubt (no recipe, another lock or venv state, a change besides removals, a package
+whose marker would change, the venv's lock held, an error before the venv is touched)
+means None, and the full path runs. Only the standard library and the transaction are
+imported here (tomllib and tomli_w for the lock's own table).
+"""
+
+# ruff: noqa: PTH100, PTH103, PTH118, PTH120, PTH123 - os.path: the start-up path
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+
+from envsync.core import quickprune
+from envsync.core.names import LOCK_NAME, STATE_NAME
+from envsync.usecases import nochange
+from envsync.venv.lockname import held
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (5 ms): start-up path
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any
+
+__all__ = ["Removed", "forget", "load", "path_of", "record", "removed"]
+
+#: What makes the answer "not sure": the full path decides.
+_UNSURE = (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError)
+
+
+class Removed:
+    """What ``removed`` did, for the command line to say."""
+
+    __slots__ = ("gone", "packages", "removed", "targets", "venv")
+
+    def __init__(
+        self,
+        venv: str,
+        gone: list[tuple[str, str]],
+        removed: list[tuple[str, str]],
+        packages: int,
+        targets: str,
+    ) -> None:
+        self.venv = venv
+        """The venv."""
+        self.gone = gone
+        """(name, version) of each dist taken out of the venv, by name."""
+        self.removed = removed
+        """(name, version) of each package the lock no longer holds, on every target."""
+        self.packages = packages
+        """How many packages the new lock holds."""
+        self.targets = targets
+        """The lock's targets, as ``describe`` words them."""
+
+
+def path_of(spec: str) -> str:
+    """Where the recipe for *spec*'s lock is kept: beside its lock state."""
+    return nochange.lock_state_path(spec).removesuffix(".json") + ".prune.json"
+
+
+def record(
+    spec: str, venv: str, options: Mapping[str, Sequence[str]], recipe: dict[str, Any]
+) -> None:
+    """Keep *recipe* (its ``lock``: the sha256 it was made for) for *spec* and *venv* as it is.
+
+    Called after the state of *venv* was written for *options*; without a key in it (the
+    state vouches for nothing) no recipe is kept. Never fails the run.
+    """
+    key = nochange.venv_key(spec, venv, options)
+    try:
+        if key is None:
+            forget(spec)
+            return
+        _write(path_of(spec), {**recipe, "key": key, "venv": venv})
+    except OSError:
+        return
+
+
+def load(spec: str) -> dict[str, Any] | None:
+    """The recipe kept for *spec*, when its own hash vouches for it (see ``_write``)."""
+    try:
+        with open(path_of(spec), encoding="utf-8") as fh:
+            digest, _, body = fh.read().partition("\n")
+        if hashlib.sha256(body.encode("utf-8")).hexdigest() != digest:
+            return None  # torn or changed: not what a run wrote
+        recipe = json.loads(body)
+    except (OSError, ValueError):
+        return None
+    return (
+        recipe if isinstance(recipe, dict) and recipe.get("format") == quickprune.FORMAT else None
+    )
+
+
+def forget(spec: str) -> None:
+    """Delete the recipe kept for *spec*, if any (it is in envsync's cache)."""
+    from envsync.system import removal  # noqa: PLC0415 - only a run that keeps none deletes
+    from envsync.system.cachedir import cache_root  # noqa: PLC0415
+
+    try:
+        removal.delete(path_of(spec), within=removal.Owned.cache(cache_root()))
+    except OSError:
+        return
+
+
+def removed(spec: str, options: Mapping[str, Sequence[str]]) -> Removed | None:
+    """Apply *spec* at once when its env.toml only lost requirements, else None."""
+    if not nochange.enabled():
+        return None
+    found = _prepared(spec, options)
+    if found is None:
+        return None
+    recipe, pruned, state = found
+    venv: str = recipe["venv"]
+    with held(venv) as free:
+        # Again, holding the venv: another run may have changed the venv or the lock since.
+        if not free or not _unchanged(spec, options, recipe):
+            return None
+        # What the venv holds of what went, less what env.toml keeps (the planner's policy).
+        held_now = set(recipe["selected"]) - set(recipe["keep"])
+        gone = [(name, v) for name, v in pruned.removed if name in held_now]
+        if not _take_out(venv, [recipe["folders"][name] for name, _ in gone]):
+            return None
+        _finish(spec, venv, options, state, pruned)
+    return Removed(venv, gone, pruned.removed, pruned.packages, recipe["describe"])
+
+
+def _prepared(
+    spec: str, options: Mapping[str, Sequence[str]]
+) -> tuple[dict[str, Any], quickprune.Pruned, dict[str, Any]] | None:
+    """The recipe, the new lock and the venv's state, when the recipe answers for *spec*."""
+    if sys.version_info >= (3, 11):
+        import tomllib  # noqa: PLC0415 - only this path reads env.toml
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib  # noqa: PLC0415
+
+    try:
+        recipe = load(spec)
+        if recipe is None or not _unchanged(spec, options, recipe):
+            return None
+        with open(os.path.join(recipe["venv"], STATE_NAME), encoding="utf-8") as fh:
+            state = json.load(fh)
+        with open(spec, "rb") as fh:
+            data = tomllib.load(fh)
+        with open(_lock_path(spec), encoding="utf-8", newline="") as fh:
+            text = fh.read()
+        pruned = quickprune.prune(recipe, data, text)
+    except (*_UNSURE, tomllib.TOMLDecodeError):
+        return None
+    return None if pruned is None else (recipe, pruned, state)
+
+
+def _unchanged(spec: str, options: Mapping[str, Sequence[str]], recipe: Mapping[str, Any]) -> bool:
+    """Whether the lock and the venv are still those *recipe* was kept for."""
+    venv = str(recipe["venv"])
+    if os.path.lexists(os.path.join(venv, ".envsync-txn")):
+        return False  # a run was stopped part way: the full path puts the venv back first
+    same_lock = _sha256(_lock_path(spec)) == recipe["lock"]
+    return same_lock and nochange.venv_key(spec, venv, options) == str(recipe["key"])
+
+
+def _take_out(venv: str, dists: list[list[str]]) -> bool:
+    """Move *dists* (each one's dist-info folders) out of the venv, in a transaction.
+
+    False (and the venv as it was) when the transaction fails before it commits.
+    """
+    if not dists:
+        return True
+    from pathlib import Path  # noqa: PLC0415 - the transaction's paths
+
+    from envsync.errors import EnvsyncError  # noqa: PLC0415 - only a removal needs these
+    from envsync.install import transaction  # noqa: PLC0415
+
+    try:
+        with transaction.removing(Path(venv), [[Path(f) for f in found] for found in dists]):
+            pass  # moved aside now; deleted when the transaction commits
+    except EnvsyncError:
+        return False  # rolled back: the full path tries, and says what is wrong
+    return True
+
+
+def _finish(
+    spec: str,
+    venv: str,
+    options: Mapping[str, Sequence[str]],
+    state: Mapping[str, Any],
+    pruned: quickprune.Pruned,
+) -> None:
+    """Write the lock, then the states and the new lock's recipe, as the full path does."""
+    from envsync.system import atomic  # noqa: PLC0415 - only a removal writes
+
+    atomic.write_text(_lock_path(spec), pruned.text, fault="writing-lock")
+    nochange.record(
+        spec=spec,
+        venv=venv,
+        site_packages=state["site_packages"],
+        local_files=[],
+        options=options,
+        groups=state.get("groups", {}),
+        default=True,
+    )
+    recipe = pruned.recipe
+    folders = {name: recipe["folders"][name] for name in recipe["selected"]}
+    sha = hashlib.sha256(pruned.text.encode("utf-8")).hexdigest()
+    record(spec, venv, options, {**recipe, "lock": sha, "folders": folders})
+
+
+def _lock_path(spec: str) -> str:
+    return os.path.join(os.path.dirname(os.path.abspath(spec)), LOCK_NAME)
+
+
+def _sha256(path: str) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.sha256(fh.read()).hexdigest()
+
+
+def _write(path: str, recipe: Mapping[str, Any]) -> None:
+    from envsync.system import atomic  # noqa: PLC0415 - only a run that keeps one writes
+
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    body = json.dumps(recipe)  # after its own sha256: a changed byte is found (``load``)
+    text = f"{hashlib.sha256(body.encode('utf-8')).hexdigest()}\n{body}"
+    atomic.write_text(path, text, fault="writing-recipe")
