@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from envsync.usecases import quickremove
+from envsync.venv import lockname
 
 from helpers import envsync_process, lock_packages, lock_versions, venv_packages, write_spec
 from support import isolated_env
@@ -258,3 +259,23 @@ def test_a_lock_for_two_platforms_loses_the_same_packages_on_both(
 
     _same(fast, full, done, _full(full))
     assert "Python 3.11 on linux-x86_64, macos-arm64:" in done.stdout
+
+
+def test_a_venv_another_run_holds_takes_the_full_path(
+    tmp_path: Path, package_index: PackageIndex, own_cache: Path
+) -> None:
+    project = tmp_path / "p"
+    project.mkdir()
+    write_spec(project, ["alpha", "theta"], index_url=package_index.url)
+    _apply(project)
+    write_spec(project, ["theta"], index_url=package_index.url)
+    spec = str(project / "env.toml")
+
+    with lockname.held(str(project / ".venv")) as mine:  # as another run would hold it
+        assert mine
+        assert quickremove.removed(spec, {}) is None
+    assert venv_packages(project) == {"alpha": "2.0", "beta": "2.0", "theta": "1.0"}
+    done = quickremove.removed(spec, {})  # let go: now it answers
+    assert done is not None
+    assert [name for name, _ in done.gone] == ["alpha", "beta"]
+    assert venv_packages(project) == {"theta": "1.0"}

@@ -122,19 +122,40 @@ def removed(spec: str, options: Mapping[str, Sequence[str]]) -> Removed | None:
     found = _prepared(spec, options)
     if found is None:
         return None
-    recipe, pruned, state = found
+    recipe, pruned, _ = found
     venv: str = recipe["venv"]
     with held(venv) as free:
-        # Again, holding the venv: another run may have changed the venv or the lock since.
-        if not free or not _unchanged(spec, options, recipe):
+        gone = _applied(spec, options, found) if free else None
+    if gone is None:
+        return None
+    return Removed(venv, gone, pruned.removed, pruned.packages, recipe["describe"])
+
+
+def _applied(
+    spec: str,
+    options: Mapping[str, Sequence[str]],
+    found: tuple[dict[str, Any], quickprune.Pruned, dict[str, Any]],
+) -> list[tuple[str, str]] | None:
+    """Holding the venv: take the dists out, write the lock and states; what went, or None."""
+    recipe, pruned, state = found
+    venv: str = recipe["venv"]
+    try:
+        # Again, now: another run may have changed the venv or the lock since.
+        if not _unchanged(spec, options, recipe):
             return None
         # What the venv holds of what went, less what env.toml keeps (the planner's policy).
         held_now = set(recipe["selected"]) - set(recipe["keep"])
         gone = [(name, v) for name, v in pruned.removed if name in held_now]
-        if not _take_out(venv, [recipe["folders"][name] for name, _ in gone]):
-            return None
+        dists = [recipe["folders"][name] for name, _ in gone]
+    except _UNSURE:
+        return None
+    if not _take_out(venv, dists):
+        return None
+    try:
         _finish(spec, venv, options, state, pruned)
-    return Removed(venv, gone, pruned.removed, pruned.packages, recipe["describe"])
+    except OSError:
+        return None  # the venv changed and the lock did not: the full path finishes it
+    return gone
 
 
 def _prepared(
@@ -186,7 +207,7 @@ def _take_out(venv: str, dists: list[list[str]]) -> bool:
     try:
         with transaction.removing(Path(venv), [[Path(f) for f in found] for found in dists]):
             pass  # moved aside now; deleted when the transaction commits
-    except EnvsyncError:
+    except (EnvsyncError, OSError):
         return False  # rolled back: the full path tries, and says what is wrong
     return True
 
