@@ -54,7 +54,7 @@ class Pruned:
         self.packages = packages
         """How many package entries the new lock has."""
         self.recipe = recipe
-        """The recipe of the new lock (its ``key`` still the old one's: the caller's part)."""
+        """The recipe of the new lock (``lock`` and ``key`` unset: the caller's part)."""
 
 
 def prune(recipe: Mapping[str, Any], data: Mapping[str, Any], text: str) -> Pruned | None:
@@ -66,13 +66,13 @@ def prune(recipe: Mapping[str, Any], data: Mapping[str, Any], text: str) -> Prun
     if rows is None:
         return None
     old_rows: dict[str, list[list[str]]] = recipe["rows"]
+    # As pruning's _remaining_roots: a root's top-level names less those no entry asks for.
+    dropped = {
+        root: {r[2] for r in old_rows[root]} - {r[2] for r in kept} for root, kept in rows.items()
+    }
     roots = {
-        root: [
-            name
-            for name in recipe["roots"].get(root, [])
-            if name not in {r[2] for r in old_rows[root]} - {r[2] for r in kept}
-        ]
-        for root, kept in rows.items()
+        root: [name for name in recipe["roots"].get(root, []) if name not in dropped[root]]
+        for root in rows
     }
     kept_entries = _kept_entries(recipe, roots)
     split = blocks(text)
