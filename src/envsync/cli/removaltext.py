@@ -13,7 +13,6 @@ from envsync.cli import text
 from envsync.core import render
 from envsync.core.names import LOCK_NAME, SPEC_CHANGED
 from envsync.core.planner import Action, Change, InstalledDist, Plan
-from envsync.report import Locked, Step
 
 if TYPE_CHECKING:
     from packaging.version import Version
@@ -37,11 +36,11 @@ def texts(done: Removed, *, color: bool) -> tuple[str, list[str]]:
         )
     )
     out = [render.render_plan(plan, color=color)]
-    progress = [text.progress_line(Step(what=f"relocking: {SPEC_CHANGED}"))]
+    progress = [text.step_line(f"relocking: {SPEC_CHANGED}")]
     if done.gone:
         out.append(text.applied_line(done.venv, plan))
-        progress.append(text.progress_line(Step(what=f"removed {len(done.gone)} package(s)")))
-    progress.append(text.progress_line(Locked(packages=done.packages, written=True)))
+        progress.append(text.step_line(f"removed {len(done.gone)} package(s)"))
+    progress.append(text.locked_line(done.packages))
     if done.removed:  # a lock that lost no package changed for no target: apply says nothing
         head = text.lock_head(LOCK_NAME, "updated", done.packages, done.targets)
         out.append("\n".join([head, *text.target_lines(done.targets, (), (), done.removed)]))

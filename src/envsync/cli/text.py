@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from envsync.core import render
-from envsync.report import Locked, Notice, PinReleased, Resolving, Step
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -28,8 +27,10 @@ __all__ = [
     "check_text",
     "lock_head",
     "lock_text",
+    "locked_line",
     "plan_text",
     "progress_line",
+    "step_line",
     "target_lines",
 ]
 
@@ -168,6 +169,9 @@ def _why(reason: str | None) -> str:
 
 def progress_line(event: Event) -> str:
     """One line of progress for *event*."""
+    # Imported here: the pure-removal fast path words its steps without the event classes.
+    from envsync.report import Locked, Notice, PinReleased, Resolving, Step  # noqa: PLC0415
+
     if isinstance(event, Resolving):
         where = f" on {event.platform}" if event.platform else ""
         return f"Resolving {event.requirements} requirement(s) for Python {event.python}{where}..."
@@ -175,9 +179,19 @@ def progress_line(event: Event) -> str:
         pin = f"{event.package} {event.pinned}"
         return f"Letting go of pinned {pin} (now {event.now}): {event.because}"
     if isinstance(event, Locked):
-        return f"Locked {event.packages} package(s) in pylock.toml"
+        return locked_line(event.packages)
     if isinstance(event, Step):
-        return event.what[:1].upper() + event.what[1:] + "..."
+        return step_line(event.what)
     if isinstance(event, Notice):
         return f"envsync: {event.what}"
     return str(event)  # pragma: no cover - Progress is drawn as a bar, never as a line
+
+
+def step_line(what: str) -> str:
+    """The progress line of a step: ``What...``."""
+    return what[:1].upper() + what[1:] + "..."
+
+
+def locked_line(packages: int) -> str:
+    """The progress line of a lock written with *packages* packages."""
+    return f"Locked {packages} package(s) in pylock.toml"
