@@ -17,7 +17,7 @@ from envsync.core.importers._model import (
     merged,
     reason,
 )
-from envsync.core.tomlcheck import TomlDecodeError, parse_toml
+from envsync.core.tomlcheck import TomlDecodeError, dotted, parse_toml
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -152,7 +152,10 @@ def _own_name(project: Mapping[str, object]) -> str | None:
 def _extras(doc: _Pyproject, project: Mapping[str, object]) -> dict[str, list[Requirement]]:
     key = "project.optional-dependencies"
     table = doc.table(project, "optional-dependencies", key)
-    return {extra: doc.requirements(reqs, f"{key}.{extra}") for extra, reqs in table.items()}
+    return {
+        extra: doc.requirements(reqs, dotted(("project", "optional-dependencies", extra)))
+        for extra, reqs in table.items()
+    }
 
 
 def _requires_python(doc: _Pyproject, project: Mapping[str, object]) -> str | None:
@@ -208,7 +211,7 @@ class _Groups:
         return {written: self._expand(name, ()) for name, (written, _) in self.raw.items()}
 
     def _entries(self, group: str, value: object) -> list[Requirement | _Include]:
-        key = f"dependency-groups.{group}"
+        key = dotted(("dependency-groups", group))  # a name TOML quotes is quoted, escaped
         if not isinstance(value, list):
             self.doc.add(key, f"expected an array, found {value!r}")
             return []
@@ -237,9 +240,9 @@ class _Groups:
         if isinstance(entry, Requirement):
             return [entry]
         target = str(canonicalize_name(entry.group))
-        key = f"dependency-groups.{written}"
+        key = dotted(("dependency-groups", written))
         if target in chain:
-            cycle = [self.raw[n][0] for n in chain[chain.index(target) :]]
+            cycle = [dotted((self.raw[n][0],)) for n in chain[chain.index(target) :]]
             self.doc.add(key, f"include-group makes a cycle ({' -> '.join([*cycle, cycle[0]])})")
             return []
         if target not in self.raw:
