@@ -77,6 +77,15 @@ def _twins(tmp_path: Path, url: str, deps: list[str], **spec: object) -> tuple[P
     return fast, full
 
 
+def _applied(tmp_path: Path, url: str, deps: list[str], **spec: object) -> Path:
+    """A project of *deps* (and *spec*), applied by the full path: a recipe is kept."""
+    project = tmp_path / "p"
+    project.mkdir()
+    write_spec(project, deps, index_url=url, **spec)  # type: ignore[arg-type]
+    _apply(project)
+    return project
+
+
 def _same(fast: Path, full: Path, done: subprocess.CompletedProcess[str], made: object) -> None:
     assert isinstance(made, subprocess.CompletedProcess)
     assert done.returncode == 0, done.stderr
@@ -173,10 +182,7 @@ def _also_add(project: Path, url: str) -> None:
 def test_what_the_recipe_cannot_vouch_for_takes_the_full_path(
     tmp_path: Path, package_index: PackageIndex, own_cache: Path, change: object
 ) -> None:
-    project = tmp_path / "p"
-    project.mkdir()
-    write_spec(project, ["alpha", "theta"], index_url=package_index.url)
-    _apply(project)
+    project = _applied(tmp_path, package_index.url, ["alpha", "theta"])
     write_spec(project, ["theta"], index_url=package_index.url)
     assert callable(change)
     change(project, package_index.url)
@@ -193,10 +199,7 @@ def test_a_package_whose_groups_change_takes_the_full_path(
 ) -> None:
     # beta is main's (through alpha) and dev's own: without alpha, only dev's. Its marker
     # changes, which only the full lock machinery writes.
-    project = tmp_path / "p"
-    project.mkdir()
-    write_spec(project, ["alpha"], index_url=package_index.url, groups={"dev": ["beta"]})
-    _apply(project)
+    project = _applied(tmp_path, package_index.url, ["alpha"], groups={"dev": ["beta"]})
     write_spec(project, [], index_url=package_index.url, groups={"dev": ["beta"]})
 
     assert quickremove.removed(str(project / "env.toml"), {}) is None
@@ -209,10 +212,7 @@ def test_a_package_whose_groups_change_takes_the_full_path(
 def test_a_removal_killed_part_way_is_put_right_by_the_next_apply(
     tmp_path: Path, package_index: PackageIndex, own_cache: Path
 ) -> None:
-    project = tmp_path / "p"
-    project.mkdir()
-    write_spec(project, ["alpha", "theta", "cli-tool"], index_url=package_index.url)
-    _apply(project)
+    project = _applied(tmp_path, package_index.url, ["alpha", "theta", "cli-tool"])
     lock_before = (project / "pylock.toml").read_bytes()
     write_spec(project, ["theta"], index_url=package_index.url)
 
@@ -231,10 +231,7 @@ def test_a_removal_killed_part_way_is_put_right_by_the_next_apply(
 def test_the_recipe_holds_its_own_hash_and_nothing_of_the_venv_but_names(
     tmp_path: Path, package_index: PackageIndex, own_cache: Path
 ) -> None:
-    project = tmp_path / "p"
-    project.mkdir()
-    write_spec(project, ["alpha"], index_url=package_index.url)
-    _apply(project)
+    project = _applied(tmp_path, package_index.url, ["alpha"])
     kept = Path(quickremove.path_of(str(project / "env.toml"))).read_text("utf-8")
     digest, _, body = kept.partition("\n")
     recipe = json.loads(body)
@@ -264,10 +261,7 @@ def test_a_lock_for_two_platforms_loses_the_same_packages_on_both(
 def test_a_venv_another_run_holds_takes_the_full_path(
     tmp_path: Path, package_index: PackageIndex, own_cache: Path
 ) -> None:
-    project = tmp_path / "p"
-    project.mkdir()
-    write_spec(project, ["alpha", "theta"], index_url=package_index.url)
-    _apply(project)
+    project = _applied(tmp_path, package_index.url, ["alpha", "theta"])
     write_spec(project, ["theta"], index_url=package_index.url)
     spec = str(project / "env.toml")
 
