@@ -273,3 +273,24 @@ def test_a_venv_another_run_holds_takes_the_full_path(
     assert done is not None
     assert [name for name, _ in done.gone] == ["alpha", "beta"]
     assert venv_packages(project) == {"theta": "1.0"}
+
+
+def test_locked_refuses_and_frozen_keeps_the_lock_as_the_full_path_does(
+    tmp_path: Path, package_index: PackageIndex, own_cache: Path
+) -> None:
+    project = _applied(tmp_path, package_index.url, ["alpha", "theta"])
+    lock = (project / "pylock.toml").read_bytes()
+    for mode in ("--locked", "--frozen"):
+        _apply(project, mode)  # the recipe is kept for this command line too
+        write_spec(project, ["theta"], index_url=package_index.url)
+
+        result = envsync_process(project, "apply", mode)
+
+        assert (project / "pylock.toml").read_bytes() == lock
+        assert venv_packages(project) == {"alpha": "2.0", "beta": "2.0", "theta": "1.0"}
+        if mode == "--locked":
+            assert result.returncode != 0
+            assert "the lock is out of date" in result.stderr
+        else:
+            assert result.returncode == 0, result.stderr
+        write_spec(project, ["alpha", "theta"], index_url=package_index.url)

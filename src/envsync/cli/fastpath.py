@@ -24,7 +24,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (5 ms): s
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["FLAGS", "OUTPUT_ONLY", "VALUED", "chosen", "try_apply", "try_lock"]
+__all__ = ["FLAGS", "MODES", "OUTPUT_ONLY", "VALUED", "chosen", "try_apply", "try_lock"]
 
 #: Options without a value that the no-change path understands, per command.
 FLAGS = {
@@ -38,6 +38,8 @@ VALUED = {
 }
 #: Options that change how a run talks or waits, never what it installs: not in the key.
 OUTPUT_ONLY = {"-q", "--quiet", "--lock-timeout"}
+#: The modes that keep a stale lock as it is (or refuse it): never a relock, so no removal.
+MODES = {"--frozen", "--locked"}
 
 
 def try_apply(argv: Sequence[str]) -> int | None:
@@ -69,7 +71,13 @@ def try_apply(argv: Sequence[str]) -> int | None:
 
 
 def _removed(spec: str, chosen: dict[str, list[str]], *, quiet: bool) -> int | None:
-    """Apply an env.toml that only lost requirements (``quickremove``), as the full path says it."""
+    """Apply an env.toml that only lost requirements (``quickremove``), as the full path says it.
+
+    Not with ``--frozen`` (which installs the lock as it is) or ``--locked`` (which refuses a
+    stale lock): only the full path says those.
+    """
+    if MODES & chosen.keys():
+        return None
     from envsync.usecases import quickremove  # noqa: PLC0415 - tried after the two above
 
     done = quickremove.removed(spec, chosen)
