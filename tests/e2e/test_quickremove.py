@@ -10,6 +10,7 @@ and venvs must be the same. Anything the fast path cannot vouch for makes it dec
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -294,3 +295,18 @@ def test_locked_refuses_and_frozen_keeps_the_lock_as_the_full_path_does(
         else:
             assert result.returncode == 0, result.stderr
         write_spec(project, ["alpha", "theta"], index_url=package_index.url)
+
+
+def test_a_removal_after_a_replay_still_takes_the_fast_path(
+    tmp_path: Path, package_index: PackageIndex, own_cache: Path
+) -> None:
+    fast, full = _twins(tmp_path, package_index.url, ["alpha", "theta"])
+    for project in (fast, full):
+        _apply(project)
+        shutil.rmtree(project / ".venv")
+        replayed = _apply(project)
+        assert "as this lock's last fresh apply installed them" in replayed.stderr
+        write_spec(project, ["theta"], index_url=package_index.url)
+
+    _same(fast, full, _without_heavy(fast), _full(full))
+    assert venv_packages(fast) == {"theta": "1.0"}

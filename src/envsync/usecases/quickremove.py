@@ -16,7 +16,7 @@ means None, and the full path runs. Only the standard library and the transactio
 imported here (tomllib and tomli_w for the lock's own table).
 """
 
-# ruff: noqa: PTH100, PTH103, PTH118, PTH120, PTH123 - os.path: the start-up path
+# ruff: noqa: PTH100, PTH103, PTH118, PTH119, PTH120, PTH123, PTH208 - os.path: the start-up path
 from __future__ import annotations
 
 import hashlib
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from typing import Any
 
-__all__ = ["Removed", "forget", "load", "path_of", "record", "removed"]
+__all__ = ["Removed", "forget", "load", "path_of", "record", "rekey", "removed"]
 
 #: What makes the answer "not sure": the full path decides.
 _UNSURE = (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError)
@@ -87,6 +87,26 @@ def record(
         _write(path_of(spec), {**recipe, "key": key, "venv": venv})
     except OSError:
         return
+
+
+def rekey(spec: str, venv: str, options: Mapping[str, Sequence[str]], libs: Sequence[str]) -> None:
+    """After a replay made *venv* again: its recipe stands for it, if it holds the same dists.
+
+    The replica and the recipe were kept for the same lock bytes; when the new venv's
+    dist-info folders are exactly the ones the recipe names, only the venv's key changed.
+    """
+    recipe = load(spec)
+    try:
+        if recipe is None or recipe.get("venv") != venv:
+            return
+        if recipe["lock"] != _sha256(_lock_path(spec)):
+            return
+        named = {os.path.basename(path) for found in recipe["folders"].values() for path in found}
+        now = {name for lib in dict.fromkeys(libs) for name in os.listdir(lib)}
+    except _UNSURE:
+        return
+    if named == {name for name in now if name.endswith(".dist-info")}:
+        record(spec, venv, options, recipe)
 
 
 def load(spec: str) -> dict[str, Any] | None:

@@ -63,15 +63,19 @@ def created(
         if not free or os.path.lexists(venv) or not _restored(kept, folder, venv):
             return None
         faults.reached("replay-published")
+        libs = _strings(meta.get("site_packages"))
         nochange.record(
             spec=spec,
             venv=venv,
-            site_packages=_strings(meta.get("site_packages")),
+            site_packages=libs,
             local_files=[],
             options=options,
             groups=_groups(meta.get("groups")),
             default=True,
         )
+        from envsync.usecases import quickremove  # noqa: PLC0415 - only after a replay
+
+        quickremove.rekey(spec, venv, options, libs)  # a removal next need not take the full path
     out = meta.get("stdout_color" if color else "stdout")
     return (str(out), _strings(meta.get("stderr")))
 
