@@ -30,11 +30,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from envsync import interrupt
-from envsync.core.names import STATE_NAME
+from envsync.core.names import STATE_NAME, TXN_FOLDER
 from envsync.errors import InstallError, VenvError
 from envsync.system import atomic, faults, removal
 from envsync.venv import safety
-from envsync.venv.distinfo import dist_files, find_dists, prune_empty
+from envsync.venv.distinfo import dist_files, dists_by_name, prune_empty
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
@@ -44,7 +44,7 @@ __all__ = ["FOLDER", "Transaction", "applying", "begin", "pending", "recover", "
 
 
 #: The transaction's folder inside the venv: the journal and what was moved aside.
-FOLDER = ".envsync-txn"
+FOLDER = TXN_FOLDER
 _JOURNAL = "journal.json"
 _OLD = "old"
 #: Copies of the venv's own files (interpreter links, scripts, pyvenv.cfg), to tell at commit
@@ -79,7 +79,10 @@ class Transaction:
         An install then finds them gone, a rollback puts them back, a commit deletes them.
         Files reached through a link out of the venv stay where they are: not ours.
         """
-        self.move_dists(find_dists(libs, name) for name in names)
+        from packaging.utils import canonicalize_name  # noqa: PLC0415 - not on the removal path
+
+        found = dists_by_name(libs)  # the dist-info folders listed once, not once per name
+        self.move_dists(found.get(canonicalize_name(name), []) for name in names)
 
     def move_dists(self, dists: Iterable[Sequence[Path]]) -> None:
         """``move_aside`` for dists given by their dist-info folders, one sequence per dist."""

@@ -25,7 +25,7 @@ import os
 import sys
 
 from envsync.core import quickprune
-from envsync.core.names import LOCK_NAME, STATE_NAME
+from envsync.core.names import LOCK_NAME, STATE_NAME, TXN_FOLDER
 from envsync.usecases import nochange
 from envsync.venv.lockname import held
 
@@ -206,7 +206,7 @@ def _prepared(
 def _unchanged(spec: str, options: Mapping[str, Sequence[str]], recipe: Mapping[str, Any]) -> bool:
     """Whether the lock and the venv are still those *recipe* was kept for."""
     venv = str(recipe["venv"])
-    if os.path.lexists(os.path.join(venv, ".envsync-txn")):
+    if os.path.lexists(os.path.join(venv, TXN_FOLDER)):
         return False  # a run was stopped part way: the full path puts the venv back first
     same_lock = _sha256(_lock_path(spec)) == recipe["lock"]
     return same_lock and nochange.venv_key(spec, venv, options) == str(recipe["key"])

@@ -33,7 +33,6 @@ __all__ = [
     "RecordRow",
     "dist_files",
     "dists_by_name",
-    "find_dists",
     "inside",
     "prune_empty",
     "read_record",
@@ -81,13 +80,6 @@ def read_record(dist_info: Path | str) -> list[RecordRow]:
         for row in rows
         if row and row[0]
     ]
-
-
-def find_dists(libs: Sequence[Path], name: str) -> list[Path]:
-    """The ``*.dist-info`` folders of the dists called *name* in *libs*."""
-    from packaging.utils import canonicalize_name  # noqa: PLC0415 - not on the removal path
-
-    return dists_by_name(libs).get(canonicalize_name(name), [])
 
 
 def dists_by_name(libs: Sequence[Path]) -> dict[NormalizedName, list[Path]]:
