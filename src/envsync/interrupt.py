@@ -200,7 +200,14 @@ class deferred:  # noqa: N801 - used as a ``with`` statement, like contextlib's 
     def __enter__(self) -> None:
         if hasattr(signal, "pthread_sigmask"):
             held = {signal.SIGINT, signal.SIGTERM}
-            self._old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+            self._old = signal.pthread_sigmask(signal.SIG_BLOCK, [])  # the mask as it is
+            try:
+                signal.pthread_sigmask(signal.SIG_BLOCK, held)
+            except BaseException:
+                # One that came as the hold began: Python raises it as the call returns,
+                # and the block is never entered. Leave the mask as it was.
+                signal.pthread_sigmask(signal.SIG_SETMASK, self._old)
+                raise
 
     def __exit__(self, *exc: object) -> None:
         if self._old is not None:

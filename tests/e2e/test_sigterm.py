@@ -118,3 +118,24 @@ def _assert_before_or_after(project: Path) -> None:
         return
     checked = envsync_process(project, "check")
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_sigterm_held_while_the_venv_folder_is_made_undoes_that_folder(
+    template: Path, tmp_path: Path
+) -> None:
+    # The signal comes while signals are held (the folder made, its undo being noted), so
+    # it is raised the moment the hold ends: that moment must be inside the undo's reach.
+    project = _project(template, tmp_path / "p")
+    lock = (project / "pylock.toml").read_bytes()
+
+    stopped = envsync_process(
+        project, "apply", "--frozen", fault="venv-folder", fault_signal="TERM"
+    )
+
+    assert stopped.returncode == 143, stopped.stderr
+    assert "error: terminated (SIGTERM)" in stopped.stderr
+    assert not (project / ".venv").exists()
+    assert (project / "pylock.toml").read_bytes() == lock
+    again = envsync_process(project, "apply", "--frozen")
+    assert again.returncode == 0, again.stderr
+    assert envsync_process(project, "check").returncode == 0

@@ -3,7 +3,8 @@
 ``ENVSYNC_FAULT=POINT[:N]`` makes the process send itself ``ENVSYNC_FAULT_SIGNAL`` (``KILL``,
 ``INT`` or ``TERM``; KILL by default) the N-th time (1st by default) it reaches POINT, or,
 with ``ENVSYNC_FAULT_SIGNAL=ENOSPC``, fail there as a full disk does. The
-points, in the order an apply reaches them: ``downloaded`` (every wheel fetched and checked,
+points, in the order an apply reaches them: ``venv-folder`` (a new venv's folder made, signals
+held until the step and its undo are both noted), ``downloaded`` (every wheel fetched and checked,
 nothing in the venv changed), ``moving-aside`` (after each file of a replaced dist is moved
 out), ``moved-aside`` (after each replaced dist), ``installed`` (after each wheel linked in),
 ``linking`` (before each file the native installer links or copies into the venv),

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from envsync import interrupt
 from envsync.errors import VenvError
-from envsync.system import removal
+from envsync.system import faults, removal
 from envsync.system.process import clean_env, run
 from envsync.venv import safety
 
@@ -80,12 +80,18 @@ def create_venv(root: Path, interpreter: Interpreter) -> Callable[[], None]:
     that undoes the creation: it deletes what this call made, and only that. If creation
     fails part way, that is done at once and a ``VenvError`` carries the tool's output.
     """
-    with interrupt.deferred():  # the folder made and its undo noted, or neither
-        undo = _make_root(root)
+    undo = None
     try:
+        # The folder made and its undo noted, or neither. A signal held that long is raised
+        # as the block ends, so that is inside the try too: else nobody would undo it.
+        with interrupt.deferred():
+            undo = _make_root(root)
+            faults.reached("venv-folder")  # a signal held here comes as the block ends
         _fill(root, interpreter)
     except BaseException:
-        undo()
+        if undo is not None:
+            with interrupt.deferred():  # half an undo helps no one
+                undo()
         raise
     return undo
 
@@ -184,21 +190,23 @@ def new_venv(root: Path, interpreter: Interpreter, *, replace: bool) -> Iterator
     """
     if replace and root.exists():
         check_replaceable(root)  # before anything moves: what is the user's stops it all
-    with interrupt.deferred():  # each step and its undo noted together, or neither
-        old = _move_aside(root) if replace and root.exists() else None
-        try:
-            undo = _make_root(root)
-        except BaseException:
-            if old is not None:
-                removal.put_back(old, root)
-            raise
+    old = undo = None
     try:
+        # Each step and its undo noted together, or neither. A signal held that long is
+        # raised as the block ends, so that is inside the try too: else nobody would undo
+        # the new folder, nor put the old venv back.
+        with interrupt.deferred():
+            old = _move_aside(root) if replace and root.exists() else None
+            undo = _make_root(root)
+            faults.reached("venv-folder")  # a signal held here comes as the block ends
         _fill(root, interpreter)
         yield
     except BaseException:
-        undo()
-        if old is not None:
-            removal.put_back(old, root)
+        with interrupt.deferred():  # half an undo helps no one
+            if undo is not None:
+                undo()
+            if old is not None:
+                removal.put_back(old, root)
         raise
     if old is not None:
         _quietly(removal.delete_tree, old)
