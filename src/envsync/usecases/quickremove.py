@@ -16,7 +16,7 @@ means None, and the full path runs. Only the standard library and the transactio
 imported here (tomllib and tomli_w for the lock's own table).
 """
 
-# ruff: noqa: PTH100, PTH103, PTH118, PTH119, PTH120, PTH123, PTH208 - os.path: the start-up path
+# ruff: noqa: PTH100, PTH118, PTH119, PTH120, PTH123, PTH208 - os.path: the start-up path
 from __future__ import annotations
 
 import hashlib
@@ -26,6 +26,7 @@ import sys
 
 from envsync.core import quickprune
 from envsync.core.names import LOCK_NAME, STATE_NAME, TXN_FOLDER
+from envsync.system import sealed
 from envsync.usecases import nochange
 from envsync.venv.lockname import held
 
@@ -84,7 +85,7 @@ def record(
         if key is None:
             forget(spec)
             return
-        _write(path_of(spec), {**recipe, "key": key, "venv": venv})
+        sealed.write(path_of(spec), {**recipe, "key": key, "venv": venv}, fault="writing-recipe")
     except OSError:
         return
 
@@ -110,15 +111,8 @@ def rekey(spec: str, venv: str, options: Mapping[str, Sequence[str]], libs: Sequ
 
 
 def load(spec: str) -> dict[str, Any] | None:
-    """The recipe kept for *spec*, when its own hash vouches for it (see ``_write``)."""
-    try:
-        with open(path_of(spec), encoding="utf-8") as fh:
-            digest, _, body = fh.read().partition("\n")
-        if hashlib.sha256(body.encode("utf-8")).hexdigest() != digest:
-            return None  # torn or changed: not what a run wrote
-        recipe = json.loads(body)
-    except (OSError, ValueError):
-        return None
+    """The recipe kept for *spec*, when its own hash vouches for it (``system.sealed``)."""
+    recipe = sealed.read(path_of(spec))
     return (
         recipe if isinstance(recipe, dict) and recipe.get("format") == quickprune.FORMAT else None
     )
@@ -265,12 +259,3 @@ def _lock_path(spec: str) -> str:
 def _sha256(path: str) -> str:
     with open(path, "rb") as fh:
         return hashlib.sha256(fh.read()).hexdigest()
-
-
-def _write(path: str, recipe: Mapping[str, Any]) -> None:
-    from envsync.system import atomic  # noqa: PLC0415 - only a run that keeps one writes
-
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    body = json.dumps(recipe)  # after its own sha256: a changed byte is found (``load``)
-    text = f"{hashlib.sha256(body.encode('utf-8')).hexdigest()}\n{body}"
-    atomic.write_text(path, text, fault="writing-recipe")
