@@ -1,13 +1,14 @@
 """The one place that starts processes: logs argv with secrets redacted, maps failure to errors.
 
 Every pip / pip-compile / interpreter probe goes through ``run``. Callers name the error class
-a failure becomes, so the message is theirs and the stderr travels with it.
+a failure becomes, so the message is theirs and the stderr travels with it. ``started`` starts
+a run that is waited for later (a relock's resolver started ahead): this module is then
+loaded on the start-up path, so logging and the error classes are loaded when first used.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import re
 import signal
@@ -16,17 +17,34 @@ import threading
 from typing import IO, TYPE_CHECKING, Protocol
 
 from envsync import interrupt
-from envsync.errors import CommandNotFoundError, Interrupted
 
 if TYPE_CHECKING:
+    import logging
     from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
 
     from envsync.errors import EnvsyncError
 
-__all__ = ["Runner", "Worker", "call", "clean_env", "redact", "run", "tail"]
+__all__ = [
+    "Runner",
+    "Worker",
+    "call",
+    "checked",
+    "clean_env",
+    "finished",
+    "redact",
+    "run",
+    "started",
+    "stopped",
+    "tail",
+]
 
-_LOG = logging.getLogger("envsync.subprocess")
+
+def _log() -> logging.Logger:
+    import logging  # noqa: PLC0415 - see the module docstring
+
+    return logging.getLogger("envsync.subprocess")
+
 
 # user:password@ or token@ in any URL-looking string.
 _CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
@@ -93,7 +111,7 @@ def run(
 ) -> subprocess.CompletedProcess[str]:
     """Run *argv* capturing output; a non-zero exit raises ``error(redacted output)``."""
     argv = [os.fspath(a) for a in argv]
-    _LOG.debug("running: %s", redact(" ".join(argv)))
+    _log().debug("running: %s", redact(" ".join(argv)))
     try:
         proc = subprocess.run(
             argv,
@@ -106,10 +124,47 @@ def run(
         )
     except OSError as exc:
         raise error(redact(f"could not start {argv[0]}: {exc}")) from exc
+    return checked(proc, error=error)
+
+
+def checked(
+    proc: subprocess.CompletedProcess[str], *, error: Callable[[str], EnvsyncError]
+) -> subprocess.CompletedProcess[str]:
+    """*proc*, which ended; a non-zero exit raises ``error(redacted output)``, as ``run`` does."""
     if proc.returncode != 0:
         output = (proc.stderr or "") + (proc.stdout or "")
         raise error(redact(output.strip()))
     return proc
+
+
+def started(argv: Sequence[str], *, cwd: str, env: Mapping[str, str]) -> subprocess.Popen[str]:
+    """Start *argv* in *cwd*, its output captured, for ``finished`` or ``stopped`` to end.
+
+    Raises OSError when it cannot start: the caller, which only guessed, then does without.
+    """
+    _log().debug("starting ahead: %s", redact(" ".join(argv)))
+    return subprocess.Popen(
+        list(argv),
+        cwd=cwd,
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finished(proc: subprocess.Popen[str]) -> subprocess.CompletedProcess[str]:
+    """Wait for *proc* (from ``started``); what ``subprocess.run`` would have returned."""
+    stdout, stderr = proc.communicate()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+
+def stopped(proc: subprocess.Popen[str]) -> None:
+    """Kill *proc* (from ``started``) if it still runs, and wait for it."""
+    if proc.poll() is None:
+        proc.kill()
+    proc.communicate()
 
 
 class Worker:
@@ -123,7 +178,7 @@ class Worker:
         self, argv: Sequence[str], *, on_line: Callable[[str], None], env: Mapping[str, str]
     ) -> None:
         argv = [os.fspath(a) for a in argv]
-        _LOG.debug("starting: %s", redact(" ".join(argv)))
+        _log().debug("starting: %s", redact(" ".join(argv)))
         self._proc = subprocess.Popen(
             argv,
             env=dict(env),
@@ -190,7 +245,9 @@ def call(argv: Sequence[str], *, env: Mapping[str, str]) -> int:
     For ``envsync run``: the command owns stdin/stdout/stderr. Ctrl-C reaches the child
     (same process group); envsync waits for it to finish and passes its code on.
     """
-    _LOG.debug("running: %s", redact(" ".join(argv)))
+    from envsync.errors import CommandNotFoundError, Interrupted  # noqa: PLC0415
+
+    _log().debug("running: %s", redact(" ".join(argv)))
     try:
         proc = subprocess.Popen(list(argv), env=dict(env))
     except FileNotFoundError as exc:
