@@ -16,6 +16,8 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (5 ms): s
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from envsync.resolve.ahead import Ahead
+
 __all__ = ["main"]
 
 _INTERRUPTED = {interrupt.EXIT_TERMINATED, interrupt.EXIT_INTERRUPTED}
@@ -71,12 +73,24 @@ def _run(args: list[str]) -> int:
         if helptext.columns() >= helptext.MIN_COLUMNS:  # else argparse wraps it its own way
             sys.stdout.write(helptext.HELP)
             return 0
-    answered = _fast(args) if args[:1] in (["apply"], ["lock"]) else None
+    if args[:1] not in (["apply"], ["lock"]):
+        return _full(args, None)
+    answered = _fast(args)
     if answered is not None:
         return answered
+    # A relock's resolver, started now, runs while the full path loads.
+    ahead = _ahead(args)
+    try:
+        return _full(args, ahead)
+    finally:
+        if ahead is not None:
+            ahead.close()
+
+
+def _full(args: list[str], ahead: Ahead | None) -> int:
     from envsync.cli._main import main as full  # noqa: PLC0415 - the heavy path, on demand
 
-    return full(args)
+    return full(args, ahead=ahead)
 
 
 def _fast(args: list[str]) -> int | None:
@@ -87,6 +101,16 @@ def _fast(args: list[str]) -> int | None:
         answered = fastpath.try_apply(args)
         return answered if answered is not None else fastpath.try_lock(args)
     except RecursionError:  # an env.toml nested thousands deep: the full path reports it
+        return None
+
+
+def _ahead(args: list[str]) -> Ahead | None:
+    """The relock's resolver, started before the full path loads, when a recipe says how."""
+    from envsync.cli import fastpath  # noqa: PLC0415 - imports only the standard library
+
+    try:
+        return fastpath.start_ahead(args)
+    except RecursionError:
         return None
 
 

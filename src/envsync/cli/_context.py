@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from envsync.report import Event
+    from envsync.resolve.ahead import Ahead
 
 __all__ = ["Context", "TextReporter", "use_color"]
 
@@ -36,6 +37,8 @@ class Context:
     """Progress and errors."""
     argv: Sequence[str] = ()
     """The command line as given (the no-change path keys its state on it)."""
+    ahead: Ahead | None = None
+    """The relock's resolver run the fast path started, for apply and lock to take over."""
     released: list[PinReleased] = field(default_factory=list)
     """The kept pins this run's relock let go of: shown as they go, and in the JSON report."""
 

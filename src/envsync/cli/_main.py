@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from envsync.cli._context import Context
     from envsync.errors import EnvsyncError
+    from envsync.resolve.ahead import Ahead
 
 __all__ = ["main", "report_error"]
 
@@ -151,8 +152,11 @@ def command_list(width: int = 79) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run envsync with *argv* (default: sys.argv[1:]) and return the exit code."""
+def main(argv: Sequence[str] | None = None, *, ahead: Ahead | None = None) -> int:
+    """Run envsync with *argv* (default: sys.argv[1:]) and return the exit code.
+
+    *ahead*: the relock's resolver run the fast path started (``usecases.headstart``).
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = _parser(argv).parse_args(argv)
@@ -162,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from envsync.cli._context import Context  # noqa: PLC0415
     from envsync.errors import EXIT_ERROR, EnvsyncError  # noqa: PLC0415
 
-    ctx = Context(args=args, out=sys.stdout, err=sys.stderr, argv=argv)
+    ctx = Context(args=args, out=sys.stdout, err=sys.stderr, argv=argv, ahead=ahead)
     if args.verbose:
         import logging  # noqa: PLC0415
 

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             spec,
             upgrade=args.upgrade,
             upgrade_packages=args.upgrade_package,
-            services=Services(reporter=ctx.reporter()),
+            services=Services(reporter=ctx.reporter(), ahead=ctx.ahead),
         )
         remember_lock(spec, outcome)
     ctx.write(text.lock_text(outcome))

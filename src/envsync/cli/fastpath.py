@@ -24,7 +24,18 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (5 ms): s
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["FLAGS", "MODES", "OUTPUT_ONLY", "VALUED", "chosen", "try_apply", "try_lock"]
+    from envsync.resolve.ahead import Ahead
+
+__all__ = [
+    "FLAGS",
+    "MODES",
+    "OUTPUT_ONLY",
+    "VALUED",
+    "chosen",
+    "start_ahead",
+    "try_apply",
+    "try_lock",
+]
 
 #: Options without a value that the no-change path understands, per command.
 FLAGS = {
@@ -105,6 +116,19 @@ def try_lock(argv: Sequence[str]) -> int | None:
         return None
     sys.stdout.write(f"{summary}\n")
     return 0
+
+
+def start_ahead(argv: Sequence[str]) -> Ahead | None:
+    """The resolver run the full path's relock will ask for, started now (``headstart``).
+
+    Only for a command line the fast paths read (``lock``, or ``apply`` that may relock).
+    """
+    options = _options(argv, argv[0]) if argv and argv[0] in FLAGS else None
+    if options is None or MODES & options.keys():
+        return None
+    from envsync.usecases import headstart  # noqa: PLC0415 - when the fast paths did not answer
+
+    return headstart.started(options.get("--spec", [SPEC_NAME])[-1])
 
 
 def chosen(argv: Sequence[str]) -> dict[str, list[str]] | None:

@@ -33,7 +33,7 @@ from envsync.core.lockcheck import (
     lock_error,
     pep751_reason,
 )
-from envsync.core.lockmerge import Entry, TargetResolution, merge, roots_of
+from envsync.core.lockmerge import Entry, TargetResolution, merge, roots_of, split
 from envsync.core.lockselect import Artifact, Wanted, package_version, select
 from envsync.core.locktable import (
     FORMAT,
@@ -59,6 +59,7 @@ if TYPE_CHECKING:
 
     from envsync._types import NormalizedName
     from envsync.core.spec import Spec
+    from envsync.core.targets import LockTarget
 
 __all__ = [
     "FORMAT",
@@ -80,6 +81,7 @@ __all__ = [
     "package_version",
     "parse",
     "pins",
+    "preferences",
     "requirement_text",
     "requirements_table",
     "select",
@@ -265,3 +267,20 @@ def _toml(text: str, path: Path | str) -> dict[str, Any]:
 def pins(lock: Pylock) -> dict[NormalizedName, Version]:
     """Locked versions by name: the preferences a relock keeps."""
     return {p.name: p.version for p in lock.packages if p.version is not None}
+
+
+def preferences(
+    current: Pylock | None, info: LockInfo | None, target: LockTarget
+) -> dict[NormalizedName, Version]:
+    """The pins a relock of *target* keeps: its own where the lock served it, else the lock's.
+
+    A target new to the lock then prefers the versions the others have, so targets differ
+    only where they must.
+    """
+    if current is None:
+        return {}
+    found = pins(current)
+    if info is not None and target in info.targets:
+        own = split(current, target, info.roots).packages
+        found.update({p.name: p.version for p in own if p.version is not None})
+    return found

@@ -16,15 +16,17 @@ from envsync.core.vcsurl import parse_vcs, pinned_url
 from envsync.resolve import compile_output
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
     from packaging.requirements import Requirement
+    from packaging.version import Version
 
     from envsync._types import NormalizedName
     from envsync.core.spec import Source
     from envsync.resolve.protocol import ResolveRequest
 
-__all__ = ["editables", "write_inputs", "write_preferences"]
+__all__ = ["editables", "preferences_text", "write_inputs", "write_preferences"]
 
 
 def write_inputs(work: Path, request: ResolveRequest) -> list[str]:
@@ -83,7 +85,14 @@ def write_preferences(output: Path, request: ResolveRequest) -> None:
     """Write the pins to keep where pip-compile writes its output (unless upgrading all)."""
     # pip-compile keeps the pins it finds in an existing output file: that is how a relock
     # changes only what it must.
-    if request.upgrade or not request.preferred:
+    if request.upgrade:
         return
-    lines = [f"{name}=={version}\n" for name, version in sorted(request.preferred.items())]
-    output.write_text("".join(lines), "utf-8")
+    text = preferences_text(request.preferred)
+    if text is not None:
+        output.write_text(text, "utf-8")
+
+
+def preferences_text(preferred: Mapping[NormalizedName, Version]) -> str | None:
+    """The pins to keep as pip-compile reads them from its output file; None for none."""
+    lines = [f"{name}=={version}\n" for name, version in sorted(preferred.items())]
+    return "".join(lines) or None

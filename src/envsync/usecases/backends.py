@@ -14,7 +14,9 @@ if TYPE_CHECKING:
 
     from envsync.core.spec import InstallerName, Spec
     from envsync.install.protocol import Installer
+    from envsync.resolve.ahead import Ahead
     from envsync.resolve.protocol import Resolver
+    from envsync.system.process import Runner
 
 __all__ = ["Services", "installer_for", "resolver_for"]
 
@@ -29,20 +31,28 @@ class Services:
     """Installs and removes dists; None: the backend env.toml chooses (``installer_for``)."""
     reporter: Reporter = field(default_factory=NullReporter)
     """Receives progress events."""
+    ahead: Ahead | None = None
+    """The resolver run the fast path started for this run's relock (``usecases.headstart``)."""
 
 
 # The backends are imported when chosen: check and plan, which need none, start faster.
 
 
-def resolver_for(spec: Spec) -> Resolver:
-    """The resolver backend *spec* chooses (``[env] resolver``, pip-tools by default)."""
+def resolver_for(spec: Spec, runner: Runner | None = None) -> Resolver:
+    """The resolver backend *spec* chooses (``[env] resolver``, pip-tools by default).
+
+    *runner* starts its processes (``system.process.run`` when None).
+    """
+    from envsync.system.process import run  # noqa: PLC0415
+
     if spec.resolver == "pip-tools":
         from envsync.resolve.piptools import PipToolsResolver  # noqa: PLC0415
 
-        return PipToolsResolver()
+        return PipToolsResolver(runner=runner or run)
     from envsync.resolve.uv import UvResolver  # noqa: PLC0415
 
-    return UvResolver(uv=_require_uv("resolver", 'resolver = "pip-tools"'))
+    uv = _require_uv("resolver", 'resolver = "pip-tools"')
+    return UvResolver(uv=uv, runner=runner or run)
 
 
 def find_uv() -> Path | None:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from envsync.core.lockfile import LockInfo
     from envsync.core.spec import Spec
     from envsync.index.routes import Routes
+    from envsync.resolve.ahead import Calls
     from envsync.usecases.project import Project
 
 __all__ = ["RunContext", "RunMemory", "start"]
@@ -32,6 +33,8 @@ class RunMemory:
 
     routes: Routes | None = None
     """The indexes' routes with their logins (netrc, keyring), once a step needed them."""
+    calls: Calls | None = None
+    """The resolver's runs, once the run resolved: what the next relock may start ahead."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

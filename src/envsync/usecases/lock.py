@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from envsync.core.resolved import LockedVcs
     from envsync.core.spec import Spec
     from envsync.core.targets import LockTarget
+    from envsync.resolve.ahead import Calls
     from envsync.resolve.artifacts import FileListings
     from envsync.resolve.protocol import Resolution, Resolver
     from envsync.usecases.backends import Services
@@ -136,6 +137,10 @@ def write(ctx: RunContext, new: Pylock) -> LockOutcome:
     if existing == text:
         return outcome_of(ctx, new, "unchanged")
     project.write_lock(ctx.project.lock.path, text)
+    # Imported here: only a run that wrote a lock keeps the recipe of the next relock.
+    from envsync.usecases import aheadrecipe  # noqa: PLC0415
+
+    aheadrecipe.keep(ctx, new, text)
     return outcome_of(ctx, new, "created" if existing is None else "updated")
 
 
@@ -177,7 +182,9 @@ def _resolve(
             python=target.python, platform=target.platform.name, requirements=requirements
         )
         ctx.services.reporter.emit(event)
-    resolver = (ctx.services.resolver or resolver_for(spec)) if runners else None
+    # An upgrade is never repeated as it is: its runs are neither started ahead nor recorded.
+    calls = None if upgrade or upgrade_packages else _calls(ctx)
+    resolver = (ctx.services.resolver or resolver_for(spec, calls)) if runners else None
     # Imported here, as the resolver is: plan and apply of a fresh lock never list files.
     from envsync.resolve.artifacts import FileListings  # noqa: PLC0415
 
@@ -200,6 +207,15 @@ def _resolve(
     for resolution in every:
         _check_installable(resolution, build=spec.build)
     return lockfile.build_lock(spec=spec, resolutions=every, local=ctx.project.local.hashes)
+
+
+def _calls(ctx: RunContext) -> Calls:
+    """The resolver's runner: it takes over a run started ahead, and records what it ran."""
+    from envsync.resolve.ahead import Calls  # noqa: PLC0415 - as the resolver: when resolving
+    from envsync.system.process import run  # noqa: PLC0415
+
+    ctx.memory.calls = Calls(run, ctx.services.ahead)
+    return ctx.memory.calls
 
 
 def _reusable(ctx: RunContext, targets: Sequence[LockTarget]) -> dict[LockTarget, TargetResolution]:
@@ -260,19 +276,8 @@ def _request(
 
 
 def _preferences(ctx: RunContext, target: LockTarget) -> dict[NormalizedName, Version]:
-    """The pins a target keeps: its own where the lock served it, else the lock's.
-
-    A target new to the lock then prefers the versions the others have, so targets differ
-    only where they must.
-    """
-    current, info = ctx.project.lock.lock, ctx.project.lock.info
-    if current is None:
-        return {}
-    pins = lockfile.pins(current)
-    if info is not None and target in info.targets:
-        own = split(current, target, info.roots).packages
-        pins.update({p.name: p.version for p in own if p.version is not None})
-    return pins
+    """The pins a target keeps from the lock on disk (``preferences``)."""
+    return lockfile.preferences(ctx.project.lock.lock, ctx.project.lock.info, target)
 
 
 def _resolve_all(
