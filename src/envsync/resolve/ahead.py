@@ -96,12 +96,19 @@ class Ahead:
         return proc
 
     def close(self) -> None:
-        """Stop the run if nobody took it, and delete its folder (envsync's own)."""
-        from envsync.system import removal  # noqa: PLC0415 - at the end of the run
+        """Stop the run if nobody took it, and delete its folder (envsync's own).
+
+        Never fails the run it ends: a folder that cannot go is left in the cache.
+        """
+        from envsync.errors import EnvsyncError  # noqa: PLC0415 - at the end of the run
+        from envsync.system import removal  # noqa: PLC0415
 
         self.taken = True
         self._stop()
-        removal.delete_tree(removal.Owned(self.folder, "temporary"))
+        try:
+            removal.delete_tree(removal.Owned(self.folder, "temporary"))
+        except (OSError, EnvsyncError):
+            return
 
     def _stop(self) -> None:
         from envsync.system.process import stopped  # noqa: PLC0415 - loaded: it started the run

@@ -18,6 +18,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from envsync.core import lockfile
 from envsync.core.tomlcheck import TomlDecodeError, parse_toml
+from envsync.errors import EnvsyncError
 from envsync.resolve.ahead import OUTPUT
 from envsync.resolve.compile_output import input_name
 from envsync.resolve.inputs import preferences_text
@@ -73,7 +74,7 @@ def keep(ctx: RunContext, lock: Pylock, text: str) -> None:
     try:
         sealed.write(path, recipe, fault="writing-recipe")
         _forget_older(path)
-    except OSError:
+    except (OSError, TypeError, ValueError, EnvsyncError):  # TypeError: a TOML date, say
         return
 
 
@@ -127,9 +128,9 @@ def _recipe(call: Call, data: Mapping[str, Any]) -> dict[str, Any] | None:
 
 def _lists(data: Mapping[str, Any]) -> dict[str, list[str]] | None:
     """Input file name -> where its requirement list is in env.toml; None when unsure."""
-    env, groups = data.get("env", {}), data.get("groups", {})
+    env, groups = data.get("env"), data.get("groups", {})
     if not isinstance(env, dict) or not isinstance(groups, dict):
-        return None
+        return None  # no [env] table to set the main list aside in, say
     lists = {input_name(None): ["env", "dependencies"]}
     lists |= {input_name(key): ["groups", key] for key in groups}
     return lists if len(lists) == 1 + len(groups) else None

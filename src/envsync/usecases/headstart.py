@@ -84,11 +84,20 @@ def started(spec: str) -> Ahead | None:
             with open(os.path.join(folder, name), "xb") as fh:
                 fh.write(content)
         return Ahead(argv, env, folder, files)
-    except OSError:
-        from envsync.system import removal  # noqa: PLC0415 - only when it could not start
-
-        removal.delete_tree(removal.Owned(folder, "temporary"))
+    except _UNSURE:
+        _forget(folder)
         return None
+
+
+def _forget(folder: str) -> None:
+    """Delete the folder of a run that could not start (envsync's own); never fails."""
+    from envsync.errors import EnvsyncError  # noqa: PLC0415 - only when it could not start
+    from envsync.system import removal  # noqa: PLC0415
+
+    try:
+        removal.delete_tree(removal.Owned(folder, "temporary"))
+    except (OSError, EnvsyncError):
+        return
 
 
 def _planned(spec: str) -> tuple[list[str], dict[str, str], dict[str, bytes]] | None:
