@@ -1,4 +1,4 @@
-"""After a relock that ran pip-compile once: keep the recipe of the next one (``headstart``).
+"""After a lock run that ran its resolver once: keep the recipe of the next (``headstart``).
 
 The recipe is made from what the run holds: the one resolver run it made (``ahead.Calls``),
 the lock it wrote and env.toml read as data. It is kept only where each input file the run

@@ -1,9 +1,10 @@
 """Start the relock's resolver before the rest of envsync is loaded (``resolve.ahead``).
 
-After a run that resolved with pip-compile, ``aheadrecipe.keep`` leaves a recipe beside the
-lock state: the command line it ran, the environment's differences from envsync's own, the
-pins the next relock keeps (the new lock's), env.toml as data with its requirement lists
-taken out, which input file each list went into, and each requirement's line as written.
+After a run that resolved once (pip-compile or uv), ``aheadrecipe.keep`` leaves a recipe
+beside the lock state: the command line it ran, the environment's differences from
+envsync's own, the pins the next relock keeps (the new lock's), env.toml as data with its
+requirement lists taken out, which input file each list went into, and each requirement's
+line as written.
 
 When ``apply`` or ``lock`` goes to the full path with the same pylock.toml bytes and an
 env.toml that differs only in what its lists ask for, and asks for something new (a removal
