@@ -19,6 +19,7 @@ from packaging.version import Version
 from envsync.core.tomlcheck import (
     check_digits,
     check_marker,
+    dotted,
     path_problem,
     plain_reason,
     show,
@@ -309,5 +310,5 @@ def _subset(
     problems: list[LockProblem], key: Key, names: Sequence[str], known: Sequence[str], where: str
 ) -> None:
     if unknown := [name for name in names if name not in known]:
-        listed = ", ".join(known) or "none"
+        listed = ", ".join(dotted((name,)) for name in known) or "none"  # a name TOML quotes
         _bad(problems, key, f"must list groups of {where} ({listed}), found {show(unknown[0])}")
