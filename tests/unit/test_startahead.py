@@ -222,6 +222,7 @@ def test_a_recipe_for_another_lock_or_with_a_changed_byte_starts_nothing(
     assert headstart._planned(spec_path) is None  # another lock: another recipe, none here
 
 
+@pytest.mark.fastpath  # starts nothing with ENVSYNC_FASTPATH=0
 def test_started_runs_the_recipe_and_leaves_no_folder(
     project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -271,6 +272,7 @@ def test_a_line_is_known_or_plain(item: object, expected: str | None) -> None:
     assert headstart._line(item, known, re.compile(headstart.PLAIN)) == expected
 
 
+@pytest.mark.fastpath  # starts nothing with ENVSYNC_FASTPATH=0
 def test_a_run_that_cannot_start_leaves_no_folder(
     project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
