@@ -9,6 +9,7 @@ must be the same, and where the run started ahead was right, pip-compile ran onc
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,7 @@ from envsync.resolve import ahead as ahead_module
 from envsync.system import process
 from envsync.usecases import headstart
 
-from helpers import envsync, envsync_process, lock_versions, venv_packages, write_spec
+from helpers import Result, envsync, envsync_process, lock_versions, venv_packages, write_spec
 
 if TYPE_CHECKING:
     import subprocess
@@ -62,107 +63,108 @@ class Seen:
         monkeypatch.setattr(process, "run", run)
 
 
-def _twins(tmp_path: Path, url: str, deps: list[str]) -> tuple[Path, Path]:
+@dataclass(frozen=True)
+class Pair:
+    """Twin projects of ["alpha"] on the test index: *fast* as a user runs it, *full* with
+    ENVSYNC_FASTPATH=0 (nothing started ahead)."""
+
+    fast: Path
+    full: Path
+    url: str
+    cache: Path
+    capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch
+
+    def run(self, *args: str) -> Result:
+        return envsync(self.capsys, *args, project=self.fast)
+
+    def run_full(self, *args: str) -> Result:
+        with self.monkeypatch.context() as patch:
+            patch.setenv("ENVSYNC_FASTPATH", "0")
+            return envsync(self.capsys, *args, project=self.full)
+
+    def both_ran(self, command: str) -> None:
+        """Each twin run through *command* once: the fast one keeps a recipe."""
+        assert self.run(command).code == 0
+        assert self.run_full(command).code == 0
+
+    def ask(self, deps: list[str]) -> None:
+        for project in (self.fast, self.full):
+            write_spec(project, deps, index_url=self.url)
+
+    def same(self, done: Result, made: Result) -> None:
+        assert done.code == made.code
+        assert done.out.replace(str(self.fast), "P") == made.out.replace(str(self.full), "P")
+        assert done.err.replace(str(self.fast), "P") == made.err.replace(str(self.full), "P")
+        lock = (self.fast / "pylock.toml").read_bytes()
+        assert lock == (self.full / "pylock.toml").read_bytes()
+
+    def no_folders_left(self) -> None:
+        folder = self.cache / "ahead"
+        assert not folder.exists() or list(folder.iterdir()) == []
+
+
+@pytest.fixture
+def pair(
+    tmp_path: Path,
+    package_index: PackageIndex,
+    own_cache: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Pair:
     fast, full = tmp_path / "fast", tmp_path / "full"
     for project in (fast, full):
         project.mkdir()
-        write_spec(project, deps, index_url=url)
-    return fast, full
+        write_spec(project, ["alpha"], index_url=package_index.url)
+    return Pair(fast, full, package_index.url, own_cache, capsys, monkeypatch)
 
 
-def _full_run(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], project: Path, *args: str
-) -> Any:
-    with monkeypatch.context() as patch:
-        patch.setenv("ENVSYNC_FASTPATH", "0")
-        return envsync(capsys, *args, project=project)
+def test_a_relock_takes_over_the_run_started_ahead_and_writes_the_same_lock(pair: Pair) -> None:
+    pair.both_ran("lock")
+    pair.ask(["alpha", "theta"])
+    seen = Seen(pair.monkeypatch)
 
-
-def _same(fast: Path, full: Path, done: Any, made: Any) -> None:
-    assert done.code == made.code
-    assert done.out.replace(str(fast), "P") == made.out.replace(str(full), "P")
-    assert done.err.replace(str(fast), "P") == made.err.replace(str(full), "P")
-    assert (fast / "pylock.toml").read_bytes() == (full / "pylock.toml").read_bytes()
-
-
-def _no_folders_left(cache: Path) -> None:
-    assert not (cache / "ahead").exists() or list((cache / "ahead").iterdir()) == []
-
-
-def test_a_relock_takes_over_the_run_started_ahead_and_writes_the_same_lock(
-    tmp_path: Path,
-    package_index: PackageIndex,
-    own_cache: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    fast, full = _twins(tmp_path, package_index.url, ["alpha"])
-    assert envsync(capsys, "lock", project=fast).code == 0
-    assert _full_run(monkeypatch, capsys, full, "lock").code == 0
-    for project in (fast, full):
-        write_spec(project, ["alpha", "theta"], index_url=package_index.url)
-    seen = Seen(monkeypatch)
-
-    done = envsync(capsys, "lock", project=fast)
+    done = pair.run("lock")
 
     assert (seen.started, seen.taken, seen.compiles) == (1, [True], 0)
-    _same(fast, full, done, _full_run(monkeypatch, capsys, full, "lock"))
+    pair.same(done, pair.run_full("lock"))
     assert "+ theta 1.0" in done.out
-    assert lock_versions(fast) == {"alpha": "2.0", "beta": "2.0", "theta": "1.0"}
-    _no_folders_left(own_cache)
+    assert lock_versions(pair.fast) == {"alpha": "2.0", "beta": "2.0", "theta": "1.0"}
+    pair.no_folders_left()
 
 
-def test_apply_after_an_addition_installs_from_the_run_started_ahead(
-    tmp_path: Path,
-    package_index: PackageIndex,
-    own_cache: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    fast, full = _twins(tmp_path, package_index.url, ["alpha"])
-    assert envsync(capsys, "apply", project=fast).code == 0
-    assert _full_run(monkeypatch, capsys, full, "apply").code == 0
-    for project in (fast, full):
-        write_spec(project, ["alpha", "theta"], index_url=package_index.url)
-    seen = Seen(monkeypatch)
+def test_apply_after_an_addition_installs_from_the_run_started_ahead(pair: Pair) -> None:
+    pair.both_ran("apply")
+    pair.ask(["alpha", "theta"])
+    seen = Seen(pair.monkeypatch)
 
-    done = envsync(capsys, "apply", project=fast)
+    done = pair.run("apply")
 
     assert (seen.started, seen.taken, seen.compiles) == (1, [True], 0)
-    _same(fast, full, done, _full_run(monkeypatch, capsys, full, "apply"))
+    pair.same(done, pair.run_full("apply"))
     wanted = {"alpha": "2.0", "beta": "2.0", "theta": "1.0"}
-    assert venv_packages(fast) == venv_packages(full) == wanted
+    assert venv_packages(pair.fast) == venv_packages(pair.full) == wanted
     # And the relock after it starts ahead again, from the recipe of the lock it wrote.
-    for project in (fast, full):
-        write_spec(project, ["alpha", "theta", "gamma"], index_url=package_index.url)
+    pair.ask(["alpha", "theta", "gamma"])
     seen.reset()
-    done = envsync(capsys, "apply", project=fast)
+    done = pair.run("apply")
     assert (seen.started, seen.taken, seen.compiles) == (1, [True], 0)
-    _same(fast, full, done, _full_run(monkeypatch, capsys, full, "apply"))
-    _no_folders_left(own_cache)
+    pair.same(done, pair.run_full("apply"))
+    pair.no_folders_left()
 
 
-def test_a_setting_changed_since_the_recipe_throws_the_early_run_away(
-    tmp_path: Path,
-    package_index: PackageIndex,
-    own_cache: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    fast, full = _twins(tmp_path, package_index.url, ["alpha"])
-    assert envsync(capsys, "lock", project=fast).code == 0
-    assert _full_run(monkeypatch, capsys, full, "lock").code == 0
-    for project in (fast, full):
-        write_spec(project, ["alpha", "theta"], index_url=package_index.url)
+def test_a_setting_changed_since_the_recipe_throws_the_early_run_away(pair: Pair) -> None:
+    pair.both_ran("lock")
+    pair.ask(["alpha", "theta"])
     # pip-compile's timeout follows ENVSYNC_HTTP_TIMEOUT: the recipe's environment is stale.
-    monkeypatch.setenv("ENVSYNC_HTTP_TIMEOUT", "77")
-    seen = Seen(monkeypatch)
+    pair.monkeypatch.setenv("ENVSYNC_HTTP_TIMEOUT", "77")
+    seen = Seen(pair.monkeypatch)
 
-    done = envsync(capsys, "lock", project=fast)
+    done = pair.run("lock")
 
     assert (seen.started, seen.taken, seen.compiles) == (1, [False], 1)
-    _same(fast, full, done, _full_run(monkeypatch, capsys, full, "lock"))
-    _no_folders_left(own_cache)
+    pair.same(done, pair.run_full("lock"))
+    pair.no_folders_left()
 
 
 @pytest.mark.parametrize(
@@ -175,91 +177,60 @@ def test_a_setting_changed_since_the_recipe_throws_the_early_run_away(
     ],
 )
 def test_no_run_starts_where_no_relock_would_repeat_it(
-    tmp_path: Path,
-    package_index: PackageIndex,
-    own_cache: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-    then: list[str],
-    args: tuple[str, ...],
+    pair: Pair, then: list[str], args: tuple[str, ...]
 ) -> None:
-    project = tmp_path / "p"
-    project.mkdir()
-    write_spec(project, ["alpha"], index_url=package_index.url)
-    assert envsync(capsys, "lock", project=project).code == 0
-    write_spec(project, then, index_url=package_index.url)
-    seen = Seen(monkeypatch)
+    assert pair.run("lock").code == 0
+    pair.ask(then)
+    seen = Seen(pair.monkeypatch)
 
-    envsync(capsys, *args, project=project)
+    pair.run(*args)
 
     assert seen.started == 0
 
 
-def test_a_changed_byte_of_the_recipe_starts_nothing(
-    tmp_path: Path,
-    package_index: PackageIndex,
-    own_cache: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    fast, full = _twins(tmp_path, package_index.url, ["alpha"])
-    assert envsync(capsys, "lock", project=fast).code == 0
-    assert _full_run(monkeypatch, capsys, full, "lock").code == 0
-    sha = hashlib.sha256((fast / "pylock.toml").read_bytes()).hexdigest()
-    recipe = Path(headstart.path_of(str(fast / "env.toml"), sha))
+def test_a_changed_byte_of_the_recipe_starts_nothing(pair: Pair) -> None:
+    pair.both_ran("lock")
+    sha = hashlib.sha256((pair.fast / "pylock.toml").read_bytes()).hexdigest()
+    recipe = Path(headstart.path_of(str(pair.fast / "env.toml"), sha))
     body = bytearray(recipe.read_bytes())
     body[len(body) // 2] ^= 0x01
     recipe.write_bytes(bytes(body))
-    for project in (fast, full):
-        write_spec(project, ["alpha", "theta"], index_url=package_index.url)
-    seen = Seen(monkeypatch)
+    pair.ask(["alpha", "theta"])
+    seen = Seen(pair.monkeypatch)
 
-    done = envsync(capsys, "lock", project=fast)
+    done = pair.run("lock")
 
     assert (seen.started, seen.compiles) == (0, 1)
-    _same(fast, full, done, _full_run(monkeypatch, capsys, full, "lock"))
+    pair.same(done, pair.run_full("lock"))
 
 
-def test_a_failing_resolver_run_started_ahead_fails_as_the_full_path_fails(
-    tmp_path: Path,
-    package_index: PackageIndex,
-    own_cache: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    fast, full = _twins(tmp_path, package_index.url, ["alpha"])
-    assert envsync(capsys, "lock", project=fast).code == 0
-    assert _full_run(monkeypatch, capsys, full, "lock").code == 0
-    before = (fast / "pylock.toml").read_bytes()
-    for project in (fast, full):
-        write_spec(project, ["alpha", "no-such-project"], index_url=package_index.url)
-    seen = Seen(monkeypatch)
+def test_a_failing_resolver_run_started_ahead_fails_as_the_full_path_fails(pair: Pair) -> None:
+    pair.both_ran("lock")
+    before = (pair.fast / "pylock.toml").read_bytes()
+    pair.ask(["alpha", "no-such-project"])
+    seen = Seen(pair.monkeypatch)
 
-    done = envsync(capsys, "lock", project=fast)
+    done = pair.run("lock")
 
     assert (seen.started, seen.taken) == (1, [True])  # the failure came from the early run
     assert done.code == 1
     assert "no-such-project" in done.err
-    _same(fast, full, done, _full_run(monkeypatch, capsys, full, "lock"))
-    assert (fast / "pylock.toml").read_bytes() == before
-    _no_folders_left(own_cache)
+    pair.same(done, pair.run_full("lock"))
+    assert (pair.fast / "pylock.toml").read_bytes() == before
+    pair.no_folders_left()
 
 
-def test_the_command_line_relocks_ahead_and_leaves_nothing_behind(
-    tmp_path: Path, package_index: PackageIndex, own_cache: Path
-) -> None:
-    fast, full = _twins(tmp_path, package_index.url, ["alpha"])
-    for project in (fast, full):
-        assert envsync_process(project, "apply").returncode == 0
-        write_spec(project, ["alpha", "theta"], index_url=package_index.url)
+def test_the_command_line_relocks_ahead_and_leaves_nothing_behind(pair: Pair) -> None:
+    env = {"ENVSYNC_CACHE_DIR": str(pair.cache)}
+    for project in (pair.fast, pair.full):
+        assert envsync_process(project, "apply", env=env).returncode == 0
+    pair.ask(["alpha", "theta"])
 
-    done = envsync_process(fast, "apply", env={"ENVSYNC_CACHE_DIR": str(own_cache)})
-    made = envsync_process(
-        full, "apply", env={"ENVSYNC_CACHE_DIR": str(own_cache), "ENVSYNC_FASTPATH": "0"}
-    )
+    done = envsync_process(pair.fast, "apply", env=env)
+    made = envsync_process(pair.full, "apply", env={**env, "ENVSYNC_FASTPATH": "0"})
 
     assert done.returncode == made.returncode == 0, done.stderr
-    assert done.stdout.replace(str(fast), "P") == made.stdout.replace(str(full), "P")
-    assert (fast / "pylock.toml").read_bytes() == (full / "pylock.toml").read_bytes()
-    assert venv_packages(fast) == venv_packages(full)
-    _no_folders_left(own_cache)
+    assert done.stdout.replace(str(pair.fast), "P") == made.stdout.replace(str(pair.full), "P")
+    assert (pair.fast / "pylock.toml").read_bytes() == (pair.full / "pylock.toml").read_bytes()
+    assert venv_packages(pair.fast) == venv_packages(pair.full)
+    pair.no_folders_left()

@@ -166,6 +166,13 @@ def project(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """envsync's cache folder, of this test's own."""
+    monkeypatch.setenv("ENVSYNC_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
 def _files(project: Path, spec: str, recipe: dict[str, Any] | None = None) -> object:
     (project / "env.toml").write_text(spec, "utf-8")
     return headstart._files(str(project / "env.toml"), recipe or _recipe(project))
@@ -195,15 +202,20 @@ def test_nothing_starts_unless_only_the_lists_grew_as_certain(project: Path, spe
     assert _files(project, spec) is None
 
 
+def _kept_with_gamma_added(project: Path, recipe: dict[str, Any]) -> None:
+    """*recipe* kept for *project*'s lock, and env.toml asking for gamma too."""
+    spec_path = str(project / "env.toml")
+    sealed.write(headstart.path_of(spec_path, recipe["lock"]), recipe, fault="writing-recipe")
+    (project / "env.toml").write_text(SPEC.replace('"beta>=1"]', '"beta>=1", "gamma"]'))
+
+
 def test_a_recipe_for_another_lock_or_with_a_changed_byte_starts_nothing(
-    project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, cache: Path
 ) -> None:
-    monkeypatch.setenv("ENVSYNC_CACHE_DIR", str(tmp_path / "cache"))
     spec_path = str(project / "env.toml")
     recipe = _recipe(project)
     sha = recipe["lock"]
-    sealed.write(headstart.path_of(spec_path, sha), recipe, fault="writing-recipe")
-    (project / "env.toml").write_text(SPEC.replace('"beta>=1"]', '"beta>=1", "gamma"]'))
+    _kept_with_gamma_added(project, recipe)
     planned = headstart._planned(spec_path)
     assert planned is not None
     argv, env, files = planned
@@ -224,13 +236,11 @@ def test_a_recipe_for_another_lock_or_with_a_changed_byte_starts_nothing(
 
 @pytest.mark.fastpath  # starts nothing with ENVSYNC_FASTPATH=0
 def test_started_runs_the_recipe_and_leaves_no_folder(
-    project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, cache: Path
 ) -> None:
-    monkeypatch.setenv("ENVSYNC_CACHE_DIR", str(tmp_path / "cache"))
     spec_path = str(project / "env.toml")
     recipe = _recipe(project)
-    sealed.write(headstart.path_of(spec_path, recipe["lock"]), recipe, fault="writing-recipe")
-    (project / "env.toml").write_text(SPEC.replace('"beta>=1"]', '"beta>=1", "gamma"]'))
+    _kept_with_gamma_added(project, recipe)
 
     ahead = headstart.started(spec_path)
 
@@ -240,7 +250,7 @@ def test_started_runs_the_recipe_and_leaves_no_folder(
     assert taken is not None
     assert (work / OUTPUT).read_text() == "ALPHA\nBETA>=1\nGAMMA\n"
     ahead.close()
-    assert list((tmp_path / "cache" / "ahead").iterdir()) == []
+    assert list((cache / "ahead").iterdir()) == []
     monkeypatch.setenv("ENVSYNC_FASTPATH", "0")
     assert headstart.started(spec_path) is None
 
@@ -274,16 +284,14 @@ def test_a_line_is_known_or_plain(item: object, expected: str | None) -> None:
 
 @pytest.mark.fastpath  # starts nothing with ENVSYNC_FASTPATH=0
 def test_a_run_that_cannot_start_leaves_no_folder(
-    project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, cache: Path
 ) -> None:
-    monkeypatch.setenv("ENVSYNC_CACHE_DIR", str(tmp_path / "cache"))
     spec_path = str(project / "env.toml")
     recipe = {**_recipe(project), "argv": [str(tmp_path / "no-such-program")]}
-    sealed.write(headstart.path_of(spec_path, recipe["lock"]), recipe, fault="writing-recipe")
-    (project / "env.toml").write_text(SPEC.replace('"beta>=1"]', '"beta>=1", "gamma"]'))
+    _kept_with_gamma_added(project, recipe)
 
     assert headstart.started(spec_path) is None
-    assert list((tmp_path / "cache" / "ahead").iterdir()) == []
+    assert list((cache / "ahead").iterdir()) == []
 
 
 def test_an_early_run_nobody_asked_for_is_stopped_and_its_folder_deleted(tmp_path: Path) -> None:
