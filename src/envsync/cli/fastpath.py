@@ -17,7 +17,7 @@ import sys
 
 from envsync.cli.color import use_color
 from envsync.core.names import NO_CHANGES, SPEC_NAME
-from envsync.usecases import nochange, replay
+from envsync.usecases import nochange
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (5 ms): start-up path
 
@@ -68,7 +68,7 @@ def try_apply(argv: Sequence[str]) -> int | None:
     # answer; missing (or not noted), a replay may make it.
     venv = nochange.noted(spec)
     there = venv is not None and os.path.lexists(venv)
-    made = None if there else replay.created(spec, chosen, color=use_color(sys.stdout))
+    made = None if there else _replayed(spec, chosen)
     if made is None:
         if nochange.applied(spec, chosen, venv=venv):
             sys.stdout.write(NO_CHANGES + "\n")
@@ -79,6 +79,13 @@ def try_apply(argv: Sequence[str]) -> int | None:
         sys.stderr.write("".join(f"{line}\n" for line in progress))
     sys.stdout.write(out)
     return 0
+
+
+def _replayed(spec: str, chosen: dict[str, list[str]]) -> tuple[str, list[str]] | None:
+    """The venv made again from its replica (``replay``): only when it is missing."""
+    from envsync.usecases import replay  # noqa: PLC0415 - a venv that is there needs none
+
+    return replay.created(spec, chosen, color=use_color(sys.stdout))
 
 
 def _removed(spec: str, chosen: dict[str, list[str]], *, quiet: bool) -> int | None:
