@@ -15,13 +15,12 @@ it asks for exactly that run (``ahead.Calls``); the guess is never trusted.
 Only the standard library here (tomllib for env.toml): the start-up path.
 """
 
-# ruff: noqa: PTH100, PTH102, PTH103, PTH113, PTH118, PTH119, PTH120, PTH123 - os.path: the start-up path
+# ruff: noqa: PTH102, PTH103, PTH113, PTH118, PTH119, PTH120, PTH123 - os.path: the start-up path
 from __future__ import annotations
 
 import hashlib
 import os
 
-from envsync.core.names import LOCK_NAME
 from envsync.resolve.ahead import OUTPUT, PREFIX, Ahead
 from envsync.system import sealed
 from envsync.system.cachedir import cache_root
@@ -103,8 +102,7 @@ def _forget(folder: str) -> None:
 
 def _planned(spec: str) -> tuple[list[str], dict[str, str], dict[str, bytes]] | None:
     """The command line, environment and files of the next relock's run; None when unsure."""
-    with open(os.path.join(os.path.dirname(os.path.abspath(spec)), LOCK_NAME), "rb") as fh:
-        lock = hashlib.sha256(fh.read()).hexdigest()
+    lock = nochange.lock_sha256(spec)
     recipe = sealed.read(path_of(spec, lock))
     if not isinstance(recipe, dict) or recipe.get("format") != FORMAT or recipe["lock"] != lock:
         return None

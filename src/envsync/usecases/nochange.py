@@ -39,6 +39,8 @@ __all__ = [
     "SWITCH",
     "applied",
     "enabled",
+    "lock_path",
+    "lock_sha256",
     "lock_state_path",
     "locked",
     "noted",
@@ -211,6 +213,17 @@ def record_lock(
         _write(path, state)
     except OSError:
         return
+
+
+def lock_path(spec: str) -> str:
+    """pylock.toml beside *spec* (env.toml), as a plain path: the fast paths read it."""
+    return os.path.join(os.path.dirname(os.path.abspath(spec)), LOCK_NAME)
+
+
+def lock_sha256(spec: str) -> str:
+    """The sha256 of the bytes of pylock.toml beside *spec*: what the fast paths' recipes key."""
+    with open(lock_path(spec), "rb") as fh:
+        return hashlib.sha256(fh.read()).hexdigest()
 
 
 def lock_state_path(spec: str) -> str:

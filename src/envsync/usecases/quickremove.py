@@ -16,7 +16,7 @@ means None, and the full path runs. Only the standard library and the transactio
 imported here (tomllib and tomli_w for the lock's own table).
 """
 
-# ruff: noqa: PTH100, PTH118, PTH119, PTH120, PTH123, PTH208 - os.path: the start-up path
+# ruff: noqa: PTH118, PTH119, PTH123, PTH208 - os.path: the start-up path
 from __future__ import annotations
 
 import hashlib
@@ -25,7 +25,7 @@ import os
 import sys
 
 from envsync.core import quickprune
-from envsync.core.names import LOCK_NAME, STATE_NAME, TXN_FOLDER
+from envsync.core.names import STATE_NAME, TXN_FOLDER
 from envsync.system import sealed
 from envsync.usecases import nochange
 from envsync.venv.lockname import held
@@ -100,7 +100,7 @@ def rekey(spec: str, venv: str, options: Mapping[str, Sequence[str]], libs: Sequ
     try:
         if recipe is None or recipe.get("venv") != venv:
             return
-        if recipe["lock"] != _sha256(_lock_path(spec)):
+        if recipe["lock"] != nochange.lock_sha256(spec):
             return
         named = {os.path.basename(path) for found in recipe["folders"].values() for path in found}
         now = {name for lib in dict.fromkeys(libs) for name in os.listdir(lib)}
@@ -189,7 +189,7 @@ def _prepared(
             state = json.load(fh)
         with open(spec, "rb") as fh:
             data = tomllib.load(fh)
-        with open(_lock_path(spec), encoding="utf-8", newline="") as fh:
+        with open(nochange.lock_path(spec), encoding="utf-8", newline="") as fh:
             text = fh.read()
         pruned = quickprune.prune(recipe, data, text)
     except (*_UNSURE, tomllib.TOMLDecodeError):
@@ -202,7 +202,7 @@ def _unchanged(spec: str, options: Mapping[str, Sequence[str]], recipe: Mapping[
     venv = str(recipe["venv"])
     if os.path.lexists(os.path.join(venv, TXN_FOLDER)):
         return False  # a run was stopped part way: the full path puts the venv back first
-    same_lock = _sha256(_lock_path(spec)) == recipe["lock"]
+    same_lock = nochange.lock_sha256(spec) == recipe["lock"]
     return same_lock and nochange.venv_key(spec, venv, options) == str(recipe["key"])
 
 
@@ -236,7 +236,7 @@ def _finish(
     """Write the lock, then the states and the new lock's recipe, as the full path does."""
     from envsync.system import atomic  # noqa: PLC0415 - only a removal writes
 
-    atomic.write_text(_lock_path(spec), pruned.text, fault="writing-lock")
+    atomic.write_text(nochange.lock_path(spec), pruned.text, fault="writing-lock")
     nochange.record(
         spec=spec,
         venv=venv,
@@ -250,12 +250,3 @@ def _finish(
     folders = {name: recipe["folders"][name] for name in recipe["selected"]}
     sha = hashlib.sha256(pruned.text.encode("utf-8")).hexdigest()
     record(spec, venv, options, {**recipe, "lock": sha, "folders": folders})
-
-
-def _lock_path(spec: str) -> str:
-    return os.path.join(os.path.dirname(os.path.abspath(spec)), LOCK_NAME)
-
-
-def _sha256(path: str) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.sha256(fh.read()).hexdigest()
