@@ -22,6 +22,7 @@ from envsync.core import lockfile
 from envsync.core.lockmerge import split
 from envsync.core.locktable import fingerprint_data, requirement_text
 from envsync.core.quickprune import FORMAT
+from envsync.core.spec import RECIPE_KEYS
 from envsync.core.targets import describe
 
 if TYPE_CHECKING:
@@ -34,9 +35,6 @@ if TYPE_CHECKING:
     from envsync.core.targets import LockTarget
 
 __all__ = ["make"]
-
-#: The keys of env.toml a recipe may hold; any other (``[envs]``, ``[sources]``) means none.
-_TOP = frozenset({"env", "groups", "index", "indexes", "lock"})
 
 
 def make(
@@ -53,7 +51,7 @@ def make(
 
     *here* is the venv's target and *selected* the names it holds from the lock.
     """
-    if set(data) - _TOP or spec.seed or here not in info.targets:
+    if set(data) - RECIPE_KEYS or spec.seed or here not in info.targets:
         return None
     rows = _rows(spec, data)
     entries = [(p.name, str(p.version)) for p in lock.packages if p.version is not None]

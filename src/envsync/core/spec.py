@@ -79,6 +79,7 @@ __all__ = [
     "INSTALLERS",
     "LINK_MODES",
     "LOCK_KEYS",
+    "RECIPE_KEYS",
     "RESOLVERS",
     "SOURCE_KEYS",
     "TOP_KEYS",
@@ -108,6 +109,9 @@ RESOLVERS: tuple[ResolverName, ...] = get_args(ResolverName)
 #: Installed packages that apply never removes unless the spec says otherwise.
 #: The tables an env.toml may hold (schemas/env.schema.json lists the same, a test checks).
 TOP_KEYS = frozenset({"env", "envs", "groups", "index", "indexes", "lock", "sources"})
+#: The keys of env.toml the fast paths' recipes may hold: any other ([envs], [sources]) could
+#: change what a requirement list means, so a spec with one keeps no recipe.
+RECIPE_KEYS = TOP_KEYS - {"envs", "sources"}
 #: The keys of ``[env]``.
 ENV_KEYS = frozenset(
     {

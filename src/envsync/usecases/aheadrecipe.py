@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from packaging.requirements import InvalidRequirement, Requirement
 
 from envsync.core import lockfile
+from envsync.core.spec import RECIPE_KEYS
 from envsync.core.tomlcheck import TomlDecodeError, parse_toml
 from envsync.errors import EnvsyncError
 from envsync.resolve.ahead import OUTPUT
@@ -39,8 +40,6 @@ __all__ = ["keep"]
 
 #: How many recipes (locks) are kept per env.toml.
 _KEPT = 4
-#: The keys of env.toml a recipe may hold; any other ([envs], [sources]) means none.
-_TOP = frozenset({"env", "groups", "index", "indexes", "lock"})
 
 
 def keep(ctx: RunContext, lock: Pylock, text: str) -> None:
@@ -54,7 +53,7 @@ def keep(ctx: RunContext, lock: Pylock, text: str) -> None:
     except (OSError, UnicodeDecodeError, TomlDecodeError):
         return
     info = lockfile.info(lock)
-    if set(data) - _TOP or len(info.targets) != 1:
+    if set(data) - RECIPE_KEYS or len(info.targets) != 1:  # no [envs], no [sources]
         return
     recipe = _recipe(calls.made[0], data)
     if recipe is None:
@@ -92,7 +91,7 @@ def _forget_older(path: str) -> None:
 def _repeatable(ctx: RunContext) -> bool:
     """Whether the fast path can write this spec's input files and reach its indexes alike."""
     spec = ctx.spec
-    if spec.sources or spec.direct_urls() or spec.envs:
+    if spec.direct_urls():
         return False
     routes = ctx.routes()
     return not routes.pinned and not any(where.login for where in routes.logins())
