@@ -147,6 +147,42 @@ def test_a_failure_inside_applying_puts_every_file_back_byte_for_byte(
     assert not transaction.pending(venv)
 
 
+def test_a_dists_own_folder_leaves_in_one_rename_and_comes_back_on_failure(venv: Path) -> None:
+    site = site_of(venv)
+    folder = (site / "alpha").stat().st_ino
+    before = tree_digest(venv)
+    aside = {}
+
+    def look_aside_then_fail() -> None:
+        with new_alpha(venv):
+            old = venv / transaction.FOLDER / "old" / site.relative_to(venv)
+            aside["alpha"] = (old / "alpha").stat().st_ino
+            aside["dist-info"] = (old / "alpha-1.0.dist-info" / "RECORD").is_file()
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        look_aside_then_fail()
+
+    assert aside == {"alpha": folder, "dist-info": True}  # the same folder, moved whole
+    assert tree_digest(venv) == before
+
+
+def test_a_file_of_the_user_in_a_dists_folder_stays_where_it_is(venv: Path) -> None:
+    site = site_of(venv)
+    (site / "alpha" / "sub" / "mine.txt").write_text("mine\n")
+    before = tree_digest(venv)
+
+    with pytest.raises(RuntimeError), new_alpha(venv):
+        raise RuntimeError
+
+    assert tree_digest(venv) == before
+    with new_alpha(venv):
+        pass
+    assert (site / "alpha" / "sub" / "mine.txt").read_text() == "mine\n"
+    assert sorted(p.name for p in (site / "alpha" / "sub").iterdir()) == ["mine.txt"]
+    assert (site / "alpha" / "__init__.py").read_text() == "V = 2\n"
+
+
 def test_a_change_to_the_venvs_own_files_is_refused_at_commit_and_put_back(venv: Path) -> None:
     before = tree_digest(venv)
 

@@ -3,7 +3,8 @@
 ``begin`` writes a journal into the venv (``.envsync-txn/journal.json``, written whole,
 flushed and renamed into place) that lists every path the venv holds. Then the dists the plan
 removes or replaces are moved aside into ``.envsync-txn/old/`` — renames within one
-filesystem: instant, and the files stay exactly as they were — and the installer runs.
+filesystem: instant, and the files stay exactly as they were; a package folder that holds
+only the dist's files goes in one rename (``distinfo.in_moves``) — and the installer runs.
 ``commit`` marks the journal committed, then deletes what was moved aside.
 
 When anything fails first (an error, Ctrl-C, SIGTERM), ``rollback`` deletes every path the
@@ -34,7 +35,7 @@ from envsync.core.names import STATE_NAME, TXN_FOLDER
 from envsync.errors import InstallError, VenvError
 from envsync.system import atomic, faults, removal
 from envsync.venv import safety
-from envsync.venv.distinfo import dist_files, dists_by_name, prune_empty
+from envsync.venv.distinfo import dist_files, dists_by_name, in_moves, prune_empty
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
@@ -89,12 +90,12 @@ class Transaction:
         owned = removal.Owned.venv(self.root)
         for number, folders in enumerate(dists, start=1):
             for dist_info in folders:
-                paths = dist_files(dist_info, owned)
-                for path in paths:
+                lib = os.path.abspath(dist_info.parent)
+                moves = in_moves(dist_files(dist_info, owned), lib)
+                for path in moves:
                     _put_aside(path, owned)
                     faults.reached("moving-aside")
-                lib = os.path.abspath(dist_info.parent)
-                prune_empty([os.path.dirname(p) for p in paths], lib, owned)
+                prune_empty([os.path.dirname(p) for p in moves], lib, owned)
             faults.reached("moved-aside", number)
 
     def set_aside(self, paths: Iterable[str]) -> None:

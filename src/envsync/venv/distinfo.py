@@ -33,6 +33,7 @@ __all__ = [
     "RecordRow",
     "dist_files",
     "dists_by_name",
+    "in_moves",
     "inside",
     "prune_empty",
     "read_record",
@@ -105,6 +106,50 @@ def dist_files(dist_info: Path, owned: removal.Owned) -> list[str]:
     ]
     own = [os.fspath(p) for p in dist_info.rglob("*") if not p.is_dir() or p.is_symlink()]
     return [p for p in dict.fromkeys([*recorded, *own]) if owned.contains(p)]
+
+
+def in_moves(paths: Sequence[str], lib: str) -> list[str]:
+    """*paths*, with each folder directly in *lib* that holds only paths of them in their place.
+
+    A dist's files (``dist_files``) are moved out of a venv one rename each; a package folder
+    or dist-info folder that holds nothing but them can go in one rename instead, which
+    spares two metadata writes per file on a disk that journals them. A folder qualifies
+    when it is no link, and every entry under it is a folder with something in it or one
+    of *paths* (a stray file, or an empty folder, which a rollback would not put back, keeps
+    the folder in place, and its files go one by one). Each folder takes the place of its
+    first path, so the dist-info folder still goes last.
+    """
+    mine = set(paths)
+    prefix = os.path.join(lib, "")
+    tops = {p: os.path.join(lib, rest.partition(os.sep)[0]) for p in paths
+            if p.startswith(prefix) and os.sep in (rest := p[len(prefix):])}  # fmt: skip
+    whole = {top for top in set(tops.values()) if _holds_only(top, mine)}
+    moves: dict[str, None] = {}
+    for path in paths:
+        top = tops.get(path)
+        moves[top if top in whole else path] = None
+    return list(moves)
+
+
+def _holds_only(folder: str, mine: set[str]) -> bool:
+    """Whether *folder* is a real folder whose every file is in *mine*, with no empty folder."""
+    if os.path.islink(folder):
+        return False
+    todo = [folder]
+    try:
+        while todo:
+            with os.scandir(todo.pop()) as scan:
+                entries = list(scan)
+            if not entries:
+                return False
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    todo.append(entry.path)
+                elif entry.path not in mine:
+                    return False
+    except OSError:
+        return False
+    return True
 
 
 def prune_empty(folders: Iterable[str], lib: str, owned: removal.Owned) -> None:
