@@ -254,6 +254,20 @@ def bad_crc(folder: Path) -> Path:
     return wheel
 
 
+def bad_deflate(folder: Path) -> Path:
+    """A deflated member whose compressed stream has one byte changed."""
+    text = "".join(f"LINE_{n} = {n * n}\n" for n in range(2000))
+    wheel = build_wheel(folder, "bad", "1.0", files={"bad/data.py": text})
+    data = bytearray(wheel.read_bytes())
+    with zipfile.ZipFile(wheel) as archive:
+        info = archive.getinfo("bad/data.py")
+    assert info.compress_type == zipfile.ZIP_DEFLATED
+    name, extra = (int.from_bytes(data[info.header_offset + at :][:2], "little") for at in (26, 28))
+    data[info.header_offset + 30 + name + extra + info.compress_size // 2] ^= 0x55
+    wheel.write_bytes(bytes(data))
+    return wheel
+
+
 def not_a_zip(folder: Path) -> Path:
     wheel = folder / "bad-1.0-py3-none-any.whl"
     folder.mkdir()
@@ -285,11 +299,20 @@ def file_and_folder(folder: Path) -> Path:
             bad_crc,
             "it is damaged: reading 'bad/data.py' failed (Bad CRC-32 for file 'bad/data.py')",
         ),
+        (bad_deflate, "it is damaged: reading 'bad/data.py' failed ("),
         (not_a_zip, "it is not a zip archive (File is not a zip file)"),
         (no_dist_info, "it has no usable .dist-info folder"),
         (file_and_folder, "it holds 'bad/x' both as a file and as a folder"),
     ],
-    ids=["member-twice", "symlink", "bad-crc", "not-a-zip", "no-dist-info", "file-and-folder"],
+    ids=[
+        "member-twice",
+        "symlink",
+        "bad-crc",
+        "bad-deflate",
+        "not-a-zip",
+        "no-dist-info",
+        "file-and-folder",
+    ],
 )
 def test_an_archive_that_is_not_sound_is_refused(
     capsys: pytest.CaptureFixture[str],

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from envsync.install import unpack
+from envsync.install import inflate, unpack
 
 from support.wheels import build_wheel
 
@@ -54,10 +54,14 @@ def entry_with(folder: Path, name: str) -> Path:
     [0, 1, 4096, unpack._WHOLE - 1, unpack._WHOLE, unpack._WHOLE + 1, 3 * unpack._WHOLE],
     ids=lambda size: f"{size}B",
 )
+@pytest.mark.parametrize("inflater", ["zlib-ng", "zipfile"])
 def test_every_unpacked_file_is_the_members_bytes_and_its_manifest_says_so(
-    tmp_path: Path, size: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int, inflater: str
 ) -> None:
-    # Read whole up to _WHOLE, streamed above it: either way the same bytes, hash and stat.
+    # Read whole up to _WHOLE, streamed above it: either way the same bytes, hash and stat;
+    # and the same through zlib-ng as through zipfile, where zlib-ng is not installed.
+    if inflater == "zipfile":
+        monkeypatch.setattr(inflate, "load", lambda: None)
     text = "".join(random.Random(size).choices(string.printable, k=size))  # noqa: S311 - data
     files = {"pkg/__init__.py": "", "pkg/deep/er/data.txt": text, "pkg/deep/other.py": "x = 1\n"}
     wheel = build_wheel(tmp_path / "w", "pkg", "1.0", files=files)

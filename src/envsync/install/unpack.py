@@ -23,10 +23,14 @@ from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING
 
 from envsync.errors import EnvsyncError, InstallError, printable
+from envsync.install import inflate
 from envsync.system.hashing import OverLimitError, copy_hashing, sha256_of_file
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
+
+    #: Writes one member into a file; the sha256 digest of its bytes.
+    Copier = Callable[[zipfile.ZipInfo, IO[bytes]], bytes]
 
 __all__ = [
     "DEFAULT_MAX_RATIO",
@@ -152,14 +156,21 @@ def extract(wheel: Path, folder: Path, limits: Limits) -> None:
         archive = zipfile.ZipFile(wheel)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise _refused(wheel, f"is not a zip archive ({_shown(str(exc))})") from exc
-    with archive:
+    inflater = inflate.load()
+    with archive, wheel.open("rb") as raw:
         members = [info for info in archive.infolist() if not info.is_dir()]
         _check_members(wheel, members, limits)
         dist_info = _dist_info(wheel, archive)
         _check_record(wheel, archive, f"{dist_info}/RECORD")
+
+        def copy(info: zipfile.ZipInfo, out: IO[bytes]) -> bytes:
+            if inflater is not None and info.compress_type == zipfile.ZIP_DEFLATED:
+                return inflater.copy(archive, raw, info, out)
+            return _copy_member(archive, info, out)
+
         files, made = os.fspath(folder / "files"), set[str]()
         entries = [
-            _extract_member(wheel, archive, info, files, made)
+            _extract_member(wheel, copy, info, files, made)
             for info in members
             if "__pycache__" not in info.filename.split("/")[:-1]  # installers skip these
         ]
@@ -246,7 +257,7 @@ def _check_record(wheel: Path, archive: zipfile.ZipFile, record: str) -> None:
 
 
 def _extract_member(
-    wheel: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, files: str, made: set[str]
+    wheel: Path, copy: Copier, info: zipfile.ZipInfo, files: str, made: set[str]
 ) -> list[object]:
     """Write one member, hashing it; its manifest row ``[path, hash, size, exec, mode, mtime]``.
 
@@ -264,7 +275,7 @@ def _extract_member(
     handle = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o777 if executable else 0o666)
     with open(handle, "wb") as out:  # noqa: PTH123 - an fd
         try:
-            digest = _copy_member(archive, info, out)
+            digest = copy(info, out)
         except _DAMAGED as exc:
             problem = f"is damaged: reading {info.filename!r} failed ({_shown(str(exc))})"
             raise _refused(wheel, problem) from exc
@@ -284,7 +295,7 @@ def _extract_member(
 
 
 def _copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, out: IO[bytes]) -> bytes:
-    """Inflate *info* into *out*; the sha256 digest of its bytes.
+    """Inflate *info* into *out* through zipfile; the sha256 digest of its bytes.
 
     A member up to ``_WHOLE`` bytes (nearly all of them) is read in one call, sparing
     zipfile's reads chunk by chunk; zipfile still stops at its declared size and checks its
