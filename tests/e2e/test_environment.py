@@ -139,6 +139,22 @@ def test_a_new_venv_is_known_without_asking_it(tmp_path, monkeypatch, which, req
     assert expected.version == base.version
 
 
+def test_a_new_venv_is_known_to_the_next_run_too(tmp_path, monkeypatch):
+    monkeypatch.setenv("ENVSYNC_CACHE_DIR", str(tmp_path / "cache"))
+    base, root = find_current(), tmp_path / "venv"
+    create_venv(root, base)
+    first = Prober()
+    environment.probe_interpreter(base.executable, prober=first)
+    environment.expect_new_venv(root, base.executable, prober=first)
+
+    with monkeypatch.context() as patch:  # the next run: its own Prober, the same cache
+        patch.setattr(environment, "_run_probe", lambda python: pytest.fail(f"{python} was run"))
+        remembered = probe_venv(root, prober=Prober())
+
+    monkeypatch.setenv("ENVSYNC_CACHE_DIR", str(tmp_path / "empty-cache"))
+    assert probe_venv(root) == remembered  # what the venv says when it is asked
+
+
 def test_a_venv_remade_with_another_python_is_asked_again(tmp_path, other):
     root = tmp_path / "venv"
     create_venv(root, find_current())

@@ -153,6 +153,9 @@ def expect_new_venv(root: Path, base: Path, *, prober: Prober) -> None:
         return  # not the layout expected: the venv will be asked
     answer = {**data, **paths}
     prober.venvs[_key(root, python)] = _venv_info(root, python, answer)
+    # Kept as a probe of the venv is kept, so the next run on it asks nothing either: the
+    # answer is the one the venv's interpreter gives (each key, on CPython 3.10 to 3.13).
+    probecache.store("venv", python, answer, *_venv_identity(root))
 
 
 def _key(root: Path, python: Path) -> ProbeKey:
@@ -173,8 +176,13 @@ def _probe(root: Path, python: Path, prober: Prober) -> VenvInfo:
     return prober.venvs[key]
 
 
+def _venv_identity(root: Path) -> tuple[object, ...]:
+    """What a venv's stored probe is kept under besides its interpreter: made again, it differs."""
+    return (os.fspath(root), probecache.identity(root / "pyvenv.cfg"), _PROBE)
+
+
 def _cached_probe(root: Path, python: Path, key: ProbeKey, prober: Prober) -> VenvInfo:
-    extra = (os.fspath(root), probecache.identity(root / "pyvenv.cfg"), _PROBE)
+    extra = _venv_identity(root)
     stored = probecache.load("venv", python, *extra)
     if isinstance(stored, dict) and "error" not in stored:
         try:
