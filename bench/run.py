@@ -605,7 +605,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         default=0.0,
         metavar="MS",
         help="milliseconds the index waits before each answer, as a real index's round trip "
-        "does (e.g. 50); requests in flight wait side by side (default: 0)",
+        "does (e.g. 50), and twice that before each new connection's TLS handshake; requests "
+        "in flight wait side by side (default: 0)",
     )
     parser.add_argument(
         "--quick",
@@ -675,7 +676,8 @@ def main(argv: Sequence[str]) -> int:
             "wrapper overhead subtracted": f"{meter.overhead * 1000:.2f} ms per command",
             "work dir": f"{run_dir} ({filesystem_of(run_dir)})",
             "wheelhouse": f"{wheelhouse.name} ({len(list(wheelhouse.glob('*.whl')))} wheels)",
-            "index latency": f"{args.latency:g} ms before each answer",
+            "index latency": f"{args.latency:g} ms before each answer"
+            + (f", {2 * args.latency:g} ms before each new connection" if args.latency else ""),
             "load average at start (1, 5, 15 min)": _load(),
         },
     )

@@ -273,6 +273,8 @@ class _TlsHandler(LoopbackHandler):
     def setup(self) -> None:
         index = self.server.site
         assert isinstance(index, WheelhouseIndex)
+        if index.latency:  # a new connection's TCP and TLS 1.3 handshakes: a round trip each
+            time.sleep(2 * index.latency)
         self.request = index.context.wrap_socket(self.request, server_side=True)
         super().setup()
 
@@ -288,7 +290,9 @@ class WheelhouseIndex(PackageIndex):
         self._files = super().files()
         self.latency = latency
         """Seconds each answer waits before it is sent: a real index's round trip. Answers
-        wait side by side (one thread per connection), as requests in flight do."""
+        wait side by side (one thread per connection), as requests in flight do. A new
+        connection waits twice that before its TLS handshake: its TCP and TLS handshakes
+        cost a round trip each, which a client that keeps its connections pays once."""
         self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self.context.load_cert_chain(tls / "server.pem", tls / "server.key")
 
