@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from envsync._types import NormalizedName
     from envsync.core.spec import IndexConfig, NamedIndex, Source
+    from envsync.index.connections import Connections
     from envsync.index.credentials import Upstream
 
 __all__ = ["Routes", "routes"]
@@ -41,6 +42,9 @@ class Routes:
     """Each pinned project's named index: the only place that project comes from."""
     others: tuple[Upstream, ...] = ()
     """find-links pages and direct URLs on the web, with their logins: no index, but a host."""
+    connections: Connections | None = field(default=None, compare=False, repr=False)
+    """The run's open connections to these hosts, which every request of the run shares;
+    None: each request opens its own."""
 
     def for_project(self, name: str) -> tuple[Upstream, ...]:
         """The indexes to ask for project *name*."""
@@ -72,6 +76,7 @@ def routes(
     *,
     default_url: str | None = None,
     direct: Iterable[str] = (),
+    connections: Connections | None = None,
 ) -> Routes:
     """The routes of a spec, each index's credentials looked up once.
 
@@ -79,7 +84,7 @@ def routes(
     (looked up only then: it means importing pip). Only named
     indexes that some [sources] entry pins a package to are used at all. *direct* are the
     spec's direct-URL requirements' URLs, whose logins (in the URL, netrc or keyring) are
-    kept with the find-links pages' in ``others``.
+    kept with the find-links pages' in ``others``. *connections*: see ``Routes``.
     """
     first = (
         credentials.upstream(index.url, credentials.DEFAULT)
@@ -92,4 +97,4 @@ def routes(
     pinned = {package: used[name] for package, name in sorted(pins.items()) if name in used}
     web = [url for url in (*index.find_links, *direct) if url.startswith(("http:", "https:"))]
     others = tuple(dict.fromkeys(credentials.upstream(url) for url in web))
-    return Routes(default=(first, *extras), pinned=pinned, others=others)
+    return Routes(default=(first, *extras), pinned=pinned, others=others, connections=connections)

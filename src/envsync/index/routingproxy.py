@@ -81,7 +81,9 @@ class IndexProxy(LoopbackSite):
         upstreams = self.routes.for_project(name)
         _LOG.debug("index proxy: %s from %s", name, ", ".join(u.url for u in upstreams))
         try:
-            pages = [p for u in upstreams if (p := simpleapi.fetch_page(u, name)) is not None]
+            connections = self.routes.connections
+            found = (simpleapi.fetch_page(u, name, connections) for u in upstreams)
+            pages = [page for page in found if page is not None]
             if not pages:
                 return Response(status=404, body=b"unknown\n")
             return _ok(*pagemerge.merge(name, pages, as_json=as_json))

@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from packaging.utils import (
@@ -31,16 +31,22 @@ from packaging.utils import (
 
 from envsync.errors import IndexUnreachableError
 from envsync.index import pagecache, pageformat, retry
+from envsync.index.connections import opener
 from envsync.index.credentials import refused
 from envsync.system.hashing import copy_hashing, hash_file
 from envsync.system.process import redact
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from email.message import Message
 
     from packaging.version import Version
 
+    from envsync.index.connections import Connections
     from envsync.index.credentials import Login, Upstream
+
+    #: Opens a request with a timeout, as ``urllib.request.urlopen`` does.
+    Open = Callable[[urllib.request.Request, float], Any]
 
 __all__ = [
     "IndexFile",
@@ -150,19 +156,21 @@ def _unreachable(url: str, exc: BaseException) -> IndexUnreachableError:
     )
 
 
-def _connect(request: urllib.request.Request, timeout: float) -> None:
+def _connect(open_: Open, request: urllib.request.Request, timeout: float) -> None:
     """One GET whose answer is not read: a public index's root page runs to megabytes."""
-    with urllib.request.urlopen(request, timeout=timeout):  # noqa: S310 - http(s) checked by spec
+    with open_(request, timeout):
         pass
 
 
-def _read(request: urllib.request.Request, timeout: float) -> tuple[bytes, str, Message]:
+def _read(
+    open_: Open, request: urllib.request.Request, timeout: float
+) -> tuple[bytes, str, Message]:
     """One GET: the whole body, the final URL and the headers (IncompleteRead if cut off)."""
-    with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310 - http(s) checked by spec
+    with open_(request, timeout) as resp:
         return resp.read(), resp.geturl(), resp.headers
 
 
-def probe_index(where: Upstream) -> None:
+def probe_index(where: Upstream, connections: Connections | None = None) -> None:
     """Fail fast when the index cannot be connected to, or refuses us (401/403)."""
     url = where.url
     if urlsplit(url).scheme == "file":
@@ -171,7 +179,11 @@ def probe_index(where: Upstream) -> None:
         return
     request = build_request(url, login=where.login)
     try:
-        retry.call(lambda timeout: _connect(request, timeout), url=url, doing=_CANNOT_REACH)
+        retry.call(
+            lambda timeout: _connect(opener(connections), request, timeout),
+            url=url,
+            doing=_CANNOT_REACH,
+        )
     except urllib.error.HTTPError as exc:
         if exc.code in _REFUSED:
             raise refused(where, exc.code) from None
@@ -180,11 +192,14 @@ def probe_index(where: Upstream) -> None:
         raise _unreachable(url, exc) from exc
 
 
-def fetch_page(where: Upstream, project: str) -> Page | None:
+def fetch_page(
+    where: Upstream, project: str, connections: Connections | None = None
+) -> Page | None:
     """The index's page for *project*; None when the index does not know it.
 
     Served from envsync's cache while the index's Cache-Control says it is fresh, and
-    revalidated with a conditional request once it is not (see ``pagecache``).
+    revalidated with a conditional request once it is not (see ``pagecache``). Read on
+    *connections* where given, else on a connection of its own.
     """
     page_url = urljoin(where.url.rstrip("/") + "/", f"{canonicalize_name(project)}/")
     if urlsplit(page_url).scheme == "file":
@@ -198,7 +213,9 @@ def fetch_page(where: Upstream, project: str) -> Page | None:
         request.add_header(header, value)
     try:
         body, final, headers = retry.call(
-            lambda timeout: _read(request, timeout), url=page_url, doing=_CANNOT_REACH
+            lambda timeout: _read(opener(connections), request, timeout),
+            url=page_url,
+            doing=_CANNOT_REACH,
         )
     except urllib.error.HTTPError as exc:
         if exc.code == _NOT_MODIFIED and kept is not None:
@@ -242,9 +259,11 @@ def _local_page(page_url: str) -> Page | None:
     return Page(body=page.read_bytes(), content_type="text/html", url=page_url)
 
 
-def files_for(where: Upstream, project: str) -> list[IndexFile]:
+def files_for(
+    where: Upstream, project: str, connections: Connections | None = None
+) -> list[IndexFile]:
     """Every file the index lists for *project*; [] when the index does not know it."""
-    page = fetch_page(where, project)
+    page = fetch_page(where, project, connections)
     if page is None:
         return []
     if page.is_json():
@@ -252,12 +271,12 @@ def files_for(where: Upstream, project: str) -> list[IndexFile]:
     return _parse_html(page.body.decode("utf-8", "replace"), page.url)
 
 
-def files_for_page(page_url: str) -> list[IndexFile]:
+def files_for_page(page_url: str, connections: Connections | None = None) -> list[IndexFile]:
     """Every file linked from a find-links HTML page."""
     request = build_request(page_url)
     try:
         body, final, _ = retry.call(
-            lambda timeout: _read(request, timeout),
+            lambda timeout: _read(opener(connections), request, timeout),
             url=page_url,
             doing="cannot read the find-links page",
         )
@@ -337,17 +356,22 @@ def files_in_folder(folder: Path) -> list[IndexFile]:
     ]
 
 
-def hash_url(url: str, login: Login | None = None) -> str:
+def hash_url(url: str, login: Login | None = None, connections: Connections | None = None) -> str:
     """Hex sha256 of a file fetched from *url* (for indexes that publish no hashes)."""
     if urlsplit(url).scheme == "file":
         return hash_file(local_path(url))
     try:
-        return download(url, None, login)
+        return download(url, None, login, connections)
     except _NETWORK_ERRORS as exc:
         raise _unreachable(url, exc) from exc
 
 
-def download(url: str, out: IO[bytes] | None, login: Login | None = None) -> str:
+def download(
+    url: str,
+    out: IO[bytes] | None,
+    login: Login | None = None,
+    connections: Connections | None = None,
+) -> str:
     """Copy the file at *url* into *out* (or nowhere), hashing it: the hex sha256 of its bytes.
 
     A file:// URL is read from disk. Anything else is fetched with *login* and retried as
@@ -360,16 +384,20 @@ def download(url: str, out: IO[bytes] | None, login: Login | None = None) -> str
             return copy_hashing(source, out)[0].hexdigest()
     request = build_request(url, login=login)
     return retry.call(
-        lambda timeout: _download_once(request, out, timeout), url=url, doing="cannot download"
+        lambda timeout: _download_once(opener(connections), request, out, timeout),
+        url=url,
+        doing="cannot download",
     )
 
 
-def _download_once(request: urllib.request.Request, out: IO[bytes] | None, timeout: float) -> str:
+def _download_once(
+    open_: Open, request: urllib.request.Request, out: IO[bytes] | None, timeout: float
+) -> str:
     """One try at copying the answer to *request* into *out* (emptied first); its sha256."""
     if out is not None:
         out.seek(0)
         out.truncate()
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) checked by spec
+    with open_(request, timeout) as response:
         digest, received = copy_hashing(response, out)
         # Counted, not trusted to read(): a file cut short must be fetched again, not
         # reported as a hash mismatch.

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from envsync.core.lockfile import Artifact
+    from envsync.index.connections import Connections
     from envsync.install.download import UpstreamLookup
     from envsync.install.unpack import Tree
 
@@ -77,7 +78,9 @@ class Cache:
 
     # -- downloaded files -------------------------------------------------------------------
 
-    def fetch(self, artifact: Artifact, lookup: UpstreamLookup) -> Path:
+    def fetch(
+        self, artifact: Artifact, lookup: UpstreamLookup, connections: Connections | None = None
+    ) -> Path:
         """The cached file of *artifact*, downloaded and checked against its sha256 if need be.
 
         A cached file that no longer has its hash is discarded and fetched again. A download
@@ -99,7 +102,7 @@ class Cache:
         handle, partial = tempfile.mkstemp(dir=self.root / "tmp", prefix=f"{filename}.")
         try:
             with os.fdopen(handle, "wb") as out:
-                download_checked(artifact, out, lookup)
+                download_checked(artifact, out, lookup, connections)
             path.parent.mkdir(parents=True, exist_ok=True)
             removal.move(partial, path, within=self._owned())
         finally:
@@ -157,6 +160,7 @@ class Cache:
         artifacts: Sequence[Artifact],
         lookup: UpstreamLookup,
         done: Callable[[], None] = lambda: None,
+        connections: Connections | None = None,
     ) -> list[Tree]:
         """Each artifact downloaded, checked and unpacked; *done* is called as each is ready.
 
@@ -164,7 +168,7 @@ class Cache:
         """
         from envsync.install import unpackworkers  # noqa: PLC0415 - see fetch
 
-        return unpackworkers.fetch_and_unpack(self, artifacts, lookup, done)
+        return unpackworkers.fetch_and_unpack(self, artifacts, lookup, done, connections)
 
     # -- removing ---------------------------------------------------------------------------
 

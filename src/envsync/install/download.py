@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from envsync.core.lockfile import Artifact
+    from envsync.index.connections import Connections
     from envsync.index.credentials import Upstream
 
 __all__ = ["UpstreamLookup", "download_checked", "identity"]
@@ -37,14 +38,20 @@ def identity(artifact: Artifact) -> tuple[str, str]:
     return artifact.sha256.lower(), artifact.file_name()
 
 
-def download_checked(artifact: Artifact, out: IO[bytes], lookup: UpstreamLookup) -> None:
+def download_checked(
+    artifact: Artifact,
+    out: IO[bytes],
+    lookup: UpstreamLookup,
+    connections: Connections | None = None,
+) -> None:
     """Copy *artifact* into *out*; raise HashMismatchError unless it has the lock's sha256.
 
     A download cut short is tried again (see ``retry``); one that arrived whole with other
-    bytes than were locked is refused, and the caller throws *out* away.
+    bytes than were locked is refused, and the caller throws *out* away. On *connections*
+    (the run's, kept open) where given.
     """
     sha256, filename = identity(artifact)
-    found = _download(artifact.url, out, lookup)
+    found = _download(artifact.url, out, lookup, connections)
     if found != sha256:
         raise HashMismatchError(
             f"{filename} does not match the hash in pylock.toml: expected sha256 {sha256}, "
@@ -54,11 +61,13 @@ def download_checked(artifact: Artifact, out: IO[bytes], lookup: UpstreamLookup)
         )
 
 
-def _download(url: str, out: IO[bytes], lookup: UpstreamLookup) -> str:
+def _download(
+    url: str, out: IO[bytes], lookup: UpstreamLookup, connections: Connections | None
+) -> str:
     """Copy *url* into *out* with its index's credentials; the hex sha256 of what was copied."""
     where = None if urlsplit(url).scheme == "file" else lookup(url)
     try:
-        return simpleapi.download(url, out, login=where.login if where else None)
+        return simpleapi.download(url, out, where.login if where else None, connections)
     except urllib.error.HTTPError as exc:  # closed by retry.call: the connection is not held
         if exc.code in _REFUSED:
             raise _refused(url, where, exc.code) from None

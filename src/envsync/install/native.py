@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
     from envsync.core.lockfile import Artifact, Wanted
     from envsync.core.spec import LinkMode
+    from envsync.index.connections import Connections
     from envsync.index.credentials import Upstream
     from envsync.install.destination import Destination
     from envsync.install.download import UpstreamLookup
@@ -87,7 +88,7 @@ class NativeInstaller:
         """Download, check and unpack every wheel into the cache; the venv is not touched."""
         wheels = [p for p in packages if _is_wheel(p.artifact)]
         if wheels:
-            trees = self._prepare(wheels, _lookup(where))
+            trees = self._prepare(wheels, _lookup(where), routes(where).connections)
             self._prepared.update(zip((_key(p) for p in wheels), trees, strict=True))
         commits = [p for p in packages if p.artifact.kind == "vcs"]
         if commits:
@@ -134,7 +135,9 @@ class NativeInstaller:
             self._sources[sha] = TreeSource(self._prepared[sha])
         return self._sources[sha]
 
-    def _prepare(self, wheels: Sequence[Wanted], lookup: UpstreamLookup) -> list[Tree]:
+    def _prepare(
+        self, wheels: Sequence[Wanted], lookup: UpstreamLookup, connections: Connections | None
+    ) -> list[Tree]:
         """Each wheel unpacked in the cache: downloaded, checked and unpacked where it is not.
 
         A wheel already unpacked, every file as its manifest recorded, needs no download and
@@ -148,7 +151,7 @@ class NativeInstaller:
             return cast("list[Tree]", trees)
         counter = Counter(self._reporter, "fetching", len(missing))
         fetched = self._cache.fetch_and_unpack(
-            [wheels[i].artifact for i in missing], lookup, counter.tick
+            [wheels[i].artifact for i in missing], lookup, counter.tick, connections
         )
         for i, tree in zip(missing, fetched, strict=True):
             trees[i] = tree

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from envsync.core.lockfile import Artifact
+    from envsync.index.connections import Connections
     from envsync.install.cache import Cache
     from envsync.install.download import UpstreamLookup
     from envsync.install.unpack import Tree
@@ -60,6 +61,7 @@ def fetch_and_unpack(
     artifacts: Sequence[Artifact],
     lookup: UpstreamLookup,
     done: Callable[[], None] = lambda: None,
+    connections: Connections | None = None,
 ) -> list[Tree]:
     """Each artifact downloaded into *cache*, checked and unpacked; *done* called as each is.
 
@@ -72,7 +74,7 @@ def fetch_and_unpack(
     loads = [0] * len(helpers)
 
     def fetch(artifact: Artifact) -> Path:
-        path = cache.fetch(artifact, lookup)
+        path = cache.fetch(artifact, lookup, connections)
         if helpers:
             with lock:  # to the helper with the fewest bytes so far
                 i = loads.index(min(loads))

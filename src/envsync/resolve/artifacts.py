@@ -209,12 +209,14 @@ class Sources:
         """
         read = partial(self.listings.files, keep_failure=keep_failure)
         for where in self.routes.for_project(name):
-            yield where.url, read((where.url, name), partial(simpleapi.files_for, where, name))
+            files = partial(simpleapi.files_for, where, name, self.routes.connections)
+            yield where.url, read((where.url, name), files)
         if self.routes.is_pinned(name):
             return
         for location in self.find_links:
             if "://" in location and not location.startswith("file:"):
-                yield location, read(location, partial(simpleapi.files_for_page, location))
+                page = partial(simpleapi.files_for_page, location, self.routes.connections)
+                yield location, read(location, page)
             else:
                 folder = simpleapi.local_path(location) if "://" in location else Path(location)
                 yield location, read(folder, partial(simpleapi.files_in_folder, folder))

@@ -103,7 +103,9 @@ def read_pages(names: Sequence[str], routes: Routes) -> None:
     """Read each project's pages (with retries): raises IndexUnreachableError if one fails."""
     pairs = [(where, name) for name in names for where in routes.for_project(name)]
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        list(pool.map(lambda pair: simpleapi.fetch_page(*pair), pairs))
+        list(
+            pool.map(lambda pair: simpleapi.fetch_page(pair[0], pair[1], routes.connections), pairs)
+        )
 
 
 def compile_error(

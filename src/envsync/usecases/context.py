@@ -58,11 +58,13 @@ class RunContext:
     def routes(self) -> Routes:
         """Which index serves which project, each index's login looked up once per run.
 
-        The resolver and the installer share it: netrc is read, and keyring asked, once.
+        The resolver and the installer share it: netrc is read, and keyring asked, once, and
+        the connections to the indexes are kept open between their requests.
         """
         if self.memory.routes is None:
             # Imported here: check and plan never reach an index.
             from envsync.index import routes as routing  # noqa: PLC0415
+            from envsync.index.connections import Connections  # noqa: PLC0415
 
             spec = self.spec
             self.memory.routes = routing.routes(
@@ -70,6 +72,7 @@ class RunContext:
                 spec.indexes,
                 spec.sources,
                 direct=spec.direct_urls(),
+                connections=Connections(),  # kept open for every request of the run
             )
         return self.memory.routes
 
