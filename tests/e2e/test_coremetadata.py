@@ -15,6 +15,7 @@ import pytest
 
 from envsync.errors import HashMismatchError, IndexUnreachableError
 from envsync.index import coremetadata, simpleapi
+from envsync.index.connections import Connections
 from envsync.index.credentials import Upstream
 from envsync.index.loopback import LoopbackSite, Response
 
@@ -107,9 +108,10 @@ def wheel_requests(index: PackageIndex, filename: str) -> tuple[int, int]:
     return index.requests.count(path), [p for p, _ in index.range_requests].count(path)
 
 
+@pytest.mark.parametrize("kept", [False, True], ids=["a-connection-each", "kept-connections"])
 @pytest.mark.parametrize(("order", "ranges"), [("as built", 1), ("dist-info first", 2)])
 def test_without_metadata_files_the_wheel_is_read_through_a_few_ranges(
-    fresh_index: PackageIndex, tmp_path: Path, order: str, ranges: int
+    fresh_index: PackageIndex, tmp_path: Path, order: str, ranges: int, *, kept: bool
 ) -> None:
     # 300 KB of incompressible payload: a wheel too large to read in one range.
     noise = random.Random(0).randbytes(150_000)  # noqa: S311 - test data, not a secret
@@ -119,7 +121,10 @@ def test_without_metadata_files_the_wheel_is_read_through_a_few_ranges(
     wheel = listed(without_metadata_files(fresh_index), "omega")[built.name]
     assert wheel.core_metadata is None
 
-    assert [str(r) for r in coremetadata.requires_dist(wheel) or ()] == ["beta>=1.0"]
+    connections = Connections() if kept else None
+    found = coremetadata.requires_dist(wheel, None, connections)
+
+    assert [str(r) for r in found or ()] == ["beta>=1.0"]
     assert f"/files/{built.name}.metadata" in fresh_index.requests  # asked first: 404
     assert wheel_requests(fresh_index, built.name) == (ranges, ranges)  # never the whole file
 

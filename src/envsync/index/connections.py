@@ -32,8 +32,12 @@ from urllib.parse import urljoin, urlsplit
 if TYPE_CHECKING:
     from collections.abc import Callable
     from types import TracebackType
+    from typing import TypeAlias
 
     from typing_extensions import Self
+
+    #: Opens a request with a timeout, as ``urllib.request.urlopen`` does.
+    Open: TypeAlias = Callable[[urllib.request.Request, float], Any]
 
 __all__ = ["Connections", "opener"]
 #: Redirects followed before giving up, as urllib's ``HTTPRedirectHandler.max_redirections``.
@@ -99,7 +103,7 @@ class Connections:
             return self._pool
 
 
-def opener(connections: Connections | None) -> Callable[[urllib.request.Request, float], Any]:
+def opener(connections: Connections | None) -> Open:
     """*connections*' ``open``, or urllib's ``urlopen`` (a connection per request) without."""
     if connections is not None:
         return connections.open

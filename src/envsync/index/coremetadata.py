@@ -24,6 +24,7 @@ from envsync.index import lazywheel, simpleapi
 from envsync.system.process import redact
 
 if TYPE_CHECKING:
+    from envsync.index.connections import Connections
     from envsync.index.credentials import Login
 
 __all__ = ["requires_dist"]
@@ -33,7 +34,7 @@ _NOT_FOUND = 404
 
 
 def requires_dist(
-    file: simpleapi.IndexFile, login: Login | None = None
+    file: simpleapi.IndexFile, login: Login | None = None, connections: Connections | None = None
 ) -> tuple[Requirement, ...] | None:
     """The Requires-Dist of the wheel *file*, from its PEP 658 metadata file.
 
@@ -41,14 +42,15 @@ def requires_dist(
     ranges of the wheel to read it from either (nothing recorded, nothing lost: the edges
     are still in the lock). An unreadable line is skipped (pip would refuse the wheel before
     envsync saw it). A page that offers no metadata file is asked anyway (``_unoffered``);
-    where that answers nothing, a wheel's own METADATA is read through HTTP ranges.
+    where that answers nothing, a wheel's own METADATA is read through HTTP ranges. Every
+    request on *connections* where given.
     """
     if file.core_metadata is None:
-        body = _unoffered(f"{file.url}.metadata", login)
+        body = _unoffered(f"{file.url}.metadata", login, connections)
         if body is None and file.filename.endswith(".whl"):
-            body = lazywheel.wheel_metadata(file.url, login)
+            body = lazywheel.wheel_metadata(file.url, login, connections)
     else:
-        body = _fetch(f"{file.url}.metadata", file.core_metadata, login)
+        body = _fetch(f"{file.url}.metadata", file.core_metadata, login, connections)
     if body is None:
         return None
     headers = email.parser.BytesHeaderParser().parsebytes(body)
@@ -64,11 +66,13 @@ def _requirement(line: str, file: simpleapi.IndexFile) -> Requirement | None:
         return None
 
 
-def _fetch(url: str, sha256: str, login: Login | None) -> bytes | None:
+def _fetch(
+    url: str, sha256: str, login: Login | None, connections: Connections | None
+) -> bytes | None:
     """The file at *url*, checked against *sha256*; None when the index has none (404)."""
     out = io.BytesIO()
     try:
-        got = simpleapi.download(url, out, login)
+        got = simpleapi.download(url, out, login, connections)
     except urllib.error.HTTPError as exc:
         if exc.code == _NOT_FOUND:
             return None
@@ -83,7 +87,7 @@ def _fetch(url: str, sha256: str, login: Login | None) -> bytes | None:
     return out.getvalue()
 
 
-def _unoffered(url: str, login: Login | None) -> bytes | None:
+def _unoffered(url: str, login: Login | None, connections: Connections | None) -> bytes | None:
     """The metadata file at *url* that the page did not offer; None on any failure.
 
     Some mirrors serve the file beside each wheel and leave PEP 658's offer (with its
@@ -95,7 +99,7 @@ def _unoffered(url: str, login: Login | None) -> bytes | None:
         return None
     out = io.BytesIO()
     try:
-        simpleapi.download(url, out, login)
+        simpleapi.download(url, out, login, connections)
     except (urllib.error.URLError, OSError, IndexUnreachableError) as exc:
         _LOG.debug("%s: no metadata file (%s)", redact(url), exc)
         return None

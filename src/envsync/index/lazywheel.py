@@ -14,16 +14,19 @@ import io
 import logging
 import re
 import urllib.error
-import urllib.request
 import zipfile
 import zlib
 from typing import TYPE_CHECKING
 
 from envsync.errors import IndexUnreachableError
 from envsync.index import retry, simpleapi
+from envsync.index.connections import opener
 from envsync.system.process import redact
 
 if TYPE_CHECKING:
+    import urllib.request
+
+    from envsync.index.connections import Connections, Open
     from envsync.index.credentials import Login
 
 __all__ = ["wheel_metadata"]
@@ -54,7 +57,9 @@ class _RefusedError(ValueError):
     """The server or the file is not one to read this way (the text says why)."""
 
 
-def wheel_metadata(url: str, login: Login | None = None) -> bytes | None:
+def wheel_metadata(
+    url: str, login: Login | None = None, connections: Connections | None = None
+) -> bytes | None:
     """The ``*.dist-info/METADATA`` inside the wheel at *url*, read in a few HTTP ranges.
 
     Unverified: nothing vouches for these bytes (no sha256 covers a part of a wheel), so,
@@ -66,7 +71,7 @@ def wheel_metadata(url: str, login: Login | None = None) -> bytes | None:
     if not url.startswith(("https:", "http:")):
         return None
     try:
-        with zipfile.ZipFile(_RangeFile(url, login)) as wheel:
+        with zipfile.ZipFile(_RangeFile(url, login, connections)) as wheel:
             return _read_metadata(wheel)
     except _FAILURES as exc:
         _LOG.debug("%s: no METADATA read from the wheel's ranges (%s)", redact(url), exc)
@@ -91,9 +96,10 @@ class _RangeFile:
     ``zipfile`` seeking about costs no second request for the same bytes.
     """
 
-    def __init__(self, url: str, login: Login | None) -> None:
+    def __init__(self, url: str, login: Login | None, connections: Connections | None) -> None:
         self._url = url
         self._login = login
+        self._open = opener(connections)
         self._requests = 0
         self._received = 0
         self._kept: list[tuple[int, bytes]] = []  # (offset, bytes) of each range read
@@ -145,20 +151,23 @@ class _RangeFile:
         request = simpleapi.build_request(self._url, login=self._login)
         request.add_header("Range", f"bytes={ranged}")
         return retry.call(
-            lambda timeout: _range_once(request, size, timeout),
+            lambda timeout: _range_once(self._open, request, size, timeout),
             url=self._url,
             doing="cannot read a range of",
         )
 
 
 def _range_once(
-    request: urllib.request.Request, size: int, timeout: float
+    open_: Open,
+    request: urllib.request.Request,
+    size: int,
+    timeout: float,
 ) -> tuple[int, bytes, int]:
     """One try at a range of *size* bytes at most: its start, its bytes, the whole length.
 
     Refused unless the answer is a 206 with a Content-Range inside what was asked for.
     """
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) checked above
+    with open_(request, timeout) as response:
         found = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", "").strip())
         if response.status != _PARTIAL or found is None:
             # Leaving the with block closes the connection, the body unread.

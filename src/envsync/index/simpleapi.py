@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from packaging.utils import (
@@ -37,16 +37,12 @@ from envsync.system.hashing import copy_hashing, hash_file
 from envsync.system.process import redact
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from email.message import Message
 
     from packaging.version import Version
 
-    from envsync.index.connections import Connections
+    from envsync.index.connections import Connections, Open
     from envsync.index.credentials import Login, Upstream
-
-    #: Opens a request with a timeout, as ``urllib.request.urlopen`` does.
-    Open = Callable[[urllib.request.Request, float], Any]
 
 __all__ = [
     "IndexFile",
