@@ -12,12 +12,14 @@ import hashlib
 import http.client
 import http.server
 import socket
+import ssl
 import threading
 import urllib.error
 import urllib.request
 from typing import TYPE_CHECKING
 
 import pytest
+import urllib3
 
 from envsync.index import retry, simpleapi
 from envsync.index.connections import Connections
@@ -281,3 +283,42 @@ def test_a_request_a_proxy_variable_routes_goes_to_that_proxy(
     monkeypatch.setenv("no_proxy", "127.0.0.1")
     assert get(connections, f"{index.url}/p")[2] == b"direct"
     assert index.seen == [("/p", index.seen[0][1])]
+
+
+def test_the_pool_is_made_on_a_thread_that_is_no_daemon(
+    serve: Callable[..., Server], connections: Connections, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A daemon thread (the read-ahead's) loading the CA store as the interpreter exits can
+    # crash it: the pool is made where an exiting run waits for it.
+    made_on: list[bool] = []
+    real = urllib3.PoolManager
+
+    def recording(*args: object, **kwargs: object) -> urllib3.PoolManager:
+        made_on.append(threading.current_thread().daemon)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(urllib3, "PoolManager", recording)
+    server = serve({"/p": (200, {}, b"page")})
+    asked: list[bytes] = []
+    reader = threading.Thread(
+        target=lambda: asked.append(get(connections, f"{server.url}/p")[2]), daemon=True
+    )
+    reader.start()
+    reader.join()
+
+    assert asked == [b"page"]
+    assert made_on == [False]
+
+
+def test_a_pool_that_cannot_be_made_is_an_error_of_the_request(
+    connections: Connections, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken() -> None:
+        raise ssl.SSLError("no CA store")
+
+    monkeypatch.setattr(ssl, "create_default_context", broken)
+
+    with pytest.raises(urllib.error.URLError, match="no CA store"):
+        get(connections, "http://127.0.0.1:9/p")
+
+    assert capsys.readouterr().err == ""  # no thread's traceback

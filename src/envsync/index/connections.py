@@ -52,6 +52,8 @@ class Connections:
     def __init__(self) -> None:
         self._pool: Any = None
         self._lock = threading.Lock()
+        self._maker: threading.Thread | None = None
+        self._failure: BaseException | None = None
 
     def open(self, request: urllib.request.Request, timeout: float) -> Any:  # noqa: ANN401
         """The answer to *request*, on a kept connection where no proxy is in the way."""
@@ -60,10 +62,11 @@ class Connections:
         if parts.scheme not in {"http", "https"} or _proxied(parts.scheme, parts.hostname):
             # urllib's opener made now reads the proxy variables now, as a new run would.
             return urllib.request.build_opener().open(request, timeout=timeout)
-        import urllib3  # noqa: PLC0415 - ~15 ms, only for a run that reaches an index
+        pool = self._manager()
+        import urllib3  # noqa: PLC0415 - imported by now (_make)
 
         try:
-            response = self._manager().urlopen(
+            response = pool.urlopen(
                 "GET",
                 url,
                 headers=dict(request.header_items()),
@@ -84,23 +87,43 @@ class Connections:
             )
         return answer
 
+    def _manager(self) -> Any:  # noqa: ANN401 - urllib3's PoolManager, imported lazily
+        """The pool, made once on a thread of its own that is no daemon (see ``_make``).
+
+        The read-ahead's threads are daemons. Importing urllib3 and loading the CA store
+        for the pool's SSL context take 20-40 ms, much of it in OpenSSL without the GIL; a
+        daemon caught there as the interpreter exits (and OpenSSL's own exit handler frees
+        its state) can crash the process, which a resolver that failed at once did, twice,
+        in the suite. A run that ends waits for a thread that is no daemon.
+        """
+        with self._lock:
+            if self._maker is None:
+                self._maker = threading.Thread(
+                    target=self._make, name="envsync-connections", daemon=False
+                )
+                self._maker.start()
+        self._maker.join()
+        if self._pool is None:
+            raise urllib.error.URLError(self._failure or "no connection pool")
+        return self._pool
+
+    def _make(self) -> None:
+        try:
+            import urllib3  # noqa: PLC0415 - ~15 ms, only for a run that reaches an index
+
+            self._pool = urllib3.PoolManager(
+                num_pools=8,
+                maxsize=_PER_HOST,
+                ssl_context=ssl.create_default_context(),  # urllib's own default
+            )
+        except (ImportError, OSError, ValueError) as exc:  # said by _manager, to its caller
+            self._failure = exc
+
     def close(self) -> None:
         """Close every kept connection."""
         with self._lock:
             if self._pool is not None:
                 self._pool.clear()
-
-    def _manager(self) -> Any:  # noqa: ANN401 - urllib3's PoolManager, imported lazily
-        with self._lock:
-            if self._pool is None:
-                import urllib3  # noqa: PLC0415
-
-                self._pool = urllib3.PoolManager(
-                    num_pools=8,
-                    maxsize=_PER_HOST,
-                    ssl_context=ssl.create_default_context(),  # urllib's own default
-                )
-            return self._pool
 
 
 def opener(connections: Connections | None) -> Open:
