@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from envsync.usecases import quickremove
+from envsync.usecases import nochange, quickremove
 from envsync.venv import lockname
 
 from helpers import envsync_process, lock_packages, lock_versions, venv_packages, write_spec
@@ -152,7 +152,8 @@ def _flip_lock(project: Path) -> None:
 
 
 def _flip_recipe(project: Path) -> None:
-    recipe = quickremove.path_of(str(project / "env.toml"))
+    spec = str(project / "env.toml")
+    recipe = quickremove.path_of(spec, nochange.lock_sha256(spec))
     with open(recipe, "r+b") as fh:  # noqa: PTH123
         data = bytearray(fh.read())
         data[-3] ^= 0x01
@@ -233,7 +234,8 @@ def test_the_recipe_holds_its_own_hash_and_nothing_of_the_venv_but_names(
     tmp_path: Path, package_index: PackageIndex, own_cache: Path
 ) -> None:
     project = _applied(tmp_path, package_index.url, ["alpha"])
-    kept = Path(quickremove.path_of(str(project / "env.toml"))).read_text("utf-8")
+    spec = str(project / "env.toml")
+    kept = Path(quickremove.path_of(spec, nochange.lock_sha256(spec))).read_text("utf-8")
     digest, _, body = kept.partition("\n")
     recipe = json.loads(body)
     assert len(digest) == 64
@@ -310,3 +312,26 @@ def test_a_removal_after_a_replay_still_takes_the_fast_path(
 
     _same(fast, full, _without_heavy(fast), _full(full))
     assert venv_packages(fast) == {"theta": "1.0"}
+
+
+def test_a_lock_put_back_and_replayed_keeps_its_recipe(
+    tmp_path: Path, package_index: PackageIndex, own_cache: Path
+) -> None:
+    # Lock A, then a removal (lock B, its own recipe), then A put back as a branch switch
+    # puts it back, and its venv made again by the replay path: A's recipe still answers.
+    fast, full = _twins(tmp_path, package_index.url, ["alpha", "theta", "cli-tool"])
+    for project in (fast, full):
+        _apply(project)
+        kept = {name: (project / name).read_bytes() for name in ("env.toml", "pylock.toml")}
+        write_spec(project, ["theta", "cli-tool"], index_url=package_index.url)
+        _apply(project)
+        for name, data in kept.items():
+            (project / name).write_bytes(data)
+        shutil.rmtree(project / ".venv")
+        replayed = _apply(project)
+        assert "as this lock's last fresh apply installed them" in replayed.stderr
+        write_spec(project, ["theta"], index_url=package_index.url)
+
+    _same(fast, full, _without_heavy(fast), _full(full))
+    assert venv_packages(fast) == {"theta": "1.0"}
+    assert lock_versions(fast) == {"theta": "1.0"}

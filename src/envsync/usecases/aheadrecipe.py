@@ -23,8 +23,8 @@ from envsync.errors import EnvsyncError
 from envsync.resolve.ahead import OUTPUT
 from envsync.resolve.compile_output import input_name
 from envsync.resolve.inputs import preferences_text
-from envsync.system import removal, sealed
-from envsync.system.cachedir import cache_root
+from envsync.system import sealed
+from envsync.usecases import nochange
 from envsync.usecases.headstart import FORMAT, blanked, path_of
 from envsync.venv.create import venv_python
 
@@ -72,20 +72,9 @@ def keep(ctx: RunContext, lock: Pylock, text: str) -> None:
     path = path_of(str(ctx.spec.path), sha)
     try:
         sealed.write(path, recipe, fault="writing-recipe")
-        _forget_older(path)
+        nochange.keep_newest(path, _KEPT)
     except (OSError, TypeError, ValueError, EnvsyncError):  # TypeError: a TOML date, say
         return
-
-
-def _forget_older(path: str) -> None:
-    """Keep the newest few recipes of the spec *path* is for: one per lock it wrote lately."""
-    folder, name = os.path.split(path)
-    prefix = name[: name.rindex("-") + 1]
-    mine = [entry for entry in os.scandir(folder) if entry.name.startswith(prefix)]
-    mine.sort(key=lambda entry: entry.stat().st_mtime_ns, reverse=True)
-    owned = removal.Owned.cache(cache_root())
-    for entry in mine[_KEPT:]:
-        removal.delete(entry.path, within=owned)
 
 
 def _repeatable(ctx: RunContext) -> bool:

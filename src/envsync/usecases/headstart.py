@@ -15,7 +15,7 @@ it asks for exactly that run (``ahead.Calls``); the guess is never trusted.
 Only the standard library here (tomllib for env.toml): the start-up path.
 """
 
-# ruff: noqa: PTH102, PTH103, PTH113, PTH118, PTH119, PTH120, PTH123 - os.path: the start-up path
+# ruff: noqa: PTH102, PTH103, PTH113, PTH118, PTH123 - os.path: the start-up path
 from __future__ import annotations
 
 import hashlib
@@ -47,13 +47,8 @@ PLAIN = (
 
 
 def path_of(spec: str, lock: str) -> str:
-    """Where the recipe of a relock of *spec* from the lock whose sha256 is *lock* is kept.
-
-    One per lock: a lock checked out again (another branch, a lock put back) finds its own.
-    """
-    state = nochange.lock_state_path(spec)
-    name = os.path.basename(state).removesuffix(".json")
-    return os.path.join(os.path.dirname(state), "ahead", f"{name}-{lock[:32]}.json")
+    """Where the recipe of a relock of *spec* from the lock whose sha256 is *lock* is kept."""
+    return nochange.per_lock(spec, lock, "ahead")
 
 
 def blanked(data: Mapping[str, Any], lists: Mapping[str, list[str]]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ the rest of envsync is loaded. Anything unusual (an unreadable file) means "not 
 the full path decides.
 """
 
-# ruff: noqa: PTH100, PTH103, PTH110, PTH116, PTH118, PTH120, PTH123 - os.path, not pathlib:
+# ruff: noqa: PTH100, PTH103, PTH110, PTH116, PTH118, PTH119, PTH120, PTH123 - os.path, not pathlib:
 # this module runs before anything else is imported, and pathlib costs milliseconds here.
 from __future__ import annotations
 
@@ -39,11 +39,13 @@ __all__ = [
     "SWITCH",
     "applied",
     "enabled",
+    "keep_newest",
     "lock_path",
     "lock_sha256",
     "lock_state_path",
     "locked",
     "noted",
+    "per_lock",
     "record",
     "record_lock",
     "remember",
@@ -230,6 +232,32 @@ def lock_state_path(spec: str) -> str:
     """Where the lock state of *spec* is kept: envsync's cache folder, keyed by the spec path."""
     name = hashlib.sha256(os.path.abspath(spec).encode()).hexdigest()[:32]
     return os.path.join(cache_root(), "lock-state", f"{name}.json")
+
+
+def per_lock(spec: str, lock: str, kind: str) -> str:
+    """Where a fast path's recipe of *kind* for *spec* and the lock of sha256 *lock* is kept.
+
+    One per lock: a lock checked out again (another branch, a lock put back) finds its own.
+    """
+    state = lock_state_path(spec)
+    name = os.path.basename(state).removesuffix(".json")
+    return os.path.join(os.path.dirname(state), kind, f"{name}-{lock[:32]}.json")
+
+
+def keep_newest(path: str, count: int) -> None:
+    """Keep the newest *count* recipes beside *path* of its spec (``per_lock``), delete others.
+
+    OSError when the folder cannot be listed or a recipe deleted.
+    """
+    from envsync.system import removal  # noqa: PLC0415 - only a run that keeps a recipe
+
+    folder, name = os.path.split(path)
+    prefix = name[: name.rindex("-") + 1]
+    mine = [entry for entry in os.scandir(folder) if entry.name.startswith(prefix)]
+    mine.sort(key=lambda entry: entry.stat().st_mtime_ns, reverse=True)
+    owned = removal.Owned.cache(cache_root())
+    for entry in mine[count:]:
+        removal.delete(entry.path, within=owned)
 
 
 def _trusted(

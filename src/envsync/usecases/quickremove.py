@@ -3,12 +3,13 @@
 A requirement taken out of env.toml needs no resolver: ``pruning`` cuts the lock down
 through the graph it records. This is the same removal without packaging or the lock
 machinery. After a full apply, ``record`` keeps a recipe of the lock it installed
-(``core.prunerecipe``) in the cache, beside the lock state, with the key of the venv's state
-less env.toml. A later apply whose lock still has the recipe's sha256 and whose venv still
-has that key, and whose env.toml is the recipe's less some requirements, is answered by
-``removed``: ``core.quickprune`` writes the new lock's bytes (the same as the full path's),
-the dists that went are moved out of the venv inside the full path's transaction, and the
-lock and states are written as the full path writes them, in the same order.
+(``core.prunerecipe``) in the cache beside the lock state, one per lock (the newest four),
+with the key of the venv's state less env.toml. A later apply whose lock has a recipe's
+sha256 and whose venv still has that recipe's key, and whose env.toml is the recipe's less
+some requirements, is answered by ``removed``: ``core.quickprune`` writes the new lock's
+bytes (the same as the full path's), the dists that went are moved out of the venv inside
+the full path's transaction, and the lock and states are written as the full path writes
+them, in the same order.
 
 Any doubt (no recipe, another lock or venv state, a change besides removals, a package
 whose marker would change, the venv's lock held, an error before the venv is touched)
@@ -67,9 +68,17 @@ class Removed:
         """The lock's targets, as ``describe`` words them."""
 
 
-def path_of(spec: str) -> str:
-    """Where the recipe for *spec*'s lock is kept: beside its lock state."""
-    return nochange.lock_state_path(spec).removesuffix(".json") + ".prune.json"
+#: How many recipes (locks) are kept per env.toml.
+_KEPT = 4
+
+
+def path_of(spec: str, lock: str) -> str:
+    """Where the recipe for *spec* and its lock of sha256 *lock* is kept: beside its lock state.
+
+    One per lock, the newest few: a lock put back (another branch, a removal undone) finds
+    its own again, which the replay path's ``rekey`` vouches for in a venv made again.
+    """
+    return nochange.per_lock(spec, lock, "prune")
 
 
 def record(
@@ -81,11 +90,13 @@ def record(
     state vouches for nothing) no recipe is kept. Never fails the run.
     """
     key = nochange.venv_key(spec, venv, options)
+    path = path_of(spec, recipe["lock"])
     try:
         if key is None:
-            forget(spec)
+            forget(spec, recipe["lock"])
             return
-        sealed.write(path_of(spec), {**recipe, "key": key, "venv": venv}, fault="writing-recipe")
+        sealed.write(path, {**recipe, "key": key, "venv": venv}, fault="writing-recipe")
+        nochange.keep_newest(path, _KEPT)
     except OSError:
         return
 
@@ -96,11 +107,9 @@ def rekey(spec: str, venv: str, options: Mapping[str, Sequence[str]], libs: Sequ
     The replica and the recipe were kept for the same lock bytes; when the new venv's
     dist-info folders are exactly the ones the recipe names, only the venv's key changed.
     """
-    recipe = load(spec)
     try:
+        recipe = load(spec, nochange.lock_sha256(spec))
         if recipe is None or recipe.get("venv") != venv:
-            return
-        if recipe["lock"] != nochange.lock_sha256(spec):
             return
         named = {os.path.basename(path) for found in recipe["folders"].values() for path in found}
         now = {name for lib in dict.fromkeys(libs) for name in os.listdir(lib)}
@@ -110,21 +119,21 @@ def rekey(spec: str, venv: str, options: Mapping[str, Sequence[str]], libs: Sequ
         record(spec, venv, options, recipe)
 
 
-def load(spec: str) -> dict[str, Any] | None:
-    """The recipe kept for *spec*, when its own hash vouches for it (``system.sealed``)."""
-    recipe = sealed.read(path_of(spec))
-    return (
-        recipe if isinstance(recipe, dict) and recipe.get("format") == quickprune.FORMAT else None
-    )
+def load(spec: str, lock: str) -> dict[str, Any] | None:
+    """The recipe kept for *spec* and *lock*, when its own hash vouches for it (``sealed``)."""
+    recipe = sealed.read(path_of(spec, lock))
+    if not isinstance(recipe, dict) or recipe.get("format") != quickprune.FORMAT:
+        return None
+    return recipe if recipe.get("lock") == lock else None
 
 
-def forget(spec: str) -> None:
-    """Delete the recipe kept for *spec*, if any (it is in envsync's cache)."""
+def forget(spec: str, lock: str) -> None:
+    """Delete the recipe kept for *spec* and *lock*, if any (it is in envsync's cache)."""
     from envsync.system import removal  # noqa: PLC0415 - only a run that keeps none deletes
     from envsync.system.cachedir import cache_root  # noqa: PLC0415
 
     try:
-        removal.delete(path_of(spec), within=removal.Owned.cache(cache_root()))
+        removal.delete(path_of(spec, lock), within=removal.Owned.cache(cache_root()))
     except OSError:
         return
 
@@ -182,7 +191,7 @@ def _prepared(
         import tomli as tomllib  # noqa: PLC0415
 
     try:
-        recipe = load(spec)
+        recipe = load(spec, nochange.lock_sha256(spec))
         if recipe is None or not _unchanged(spec, options, recipe):
             return None
         with open(os.path.join(recipe["venv"], STATE_NAME), encoding="utf-8") as fh:

@@ -59,7 +59,7 @@ def keep(
         selected=selected,
     )
     if recipe is None:
-        quickremove.forget(str(spec.path))
+        quickremove.forget(str(spec.path), sha)
         return
     found = distinfo.dists_by_name(libs)
     folders = {name: [str(path) for path in found.get(name, [])] for name in recipe["selected"]}
@@ -71,7 +71,7 @@ def _kept(
     spec: str, sha: str, data: Mapping[str, Any], selected: Collection[str]
 ) -> dict[str, Any] | None:
     """The recipe kept for the same lock bytes, env.toml and names in the venv, if any."""
-    found = quickremove.load(spec)
-    if found is None or (found.get("lock"), found.get("spec")) != (sha, data):
+    found = quickremove.load(spec, sha)
+    if found is None or found.get("spec") != data:
         return None
     return found if found.get("selected") == sorted(selected) else None
