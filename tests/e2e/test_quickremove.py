@@ -305,13 +305,17 @@ def test_a_removal_after_a_replay_still_takes_the_fast_path(
     fast, full = _twins(tmp_path, package_index.url, ["alpha", "theta"])
     for project in (fast, full):
         _apply(project)
-        shutil.rmtree(project / ".venv")
-        replayed = _apply(project)
-        assert "as this lock's last fresh apply installed them" in replayed.stderr
+        _replay(project)
         write_spec(project, ["theta"], index_url=package_index.url)
 
     _same(fast, full, _without_heavy(fast), _full(full))
     assert venv_packages(fast) == {"theta": "1.0"}
+
+
+def _replay(project: Path) -> None:
+    """The venv deleted, and made again by the replay path."""
+    shutil.rmtree(project / ".venv")
+    assert "as this lock's last fresh apply installed them" in _apply(project).stderr
 
 
 def test_a_lock_put_back_and_replayed_keeps_its_recipe(
@@ -327,9 +331,7 @@ def test_a_lock_put_back_and_replayed_keeps_its_recipe(
         _apply(project)
         for name, data in kept.items():
             (project / name).write_bytes(data)
-        shutil.rmtree(project / ".venv")
-        replayed = _apply(project)
-        assert "as this lock's last fresh apply installed them" in replayed.stderr
+        _replay(project)
         write_spec(project, ["theta"], index_url=package_index.url)
 
     _same(fast, full, _without_heavy(fast), _full(full))
