@@ -71,9 +71,12 @@ def write_spec(
     groups: dict[str, list[str]] | None = None,
     python: str | None = None,
     keep: list[str] | None = None,
+    resolver: str | None = None,
 ) -> Path:
     """Write env.toml into *root* and return its path."""
     env: dict[str, object] = {"dependencies": dependencies}
+    if resolver is not None:
+        env["resolver"] = resolver
     if python is not None:
         env["python"] = python
     if keep is not None:

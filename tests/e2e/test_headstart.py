@@ -54,7 +54,11 @@ class Seen:
             return found
 
         def run(argv: Any, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-            self.compiles += any("piptools" in str(arg) for arg in argv)
+            args = [str(arg) for arg in argv]
+            self.compiles += any("piptools" in arg for arg in args) or args[1:3] == [
+                "pip",
+                "compile",
+            ]
             return real_run(argv, **kwargs)
 
         self.reset()
@@ -66,7 +70,7 @@ class Seen:
 @dataclass(frozen=True)
 class Pair:
     """Twin projects of ["alpha"] on the test index: *fast* as a user runs it, *full* with
-    ENVSYNC_FASTPATH=0 (nothing started ahead)."""
+    ENVSYNC_FASTPATH=0 (nothing started ahead); both with *resolver*."""
 
     fast: Path
     full: Path
@@ -74,6 +78,7 @@ class Pair:
     cache: Path
     capsys: pytest.CaptureFixture[str]
     monkeypatch: pytest.MonkeyPatch
+    resolver: str
 
     def run(self, *args: str) -> Result:
         return envsync(self.capsys, *args, project=self.fast)
@@ -90,7 +95,7 @@ class Pair:
 
     def ask(self, deps: list[str]) -> None:
         for project in (self.fast, self.full):
-            write_spec(project, deps, index_url=self.url)
+            write_spec(project, deps, index_url=self.url, resolver=self.resolver)
 
     def same(self, done: Result, made: Result) -> None:
         assert done.code == made.code
@@ -106,17 +111,27 @@ class Pair:
 
 @pytest.fixture
 def pair(
+    request: pytest.FixtureRequest,
     tmp_path: Path,
     package_index: PackageIndex,
     own_cache: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> Pair:
-    fast, full = tmp_path / "fast", tmp_path / "full"
-    for project in (fast, full):
+    resolver = getattr(request, "param", "pip-tools")
+    made = Pair(
+        tmp_path / "fast",
+        tmp_path / "full",
+        package_index.url,
+        own_cache,
+        capsys,
+        monkeypatch,
+        resolver,
+    )
+    for project in (made.fast, made.full):
         project.mkdir()
-        write_spec(project, ["alpha"], index_url=package_index.url)
-    return Pair(fast, full, package_index.url, own_cache, capsys, monkeypatch)
+    made.ask(["alpha"])
+    return made
 
 
 def test_a_relock_takes_over_the_run_started_ahead_and_writes_the_same_lock(pair: Pair) -> None:
@@ -133,6 +148,9 @@ def test_a_relock_takes_over_the_run_started_ahead_and_writes_the_same_lock(pair
     pair.no_folders_left()
 
 
+# The venv is there when the addition relocks: the run started ahead must resolve under its
+# interpreter, whichever way the resolver is told it (pip-compile's argv[0], uv's --python).
+@pytest.mark.parametrize("pair", ["pip-tools", "uv"], indirect=True)
 def test_apply_after_an_addition_installs_from_the_run_started_ahead(pair: Pair) -> None:
     pair.both_ran("apply")
     pair.ask(["alpha", "theta"])

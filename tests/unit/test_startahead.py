@@ -152,6 +152,7 @@ def _recipe(project: Path, spec: str = SPEC) -> dict[str, Any]:
         "argv": _argv(),
         "venv": str(project / ".venv"),
         "venv_python": str(project / ".venv" / "bin" / "python"),
+        "python": sys.executable,
         "set": {"ENVSYNC_EXAMPLE": "1"},
         "unset": [],
     }
@@ -232,6 +233,54 @@ def test_a_recipe_for_another_lock_or_with_a_changed_byte_starts_nothing(
     sealed.write(str(path), recipe, fault="writing-recipe")
     (project / "pylock.toml").write_bytes(LOCK + b"\n")
     assert headstart._planned(spec_path) is None  # another lock: another recipe, none here
+
+
+BASE, VENV = "/base/bin/python3.11", "/p/.venv/bin/python"
+
+
+@pytest.mark.parametrize(
+    ("argv", "ran", "venv", "expected"),
+    [
+        # pip-compile runs in the interpreter; uv is told it. Either way the venv's, once made.
+        ([BASE, "-I", "-c", "boot"], BASE, True, [VENV, "-I", "-c", "boot"]),
+        (
+            ["uv", "pip", "compile", f"--python={BASE}"],
+            BASE,
+            True,
+            ["uv", "pip", "compile", f"--python={VENV}"],
+        ),
+        (
+            ["uv", "pip", "compile", f"--python={VENV}"],
+            VENV,
+            True,
+            ["uv", "pip", "compile", f"--python={VENV}"],
+        ),
+        # No venv: the recipe's run as it was, unless that one ran in the venv now gone.
+        (
+            ["uv", "pip", "compile", f"--python={BASE}"],
+            BASE,
+            False,
+            ["uv", "pip", "compile", f"--python={BASE}"],
+        ),
+        (["uv", "pip", "compile", f"--python={VENV}"], VENV, False, None),
+        ([VENV, "-I", "-c", "boot"], VENV, False, None),
+        # Only the interpreter's own argument changes, not one that merely contains its path.
+        (["uv", f"--x={BASE}/y", BASE + "x"], BASE, True, ["uv", f"--x={BASE}/y", BASE + "x"]),
+    ],
+)
+def test_the_run_is_planned_under_the_interpreter_the_full_path_uses(
+    project: Path, cache: Path, argv: list[str], ran: str, venv: bool, expected: list[str] | None
+) -> None:
+    venv_dir = project / ".venv"
+    if venv:
+        venv_dir.mkdir()
+        (venv_dir / "pyvenv.cfg").write_text("home = /base/bin\n")
+    recipe = {**_recipe(project), "argv": argv, "python": ran, "venv_python": VENV}
+    _kept_with_gamma_added(project, recipe)
+
+    planned = headstart._planned(str(project / "env.toml"))
+
+    assert (planned and planned[0]) == expected
 
 
 @pytest.mark.fastpath  # starts nothing with ENVSYNC_FASTPATH=0

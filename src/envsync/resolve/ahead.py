@@ -131,9 +131,13 @@ class Call:
 class Calls:
     """A runner for the resolver: takes over the run started ahead, and records each run."""
 
-    def __init__(self, run: Runner, ahead: Ahead | None = None) -> None:
+    def __init__(
+        self, run: Runner, ahead: Ahead | None = None, *, python: str | None = None
+    ) -> None:
         self._run = run
         self._ahead = ahead
+        self.python = python
+        """The interpreter the runs resolve under, when they are of one target only."""
         self.made: list[Call] = []
         """Each run that succeeded, in order."""
         self.count = 0

@@ -45,7 +45,9 @@ _KEPT = 4
 def keep(ctx: RunContext, lock: Pylock, text: str) -> None:
     """Keep the recipe of the next relock, after *lock* (as *text*) was written; or none."""
     calls = ctx.memory.calls
-    if calls is None or calls.count != 1 or len(calls.made) != 1 or not _repeatable(ctx):
+    if calls is None or calls.count != 1 or len(calls.made) != 1 or calls.python is None:
+        return
+    if not _repeatable(ctx):
         return
     try:
         raw = ctx.spec.path.read_bytes()
@@ -64,6 +66,7 @@ def keep(ctx: RunContext, lock: Pylock, text: str) -> None:
         # The next run resolves under the venv's Python once the venv is there (find_target).
         "venv": os.fspath(ctx.spec.venv),
         "venv_python": os.fspath(venv_python(ctx.spec.venv)),
+        "python": calls.python,
         "format": FORMAT,
         "lock": sha,
         "env": hashlib.sha256(raw).hexdigest(),

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FORMAT", "PLAIN", "blanked", "path_of", "started"]
 
-FORMAT = 1
+FORMAT = 2
 #: What makes the answer "not sure": no early run.
 _UNSURE = (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError)
 #: A requirement packaging writes back as it is: a name, one extra, one version clause.
@@ -109,12 +109,25 @@ def _planned(spec: str) -> tuple[list[str], dict[str, str], dict[str, bytes]] | 
     argv = [str(arg) for arg in recipe["argv"]]
     # The full path resolves under the venv's interpreter when there is a venv, else under
     # the Python it would make one with: the one the recipe's run had, if it had no venv.
-    python = str(recipe["venv_python"])
+    ran, python = str(recipe["python"]), str(recipe["venv_python"])
     if os.path.isfile(os.path.join(recipe["venv"], "pyvenv.cfg")):
-        argv[0] = python
-    elif argv[0] == python:
+        argv = [_interpreter(arg, ran, python) for arg in argv]
+    elif ran == python:
         return None
     return argv, env, files
+
+
+def _interpreter(arg: str, ran: str, python: str) -> str:
+    """*arg* naming *python* where it named *ran*.
+
+    The interpreter is an argument itself (pip-compile's argv[0]) or an option's value (uv's
+    ``--python=``).
+    """
+    if arg == ran:
+        return python
+    if arg.endswith(f"={ran}"):
+        return arg[: -len(ran)] + python
+    return arg
 
 
 def _files(spec: str, recipe: Mapping[str, Any]) -> dict[str, bytes] | None:

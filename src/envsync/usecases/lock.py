@@ -183,7 +183,7 @@ def _resolve(
         )
         ctx.services.reporter.emit(event)
     # An upgrade is never repeated as it is: its runs are neither started ahead nor recorded.
-    calls = None if upgrade or upgrade_packages else _calls(ctx)
+    calls = None if upgrade or upgrade_packages else _calls(ctx, runners)
     resolver = (ctx.services.resolver or resolver_for(spec, calls)) if runners else None
     # Imported here, as the resolver is: plan and apply of a fresh lock never list files.
     from envsync.resolve.artifacts import FileListings  # noqa: PLC0415
@@ -209,12 +209,13 @@ def _resolve(
     return lockfile.build_lock(spec=spec, resolutions=every, local=ctx.project.local.hashes)
 
 
-def _calls(ctx: RunContext) -> Calls:
+def _calls(ctx: RunContext, runners: Sequence[Runner]) -> Calls:
     """The resolver's runner: it takes over a run started ahead, and records what it ran."""
     from envsync.resolve.ahead import Calls  # noqa: PLC0415 - as the resolver: when resolving
     from envsync.system.process import run  # noqa: PLC0415
 
-    ctx.memory.calls = Calls(run, ctx.services.ahead)
+    python = os.fspath(runners[0].python) if len(runners) == 1 else None
+    ctx.memory.calls = Calls(run, ctx.services.ahead, python=python)
     return ctx.memory.calls
 
 
