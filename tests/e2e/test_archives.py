@@ -235,6 +235,12 @@ def member_twice(folder: Path) -> Path:
     return rewrite(wheel, lambda z: z.writestr("bad/__init__.py", b"EVIL = True\n"))
 
 
+def member_twice_spelled_apart(folder: Path) -> Path:
+    """The same file under a second name that a path reads as the same."""
+    wheel = build_wheel(folder, "bad", "1.0")
+    return rewrite(wheel, lambda z: z.writestr("./bad//__init__.py", b"EVIL = True\n"))
+
+
 def symlink_member(folder: Path) -> Path:
     def add(archive: zipfile.ZipFile) -> None:
         link = zipfile.ZipInfo("bad/\x1b[31mlink")
@@ -287,6 +293,10 @@ def file_and_folder(folder: Path) -> Path:
     return build_wheel(folder, "bad", "1.0", files={"bad/x": "", "bad/x/y.py": ""})
 
 
+def file_and_folder_spelled_apart(folder: Path) -> Path:
+    return build_wheel(folder, "bad", "1.0", files={"./bad/x": "", "bad/x/y.py": ""})
+
+
 @pytest.mark.parametrize(
     ("make", "says"),
     [
@@ -303,6 +313,8 @@ def file_and_folder(folder: Path) -> Path:
         (not_a_zip, "it is not a zip archive (File is not a zip file)"),
         (no_dist_info, "it has no usable .dist-info folder"),
         (file_and_folder, "it holds 'bad/x' both as a file and as a folder"),
+        (member_twice_spelled_apart, "it holds the member 'bad/__init__.py' twice"),
+        (file_and_folder_spelled_apart, "it holds 'bad/x' both as a file and as a folder"),
     ],
     ids=[
         "member-twice",
@@ -312,6 +324,8 @@ def file_and_folder(folder: Path) -> Path:
         "not-a-zip",
         "no-dist-info",
         "file-and-folder",
+        "member-twice-spelled-apart",
+        "file-and-folder-spelled-apart",
     ],
 )
 def test_an_archive_that_is_not_sound_is_refused(
