@@ -17,7 +17,7 @@ import pytest
 
 from envsync.core.lockfile import Artifact
 from envsync.errors import HashMismatchError
-from envsync.install import unpack
+from envsync.install import unpack, unpackworkers
 from envsync.install.cache import Cache
 from envsync.install.unpackworkers import fetch_and_unpack
 
@@ -140,3 +140,82 @@ def test_a_batch_that_fails_to_download_leaves_no_helper_behind(
     stored = sorted(p.name for p in store.root.glob("wheels/*/*/*"))
     assert "delta-1.0-py3-none-any.whl" not in stored
     assert not list((store.root / "tmp").iterdir())
+
+
+def test_a_helper_that_dies_holding_a_wheel_leaves_it_to_this_process(
+    tmp_path: Path,
+    package_index: PackageIndex,
+    monkeypatch: pytest.MonkeyPatch,
+    unpacked_here: list[str],
+) -> None:
+    # The helper given beta dies without a word (as one the system kills would).
+    dying = unpackworkers._UNPACK.replace(
+        "    try:\n", "    if 'beta-' in wheel:\n        import os; os._exit(3)\n    try:\n", 1
+    )
+    assert dying != unpackworkers._UNPACK
+    monkeypatch.setattr(unpackworkers, "_UNPACK", dying)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    ticks: list[None] = []
+
+    trees = fetch_and_unpack(
+        Cache(tmp_path / "cache"),
+        artifacts(package_index, WHEELS),
+        lambda _: None,
+        lambda: ticks.append(None),
+    )
+
+    assert [tree.wheel for tree in trees] == WHEELS
+    assert "beta-2.0-py3-none-any.whl" in unpacked_here
+    assert len(ticks) == len(WHEELS)
+
+
+class StandIn:
+    """A helper that takes lines and finishes only when the test says so."""
+
+    def __init__(self, *, gone: bool = False) -> None:
+        self.lines: list[str] = []
+        self.running = not gone
+
+    def send(self, line: str) -> bool:
+        if not self.running:
+            return False
+        self.lines.append(line)
+        return True
+
+    def finish(self) -> None:
+        self.running = False
+
+
+def test_a_helper_holds_one_wheel_at_a_time_the_largest_waiting_first() -> None:
+    ticks: list[None] = []
+    dispatch = unpackworkers._Dispatch(lambda: ticks.append(None))
+    one, two = StandIn(), StandIn()
+    dispatch.start([one, two])  # type: ignore[list-item]
+
+    for size, name in [(5, "a"), (1, "b"), (9, "c"), (7, "d"), (3, "e")]:
+        dispatch.add(size, name)
+
+    # a and b went at once to the idle helpers; c, d and e wait, the largest first.
+    assert (one.lines, two.lines) == (["a"], ["b"])
+    dispatch.finished(1, "sha-b")
+    assert two.lines == ["b", "c"]
+    dispatch.finished(0, "sha-a")
+    assert one.lines == ["a", "d"]
+    dispatch.finished(0, "sha-d")
+    assert one.lines == ["a", "d", "e"]
+    assert dispatch.reported == {"sha-a", "sha-b", "sha-d"}
+    assert len(ticks) == 3
+
+
+def test_a_wheel_no_helper_can_take_is_left_to_the_caller() -> None:
+    dispatch = unpackworkers._Dispatch(lambda: None)
+    gone, alive = StandIn(gone=True), StandIn()
+    dispatch.start([gone, alive])  # type: ignore[list-item]
+
+    dispatch.add(1, "a")
+    dispatch.add(2, "b")
+    alive.running = False  # it died holding a
+    dispatch.finish()  # returns: nobody is left to take b
+
+    assert (gone.lines, alive.lines) == ([], ["a"])
+    assert dispatch.reported == set()

@@ -1,10 +1,12 @@
 """Helper processes that unpack a batch of wheels into the cache as their downloads land. PROCESSES.
 
 Inflating thousands of files is CPU work that threads do not speed up (the GIL), so a batch
-of wheels is unpacked by one helper process per CPU, started at once and handed each wheel
-as soon as its download is checked: downloading and unpacking overlap. A wheel a helper did
-not unpack (it failed, or no helper could start) is unpacked in this process, which reports
-any error itself; the cache's entries appear by one rename, so the two never clash.
+of wheels is unpacked by one helper process per CPU, started at once. Each wheel whose
+download is checked goes to the first helper that is idle, the largest waiting first:
+downloading and unpacking overlap, and no helper sits idle while another has a queue. A
+wheel a helper did not unpack (it failed, it died, or no helper could start) is unpacked in
+this process, which reports any error itself; the cache's entries appear by one rename, so
+the two never clash.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ _LOG = logging.getLogger("envsync.install.unpackworkers")
 #: Wheels from which unpacking in helper processes pays for starting them (~40 ms each,
 #: hidden behind the downloads).
 _HELPED_BATCH = 4
+#: How often (seconds) the wait for an idle helper looks whether any is still alive.
+_POLL = 0.1
 # Runs in a helper process: argv[1] is envsync's sys.path, [2] the cache; each stdin line is
 # "WHEEL<tab>SHA256". Prints each hash once that wheel is unpacked (or failed: the caller
 # unpacks it again, and reports the error).
@@ -68,44 +72,101 @@ def fetch_and_unpack(
     Helpers start only for a batch big enough to pay for them, on two CPUs or more.
     """
     count = min(os.cpu_count() or 1, len(artifacts))
-    helpers = _helpers(cache, count, done) if len(artifacts) >= _HELPED_BATCH else []
-    handed: set[str] = set()
-    lock = threading.Lock()
-    loads = [0] * len(helpers)
+    dispatch = _Dispatch(done)
+    if len(artifacts) >= _HELPED_BATCH:
+        dispatch.start(_helpers(cache, count, dispatch.finished))
 
     def fetch(artifact: Artifact) -> Path:
         path = cache.fetch(artifact, lookup, connections)
-        if helpers:
-            with lock:  # to the helper with the fewest bytes so far
-                i = loads.index(min(loads))
-                loads[i] += _size(path)
-            sha256 = identity(artifact)[0]
-            if helpers[i].send(f"{path}\t{sha256}"):
-                handed.add(sha256)
+        dispatch.add(_size(path), f"{path}\t{identity(artifact)[0]}")
         return path
 
     try:
         files = parallel(fetch, artifacts)
     finally:
-        for helper in helpers:
-            if failure := helper.finish():
-                _LOG.debug("a helper could not unpack: %s", failure)
+        dispatch.finish()
     trees = []
     for path, artifact in zip(files, artifacts, strict=True):
         sha256 = identity(artifact)[0]
-        trees.append(cache.unpacked(path, sha256))
-        if sha256 not in handed:
+        trees.append(cache.unpacked(path, sha256))  # a wheel no helper unpacked: here
+        if sha256 not in dispatch.reported:
             done()
     return trees
 
 
-def _helpers(cache: Cache, count: int, done: Callable[[], None]) -> list[Worker]:
-    """*count* helper processes unpacking into *cache* (none where they cannot start)."""
+class _Dispatch:
+    """Hands each downloaded wheel to an idle helper, the largest waiting first.
+
+    A helper holds one wheel at a time. The others wait here rather than in a helper's
+    queue, so the last large wheels go to whichever helper frees up first, not to one still
+    busy with a queue of its own while the other has nothing left.
+    """
+
+    def __init__(self, done: Callable[[], None]) -> None:
+        self._done = done
+        self._helpers: list[Worker] = []
+        self._busy: list[bool] = []
+        self._waiting: list[tuple[int, str]] = []
+        self._changed = threading.Condition()
+        self.reported: set[str] = set()
+        """The sha256 of each wheel a helper said it is done with (unpacked, or failed)."""
+
+    def start(self, helpers: list[Worker]) -> None:
+        """Hand work to *helpers* (none: the caller unpacks everything)."""
+        self._helpers = helpers
+        self._busy = [False] * len(helpers)
+
+    def add(self, size: int, line: str) -> None:
+        """A downloaded wheel (*size* bytes), as the helpers' input line, for the next idle one."""
+        with self._changed:
+            self._waiting.append((size, line))
+            self._feed()
+
+    def finished(self, index: int, sha256: str) -> None:
+        """Helper *index* is done with the wheel *sha256*: it may take the next one."""
+        self._done()
+        with self._changed:
+            self.reported.add(sha256)
+            self._busy[index] = False
+            self._feed()
+            self._changed.notify_all()
+
+    def finish(self) -> None:
+        """Wait until every waiting wheel was handed over, then for the helpers to end.
+
+        A helper that dies holding a wheel says nothing: that wheel is the caller's to unpack,
+        as is every wheel left waiting once no helper is alive.
+        """
+        with self._changed:
+            while self._waiting and any(helper.running for helper in self._helpers):
+                self._changed.wait(_POLL)
+        for helper in self._helpers:
+            if failure := helper.finish():
+                _LOG.debug("a helper could not unpack: %s", failure)
+
+    def _feed(self) -> None:
+        """Hand the largest waiting wheels to idle helpers (the condition's lock is held)."""
+        self._waiting.sort()
+        for i, helper in enumerate(self._helpers):
+            if self._waiting and not self._busy[i] and helper.running:
+                # A helper that is gone is not sent it again: the caller unpacks the wheel.
+                self._busy[i] = helper.send(self._waiting.pop()[1])
+
+
+def _helpers(cache: Cache, count: int, finished: Callable[[int, str], None]) -> list[Worker]:
+    """*count* helper processes unpacking into *cache* (none where they cannot start).
+
+    *finished* is told which helper (its index) is done with which wheel (its sha256).
+    """
     if count < 2:  # noqa: PLR2004 - one CPU: this process does it all, without the start-up
         return []
     argv = [sys.executable, "-I", "-c", _UNPACK, json.dumps(sys.path), os.fspath(cache.root)]
+
+    def reporter(index: int) -> Callable[[str], None]:
+        return lambda sha256: finished(index, sha256)
+
     try:
-        return [Worker(argv, on_line=lambda _: done(), env=clean_env()) for _ in range(count)]
+        return [Worker(argv, on_line=reporter(i), env=clean_env()) for i in range(count)]
     except OSError as exc:  # cannot start processes here: this one does the work
         _LOG.debug("unpacking in this process: %s", exc)
         return []

@@ -190,6 +190,12 @@ class Worker:
         self._errors = _drain(self._proc.stderr)
         self._lines = _drain(self._proc.stdout, on_line)
         self._lock = threading.Lock()
+        self._gone = False
+
+    @property
+    def running(self) -> bool:
+        """Whether it may still take work: not ended, and not known to be gone."""
+        return not self._gone and self._proc.poll() is None
 
     def send(self, line: str) -> bool:
         """Give the worker *line*; False if it is gone (its work then falls to the caller)."""
@@ -199,6 +205,7 @@ class Worker:
                 self._proc.stdin.write(line + "\n")
                 self._proc.stdin.flush()
             except (OSError, ValueError):  # a broken pipe, or already closed
+                self._gone = True
                 return False
             return True
 
