@@ -134,6 +134,7 @@ def pair(
     return made
 
 
+@pytest.mark.parametrize("pair", ["pip-tools", "uv"], indirect=True)
 def test_a_relock_takes_over_the_run_started_ahead_and_writes_the_same_lock(pair: Pair) -> None:
     pair.both_ran("lock")
     pair.ask(["alpha", "theta"])
@@ -171,6 +172,7 @@ def test_apply_after_an_addition_installs_from_the_run_started_ahead(pair: Pair)
     pair.no_folders_left()
 
 
+@pytest.mark.parametrize("pair", ["pip-tools", "uv"], indirect=True)
 def test_a_setting_changed_since_the_recipe_throws_the_early_run_away(pair: Pair) -> None:
     pair.both_ran("lock")
     pair.ask(["alpha", "theta"])
@@ -222,6 +224,7 @@ def test_a_changed_byte_of_the_recipe_starts_nothing(pair: Pair) -> None:
     pair.same(done, pair.run_full("lock"))
 
 
+@pytest.mark.parametrize("pair", ["pip-tools", "uv"], indirect=True)
 def test_a_failing_resolver_run_started_ahead_fails_as_the_full_path_fails(pair: Pair) -> None:
     pair.both_ran("lock")
     before = (pair.fast / "pylock.toml").read_bytes()
