@@ -243,6 +243,27 @@ def test_the_recipe_holds_its_own_hash_and_nothing_of_the_venv_but_names(
     assert sorted(recipe["folders"]) == ["alpha", "beta"]
 
 
+def test_the_one_recipe_older_caches_kept_goes_when_a_recipe_is_kept(
+    tmp_path: Path, package_index: PackageIndex, own_cache: Path
+) -> None:
+    # Before recipes were kept per lock, each env.toml had one, beside its lock state.
+    project = tmp_path / "p"
+    project.mkdir()
+    write_spec(project, ["alpha"], index_url=package_index.url)
+    spec = str(project / "env.toml")
+    legacy = Path(quickremove.legacy_path(spec))
+    legacy.parent.mkdir(parents=True, exist_ok=True)
+    legacy.write_text("0" * 64 + '\n{"format": 1}\n', "utf-8")
+    other = legacy.with_name("another-env.prune.json")  # another env.toml's: left alone
+    other.write_text("kept\n", "utf-8")
+
+    _apply(project)
+
+    assert Path(quickremove.path_of(spec, nochange.lock_sha256(spec))).is_file()
+    assert not legacy.exists()
+    assert other.read_text("utf-8") == "kept\n"
+
+
 def test_a_lock_for_two_platforms_loses_the_same_packages_on_both(
     tmp_path: Path, package_index: PackageIndex, own_cache: Path
 ) -> None:

@@ -99,6 +99,7 @@ def record(
         nochange.keep_newest(path, _KEPT)
     except OSError:
         return
+    _delete(legacy_path(spec))
 
 
 def rekey(spec: str, venv: str, options: Mapping[str, Sequence[str]], libs: Sequence[str]) -> None:
@@ -129,13 +130,23 @@ def load(spec: str, lock: str) -> dict[str, Any] | None:
 
 def forget(spec: str, lock: str) -> None:
     """Delete the recipe kept for *spec* and *lock*, if any (it is in envsync's cache)."""
-    from envsync.system import removal  # noqa: PLC0415 - only a run that keeps none deletes
+    _delete(path_of(spec, lock))
+
+
+def _delete(path: str) -> None:
+    """Delete the file at *path* in envsync's cache, if it is there; never fails the run."""
+    from envsync.system import removal  # noqa: PLC0415 - only a run that keeps a recipe
     from envsync.system.cachedir import cache_root  # noqa: PLC0415
 
     try:
-        removal.delete(path_of(spec, lock), within=removal.Owned.cache(cache_root()))
+        removal.delete(path, within=removal.Owned.cache(cache_root()))
     except OSError:
         return
+
+
+def legacy_path(spec: str) -> str:
+    """Where caches kept *spec*'s one recipe before recipes were kept per lock (unread now)."""
+    return nochange.lock_state_path(spec).removesuffix(".json") + ".prune.json"
 
 
 def removed(spec: str, options: Mapping[str, Sequence[str]]) -> Removed | None:
