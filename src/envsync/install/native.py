@@ -23,11 +23,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
 
-from envsync.index import pipaccess
 from envsync.install import cache
-from envsync.install.bytecode import compile_installed
 from envsync.install.linking import Linker
-from envsync.install.pip import PipInstaller
 from envsync.install.protocol import routes
 from envsync.install.vcs import VcsWheels
 from envsync.install.wheelplace import install_one, landing
@@ -76,7 +73,7 @@ class NativeInstaller:
         # --verify: a cache entry is re-hashed before it is linked, so a repair really repairs.
         self._rehash = rehash_cache
         self._cache = wheel_cache or cache.Cache.default()
-        self._fallback = fallback or PipInstaller(runner=runner)
+        self._fallback = fallback
         self._vcs = VcsWheels(self._cache, runner=runner)
         self._run = runner
         self._prepared: dict[str, Tree] = {}
@@ -96,6 +93,8 @@ class NativeInstaller:
 
     def _prepare_commits(self, venv: VenvInfo, commits: Sequence[Wanted], where: Origins) -> None:
         """Each git commit's wheel (built once, see install.vcs) unpacked in the cache."""
+        from envsync.index import pipaccess  # noqa: PLC0415 - only for git commits
+
         with pipaccess.pip_access(routes(where), where["index"].find_links) as access:
             for package in commits:
                 wheel = self._vcs.wheel(venv, package, access)
@@ -110,10 +109,19 @@ class NativeInstaller:
             self.prepare(venv, wheels, **where)
         # 2. pip checks and builds everything it gets before installing any of it.
         if others:
-            self._fallback.install(venv, others, **where)
+            self._pip().install(venv, others, **where)
         # 3. Only now is the venv changed.
         if wheels:
             self._install(venv, wheels)
+
+    def _pip(self) -> Installer:
+        """The installer of what needs building: pip's, unless another was given."""
+        if self._fallback is None:
+            # Imported here: only a batch with an sdist, an archive or a folder needs it.
+            from envsync.install.pip import PipInstaller  # noqa: PLC0415
+
+            self._fallback = PipInstaller(runner=self._run)
+        return self._fallback
 
     def writes(self, venv: VenvInfo, packages: Sequence[Wanted]) -> list[str]:
         """Every path ``install`` will write for the prepared wheels (pip's part is unknown).
@@ -174,6 +182,8 @@ class NativeInstaller:
 
         done = [install(wanted) for wanted in wheels]
         if self._compile:
+            from envsync.install.bytecode import compile_installed  # noqa: PLC0415 - if asked
+
             compile_installed(venv, done, self._run)
 
 

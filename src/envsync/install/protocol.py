@@ -26,7 +26,6 @@ from envsync.errors import (
     IndexUnreachableError,
     InstallError,
 )
-from envsync.index import pipaccess
 from envsync.index import routes as routing
 from envsync.system import removal
 from envsync.system.process import Runner, run, tail
@@ -184,6 +183,10 @@ class RequirementsInstaller:
         """Hashed artifacts in one call; local folders and git commits (no hash) in another."""
         hashed = [p for p in packages if p.artifact.kind not in _UNHASHED]
         folders = [p for p in packages if p.artifact.kind in _UNHASHED]
+        # Imported here: the native installer shares this module and reaches pip only for
+        # a git commit.
+        from envsync.index import pipaccess  # noqa: PLC0415
+
         with pipaccess.pip_access(routes(where), where["index"].find_links) as access:
             if hashed:
                 self._install(venv.python, hashed, access, ["--require-hashes"])
