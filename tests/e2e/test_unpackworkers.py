@@ -95,18 +95,25 @@ def test_where_helpers_cannot_start_this_process_unpacks_the_batch(
 ) -> None:
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
-    ticks: list[None] = []
 
+    wheels, ticks = whole_batch(tmp_path, package_index)
+
+    assert wheels == WHEELS
+    assert unpacked_here == WHEELS
+    assert ticks == len(WHEELS)
+
+
+def whole_batch(tmp_path: Path, index: PackageIndex) -> tuple[list[str], int]:
+    """Every wheel of WHEELS fetched and unpacked into a new cache: the trees' wheels, in the
+    order they came back, and how many progress ticks there were."""
+    ticks: list[None] = []
     trees = fetch_and_unpack(
         Cache(tmp_path / "cache"),
-        artifacts(package_index, WHEELS),
+        artifacts(index, WHEELS),
         lambda _: None,
         lambda: ticks.append(None),
     )
-
-    assert [tree.wheel for tree in trees] == WHEELS
-    assert unpacked_here == WHEELS
-    assert len(ticks) == len(WHEELS)
+    return [tree.wheel for tree in trees], len(ticks)
 
 
 def children() -> list[int]:
@@ -155,18 +162,12 @@ def test_a_helper_that_dies_holding_a_wheel_leaves_it_to_this_process(
     assert dying != unpackworkers._UNPACK
     monkeypatch.setattr(unpackworkers, "_UNPACK", dying)
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    ticks: list[None] = []
 
-    trees = fetch_and_unpack(
-        Cache(tmp_path / "cache"),
-        artifacts(package_index, WHEELS),
-        lambda _: None,
-        lambda: ticks.append(None),
-    )
+    wheels, ticks = whole_batch(tmp_path, package_index)
 
-    assert [tree.wheel for tree in trees] == WHEELS
+    assert wheels == WHEELS
     assert "beta-2.0-py3-none-any.whl" in unpacked_here
-    assert len(ticks) == len(WHEELS)
+    assert ticks == len(WHEELS)
 
 
 class StandIn:
