@@ -3,7 +3,9 @@
 Twin projects against the local index: each is locked first (which keeps the recipe of the
 next relock), then the same requirement is added to both. One twin relocks as a user runs
 it, the other with ENVSYNC_FASTPATH=0 (no run started ahead): their output and lock bytes
-must be the same, and where the run started ahead was right, pip-compile ran once.
+must be the same, and where the run started ahead was right, the resolver ran once: no
+second pip-compile or `uv pip compile` was started. The tests whose twins have a venv, or
+that check what the resolver is told, run with both resolvers.
 """
 
 from __future__ import annotations
