@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -220,3 +221,21 @@ def test_a_wheel_no_helper_can_take_is_left_to_the_caller() -> None:
 
     assert (gone.lines, alive.lines) == ([], ["a"])
     assert dispatch.reported == set()
+
+
+def test_a_failing_batch_hands_no_helper_another_wheel() -> None:
+    dispatch = unpackworkers._Dispatch(lambda: None)
+    helper = StandIn()
+    dispatch.start([helper])  # type: ignore[list-item]
+    for size, name in [(1, "a"), (2, "b"), (3, "c")]:
+        dispatch.add(size, name)
+
+    # As when a download failed: b and c stay downloaded. (A thread: were they still to be
+    # handed over, the wait for the busy helper would never end.)
+    ending = threading.Thread(target=dispatch.finish, kwargs={"hand_over": False}, daemon=True)
+    ending.start()
+    ending.join(timeout=5)
+
+    assert not ending.is_alive()
+    assert helper.lines == ["a"]
+    assert not helper.running

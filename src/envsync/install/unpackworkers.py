@@ -83,8 +83,12 @@ def fetch_and_unpack(
 
     try:
         files = parallel(fetch, artifacts)
-    finally:
-        dispatch.finish()
+    except BaseException:
+        # The batch fails (a download, or Ctrl-C): no helper starts on another wheel, and
+        # the ones still waiting stay in the cache, downloaded, for the next run to unpack.
+        dispatch.finish(hand_over=False)
+        raise
+    dispatch.finish()
     trees = []
     for path, artifact in zip(files, artifacts, strict=True):
         sha256 = identity(artifact)[0]
@@ -131,13 +135,16 @@ class _Dispatch:
             self._feed()
             self._changed.notify_all()
 
-    def finish(self) -> None:
+    def finish(self, *, hand_over: bool = True) -> None:
         """Wait until every waiting wheel was handed over, then for the helpers to end.
 
         A helper that dies holding a wheel says nothing: that wheel is the caller's to unpack,
-        as is every wheel left waiting once no helper is alive.
+        as is every wheel left waiting once no helper is alive. Without *hand_over*, the
+        wheels still waiting are dropped: the helpers end with the one each holds.
         """
         with self._changed:
+            if not hand_over:
+                self._waiting.clear()
             while self._waiting and any(helper.running for helper in self._helpers):
                 self._changed.wait(_POLL)
         for helper in self._helpers:
