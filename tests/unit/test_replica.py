@@ -315,3 +315,60 @@ def test_with_another_thread_running_no_helper_is_forked(
         other.join()
     assert forked == []  # a fork would copy a process whose other thread may hold a lock
     assert tree_digest(into) == tree_digest(venv)
+
+
+# -- the manifest's paths, read without splitting them ----------------------------------------
+
+#: The reading before ``_dot_component``: one search for each mark, dots spelled out.
+_OUTSIDE_BEFORE = ("\x00\x00", "\x00/", "\x00../", "/../", "/..\x00", "\x00..\x00", "\x00./")
+_OUTSIDE_BEFORE += ("/./", "/.\x00", "\x00.\x00", "//")
+_NOT_A_NAME_BEFORE = ("/", "\x00\x00", "\x00.\x00", "\x00..\x00")
+
+
+def _clear_before(strings: list[object], marks: tuple[str, ...]) -> bool:
+    if not all(isinstance(item, str) for item in strings):
+        return False
+    framed = "\x00" + "\x00".join(strings) + "\x00"  # type: ignore[arg-type]
+    return not strings or not any(mark in framed for mark in marks)
+
+
+def _inside(path: str) -> bool:
+    """Whether *path*, put after a folder as ``restore`` does (``into + path``), names
+    something inside it."""
+    root = "/r/o/o/t/"
+    return os.path.normpath(root + path).startswith(root)
+
+
+_PATH_PIECES = st.sampled_from(["a", "b.py", ".", "..", "/", ".a", "a.", "..a", "\x00"])
+_PATHS = st.lists(_PATH_PIECES, max_size=7).map("".join)
+_ITEMS = st.lists(st.one_of(_PATHS, _PATHS, _PATHS, st.just(b"a"), st.none()), max_size=5)
+
+
+@given(_ITEMS)
+def test_paths_are_judged_as_every_dotted_mark_judged_them(items: list[object]) -> None:
+    assert replica._framed_clear(items, replica._OUTSIDE) is _clear_before(items, _OUTSIDE_BEFORE)
+    names = replica._framed_clear(items, replica._NOT_A_NAME)
+    assert names is _clear_before(items, _NOT_A_NAME_BEFORE)
+
+
+@given(st.lists(_PATHS.filter(lambda p: "\x00" not in p), max_size=5))
+def test_a_path_found_clear_stays_inside(paths: list[str]) -> None:
+    if replica._framed_clear(paths, replica._OUTSIDE):
+        assert all(map(_inside, paths))
+
+
+@pytest.mark.parametrize(
+    ("path", "inside"),
+    [
+        ("lib/python3.11/site-packages/typer/.agents/skills", True),  # a dot folder: fine
+        ("lib/.../x", True),
+        ("lib/..", False),
+        ("lib/./x", False),
+        ("./lib", False),
+        ("..", False),
+        ("lib//x", False),
+        ("/lib", False),
+    ],
+)
+def test_a_dot_component_is_told_from_a_dot_folder(path: str, inside: bool) -> None:
+    assert replica._framed_clear([path], replica._OUTSIDE) is inside
