@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from packaging.utils import NormalizedName
 
+    from envsync.index.connections import Connections
     from envsync.index.routes import Routes
     from envsync.resolve.protocol import ResolveRequest
 
@@ -255,7 +256,7 @@ def _from_index(
     sdists = [f for f in locked if not f.filename.endswith(".whl")]
     return replace(
         base,
-        requires=_requires(base, files, sources.routes, hashes),
+        requires=_requires(base, files, upstreams, sources.routes.connections, hashes),
         wheels=tuple(f for f in locked if f.filename.endswith(".whl")),
         sdist=sdists[0] if sdists else None,
         index=where if "://" in where and not where.startswith("file:") else None,
@@ -266,7 +267,8 @@ def _from_index(
 def _requires(
     base: ResolvedPackage,
     files: list[simpleapi.IndexFile],
-    routes: Routes,
+    upstreams: Sequence[credentials.Upstream],
+    connections: Connections | None,
     listings: FileListings,
 ) -> tuple[str, ...]:
     """The Requires-Dist lines of the version that name one of its dependencies, sorted.
@@ -290,9 +292,9 @@ def _requires(
     named = {line: _named(line) for line in known or ()}  # each line read once
     if known is not None and wanted <= set(named.values()):
         return tuple(sorted(line for line, name in named.items() if name in wanted))
-    login = credentials.login_for(wheel.url, routes.upstreams())
+    login = credentials.login_for(wheel.url, upstreams)
     found = listings.requires(
-        wheel.url, lambda: coremetadata.requires_dist(wheel, login, routes.connections)
+        wheel.url, lambda: coremetadata.requires_dist(wheel, login, connections)
     )
     return tuple(sorted({str(r) for r in found or () if canonicalize_name(r.name) in wanted}))
 
