@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from envsync.venv import replica
@@ -112,15 +112,27 @@ def test_a_manifest_of_another_shape_or_a_path_out_of_the_venv_is_stale(tmp_path
     write([1, 2])
     with pytest.raises(replica.Stale, match="another format"):
         replica.load(str(folder))
-    write({"format": replica.FORMAT, "venv": "/v", "dirs": [], "files": []})
+    write({"format": replica.FORMAT, "venv": "/v", "dirs": [], "files": []})  # format 2's keys
     with pytest.raises(replica.Stale, match="not complete"):
         replica.load(str(folder))
-    for bad in ("../outside", "/etc", "a/../../b", ""):
-        write(
-            {"format": replica.FORMAT, "venv": "/v", "dirs": [bad], "files": [], "links": [],
-             "meta": {}}
-        )  # fmt: skip
-        into = tmp_path / f"into{len(bad)}"
+    kept = (folder / replica.TREE).stat()
+    stats = replica._STATS.pack(kept.st_ino, kept.st_size, kept.st_mtime_ns)
+    for number, (rows, links) in enumerate(
+        [
+            ([("../outside", "x", "", b"")], []),  # a folder's path
+            ([("/etc", "x", "", b"")], []),
+            ([("a/../../b", "x", "", b"")], []),
+            ([("", "..", "", b"")], []),  # a folder's name
+            ([("", "a/../../b", "", b"")], []),
+            ([("", "a\x00", "", b"")], []),  # an empty name among others
+            ([("", "", "..", stats)], []),  # a file's name
+            ([("", "", "../venv", stats)], []),
+            ([], [("../x", "/etc")]),  # a link's path
+            ([], [("", "/etc")]),
+        ]
+    ):
+        write({"format": replica.FORMAT, "venv": "/v", "folders": rows, "links": links, "meta": {}})
+        into = tmp_path / f"into{number}"
         into.mkdir()
         with pytest.raises(replica.Stale, match="outside the venv"):
             replica.restore(replica.load(str(folder)), str(folder), str(into))
@@ -134,17 +146,38 @@ _ANY = st.recursive(
     lambda inner: st.one_of(st.lists(inner, max_size=3), st.tuples(inner, inner)),
     max_leaves=8,
 )
-_ENTRY = st.one_of(st.tuples(_PARTS, st.integers(0, 3), st.integers(0, 3), st.integers(0, 3)), _ANY)
-_GROUPS = st.lists(st.one_of(st.tuples(_PARTS, st.lists(_ENTRY, max_size=3)), _ANY), max_size=3)
+_JOINED = st.lists(_PARTS, max_size=3).map("\x00".join)
+#: Files' names: ``f`` is the kept file ``a/f``, which a row of ``a`` may link.
+_FILES = st.lists(st.sampled_from(["f", "a", "..", "", "/"]), max_size=2).map("\x00".join)
+#: A row's stats: those of the kept file ``a/f`` (its name in the row or not), or not.
+_STATS = st.sampled_from(["a/f", "garbage", "empty"])
+_ROWS = st.lists(
+    st.one_of(st.tuples(_PARTS, _JOINED, _FILES, _STATS), st.tuples(_PARTS, _JOINED), _ANY),
+    max_size=4,
+)
 
 
+def _with_stats(rows: object, real: bytes) -> object:
+    """*rows*, each row's stats given as a name of ``_STATS`` made into bytes."""
+    if not isinstance(rows, list):
+        return rows
+    stats = {"a/f": real, "garbage": b"\x01" * 25, "empty": b""}
+    return [
+        (*row[:3], stats[row[3]])
+        if isinstance(row, tuple) and len(row) == 4 and row[3] in stats
+        else row
+        for row in rows
+    ]
+
+
+@example(rows=[("", "a", "", "empty"), ("a", "b", "f", "a/f")], links=[("a/l", "f")])  # whole
+@example(rows=[("", "a", "", "empty"), ("a", "", "f", "garbage")], links=[])  # a changed file
 @given(
-    dirs=st.one_of(st.lists(_PARTS, max_size=3), _ANY),
-    files=st.one_of(_GROUPS, _ANY),
+    rows=st.one_of(_ROWS, _ANY),
     links=st.one_of(st.lists(st.tuples(_PARTS, _PARTS), max_size=2), _ANY),
 )
 def test_a_manifest_of_any_shape_makes_nothing_outside_and_fails_only_as_stale(
-    dirs: object, files: object, links: object
+    rows: object, links: object
 ) -> None:
     # What a damaged or hand-edited manifest (its hash made to match) can hold: restore
     # either makes a tree inside its folder or raises Stale, and never writes beside it.
@@ -153,7 +186,9 @@ def test_a_manifest_of_any_shape_makes_nothing_outside_and_fails_only_as_stale(
         folder = root / "kept"
         (folder / replica.TREE / "a" / "b").mkdir(parents=True)
         (folder / replica.TREE / "a" / "f").write_text("kept\n")
-        data = {"format": replica.FORMAT, "venv": "/v", "dirs": dirs, "files": files}
+        found = (folder / replica.TREE / "a" / "f").stat()
+        real = replica._STATS.pack(found.st_ino, found.st_size, found.st_mtime_ns)
+        data = {"format": replica.FORMAT, "venv": "/v", "folders": _with_stats(rows, real)}
         body = marshal.dumps({**data, "links": links, "meta": {}})
         (folder / replica.MANIFEST).write_bytes(hashlib.sha256(body).digest() + body)
         into = root / "sub" / "into"
@@ -222,10 +257,14 @@ def test_any_tree_of_files_folders_and_links_comes_back_as_it_was(tree: dict[str
 
 
 def _many(root: Path, count: int) -> Path:
+    """A venv of *count* files in folders three deep, and an empty folder in each package."""
     venv = root / "venv"
     for number in range(count):
         folder = venv / "lib" / f"pkg{number % 7}"
-        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "empty").mkdir(parents=True, exist_ok=True)
+        if number % 3:
+            folder = folder / f"sub{number % 3}" / "deeper"
+            folder.mkdir(parents=True, exist_ok=True)
         (folder / f"m{number}.py").write_text(f"x = {number}\n")
     return venv
 
@@ -236,8 +275,9 @@ def _in_processes(
     *,
     changed: str | None = None,
     threaded: bool = False,
+    workers: int = 3,
 ) -> tuple[Path, Path, list[int]]:
-    """A venv of 200 files kept, then made again into ``root/again`` by 3 processes.
+    """A venv of 200 files kept, then made again into ``root/again`` by *workers* processes.
 
     *changed* names a file of the venv written to before (the inode the replica keeps).
     Returns the venv, the new folder and the pid of each helper forked. *threaded*: leave
@@ -263,7 +303,7 @@ def _in_processes(
     into = root / "again"
     into.mkdir()
     try:
-        replica.restore(replica.load(str(folder)), str(folder), str(into), workers=3)
+        replica.restore(replica.load(str(folder)), str(folder), str(into), workers=workers)
     finally:
         monkeypatch.undo()
     return venv, into, forked
@@ -277,11 +317,14 @@ def _no_child_left() -> bool:
     return False
 
 
-def test_a_large_venv_is_linked_by_helper_processes_exactly(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("workers", [2, 3, 4, 6])
+def test_a_large_venv_is_made_by_helper_processes_exactly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
 ) -> None:
-    venv, into, forked = _in_processes(tmp_path, monkeypatch)
-    assert len(forked) == 2  # this process links one share, two helpers the others
+    # The shares' bounds fall at other folders for each count: in a package, in a package's
+    # sub-folder, between packages; each share's folders are there before it links into them.
+    venv, into, forked = _in_processes(tmp_path, monkeypatch, workers=workers)
+    assert len(forked) == workers - 1  # this process does one share, the helpers the others
     assert tree_digest(into) == tree_digest(venv)
     assert _no_child_left()
 
