@@ -170,17 +170,32 @@ def _with_stats(rows: object, real: bytes) -> object:
     ]
 
 
-@example(rows=[("", "a", "", "empty"), ("a", "b", "f", "a/f")], links=[("a/l", "f")])  # whole
-@example(rows=[("", "a", "", "empty"), ("a", "", "f", "garbage")], links=[])  # a changed file
+_WHOLE = [("", "a", "", "empty"), ("a", "b", "f", "a/f")]
+
+
+@example(rows=_WHOLE, links=[("a/l", "f")], workers=1)  # made whole
+@example(rows=_WHOLE, links=[], workers=3)  # made whole, the folder a made before the helper
+@example(rows=[("", "a", "", "empty"), ("a", "", "f", "garbage")], links=[], workers=1)
 @given(
     rows=st.one_of(_ROWS, _ANY),
     links=st.one_of(st.lists(st.tuples(_PARTS, _PARTS), max_size=2), _ANY),
+    workers=st.sampled_from([1, 2, 3]),
 )
 def test_a_manifest_of_any_shape_makes_nothing_outside_and_fails_only_as_stale(
-    rows: object, links: object
+    rows: object, links: object, workers: int
 ) -> None:
     # What a damaged or hand-edited manifest (its hash made to match) can hold: restore
-    # either makes a tree inside its folder or raises Stale, and never writes beside it.
+    # either makes a tree inside its folder or raises Stale, and never writes beside it,
+    # in this process alone or with helpers (forked whatever the size, as no thread runs).
+    parallel_from, may_fork = replica.PARALLEL_FROM, replica._may_fork
+    replica.PARALLEL_FROM, replica._may_fork = 0, lambda: True  # type: ignore[assignment]
+    try:
+        _restore_any(rows, links, workers)
+    finally:
+        replica.PARALLEL_FROM, replica._may_fork = parallel_from, may_fork  # type: ignore[assignment]
+
+
+def _restore_any(rows: object, links: object, workers: int) -> None:
     with tempfile.TemporaryDirectory() as base:
         root = Path(base)
         folder = root / "kept"
@@ -194,7 +209,8 @@ def test_a_manifest_of_any_shape_makes_nothing_outside_and_fails_only_as_stale(
         into = root / "sub" / "into"
         into.mkdir(parents=True)
         with contextlib.suppress(replica.Stale):
-            replica.restore(replica.load(str(folder)), str(folder), str(into))
+            replica.restore(replica.load(str(folder)), str(folder), str(into), workers=workers)
+        assert _no_child_left()
         assert sorted(p.name for p in root.iterdir()) == ["kept", "sub"]
         assert [p.name for p in (root / "sub").iterdir()] == ["into"]
         assert (folder / replica.TREE / "a" / "f").read_text() == "kept\n"
