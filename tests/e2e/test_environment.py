@@ -130,7 +130,7 @@ def test_a_new_venv_is_known_without_asking_it(tmp_path, monkeypatch, which, req
 
     environment.expect_new_venv(root, base.executable, prober=prober)
     with monkeypatch.context() as patch:
-        patch.setattr(environment, "_run_probe", lambda python: pytest.fail(f"{python} was run"))
+        patch.setattr(environment, "_run_probe", lambda python, _: pytest.fail(f"{python} was run"))
         expected = probe_venv(root, prober=prober)
 
     # What the venv says when asked, with nothing remembered (a new run, an empty cache).
@@ -148,7 +148,7 @@ def test_a_new_venv_is_known_to_the_next_run_too(tmp_path, monkeypatch):
     environment.expect_new_venv(root, base.executable, prober=first)
 
     with monkeypatch.context() as patch:  # the next run: its own Prober, the same cache
-        patch.setattr(environment, "_run_probe", lambda python: pytest.fail(f"{python} was run"))
+        patch.setattr(environment, "_run_probe", lambda python, _: pytest.fail(f"{python} was run"))
         remembered = probe_venv(root, prober=Prober())
 
     monkeypatch.setenv("ENVSYNC_CACHE_DIR", str(tmp_path / "empty-cache"))

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from envsync.resolve.ahead import Ahead
+    from envsync.venv.earlyprobe import EarlyProbe
 
 __all__ = ["main"]
 
@@ -84,19 +85,21 @@ def _run(args: list[str]) -> int:
     answered = _fast(args)
     if answered is not None:
         return answered
-    # A relock's resolver, started now, runs while the full path loads.
+    # A relock's resolver and a new venv's probe, started now, run while the full path loads.
     ahead = _ahead(args)
+    probe = _probe(args)
     try:
-        return _full(args, ahead)
+        return _full(args, ahead, probe)
     finally:
-        if ahead is not None:
-            ahead.close()
+        for started in (ahead, probe):
+            if started is not None:
+                started.close()
 
 
-def _full(args: list[str], ahead: Ahead | None) -> int:
+def _full(args: list[str], ahead: Ahead | None, probe: EarlyProbe | None = None) -> int:
     from envsync.cli._main import main as full  # noqa: PLC0415 - the heavy path, on demand
 
-    return full(args, ahead=ahead)
+    return full(args, ahead=ahead, probe=probe)
 
 
 def _fast(args: list[str]) -> int | None:
@@ -118,6 +121,13 @@ def _ahead(args: list[str]) -> Ahead | None:
         return fastpath.start_ahead(args)
     except RecursionError:
         return None
+
+
+def _probe(args: list[str]) -> EarlyProbe | None:
+    """The probe of the Python a new venv would be made from, when none is kept."""
+    from envsync.cli import fastpath  # noqa: PLC0415 - imports only the standard library
+
+    return fastpath.start_probe(args)
 
 
 def _interrupted(args: list[str], exc: KeyboardInterrupt) -> int:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from envsync.report import Event
     from envsync.resolve.ahead import Ahead
+    from envsync.venv.earlyprobe import EarlyProbe
 
 __all__ = ["Context", "TextReporter", "use_color"]
 
@@ -39,6 +40,8 @@ class Context:
     """The command line as given (the no-change path keys its state on it)."""
     ahead: Ahead | None = None
     """The relock's resolver run the fast path started, for apply and lock to take over."""
+    probe: EarlyProbe | None = None
+    """The probe of envsync's own Python the fast path started, for apply to take over."""
     released: list[PinReleased] = field(default_factory=list)
     """The kept pins this run's relock let go of: shown as they go, and in the JSON report."""
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from envsync.cli._context import Context
     from envsync.errors import EnvsyncError
     from envsync.resolve.ahead import Ahead
+    from envsync.venv.earlyprobe import EarlyProbe
 
 __all__ = ["main", "report_error"]
 
@@ -152,10 +153,16 @@ def command_list(width: int = 79) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None, *, ahead: Ahead | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    ahead: Ahead | None = None,
+    probe: EarlyProbe | None = None,
+) -> int:
     """Run envsync with *argv* (default: sys.argv[1:]) and return the exit code.
 
-    *ahead*: the relock's resolver run the fast path started (``usecases.headstart``).
+    *ahead*: the relock's resolver run the fast path started (``usecases.headstart``);
+    *probe*: the probe of envsync's own Python it started (``venv.earlyprobe``).
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -166,7 +173,7 @@ def main(argv: Sequence[str] | None = None, *, ahead: Ahead | None = None) -> in
     from envsync.cli._context import Context  # noqa: PLC0415
     from envsync.errors import EXIT_ERROR, EnvsyncError  # noqa: PLC0415
 
-    ctx = Context(args=args, out=sys.stdout, err=sys.stderr, argv=argv, ahead=ahead)
+    ctx = Context(args=args, out=sys.stdout, err=sys.stderr, argv=argv, ahead=ahead, probe=probe)
     if args.verbose:
         import logging  # noqa: PLC0415
 

@@ -67,7 +67,7 @@ def _apply(args: argparse.Namespace, ctx: Context, spec: Spec, groups: GroupSele
             groups=groups,
             mode=args.mode,
             verify=args.verify,
-            services=Services(reporter=ctx.reporter(), ahead=ctx.ahead),
+            services=Services(reporter=ctx.reporter(), ahead=ctx.ahead, probe=ctx.probe),
         )
         # The groups are remembered after every apply; the state vouches for the result
         # only to a command line the no-change path will read again (options not None).

@@ -137,10 +137,13 @@ def checked(
     return proc
 
 
-def started(argv: Sequence[str], *, cwd: str, env: Mapping[str, str]) -> subprocess.Popen[str]:
-    """Start *argv* in *cwd*, its output captured, for ``finished`` or ``stopped`` to end.
+def started(
+    argv: Sequence[str], *, cwd: str | None, env: Mapping[str, str]
+) -> subprocess.Popen[str]:
+    """Start *argv* in *cwd* (None: this one's), its output captured, to end with ``finished``.
 
-    Raises OSError when it cannot start: the caller, which only guessed, then does without.
+    ``stopped`` ends it unused. Raises OSError when it cannot start: the caller, which only
+    guessed, then does without.
     """
     _log().debug("starting ahead: %s", redact(" ".join(argv)))
     return subprocess.Popen(

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from envsync.resolve.ahead import Ahead
     from envsync.resolve.protocol import Resolver
     from envsync.system.process import Runner
+    from envsync.venv.earlyprobe import EarlyProbe
 
 __all__ = ["Services", "installer_for", "resolver_for"]
 
@@ -33,6 +34,8 @@ class Services:
     """Receives progress events."""
     ahead: Ahead | None = None
     """The resolver run the fast path started for this run's relock (``usecases.headstart``)."""
+    probe: EarlyProbe | None = None
+    """The probe of envsync's own Python the fast path started (``venv.earlyprobe``)."""
 
 
 # The backends are imported when chosen: check and plan, which need none, start faster.

@@ -85,5 +85,11 @@ class RunContext:
 
 
 def start(spec: Spec, services: Services | None = None) -> RunContext:
-    """The context of a run on *spec*: its files read, nothing probed yet."""
-    return RunContext(project=open_project(spec), services=services or Services())
+    """The context of a run on *spec*: its files read, nothing probed yet.
+
+    The probe the fast path started (``services.probe``) goes to the run's prober.
+    """
+    services = services or Services()
+    return RunContext(
+        project=open_project(spec), services=services, prober=Prober(early=services.probe)
+    )

@@ -33,7 +33,9 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
-__all__ = ["FORMAT", "PLAIN", "blanked", "path_of", "started"]
+    from envsync.venv.earlyprobe import EarlyProbe
+
+__all__ = ["FORMAT", "PLAIN", "blanked", "path_of", "probe_started", "started"]
 
 FORMAT = 2
 #: What makes the answer "not sure": no early run.
@@ -57,6 +59,19 @@ def blanked(data: Mapping[str, Any], lists: Mapping[str, list[str]]) -> dict[str
     for table, key in lists.values():
         copy[table][key] = None
     return copy
+
+
+def probe_started() -> EarlyProbe | None:
+    """The probe of envsync's own Python, started now when no answer for it is kept.
+
+    A run that makes a venv waits for that probe once it has loaded; started here, it runs
+    while the full path loads (``venv.earlyprobe``). None with the fast paths off.
+    """
+    if not nochange.enabled():
+        return None
+    from envsync.venv import earlyprobe  # noqa: PLC0415 - only once the fast paths did not answer
+
+    return earlyprobe.started_probe()
 
 
 def started(spec: str) -> Ahead | None:

@@ -21,9 +21,8 @@ from packaging.version import InvalidVersion, Version
 
 from envsync.core.planner import InstalledDist
 from envsync.errors import VenvError
-from envsync.system.process import clean_env, run
-from envsync.system.shims import pycache_dir, shim_dir
-from envsync.venv import probecache
+from envsync.system.process import checked, clean_env, run
+from envsync.venv import probecache, probescript
 from envsync.venv.create import is_venv, venv_python
 from envsync.venv.installed import read_installed
 from envsync.venv.prober import Prober
@@ -44,45 +43,6 @@ __all__ = [
 ]
 
 _LOG = logging.getLogger("envsync.venv.environment")
-
-# Runs inside the venv's interpreter: argv[1] holds only `packaging`, argv[2] takes bytecode.
-# Kept to syntax any Python 3 parses, so a too-old one still answers with a readable error.
-_PROBE = """\
-import json, os, sys, sysconfig
-sys.path.insert(0, sys.argv[1])
-sys.pycache_prefix = sys.argv[2]
-try:
-    from packaging import markers, tags
-except Exception as exc:
-    print(json.dumps({"error": "%s: %s" % (type(exc).__name__, exc), "python": sys.version}))
-    raise SystemExit(0)
-base = getattr(sys, "_base_executable", None) or sys.executable
-if base == sys.executable:
-    # Before 3.11, POSIX venvs report themselves; their python links to the base.
-    base = os.path.realpath(sys.executable)
-paths = sysconfig.get_paths()
-# Where a venv made from this interpreter puts files, with a placeholder for its folder: the
-# venv module asks sysconfig the same way (3.11+), and before 3.11 a venv used posix_prefix.
-names = sysconfig.get_scheme_names()
-scheme = "venv" if "venv" in names else ("nt" if os.name == "nt" else "posix_prefix")
-here = sys.argv[3]
-venv_paths = sysconfig.get_paths(scheme, vars={
-    "base": here, "platbase": here, "installed_base": here, "installed_platbase": here,
-})
-print(json.dumps({
-    "purelib": paths["purelib"],
-    "platlib": paths["platlib"],
-    "scripts": paths["scripts"],
-    "data": paths["data"],
-    "markers": markers.default_environment(),
-    "tags": [str(tag) for tag in tags.sys_tags()],
-    "base_executable": base,
-    "venv_paths": {key: venv_paths[key] for key in ("purelib", "platlib", "scripts", "data")},
-}))
-"""
-
-# Stands for the venv's folder in the probe's ``venv_paths``.
-_VENV_HERE = "/@envsync-venv@"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -148,14 +108,15 @@ def expect_new_venv(root: Path, base: Path, *, prober: Prober) -> None:
     if data is None or "venv_paths" not in data or not python.exists():
         return
     here = os.fspath(root)
-    paths = {key: str(value).replace(_VENV_HERE, here) for key, value in data["venv_paths"].items()}
+    venv_paths = data["venv_paths"].items()
+    paths = {key: str(value).replace(probescript.VENV_HERE, here) for key, value in venv_paths}
     if not all(Path(paths[key]).is_dir() for key in ("purelib", "scripts")):
         return  # not the layout expected: the venv will be asked
     answer = {**data, **paths}
     prober.venvs[_key(root, python)] = _venv_info(root, python, answer)
     # Kept as a probe of the venv is kept, so the next run on it asks nothing either: the
     # answer is the one the venv's interpreter gives (each key, on CPython 3.10 to 3.13).
-    probecache.store("venv", python, answer, *_venv_identity(root))
+    probecache.store("venv", python, answer, *probescript.venv_identity(here))
 
 
 def _key(root: Path, python: Path) -> ProbeKey:
@@ -176,13 +137,8 @@ def _probe(root: Path, python: Path, prober: Prober) -> VenvInfo:
     return prober.venvs[key]
 
 
-def _venv_identity(root: Path) -> tuple[object, ...]:
-    """What a venv's stored probe is kept under besides its interpreter: made again, it differs."""
-    return (os.fspath(root), probecache.identity(root / "pyvenv.cfg"), _PROBE)
-
-
 def _cached_probe(root: Path, python: Path, key: ProbeKey, prober: Prober) -> VenvInfo:
-    extra = _venv_identity(root)
+    extra = probescript.venv_identity(os.fspath(root))
     stored = probecache.load("venv", python, *extra)
     if isinstance(stored, dict) and "error" not in stored:
         try:
@@ -192,7 +148,7 @@ def _cached_probe(root: Path, python: Path, key: ProbeKey, prober: Prober) -> Ve
         else:
             prober.answers[key] = stored
             return info
-    data = _run_probe(python)
+    data = _run_probe(python, prober)
     try:
         info = _venv_info(root, python, data)
     except (ValueError, KeyError, TypeError) as exc:
@@ -202,17 +158,14 @@ def _cached_probe(root: Path, python: Path, key: ProbeKey, prober: Prober) -> Ve
     return info
 
 
-def _run_probe(python: Path) -> dict[str, Any]:
-    argv = [
-        str(python),
-        "-I",
-        "-c",
-        _PROBE,
-        str(shim_dir(["packaging"])),
-        str(pycache_dir()),
-        _VENV_HERE,
-    ]
-    proc = run(argv, env=clean_env(), error=_probe_failed(python))
+def _run_probe(python: Path, prober: Prober) -> dict[str, Any]:
+    """*python*'s answer: from the probe the start-up path began (``earlyprobe``), else run now."""
+    argv, env = probescript.argv(str(python)), clean_env()
+    early = prober.early.take(argv, env) if prober.early is not None else None
+    if early is not None:
+        proc = checked(early, error=_probe_failed(python))
+    else:
+        proc = run(argv, env=env, error=_probe_failed(python))
     try:
         data = json.loads(proc.stdout)
     except ValueError as exc:

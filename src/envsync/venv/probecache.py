@@ -41,7 +41,7 @@ def identity(path: str | os.PathLike[str]) -> list[int] | None:
     return [found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns]
 
 
-def load(kind: str, python: Path, *extra: object) -> Any | None:  # noqa: ANN401 - JSON
+def load(kind: str, python: str | os.PathLike[str], *extra: object) -> Any | None:  # noqa: ANN401 - JSON
     """The answer stored for *kind* of *python* (and *extra*), or None."""
     path = _path(kind, python, extra)
     if path is None:
@@ -74,7 +74,7 @@ def store(kind: str, python: Path, answer: object, *extra: object) -> None:
         return
 
 
-def _path(kind: str, python: Path, extra: tuple[object, ...]) -> Path | None:
+def _path(kind: str, python: str | os.PathLike[str], extra: tuple[object, ...]) -> Path | None:
     found = identity(python)
     if found is None:
         return None

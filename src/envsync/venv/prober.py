@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from packaging.version import Version
 
     from envsync.core.planner import InstalledDist
+    from envsync.venv.earlyprobe import EarlyProbe
     from envsync.venv.environment import VenvInfo
 
 __all__ = ["ProbeKey", "Prober"]
@@ -42,3 +43,5 @@ class Prober:
     """Each dist-info folder read, with the identity of its files (``installed.Read``)."""
     kept_dists: dict[tuple[object, ...], dict[str, Any]] = field(default_factory=dict)
     """Each venv's dist-infos as the probe cache kept them, read once per run (``installed``)."""
+    early: EarlyProbe | None = None
+    """The probe of envsync's own interpreter the start-up path began (``earlyprobe``)."""
