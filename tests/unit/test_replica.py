@@ -149,8 +149,9 @@ _ANY = st.recursive(
 _JOINED = st.lists(_PARTS, max_size=3).map("\x00".join)
 #: Files' names: ``f`` is the kept file ``a/f``, which a row of ``a`` may link.
 _FILES = st.lists(st.sampled_from(["f", "a", "..", "", "/"]), max_size=2).map("\x00".join)
-#: A row's stats: those of the kept file ``a/f`` (its name in the row or not), or not.
-_STATS = st.sampled_from(["a/f", "garbage", "empty"])
+#: A row's stats: those of the kept file ``a/f`` (its name in the row or not), another
+#: file's, a length no file's have, none.
+_STATS = st.sampled_from(["a/f", "garbage", "short", "empty"])
 _ROWS = st.lists(
     st.one_of(st.tuples(_PARTS, _JOINED, _FILES, _STATS), st.tuples(_PARTS, _JOINED), _ANY),
     max_size=4,
@@ -161,7 +162,7 @@ def _with_stats(rows: object, real: bytes) -> object:
     """*rows*, each row's stats given as a name of ``_STATS`` made into bytes."""
     if not isinstance(rows, list):
         return rows
-    stats = {"a/f": real, "garbage": b"\x01" * 25, "empty": b""}
+    stats = {"a/f": real, "garbage": b"\x01" * 24, "short": b"\x01" * 25, "empty": b""}
     return [
         (*row[:3], stats[row[3]])
         if isinstance(row, tuple) and len(row) == 4 and row[3] in stats
@@ -175,7 +176,8 @@ _WHOLE = [("", "a", "", "empty"), ("a", "b", "f", "a/f")]
 
 @example(rows=_WHOLE, links=[("a/l", "f")], workers=1)  # made whole
 @example(rows=_WHOLE, links=[], workers=3)  # made whole, the folder a made before the helper
-@example(rows=[("", "a", "", "empty"), ("a", "", "f", "garbage")], links=[], workers=1)
+@example(rows=[("", "a", "", "empty"), ("a", "", "f", "garbage")], links=[], workers=1)  # changed
+@example(rows=[("", "a", "", "empty"), ("a", "", "f", "short")], links=[], workers=2)
 @given(
     rows=st.one_of(_ROWS, _ANY),
     links=st.one_of(st.lists(st.tuples(_PARTS, _PARTS), max_size=2), _ANY),
