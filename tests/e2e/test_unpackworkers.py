@@ -3,7 +3,9 @@
 Real wheels from the test index into a private cache. What a caller relies on: every wheel of
 the batch comes back unpacked, in the order asked, with one progress tick each; helpers do the
 work only where they pay (two CPUs or more, four wheels or more) and this process does it where
-they cannot start; a batch that fails leaves no helper process behind.
+they cannot start; a batch that fails leaves no helper process behind. Each holds for helpers
+forked from this process and for helpers started anew (``way``): the suite's index serves from
+a thread of this process, where envsync itself would not fork, so the forked way is forced.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from envsync.errors import HashMismatchError
 from envsync.install import unpack, unpackworkers
 from envsync.install.cache import Cache
 from envsync.install.unpackworkers import fetch_and_unpack
+from envsync.system import forked
+
+from helpers import envsync_process, venv_packages, write_spec
 
 if TYPE_CHECKING:
     from support.pkgindex import PackageIndex
@@ -42,6 +47,29 @@ def artifacts(index: PackageIndex, names: list[str]) -> list[Artifact]:
         Artifact(kind="wheel", url=f"{index.base_url}/files/{n}", sha256=hashes[n], filename=n)
         for n in names
     ]
+
+
+@pytest.fixture(params=["forked", "started"])
+def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """How the helpers start: forked from this process, or started anew."""
+    monkeypatch.setattr(forked, "may_fork", lambda: request.param == "forked")
+    return str(request.param)
+
+
+@pytest.fixture
+def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The pid of each helper forked (counted in this process, the parent)."""
+    pids: list[int] = []
+    fork = os.fork
+
+    def counted() -> int:
+        pid = fork()
+        if pid:
+            pids.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", counted)
+    return pids
 
 
 @pytest.fixture
@@ -68,6 +96,8 @@ def test_every_wheel_comes_back_unpacked_in_order_with_one_tick_each(
     package_index: PackageIndex,
     monkeypatch: pytest.MonkeyPatch,
     unpacked_here: list[str],
+    way: str,
+    forks: list[int],
     cpus: int,
     count: int,
     helped: bool,
@@ -84,8 +114,30 @@ def test_every_wheel_comes_back_unpacked_in_order_with_one_tick_each(
     assert [tree.wheel for tree in trees] == batch
     assert len(ticks) == count
     assert unpacked_here == ([] if helped else batch)
+    assert len(forks) == (min(cpus, count) if helped and way == "forked" else 0)
     for tree, artifact in zip(trees, artifacts(package_index, batch), strict=True):
         assert store.tree(str(artifact.sha256)) == tree
+
+
+def _no_fork() -> int:
+    raise OSError(11, "Resource temporarily unavailable")
+
+
+def test_where_helpers_cannot_be_forked_they_are_started_anew(
+    tmp_path: Path,
+    package_index: PackageIndex,
+    monkeypatch: pytest.MonkeyPatch,
+    unpacked_here: list[str],
+) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(forked, "may_fork", lambda: True)
+    monkeypatch.setattr(os, "fork", _no_fork)
+
+    wheels, ticks = whole_batch(tmp_path, package_index)
+
+    assert wheels == WHEELS
+    assert unpacked_here == []  # the helpers started anew did it all
+    assert ticks == len(WHEELS)
 
 
 def test_where_helpers_cannot_start_this_process_unpacks_the_batch(
@@ -95,6 +147,8 @@ def test_where_helpers_cannot_start_this_process_unpacks_the_batch(
     unpacked_here: list[str],
 ) -> None:
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(forked, "may_fork", lambda: True)
+    monkeypatch.setattr(os, "fork", _no_fork)
     monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
 
     wheels, ticks = whole_batch(tmp_path, package_index)
@@ -132,6 +186,7 @@ def children() -> list[int]:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.usefixtures("way")
 def test_a_batch_that_fails_to_download_leaves_no_helper_behind(
     tmp_path: Path, package_index: PackageIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -155,13 +210,25 @@ def test_a_helper_that_dies_holding_a_wheel_leaves_it_to_this_process(
     package_index: PackageIndex,
     monkeypatch: pytest.MonkeyPatch,
     unpacked_here: list[str],
+    way: str,
 ) -> None:
     # The helper given beta dies without a word (as one the system kills would).
     dying = unpackworkers._UNPACK.replace(
-        "    try:\n", "    if 'beta-' in wheel:\n        import os; os._exit(3)\n    try:\n", 1
+        "    cache.unpack_quietly(",
+        "    if 'beta-' in wheel:\n        import os; os._exit(3)\n    cache.unpack_quietly(",
+        1,
     )
     assert dying != unpackworkers._UNPACK
     monkeypatch.setattr(unpackworkers, "_UNPACK", dying)
+    quietly = Cache.unpack_quietly
+
+    def dies_on_beta(cache: Cache, wheel: Path, sha256: str) -> None:
+        if "beta-" in wheel.name:
+            os._exit(3)  # in the forked helper: it never returns here
+        quietly(cache, wheel, sha256)
+
+    if way == "forked":
+        monkeypatch.setattr(Cache, "unpack_quietly", dies_on_beta)
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
 
     wheels, ticks = whole_batch(tmp_path, package_index)
@@ -239,3 +306,17 @@ def test_a_failing_batch_hands_no_helper_another_wheel() -> None:
     assert not ending.is_alive()
     assert helper.lines == ["a"]
     assert not helper.running
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="helpers only on two CPUs or more")
+@pytest.mark.usefixtures("own_cache")
+def test_a_cold_apply_unpacks_in_forked_helpers_and_makes_the_venv(
+    tmp_path: Path, package_index: PackageIndex
+) -> None:
+    # envsync's own process runs no other thread when it unpacks: there, it forks.
+    write_spec(tmp_path, ["alpha", "delta", "theta", "zeta"], index_url=package_index.url)
+    ran = envsync_process(tmp_path, "apply", "--verbose")
+    assert ran.returncode == 0, ran.stderr
+    helpers = min(os.cpu_count() or 1, 5)  # one per CPU, at most one per wheel
+    assert f"unpacking in {helpers} forked helper processes" in ran.stderr
+    assert set(venv_packages(tmp_path)) == {"alpha", "beta", "delta", "theta", "zeta"}

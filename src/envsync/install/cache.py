@@ -155,6 +155,14 @@ class Cache:
             raise InstallError(f"could not unpack {wheel.name} into the cache at {target}")
         return tree
 
+    def unpack_quietly(self, wheel: Path, sha256: str) -> None:
+        """``unpacked``, for a helper process: a failure is left to the caller to find again.
+
+        The caller unpacks a wheel whose entry is missing itself, and reports its error.
+        """
+        with contextlib.suppress(Exception):
+            self.unpacked(wheel, sha256)
+
     def fetch_and_unpack(
         self,
         artifacts: Sequence[Artifact],
