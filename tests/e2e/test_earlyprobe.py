@@ -158,3 +158,25 @@ def test_a_probe_that_cannot_start_ahead_leaves_the_run_to_probe_itself(
     result = envsync(capsys, "apply", project=project)
     assert result.code == 0, result.err
     assert set(venv_packages(project)) == {"alpha", "beta"}
+
+
+def test_a_shared_folder_for_the_probe_stops_no_run_early_and_is_reported_once(
+    tmp_path: Path, project: Path
+) -> None:
+    # The folder that lends packaging to a probed Python must be private: another user could
+    # plant modules in it. With the fast paths on, the early start gives up quietly and the
+    # run's own probe says why, as with them off: no traceback, nothing made.
+    temp = tmp_path / "tmp"
+    shims = temp / f"envsync-shims-{os.getuid()}"
+    shims.mkdir(parents=True)
+    shims.chmod(0o777)
+    said = {}
+    for fast in ("1", "0"):
+        env = {"TMPDIR": str(temp), "ENVSYNC_CACHE_DIR": str(tmp_path / f"cache-{fast}")}
+        ran = envsync_process(project, "apply", env={**env, "ENVSYNC_FASTPATH": fast})
+        assert ran.returncode != 0
+        assert "Traceback" not in ran.stderr
+        said[fast] = ran.stderr
+    assert f"{shims} is not a private folder owned by this user" in said["1"]
+    assert said["1"] == said["0"]
+    assert not (project / ".venv").exists()

@@ -16,6 +16,7 @@ import os
 import sys
 from pathlib import Path
 
+from envsync.errors import EnvsyncError
 from envsync.system.process import clean_env, finished, started, stopped
 from envsync.venv import probecache, probescript
 
@@ -61,7 +62,8 @@ class EarlyProbe:
 def started_probe() -> EarlyProbe | None:
     """The probe of envsync's own interpreter, started now when no answer for it is kept.
 
-    None where one is kept, or where it cannot start (the full path then runs its own).
+    None where one is kept, or where it cannot start (the full path then runs its own, and
+    reports what stopped it).
     """
     # As the search names it, and as ``environment.probe_interpreter`` keys it.
     python = Path(getattr(sys, "_base_executable", None) or sys.executable)
@@ -69,8 +71,10 @@ def started_probe() -> EarlyProbe | None:
     kept = probecache.load("venv", python, *probescript.venv_identity(root))
     if isinstance(kept, dict) and "error" not in kept:
         return None
-    argv, env = probescript.argv(str(python)), clean_env()
     try:
+        # The folder lending packaging may be refused (not private) or not made: the full
+        # path's own probe then says why.
+        argv, env = probescript.argv(str(python)), clean_env()
         return EarlyProbe(argv, env, started(argv, cwd=None, env=env))
-    except OSError:
+    except (OSError, EnvsyncError):
         return None
