@@ -123,38 +123,24 @@ def _no_fork() -> int:
     raise OSError(11, "Resource temporarily unavailable")
 
 
-def test_where_helpers_cannot_be_forked_they_are_started_anew(
+@pytest.mark.parametrize("python", [True, False], ids=["started-anew", "none-starts"])
+def test_where_helpers_cannot_be_forked_they_are_started_anew_or_this_process_unpacks(
     tmp_path: Path,
     package_index: PackageIndex,
     monkeypatch: pytest.MonkeyPatch,
     unpacked_here: list[str],
+    python: bool,
 ) -> None:
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     monkeypatch.setattr(forked, "may_fork", lambda: True)
     monkeypatch.setattr(os, "fork", _no_fork)
+    if not python:  # nor can one be started anew
+        monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
 
     wheels, ticks = whole_batch(tmp_path, package_index)
 
     assert wheels == WHEELS
-    assert unpacked_here == []  # the helpers started anew did it all
-    assert ticks == len(WHEELS)
-
-
-def test_where_helpers_cannot_start_this_process_unpacks_the_batch(
-    tmp_path: Path,
-    package_index: PackageIndex,
-    monkeypatch: pytest.MonkeyPatch,
-    unpacked_here: list[str],
-) -> None:
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(forked, "may_fork", lambda: True)
-    monkeypatch.setattr(os, "fork", _no_fork)
-    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
-
-    wheels, ticks = whole_batch(tmp_path, package_index)
-
-    assert wheels == WHEELS
-    assert unpacked_here == WHEELS
+    assert unpacked_here == ([] if python else WHEELS)  # else the helpers did it all
     assert ticks == len(WHEELS)
 
 
