@@ -11,7 +11,7 @@ them all at once, in the order their keys appear in the file.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from packaging.requirements import Requirement
 from packaging.version import Version
@@ -129,7 +129,8 @@ def check_packages(lock: Pylock, problems: list[LockProblem]) -> None:
         seen.setdefault(package.name, []).append((i, package))
         _check_package(problems, key, package)
     for i, marker in enumerate(lock.environments or ()):
-        _marker(problems, ("environments", i), marker)
+        # Tested against the machine alone, as a requirement's marker is: no groups, no extras.
+        _marker(problems, ("environments", i), marker, context="requirement")
     if lock.requires_python is not None:
         _digits(problems, ("requires-python",), str(lock.requires_python))
 
@@ -244,9 +245,14 @@ def _path(problems: list[LockProblem], key: Key, value: str) -> None:
         _bad(problems, key, f"must be a path, found {show(value)} ({problem})")
 
 
-def _marker(problems: list[LockProblem], key: Key, marker: Marker) -> None:
+def _marker(
+    problems: list[LockProblem],
+    key: Key,
+    marker: Marker,
+    context: Literal["requirement", "lock_file"] = "lock_file",
+) -> None:
     try:
-        check_marker(marker, "lock_file")
+        check_marker(marker, context)
     except ValueError as exc:
         found = f"{show(str(marker))} ({exc})"
         _bad(problems, key, f"must be a marker a lock can hold (PEP 751), found {found}")
