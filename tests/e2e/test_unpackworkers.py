@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -305,4 +306,39 @@ def test_a_cold_apply_unpacks_in_forked_helpers_and_makes_the_venv(
     assert ran.returncode == 0, ran.stderr
     helpers = min(os.cpu_count() or 1, 5)  # one per CPU, at most one per wheel
     assert f"unpacking in {helpers} forked helper processes" in ran.stderr
+    assert set(venv_packages(tmp_path)) == {"alpha", "beta", "delta", "theta", "zeta"}
+
+
+def _ours(spec: Path) -> list[int]:
+    """The processes still running envsync on *spec* (a helper forked from it runs its argv)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if entry.name.isdigit() and str(spec).encode() in argv:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="helpers only on two CPUs or more")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.usefixtures("own_cache")
+@pytest.mark.parametrize("signal_name", ["TERM", "KILL"])
+def test_a_run_stopped_while_forked_helpers_unpack_leaves_no_helper_running(
+    tmp_path: Path, package_index: PackageIndex, signal_name: str
+) -> None:
+    write_spec(tmp_path, ["alpha", "delta", "theta", "zeta"], index_url=package_index.url)
+    spec = tmp_path / "env.toml"
+    stopped = envsync_process(tmp_path, "apply", fault="unpacking", fault_signal=signal_name)
+    assert stopped.returncode == (143 if signal_name == "TERM" else -9), stopped.stderr
+    # SIGTERM: the helpers finish their wheel and end before envsync does. SIGKILL: they
+    # are left without it, and end when their input does.
+    deadline = time.monotonic() + (0 if signal_name == "TERM" else 10)
+    while _ours(spec) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _ours(spec) == []
+    again = envsync_process(tmp_path, "apply")
+    assert again.returncode == 0, again.stderr
     assert set(venv_packages(tmp_path)) == {"alpha", "beta", "delta", "theta", "zeta"}

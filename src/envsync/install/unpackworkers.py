@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from envsync.install.download import identity
-from envsync.system import forked
+from envsync.system import faults, forked
 from envsync.system.parallel import parallel
 from envsync.system.process import Worker, clean_env
 
@@ -78,6 +78,7 @@ def fetch_and_unpack(
     def fetch(artifact: Artifact) -> Path:
         path = cache.fetch(artifact, lookup, connections)
         dispatch.add(_size(path), f"{path}\t{identity(artifact)[0]}")
+        faults.reached("unpacking")  # a wheel handed over: the helpers are at work
         return path
 
     try:

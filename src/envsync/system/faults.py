@@ -5,7 +5,8 @@
 with ``ENVSYNC_FAULT_SIGNAL=ENOSPC``, fail there as a full disk does. The
 points, in the order an apply reaches them: ``venv-folder`` (a new venv's folder made, signals
 held until the step and its undo are both noted), ``downloaded`` (every wheel fetched and checked,
-nothing in the venv changed), ``moving-aside`` (after each file of a replaced dist is moved
+nothing in the venv changed; ``unpacking`` before it, each time a downloaded wheel goes to the
+helpers that unpack), ``moving-aside`` (after each file of a replaced dist is moved
 out), ``moved-aside`` (after each replaced dist), ``installed`` (after each wheel linked in),
 ``linking`` (before each file the native installer links or copies into the venv),
 ``before-commit`` and ``committed`` (the journal says committed, the clean-up is to come),
