@@ -18,7 +18,7 @@ from pathlib import Path
 
 from envsync.errors import EnvsyncError
 from envsync.system.process import clean_env, finished, started, stopped
-from envsync.venv import probecache, probescript
+from envsync.venv import probescript
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up path
 if TYPE_CHECKING:
@@ -68,8 +68,7 @@ def started_probe() -> EarlyProbe | None:
     # As the search names it, and as ``environment.probe_interpreter`` keys it.
     python = Path(getattr(sys, "_base_executable", None) or sys.executable)
     root = os.fspath(python.parent.parent)
-    kept = probecache.load("venv", python, *probescript.venv_identity(root))
-    if isinstance(kept, dict) and "error" not in kept:
+    if probescript.kept(python, probescript.venv_identity(root)) is not None:
         return None
     try:
         # The folder lending packaging may be refused (not private) or not made: the full

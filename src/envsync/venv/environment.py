@@ -139,8 +139,8 @@ def _probe(root: Path, python: Path, prober: Prober) -> VenvInfo:
 
 def _cached_probe(root: Path, python: Path, key: ProbeKey, prober: Prober) -> VenvInfo:
     extra = probescript.venv_identity(os.fspath(root))
-    stored = probecache.load("venv", python, *extra)
-    if isinstance(stored, dict) and "error" not in stored:
+    stored = probescript.kept(python, extra)
+    if stored is not None:
         try:
             info = _venv_info(root, python, stored)
         except (ValueError, KeyError, TypeError, InvalidVersion):

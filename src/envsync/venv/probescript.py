@@ -12,7 +12,11 @@ import os
 from envsync.system.shims import pycache_dir, shim_dir
 from envsync.venv import probecache
 
-__all__ = ["SCRIPT", "VENV_HERE", "argv", "venv_identity"]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up path
+if TYPE_CHECKING:
+    from typing import Any
+
+__all__ = ["SCRIPT", "VENV_HERE", "argv", "kept", "venv_identity"]
 
 # Runs inside the venv's interpreter: argv[1] holds only `packaging`, argv[2] takes bytecode.
 # Kept to syntax any Python 3 parses, so a too-old one still answers with a readable error.
@@ -62,3 +66,12 @@ def argv(python: str) -> list[str]:
 def venv_identity(root: str) -> tuple[object, ...]:
     """What a venv's stored probe is kept under besides its interpreter: made again, it differs."""
     return (root, probecache.identity(os.path.join(root, "pyvenv.cfg")), SCRIPT)
+
+
+def kept(python: str | os.PathLike[str], extra: tuple[object, ...]) -> dict[str, Any] | None:
+    """The answer ``probecache`` keeps for *python* under *extra* (``venv_identity``).
+
+    None when none is kept, or what is kept is an error: the probe is to be run.
+    """
+    stored = probecache.load("venv", python, *extra)
+    return stored if isinstance(stored, dict) and "error" not in stored else None
