@@ -198,9 +198,9 @@ def restore(replica: Replica, folder: str, into: str, *, workers: int = 1) -> No
         if not _all_inside(replica):
             raise Stale("the manifest names a path outside the venv")
         folders = replica.folders
-        count = sum(map(_weight, folders))
-        if workers > 1 and count >= PARALLEL_FROM and _may_fork():
-            _link_in_processes(folders, tree, into, workers=workers, weight=count)
+        weights = list(map(_weight, folders))
+        if workers > 1 and sum(weights) >= PARALLEL_FROM and _may_fork():
+            _link_in_processes(folders, tree, into, workers=workers, weights=weights)
         else:
             _link(folders, tree, into, frozenset())
         for path, target in replica.links:
@@ -275,7 +275,7 @@ def _may_fork() -> bool:
 
 
 def _link_in_processes(
-    rows: Sequence[Folder], tree: str, into: str, *, workers: int, weight: int
+    rows: Sequence[Folder], tree: str, into: str, *, workers: int, weights: Sequence[int]
 ) -> None:
     """``_link`` over *workers* shares of *rows*: this process does one, forked ones the rest.
 
@@ -286,7 +286,7 @@ def _link_in_processes(
     before this returns or raises, so that the caller may delete *into*; a helper that found
     a kept file changed (or any failure here) raises ``Stale`` once all have ended.
     """
-    shares = _shares(rows, workers, weight)
+    shares = _shares(rows, workers, weights)
     made = _make_shared(rows, shares, into)
     children: list[int] = []
     try:
@@ -372,16 +372,16 @@ def _reap(children: list[int], *, kill: bool) -> list[int]:
     return codes
 
 
-def _shares(rows: Sequence[Folder], count: int, weight: int) -> list[list[Folder]]:
-    """*rows* cut into *count* runs of about as much of their *weight* (``_weight``) each.
+def _shares(rows: Sequence[Folder], count: int, weights: Sequence[int]) -> list[list[Folder]]:
+    """*rows* cut into *count* runs of about as much of their *weights* (``_weight``) each.
 
     The first run may be empty.
     """
     shares: list[list[Folder]] = [[] for _ in range(count)]
-    done = 0
-    for row in rows:
-        shares[min(done * count // max(weight, 1), count - 1)].append(row)
-        done += _weight(row)
+    total, done = max(sum(weights), 1), 0
+    for row, weight in zip(rows, weights, strict=True):
+        shares[min(done * count // total, count - 1)].append(row)
+        done += weight
     return shares
 
 
