@@ -124,10 +124,12 @@ def _ahead(args: list[str]) -> Ahead | None:
 
 
 def _probe(args: list[str]) -> EarlyProbe | None:
-    """The probe of the Python a new venv would be made from, when none is kept."""
-    from envsync.cli import fastpath  # noqa: PLC0415 - imports only the standard library
+    """For ``apply``, the probe of the Python a new venv would be made from, when none is kept."""
+    if args[:1] != ["apply"]:
+        return None
+    from envsync.usecases import headstart  # noqa: PLC0415 - once the fast paths did not answer
 
-    return fastpath.start_probe(args)
+    return headstart.probe_started()
 
 
 def _interrupted(args: list[str], exc: KeyboardInterrupt) -> int:

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from envsync.resolve.ahead import Ahead
-    from envsync.venv.earlyprobe import EarlyProbe
 
 __all__ = [
     "FLAGS",
@@ -34,7 +33,6 @@ __all__ = [
     "VALUED",
     "chosen",
     "start_ahead",
-    "start_probe",
     "try_apply",
     "try_lock",
 ]
@@ -138,18 +136,6 @@ def start_ahead(argv: Sequence[str]) -> Ahead | None:
     from envsync.usecases import headstart  # noqa: PLC0415 - when the fast paths did not answer
 
     return headstart.started(options.get("--spec", [SPEC_NAME])[-1])
-
-
-def start_probe(argv: Sequence[str]) -> EarlyProbe | None:
-    """The probe of envsync's own Python an ``apply`` may make its venv with, started now.
-
-    Only when no answer for it is kept (``headstart.probe_started``).
-    """
-    if argv[:1] != ["apply"]:
-        return None
-    from envsync.usecases import headstart  # noqa: PLC0415 - when the fast paths did not answer
-
-    return headstart.probe_started()
 
 
 def chosen(argv: Sequence[str]) -> dict[str, list[str]] | None:
