@@ -27,6 +27,7 @@ from envsync.install.unpackworkers import fetch_and_unpack
 from envsync.system import forked
 
 from helpers import envsync_process, venv_packages, write_spec
+from support import counted_forks
 
 if TYPE_CHECKING:
     from support.pkgindex import PackageIndex
@@ -60,17 +61,7 @@ def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
 @pytest.fixture
 def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The pid of each helper forked (counted in this process, the parent)."""
-    pids: list[int] = []
-    fork = os.fork
-
-    def counted() -> int:
-        pid = fork()
-        if pid:
-            pids.append(pid)
-        return pid
-
-    monkeypatch.setattr(os, "fork", counted)
-    return pids
+    return counted_forks(monkeypatch)
 
 
 @pytest.fixture

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
+    import pytest
+
 PIP_ISOLATION = {
     "PIP_CONFIG_FILE": os.devnull,
     "PIP_DISABLE_PIP_VERSION_CHECK": "1",
@@ -37,6 +39,24 @@ def isolated_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env.update(PIP_ISOLATION)
     env.update(extra or {})
     return env
+
+
+def counted_forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Make ``os.fork`` note each child it makes: the list of their pids, as the parent sees them.
+
+    Undone with the rest of *monkeypatch*.
+    """
+    pids: list[int] = []
+    fork = os.fork
+
+    def counted() -> int:
+        pid = fork()
+        if pid:
+            pids.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", counted)
+    return pids
 
 
 def run_pip(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

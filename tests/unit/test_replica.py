@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from envsync.venv import replica
 
-from support import tree_digest
+from support import counted_forks, tree_digest
 
 STATE = ".envsync-state.json"
 
@@ -304,16 +304,7 @@ def _in_processes(
     monkeypatch.setattr(replica, "PARALLEL_FROM", 10)
     if not threaded:  # the suite's index serves from a thread: as the fast path, have none
         monkeypatch.setattr(replica, "_may_fork", lambda: True)
-    forked: list[int] = []
-    fork = os.fork
-
-    def counted() -> int:
-        pid = fork()
-        if pid:
-            forked.append(pid)
-        return pid
-
-    monkeypatch.setattr(os, "fork", counted)
+    forked = counted_forks(monkeypatch)
     venv = _many(root, 200)
     folder = _capture(root, venv)
     if changed is not None:
