@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import random
 import sys
+import tempfile
 import zipfile
 import zlib
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -42,14 +45,25 @@ def archive_of(data: bytes, *, level: int = 6) -> bytes:
     return buffer.getvalue()
 
 
-def inflated(module: ModuleType, blob: bytes) -> tuple[bytes, bytes]:
-    """NAME of the zip *blob* through the Inflater: its bytes and the digest returned."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(blob)) as archive:
-        digest = inflate.Inflater(module).copy(
-            archive, io.BytesIO(blob), archive.getinfo(NAME), out
-        )
-    return out.getvalue(), digest
+def inflated(module: ModuleType, blob: bytes, name: str = NAME) -> tuple[bytes, bytes]:
+    """*name* of the zip *blob* through the Inflater: its bytes and the digest returned.
+
+    Through real files, as unpacking reads and writes them (file descriptors).
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        wheel, target = Path(folder, "a.whl"), Path(folder, "out")
+        wheel.write_bytes(blob)
+        with zipfile.ZipFile(wheel) as archive:
+            info = archive.getinfo(name)
+            end = inflate.data_ends(archive)[info]
+        source = os.open(wheel, os.O_RDONLY)
+        out = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        try:
+            digest = inflate.Inflater(module).copy(source, info, end, out)
+        finally:
+            os.close(source)
+            os.close(out)
+        return target.read_bytes(), digest
 
 
 def sample(size: int) -> bytes:
@@ -103,9 +117,17 @@ _INFO = zipfile.ZipFile(io.BytesIO(SOUND)).getinfo(NAME)
         (_central(SOUND, 16, _INFO.CRC ^ 1), zipfile.BadZipFile, "Bad CRC-32 for file"),
         (_central(SOUND, 24, len(DATA) - 1), OverLimitError, ""),
         (_central(SOUND, 24, len(DATA) + 1), zipfile.BadZipFile, "inflates to 50000 bytes"),
-        (_central(SOUND, 20, len(SOUND)), EOFError, "is cut short"),
+        (_central(SOUND, 20, len(SOUND)), zipfile.BadZipFile, "Overlapped entries"),
+        (_central(SOUND, 20, _INFO.compress_size + 1), zipfile.BadZipFile, "Overlapped entries"),
     ],
-    ids=["stream-damaged", "crc-wrong", "declares-less", "declares-more", "runs-past-the-end"],
+    ids=[
+        "stream-damaged",
+        "crc-wrong",
+        "declares-less",
+        "declares-more",
+        "runs-past-the-end",
+        "runs-one-byte-into-the-central-directory",
+    ],
 )
 def test_a_member_that_is_not_sound_raises_what_unpack_refuses(
     module: ModuleType, blob: bytes, error: type[Exception] | tuple[type[Exception], ...], says: str
@@ -122,6 +144,70 @@ def test_a_local_header_that_names_another_file_is_refused_by_zipfile(module: Mo
 
     with pytest.raises(zipfile.BadZipFile, match="differ"):
         inflated(module, blob)
+
+
+def _local(blob: bytes, offset: int, value: bytes) -> bytes:
+    """*blob* with bytes of NAME's local header, from *offset* on, set to *value*."""
+    at = blob.index(NAME.encode()) - 30 + offset
+    return blob[:at] + value + blob[at + len(value) :]
+
+
+def _flags(blob: bytes, flags: int) -> bytes:
+    """*blob* with NAME's general purpose flags set to *flags*, in both of its headers."""
+    central = blob.rindex(b"PK\x01\x02")
+    blob = blob[: central + 8] + flags.to_bytes(2, "little") + blob[central + 10 :]
+    return _local(blob, 6, flags.to_bytes(2, "little"))
+
+
+@MODULES
+@pytest.mark.parametrize(
+    ("blob", "error", "says"),
+    [
+        (_local(SOUND, 0, b"PK\x05\x06"), zipfile.BadZipFile, "Bad magic number"),
+        (_flags(SOUND, 1 << 0), RuntimeError, "is encrypted"),
+        (_flags(SOUND, 1 << 5), NotImplementedError, "compressed patched data"),
+        (_flags(SOUND, 1 << 6), NotImplementedError, "strong encryption"),
+        (_local(SOUND, 26, (len(NAME) + 1).to_bytes(2, "little")), zipfile.BadZipFile, "differ"),
+    ],
+    ids=["not-a-local-header", "encrypted", "patched", "strongly-encrypted", "name-longer"],
+)
+def test_a_local_header_zipfile_would_refuse_is_refused(
+    module: ModuleType, blob: bytes, error: type[Exception], says: str
+) -> None:
+    with pytest.raises(error, match=says):
+        inflated(module, blob)
+
+
+def test_a_local_name_that_is_not_utf_8_though_flagged_so_is_refused() -> None:
+    name = "pkg/d\u00e4ta.bin"  # zipfile writes a non-ASCII name with the UTF-8 flag
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(name, DATA, zipfile.ZIP_DEFLATED)
+    blob = buffer.getvalue()
+    assert inflated(zlib_ng, blob, name)[0] == DATA  # sound, it comes out
+    at = blob.index(name.encode())  # the local header's copy comes first
+    damaged = blob[:at] + name.encode().replace(b"\xc3", b"\xff") + blob[at + len(name.encode()) :]
+
+    with pytest.raises(zipfile.BadZipFile, match="differ"):
+        inflated(zlib_ng, damaged, name)
+
+
+def test_members_sharing_their_data_are_refused_as_overlapped() -> None:
+    """Two central entries naming one local header: a zip bomb's trick, refused.
+
+    The twin comes first in the central directory, so NAME's data is the one that runs
+    into the next member's (the same) header.
+    """
+    central, stop = SOUND.rindex(b"PK\x01\x02"), SOUND.index(b"PK\x05\x06")
+    twin = SOUND[central:stop].replace(NAME.encode(), b"pkg/twin.bin")
+    end = bytearray(SOUND[stop:])
+    for at in (8, 10):  # entries on this disk, entries in all
+        end[at : at + 2] = (int.from_bytes(end[at : at + 2], "little") + 1).to_bytes(2, "little")
+    end[12:16] = (int.from_bytes(end[12:16], "little") + len(twin)).to_bytes(4, "little")
+    blob = SOUND[:central] + twin + SOUND[central:stop] + bytes(end)
+
+    with pytest.raises(zipfile.BadZipFile, match="Overlapped entries"):
+        inflated(zlib_ng, blob)
 
 
 @given(

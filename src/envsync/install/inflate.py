@@ -1,33 +1,42 @@
-"""Deflated wheel members inflated by zlib-ng, where it is installed. INSTALL.
+"""Deflated wheel members read and inflated outside zipfile, by zlib-ng where installed. INSTALL.
 
 Inflating is the largest share of a cold sync's CPU: 0.45 s of the 1.6 s the benchmark's
 medium set takes, with the zlib CPython links. zlib-ng (the ``zlib-ng`` package, pycompression's
 binding of the zlib-ng library) inflates the same streams 2.7x faster, and its crc32 5x.
-zipfile cannot be handed another inflater, so for a deflated member this module lets
-zipfile check the member's local header (``ZipFile.open``, whose stream it does not read),
-then reads the raw stream after that header and inflates it: never more than the size the
-central directory declares (the limits were checked against it), and the CRC-32 checked,
-as zipfile does. Where zlib-ng has no wheel (see pyproject.toml), ``load`` gives None and
-the caller reads through zipfile as before.
+zipfile cannot be handed another inflater, so for a deflated member this module checks the
+member's local header as ``ZipFile.open`` does (by hand: zipfile's machinery for it was a
+tenth of the unpacking's CPU), then reads the raw stream after that header and inflates it:
+never more than the size the central directory declares (the limits were checked against
+it), never past where the next member begins (as zipfile does from Python 3.12, against
+overlapping members, a zip bomb's trick), and the CRC-32 checked. Reads and writes are
+``pread`` and ``write`` on file descriptors: no file objects per member. Where zlib-ng has
+no wheel (see pyproject.toml), ``load`` gives None and the caller reads through zipfile.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import struct
 import zipfile
-from typing import IO, TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from envsync.system.hashing import OverLimitError
 
 if TYPE_CHECKING:
     from types import ModuleType
 
-__all__ = ["Inflater", "load"]
+__all__ = ["Inflater", "data_ends", "load", "write_all"]
 
-#: A local file header is 30 bytes; its name and extra-field lengths are its last four.
-_HEADER = 30
-_LENGTHS = struct.Struct("<HH")
+#: A local file header (zipfile's ``structFileHeader``): signature, versions, flags, method,
+#: time, date, CRC, sizes, then the lengths of the name and the extra field that follow it.
+_LOCAL = struct.Struct("<4s2B4HL2L2H")
+_SIGNATURE = b"PK\x03\x04"
+#: General purpose flags (APPNOTE 4.4.4), as zipfile names them.
+_ENCRYPTED = 1 << 0
+_COMPRESSED_PATCH = 1 << 5
+_STRONG_ENCRYPTION = 1 << 6
+_UTF8_NAME = 1 << 11
 #: Compressed bytes read at a time: a member is never held whole, however large.
 _CHUNK = 1 << 20
 
@@ -38,6 +47,18 @@ class _Decompress(Protocol):
     def decompress(self, data: bytes, max_length: int = ..., /) -> bytes: ...
 
 
+def data_ends(archive: zipfile.ZipFile) -> dict[zipfile.ZipInfo, int]:
+    """Where each member's data must end: at the next local header, or the central directory.
+
+    Computed as zipfile computes it from Python 3.12 (``_end_offset``), once per archive.
+    """
+    ends, end = {}, archive.start_dir
+    for info in sorted(archive.infolist(), key=lambda i: i.header_offset, reverse=True):
+        ends[info] = end
+        end = info.header_offset
+    return ends
+
+
 class Inflater:
     """Inflates deflated zip members with one zlib-compatible module (zlib-ng's)."""
 
@@ -46,32 +67,31 @@ class Inflater:
     def __init__(self, module: ModuleType) -> None:
         self._zlib = module
 
-    def copy(
-        self, archive: zipfile.ZipFile, raw: IO[bytes], info: zipfile.ZipInfo, out: IO[bytes]
-    ) -> bytes:
-        """Inflate the deflated member *info* of *archive* (open as *raw* too) into *out*.
+    def copy(self, source: int, info: zipfile.ZipInfo, end: int, out: int) -> bytes:
+        """Inflate the deflated member *info*, from the archive open as *source*, into *out*.
 
-        The sha256 digest of its bytes. Raises what zipfile raises for a damaged member
-        (BadZipFile, EOFError), and OverLimitError when it holds more than it declares.
+        *end* is where its data must end (``data_ends``). The sha256 digest of its bytes.
+        Raises what zipfile raises for a damaged member (BadZipFile, EOFError, and
+        NotImplementedError or RuntimeError for features wheels do not use), and
+        OverLimitError when it holds more than it declares.
         """
-        with archive.open(info):
-            pass  # zipfile checks the local header, its name and flags
-        raw.seek(info.header_offset + _HEADER - _LENGTHS.size)
-        name, extra = _LENGTHS.unpack(raw.read(_LENGTHS.size))
-        raw.seek(info.header_offset + _HEADER + name + extra)
+        start = _data_start(source, info)
+        if start + info.compress_size > end:
+            raise zipfile.BadZipFile(f"Overlapped entries: {info.orig_filename!r} (a zip bomb?)")
         try:
-            return self._inflate(raw, info, out)
+            return self._inflate(source, start, info, out)
         except self._zlib.error as exc:
             raise zipfile.BadZipFile(f"its deflate stream is damaged ({exc})") from exc
 
-    def _inflate(self, raw: IO[bytes], info: zipfile.ZipInfo, out: IO[bytes]) -> bytes:
+    def _inflate(self, source: int, at: int, info: zipfile.ZipInfo, out: int) -> bytes:
         stream: _Decompress = self._zlib.decompressobj(-15)  # a raw deflate stream, as in zips
         digest, crc, size, left = hashlib.sha256(), 0, 0, info.compress_size
         while left > 0:
-            chunk = raw.read(min(left, _CHUNK))
+            chunk = os.pread(source, min(left, _CHUNK), at)
             if not chunk:
                 raise EOFError(f"{info.filename!r} is cut short")
             left -= len(chunk)
+            at += len(chunk)
             while chunk:
                 data = stream.decompress(chunk, info.file_size - size + 1)
                 size += len(data)
@@ -79,7 +99,7 @@ class Inflater:
                     raise OverLimitError
                 crc = self._zlib.crc32(data, crc)
                 digest.update(data)
-                out.write(data)
+                write_all(out, data)
                 chunk = stream.unconsumed_tail
         if size != info.file_size:
             declared = f"{size} bytes, not the {info.file_size} it declares"
@@ -87,6 +107,38 @@ class Inflater:
         if crc != info.CRC:
             raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
         return digest.digest()
+
+
+def _data_start(source: int, info: zipfile.ZipInfo) -> int:
+    """Where *info*'s data begins, its local header checked as ``ZipFile.open`` checks it."""
+    header = os.pread(source, _LOCAL.size, info.header_offset)
+    if len(header) != _LOCAL.size:
+        raise zipfile.BadZipFile("Truncated file header")
+    signature, _, _, flags, *_, name_length, extra_length = _LOCAL.unpack(header)
+    if signature != _SIGNATURE:
+        raise zipfile.BadZipFile("Bad magic number for file header")
+    if info.flag_bits & _COMPRESSED_PATCH:
+        raise NotImplementedError("compressed patched data (flag bit 5)")
+    if info.flag_bits & _STRONG_ENCRYPTION:
+        raise NotImplementedError("strong encryption (flag bit 6)")
+    name = os.pread(source, name_length, info.header_offset + _LOCAL.size)
+    try:
+        text = name.decode("utf-8" if flags & _UTF8_NAME else "cp437")
+    except UnicodeDecodeError:
+        text = None
+    if text != info.orig_filename:
+        differ = f"File name in directory {info.orig_filename!r} and header {name!r} differ."
+        raise zipfile.BadZipFile(differ)
+    if info.flag_bits & _ENCRYPTED:
+        raise RuntimeError(f"File {info.orig_filename!r} is encrypted")
+    return info.header_offset + _LOCAL.size + int(name_length) + int(extra_length)
+
+
+def write_all(out: int, data: bytes) -> None:
+    """Write all of *data* to the file descriptor *out* (a write may take only a part)."""
+    written = os.write(out, data)
+    while written < len(data):
+        written += os.write(out, data[written:])
 
 
 def load() -> Inflater | None:

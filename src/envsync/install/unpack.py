@@ -19,7 +19,7 @@ import stat
 import zipfile
 import zlib
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 from envsync.errors import EnvsyncError, InstallError, printable
 from envsync.install import inflate
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     #: Writes one member into a file; the sha256 digest of its bytes.
-    Copier = Callable[[zipfile.ZipInfo, IO[bytes]], bytes]
+    Copier = Callable[[zipfile.ZipInfo, int], bytes]
 
 __all__ = [
     "DEFAULT_MAX_RATIO",
@@ -157,23 +157,28 @@ def extract(wheel: Path, folder: Path, limits: Limits) -> None:
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise _refused(wheel, f"is not a zip archive ({_shown(str(exc))})") from exc
     inflater = inflate.load()
-    with archive, wheel.open("rb") as raw:
+    with archive:
         members = [info for info in archive.infolist() if not info.is_dir()]
         _check_members(wheel, members, limits)
         dist_info = _dist_info(wheel, archive)
         _check_record(wheel, archive, f"{dist_info}/RECORD")
+        source = os.open(wheel, os.O_RDONLY)
+        try:
+            ends = inflate.data_ends(archive)
 
-        def copy(info: zipfile.ZipInfo, out: IO[bytes]) -> bytes:
-            if inflater is not None and info.compress_type == zipfile.ZIP_DEFLATED:
-                return inflater.copy(archive, raw, info, out)
-            return _copy_member(archive, info, out)
+            def copy(info: zipfile.ZipInfo, out: int) -> bytes:
+                if inflater is not None and info.compress_type == zipfile.ZIP_DEFLATED:
+                    return inflater.copy(source, info, ends[info], out)
+                return _copy_member(archive, info, out)
 
-        files, made = os.fspath(folder / "files"), set[str]()
-        entries = [
-            _extract_member(wheel, copy, info, files, made)
-            for info in members
-            if "__pycache__" not in info.filename.split("/")[:-1]  # installers skip these
-        ]
+            files, made = os.fspath(folder / "files"), set[str]()
+            entries = [
+                _extract_member(wheel, copy, info, files, made)
+                for info in members
+                if "__pycache__" not in info.filename.split("/")[:-1]  # installers skip these
+            ]
+        finally:
+            os.close(source)
     manifest = {"format": _MANIFEST_FORMAT, "wheel": wheel.name, "dist_info": dist_info}
     manifest["files"] = entries
     (folder / "manifest.json").write_text(json.dumps(manifest), "utf-8")
@@ -296,17 +301,17 @@ def _extract_member(
         os.makedirs(parent, exist_ok=True)  # noqa: PTH103
         made.add(parent)
     handle = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o777 if executable else 0o666)
-    with open(handle, "wb") as out:  # noqa: PTH123 - an fd
-        try:
-            digest = copy(info, out)
-        except _DAMAGED as exc:
-            problem = f"is damaged: reading {info.filename!r} failed ({_shown(str(exc))})"
-            raise _refused(wheel, problem) from exc
-        except OverLimitError as exc:
-            problem = f"lies about the size of {info.filename!r} (declares {info.file_size} bytes)"
-            raise _refused(wheel, problem) from exc
-        out.flush()
-        found = os.fstat(handle)  # its mtime is final: nothing is written after the flush
+    try:
+        digest = copy(info, handle)
+        found = os.fstat(handle)  # its mtime is final: nothing more is written to it
+    except _DAMAGED as exc:
+        problem = f"is damaged: reading {info.filename!r} failed ({_shown(str(exc))})"
+        raise _refused(wheel, problem) from exc
+    except OverLimitError as exc:
+        problem = f"lies about the size of {info.filename!r} (declares {info.file_size} bytes)"
+        raise _refused(wheel, problem) from exc
+    finally:
+        os.close(handle)
     return [
         info.filename,
         _record_hash(digest),
@@ -317,20 +322,20 @@ def _extract_member(
     ]
 
 
-def _copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, out: IO[bytes]) -> bytes:
-    """Inflate *info* into *out* through zipfile; the sha256 digest of its bytes.
+def _copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, out: int) -> bytes:
+    """Inflate *info* into the file descriptor *out* through zipfile; its sha256 digest.
 
     A member up to ``_WHOLE`` bytes (nearly all of them) is read in one call, sparing
     zipfile's reads chunk by chunk; zipfile still stops at its declared size and checks its
     CRC. Larger ones stream, never holding more than a chunk.
     """
     if info.file_size > _WHOLE:
-        with archive.open(info) as source:
-            return copy_hashing(source, out, limit=info.file_size)[0].digest()
+        with archive.open(info) as source, open(out, "wb", closefd=False) as sink:
+            return copy_hashing(source, sink, limit=info.file_size)[0].digest()
     data = archive.read(info)
     if len(data) > info.file_size:
         raise OverLimitError
-    out.write(data)  # buffered: all of it, flushed by the caller
+    inflate.write_all(out, data)
     return hashlib.sha256(data).digest()
 
 
