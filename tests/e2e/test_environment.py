@@ -13,8 +13,9 @@ import sys
 import tempfile
 import threading
 import zipfile
-from typing import TYPE_CHECKING
+from pathlib import Path
 
+import packaging
 import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
@@ -22,15 +23,12 @@ from packaging.version import Version
 from envsync.core.planner import DirectUrl, InstalledDist
 from envsync.errors import EnvsyncError, InstallError, InterpreterNotFoundError, VenvError
 from envsync.system.process import clean_env, run
-from envsync.system.shims import shim_dir
+from envsync.system.shims import pycache_dir, shim_dir
 from envsync.venv import environment, installed
 from envsync.venv.create import create_venv, venv_python
 from envsync.venv.environment import VenvInfo, inspect, probe_venv, read_installed
 from envsync.venv.interpreters import Interpreter, find_python
 from envsync.venv.prober import Prober
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 pytestmark = pytest.mark.e2e
 
@@ -137,6 +135,34 @@ def test_a_new_venv_is_known_without_asking_it(tmp_path, monkeypatch, which, req
     monkeypatch.setenv("ENVSYNC_CACHE_DIR", str(tmp_path / "empty-cache"))
     assert probe_venv(root) == expected
     assert expected.version == base.version
+
+
+@pytest.mark.parametrize("which", ["current", "other"])
+def test_a_probe_compiles_the_lent_packaging_only_for_a_python_that_reads_other_bytecode(
+    monkeypatch, which, request
+):
+    """With no bytecode kept (a fresh machine), probing envsync's own Python takes what
+    envsync's imports keep beside packaging; another Python's goes to envsync's bytecode
+    folder. Nothing is written beside envsync's packaging by another Python."""
+    base = request.getfixturevalue("other") if which == "other" else find_current()
+    folder = tempfile.mkdtemp(prefix="envsync-test-tmp-")
+    monkeypatch.setattr(tempfile, "tempdir", folder)  # the shims, and their bytecode, anew
+    monkeypatch.setenv("ENVSYNC_CACHE_DIR", os.path.join(folder, "cache"))  # no answer kept
+    beside = Path(packaging.__file__).parent / "__pycache__"
+    before = sorted(beside.iterdir())
+    try:
+        info = environment.probe_interpreter(base.executable, prober=Prober())
+        compiled = [p.name for p in pycache_dir().rglob("*.pyc")]
+    finally:
+        shutil.rmtree(folder)
+
+    assert info.version == base.version
+    tag = f"cpython-{base.version.major}{base.version.minor}"
+    if which == "current":
+        assert compiled == []
+    else:
+        assert f"markers.{tag}.pyc" in compiled
+    assert sorted(beside.iterdir()) == before
 
 
 def test_a_new_venv_is_known_to_the_next_run_too(tmp_path, monkeypatch):
