@@ -147,7 +147,7 @@ def test_a_probe_compiles_the_lent_packaging_only_for_a_python_that_reads_other_
     base = request.getfixturevalue("other") if which == "other" else find_current()
     folder = tempfile.mkdtemp(prefix="envsync-test-tmp-")
     monkeypatch.setattr(tempfile, "tempdir", folder)  # the shims, and their bytecode, anew
-    monkeypatch.setenv("ENVSYNC_CACHE_DIR", os.path.join(folder, "cache"))  # no answer kept
+    monkeypatch.setenv("ENVSYNC_CACHE_DIR", str(Path(folder, "cache")))  # no answer kept
     beside = Path(packaging.__file__).parent / "__pycache__"
     before = sorted(beside.iterdir())
     try:
