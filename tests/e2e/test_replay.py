@@ -232,3 +232,21 @@ def test_killed_after_the_venv_is_in_place_the_full_path_confirms_it(kept: Path)
     assert after.returncode == 0, after.stderr
     assert after.stdout == "No changes. The environment matches the lock.\n"
     assert envsync_process(kept, "check").returncode == 0
+
+
+@pytest.mark.parametrize("point", ["before-commit", "writing-state"])
+def test_a_fresh_apply_stopped_after_its_packages_are_in_keeps_no_replica(
+    project: Path, package_index: PackageIndex, own_cache: Path, point: str
+) -> None:
+    """The replica is kept beside the apply's last steps: stopped there, nothing of it stays."""
+    write_spec(project, ["alpha", "cli-tool"], index_url=package_index.url)
+
+    stopped = envsync_process(project, "apply", fault=point, fault_signal="TERM")
+
+    assert stopped.returncode == 143, stopped.stderr
+    kept = own_cache / "replay"
+    assert not kept.exists() or list(kept.iterdir()) == []  # no replica, no half-kept folder
+    shutil.rmtree(project / ".venv", ignore_errors=True)  # kept (the state) or rolled back
+    again = envsync_process(project, "apply")
+    assert again.returncode == 0, again.stderr
+    assert len(_replicas(own_cache)) == 1  # the next fresh apply keeps one

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from envsync.venv import replica
+from envsync.venv import replica, replicacapture
 
 from support import counted_forks, tree_digest
 
@@ -43,7 +43,8 @@ def _venv(root: Path) -> Path:
 def _capture(root: Path, venv: Path) -> Path:
     folder = root / "kept"
     folder.mkdir()
-    replica.capture(str(venv), str(folder), skip=frozenset({STATE}), meta={"stdout": "out\n"})
+    meta: dict[str, object] = {"stdout": "out\n"}
+    replicacapture.capture(str(venv), str(folder), skip=frozenset({STATE}), meta=meta)
     return folder
 
 
@@ -116,7 +117,7 @@ def test_a_manifest_of_another_shape_or_a_path_out_of_the_venv_is_stale(tmp_path
     with pytest.raises(replica.Stale, match="not complete"):
         replica.load(str(folder))
     kept = (folder / replica.TREE).stat()
-    stats = replica._STATS.pack(kept.st_ino, kept.st_size, kept.st_mtime_ns)
+    stats = replica.STATS.pack(kept.st_ino, kept.st_size, kept.st_mtime_ns)
     for number, (rows, links) in enumerate(
         [
             ([("../outside", "x", "", b"")], []),  # a folder's path
@@ -189,12 +190,12 @@ def test_a_manifest_of_any_shape_makes_nothing_outside_and_fails_only_as_stale(
     # What a damaged or hand-edited manifest (its hash made to match) can hold: restore
     # either makes a tree inside its folder or raises Stale, and never writes beside it,
     # in this process alone or with helpers (forked whatever the size, as no thread runs).
-    parallel_from, may_fork = replica.PARALLEL_FROM, replica._may_fork
-    replica.PARALLEL_FROM, replica._may_fork = 0, lambda: True  # type: ignore[assignment]
+    parallel_from, may_fork = replica.PARALLEL_FROM, replica.may_fork
+    replica.PARALLEL_FROM, replica.may_fork = 0, lambda: True  # type: ignore[assignment]
     try:
         _restore_any(rows, links, workers)
     finally:
-        replica.PARALLEL_FROM, replica._may_fork = parallel_from, may_fork  # type: ignore[assignment]
+        replica.PARALLEL_FROM, replica.may_fork = parallel_from, may_fork  # type: ignore[assignment]
 
 
 def _restore_any(rows: object, links: object, workers: int) -> None:
@@ -204,7 +205,7 @@ def _restore_any(rows: object, links: object, workers: int) -> None:
         (folder / replica.TREE / "a" / "b").mkdir(parents=True)
         (folder / replica.TREE / "a" / "f").write_text("kept\n")
         found = (folder / replica.TREE / "a" / "f").stat()
-        real = replica._STATS.pack(found.st_ino, found.st_size, found.st_mtime_ns)
+        real = replica.STATS.pack(found.st_ino, found.st_size, found.st_mtime_ns)
         data = {"format": replica.FORMAT, "venv": "/v", "folders": _with_stats(rows, real)}
         body = marshal.dumps({**data, "links": links, "meta": {}})
         (folder / replica.MANIFEST).write_bytes(hashlib.sha256(body).digest() + body)
@@ -226,7 +227,7 @@ def test_a_venv_holding_something_else_than_files_folders_and_links_is_not_kept(
     folder = tmp_path / "kept"
     folder.mkdir()
     with pytest.raises(replica.Stale, match="neither"):
-        replica.capture(str(venv), str(folder), skip=frozenset(), meta={})
+        replicacapture.capture(str(venv), str(folder), skip=frozenset(), meta={})
 
 
 def test_a_venv_reached_through_a_link_or_holding_no_file_is_not_kept(tmp_path: Path) -> None:
@@ -239,7 +240,7 @@ def test_a_venv_reached_through_a_link_or_holding_no_file_is_not_kept(tmp_path: 
         folder = tmp_path / f"kept-{where.name}"
         folder.mkdir()
         with pytest.raises(replica.Stale, match=says):
-            replica.capture(str(where), str(folder), skip=frozenset(), meta={})
+            replicacapture.capture(str(where), str(folder), skip=frozenset(), meta={})
         assert not (folder / replica.MANIFEST).exists()
 
 
@@ -303,7 +304,7 @@ def _in_processes(
     """
     monkeypatch.setattr(replica, "PARALLEL_FROM", 10)
     if not threaded:  # the suite's index serves from a thread: as the fast path, have none
-        monkeypatch.setattr(replica, "_may_fork", lambda: True)
+        monkeypatch.setattr(replica, "may_fork", lambda: True)
     forked = counted_forks(monkeypatch)
     venv = _many(root, 200)
     folder = _capture(root, venv)
@@ -424,3 +425,65 @@ def test_a_path_found_clear_stays_inside(paths: list[str]) -> None:
 )
 def test_a_dot_component_is_told_from_a_dot_folder(path: str, inside: bool) -> None:
     assert replica._framed_clear([path], replica._OUTSIDE) is inside
+
+
+# -- keeping a venv from a helper process (replicacapture.Background) -----------------------
+
+
+def _background(
+    root: Path, venv: Path, monkeypatch: pytest.MonkeyPatch, *, fork: bool
+) -> tuple[Path, replicacapture.Background, list[int]]:
+    """A walk of *venv* started into a new folder, in a helper (*fork*) or here."""
+    monkeypatch.setattr(replicacapture, "may_fork", lambda: fork)
+    forked = counted_forks(monkeypatch)
+    folder = root / "kept"
+    folder.mkdir()
+    walking = replicacapture.Background.start(str(venv), str(folder), skip=frozenset({STATE}))
+    return folder, walking, forked
+
+
+@pytest.mark.parametrize("fork", [True, False], ids=["helper", "here"])
+def test_a_venv_kept_by_a_walk_in_the_background_is_made_again_exactly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fork: bool
+) -> None:
+    venv = _venv(tmp_path)
+    folder, walking, forked = _background(tmp_path, venv, monkeypatch, fork=fork)
+    replicacapture.write(str(folder), walking.result(), {"stdout": "out\n"})
+
+    assert len(forked) == (1 if fork else 0)
+    assert _no_child_left()
+    (venv / STATE).unlink()
+    again = _restore(tmp_path, folder)
+    assert tree_digest(again) == tree_digest(venv)
+    assert (again / "pyvenv.cfg").stat().st_ino == (venv / "pyvenv.cfg").stat().st_ino
+    assert replica.load(str(folder)).meta == {"stdout": "out\n"}
+
+
+def test_a_walk_that_fails_in_its_helper_is_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    venv = _venv(tmp_path)
+    os.mkfifo(venv / "bin" / "fifo")  # neither a file, a folder nor a link: not kept
+
+    _, walking, forked = _background(tmp_path, venv, monkeypatch, fork=True)
+
+    with pytest.raises(replica.Stale, match="could not keep the venv"):
+        walking.result()
+    assert len(forked) == 1
+    assert _no_child_left()
+
+
+def test_a_stopped_walk_leaves_no_helper_and_no_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    venv = _many(tmp_path, 200)
+    folder, walking, forked = _background(tmp_path, venv, monkeypatch, fork=True)
+
+    walking.stop()
+
+    assert len(forked) == 1
+    assert _no_child_left()  # killed and waited for: the caller may delete its folder now
+    shutil.rmtree(folder)
+    assert not folder.exists()
+    with pytest.raises(replica.Stale, match="stopped"):
+        walking.result()

@@ -20,7 +20,7 @@ from envsync.core import render
 from envsync.core.specenvs import DEFAULT_ENV
 from envsync.errors import EXIT_OK
 from envsync.report import Step
-from envsync.usecases import apply, nochange, remembered, removalrecipe, replay
+from envsync.usecases import apply, nochange, remembered, removalrecipe
 from envsync.usecases.backends import Services
 
 if TYPE_CHECKING:
@@ -67,24 +67,34 @@ def _apply(args: argparse.Namespace, ctx: Context, spec: Spec, groups: GroupSele
             groups=groups,
             mode=args.mode,
             verify=args.verify,
-            services=Services(reporter=ctx.reporter(), ahead=ctx.ahead, probe=ctx.probe),
+            services=Services(
+                reporter=ctx.reporter(),
+                ahead=ctx.ahead,
+                probe=ctx.probe,
+                replica=fastpath.chosen(ctx.argv) is not None,
+            ),
         )
-        # The groups are remembered after every apply; the state vouches for the result
-        # only to a command line the no-change path will read again (options not None).
-        nochange.record(
-            spec=args.spec,
-            venv=outcome.venv,
-            site_packages=outcome.site_packages,
-            local_files=outcome.lock.local_files,
-            options=fastpath.chosen(ctx.argv),
-            groups=remembered.as_options(outcome.selection),
-            default=spec.env_name == DEFAULT_ENV,
-        )
-        # A frozen install may have used a stale lock; `lock` answers for [env]'s venv.
-        if args.mode != "frozen" and spec.env_name == DEFAULT_ENV:
-            remember_lock(spec, outcome.lock)
-            _keep_recipe(ctx, spec, outcome)
-        _keep_replica(args, ctx, spec, outcome)
+        try:
+            # The groups are remembered after every apply; the state vouches for the result
+            # only to a command line the no-change path will read again (options not None).
+            nochange.record(
+                spec=args.spec,
+                venv=outcome.venv,
+                site_packages=outcome.site_packages,
+                local_files=outcome.lock.local_files,
+                options=fastpath.chosen(ctx.argv),
+                groups=remembered.as_options(outcome.selection),
+                default=spec.env_name == DEFAULT_ENV,
+            )
+            # A frozen install may have used a stale lock; `lock` answers for [env]'s venv.
+            if args.mode != "frozen" and spec.env_name == DEFAULT_ENV:
+                remember_lock(spec, outcome.lock)
+                _keep_recipe(ctx, spec, outcome)
+        except BaseException:
+            if outcome.replica is not None:
+                outcome.replica.abandon()
+            raise
+        _keep_replica(args, ctx, outcome)
     if not outcome.plan.is_empty():  # an empty plan already said "No changes."
         ctx.write(text.applied_text(outcome))
     if outcome.lock.changes:  # a relock: per target, what it changed (as `lock` says it)
@@ -109,17 +119,18 @@ def _keep_recipe(ctx: Context, spec: Spec, outcome: Outcome) -> None:
     )
 
 
-def _keep_replica(args: argparse.Namespace, ctx: Context, spec: Spec, outcome: Outcome) -> None:
-    """Keep a venv this run created, for the replay path.
+def _keep_replica(args: argparse.Namespace, ctx: Context, outcome: Outcome) -> None:
+    """Keep the venv this run created (``outcome.replica``, being kept), for the replay path.
 
     With it, what a later apply of the same inputs would print: this run's plan and summary
-    (a lock this run wrote is fresh then, so without this run's lock changes). Only a venv
-    of hard links is kept: copies and clones promise each venv its own files.
+    (a lock this run wrote is fresh then, so without this run's lock changes). A venv with
+    local sources is not kept: their files change without env.toml changing.
     """
-    options = fastpath.chosen(ctx.argv)
-    fresh = outcome.venv_change == "create" and not outcome.lock.local_files
-    linked = spec.link_mode == "hardlink"
-    if options is None or not fresh or not linked or outcome.plan.is_empty():
+    keeping, options = outcome.replica, fastpath.chosen(ctx.argv)
+    if keeping is None:
+        return
+    if options is None or outcome.lock.local_files or outcome.plan.is_empty():
+        keeping.abandon()
         return
     done = text.applied_text(outcome)
     count = sum(1 for _ in outcome.plan.changes())
@@ -127,9 +138,8 @@ def _keep_replica(args: argparse.Namespace, ctx: Context, spec: Spec, outcome: O
         Step(what=f"creating {outcome.venv} with Python {outcome.python}"),
         Step(what=f"linking {count} package(s) as this lock's last fresh apply installed them"),
     ]
-    replay.record(
+    keeping.finish(
         spec=args.spec,
-        venv=str(outcome.venv),
         options=options,
         site_packages=[str(p) for p in outcome.site_packages],
         groups=remembered.as_options(outcome.selection),

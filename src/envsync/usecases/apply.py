@@ -72,6 +72,9 @@ class Outcome:
     """The group options installed: those asked for, else the ones the venv remembered."""
     installed: Pylock | None = None
     """The lock apply installed (None for plan): what pylock.toml now holds."""
+    replica: replay.Keeping | None = None
+    """The venv this apply created, being kept as a replica (``Services.replica``): the
+    caller finishes or abandons it."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -154,14 +157,20 @@ def apply_in(
         replay.forget_all()
     # 2. Make the venv when missing or made from a Python the spec no longer accepts.
     with _venv_for(ctx, ready.target):
-        the_plan, info = sync(ctx, ready.lock, ready.target, ready.chosen, verify=verify)
-    # 3. The venv now equals the lock: only now is a new lock worth keeping.
-    lock_change = ready.lock_change
-    if lock_change != "unchanged":
-        lock_change = write_lock(ctx, ready.lock).change
-        reporter.emit(Locked(packages=len(ready.lock.packages), written=True))
-    done = _outcome(ctx, ready, lock_change, the_plan, applied=True)
-    return replace(done, site_packages=(info.purelib, info.platlib), installed=ready.lock)
+        the_plan, info, keeping = sync(ctx, ready.lock, ready.target, ready.chosen, verify=verify)
+    try:
+        # 3. The venv now equals the lock: only now is a new lock worth keeping.
+        lock_change = ready.lock_change
+        if lock_change != "unchanged":
+            lock_change = write_lock(ctx, ready.lock).change
+            reporter.emit(Locked(packages=len(ready.lock.packages), written=True))
+        done = _outcome(ctx, ready, lock_change, the_plan, applied=True)
+    except BaseException:
+        if keeping is not None:
+            keeping.abandon()
+        raise
+    libs = (info.purelib, info.platlib)
+    return replace(done, site_packages=libs, installed=ready.lock, replica=keeping)
 
 
 def prepare(ctx: RunContext, groups: GroupSelection | None, mode: Mode) -> Prepared:

@@ -36,6 +36,9 @@ class Services:
     """The resolver run the fast path started for this run's relock (``usecases.headstart``)."""
     probe: EarlyProbe | None = None
     """The probe of envsync's own Python the fast path started (``venv.earlyprobe``)."""
+    replica: bool = False
+    """Keep a venv this run creates as a replica (``usecases.replay``): the command line is
+    one the replay path reads again. Started once its packages are in, kept by the caller."""
 
 
 # The backends are imported when chosen: check and plan, which need none, start faster.

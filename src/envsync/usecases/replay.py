@@ -29,11 +29,11 @@ import os
 import sys
 
 from envsync import __version__
-from envsync.core.names import LOCK_NAME, STATE_NAME
+from envsync.core.names import LOCK_NAME, STATE_NAME, TXN_FOLDER
 from envsync.system import faults, removal
 from envsync.system.cachedir import cache_root
 from envsync.usecases import nochange
-from envsync.venv import probecache, replica
+from envsync.venv import probecache, replica, replicacapture
 from envsync.venv.lockname import held
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (5 ms): start-up path
@@ -41,13 +41,15 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (5 ms): s
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
-__all__ = ["KEEP", "created", "folder_of", "forget_all", "record"]
+__all__ = ["KEEP", "Keeping", "created", "folder_of", "forget_all", "keeping", "record"]
 
 #: The replicas kept; the oldest go when a new one is kept.
 KEEP = 4
 _FOLDER = "replay"
 _FORMAT = 1
 _SETTINGS, _FAULTS = "ENVSYNC_", "ENVSYNC_FAULT"
+#: What a replica leaves out of the venv's top: its state, and an apply's open journal.
+_SKIP = frozenset({STATE_NAME, TXN_FOLDER})
 
 
 def created(
@@ -112,17 +114,65 @@ def record(
     """Keep the venv a full apply just created, for ``created``; never fails the run.
 
     *texts* are what that apply's output would be: ``stdout``, ``stdout_color`` and the
-    ``stderr`` lines that stand for its progress.
+    ``stderr`` lines that stand for its progress. ``keeping`` then ``Keeping.finish``, at once.
+    """
+    if (kept := keeping(venv)) is not None:
+        kept.finish(
+            spec=spec, options=options, site_packages=site_packages, groups=groups, texts=texts
+        )
+
+
+def keeping(venv: str) -> Keeping | None:
+    """Start keeping the venv a full apply is creating (see ``Keeping``); None if it cannot be.
+
+    Called once the venv holds all it will (its packages installed), while the apply goes on.
     """
     if not nochange.enabled() or not _made_by_this_python(venv):
-        return
+        return None
     try:
-        folder = folder_of(spec, options)
-        root = os.path.dirname(folder)
+        root = os.path.join(cache_root(), _FOLDER)
         os.makedirs(root, exist_ok=True)
-        cache = removal.Owned(cache_root(), "cache")
-        removal.delete(folder, within=cache)  # a replica of the same key, now replaced
-        made = removal.make_folder(f"{folder}.tmp-{os.getpid()}")
+        made = removal.make_folder(os.path.join(root, f"new.tmp-{os.getpid()}-{_token()}"))
+    except OSError:
+        return None
+    try:
+        walking = replicacapture.Background.start(venv, made.root, skip=_SKIP)
+    except (OSError, replica.Stale):
+        _delete_quietly(made)
+        return None
+    except BaseException:
+        _delete_quietly(made)
+        raise
+    return Keeping(venv, made, walking)
+
+
+class Keeping:
+    """A venv this run made, kept as a replica: its files linked by a helper process.
+
+    The walk and the links run beside the apply's last steps; ``finish`` waits for them and
+    writes the manifest with what the apply printed, under the key of its inputs as they
+    are then (a relock during the apply changed pylock.toml). The caller calls ``finish``
+    or ``abandon``, once; any failure of its own leaves no replica, never a failed run.
+    """
+
+    __slots__ = ("_made", "_walking", "venv")
+
+    def __init__(self, venv: str, made: removal.Owned, walking: replicacapture.Background) -> None:
+        self.venv = venv
+        """The venv being kept."""
+        self._made = made
+        self._walking = walking
+
+    def finish(
+        self,
+        *,
+        spec: str,
+        options: Mapping[str, Sequence[str]],
+        site_packages: Iterable[str],
+        groups: Mapping[str, Sequence[str]],
+        texts: Mapping[str, object],
+    ) -> None:
+        """Keep it for a later apply of *spec* with *options*; never fails the run."""
         meta: dict[str, object] = {
             **texts,
             "site_packages": sorted(set(site_packages)),
@@ -131,14 +181,38 @@ def record(
             "identity": probecache.identity(_base()),
         }
         try:
-            replica.capture(venv, made.root, skip=frozenset({STATE_NAME}), meta=meta)
-            removal.publish_folder(made, folder)
+            replicacapture.write(self._made.root, self._walking.result(), meta)
+            folder = folder_of(spec, options)
+            cache = removal.Owned(cache_root(), "cache")
+            removal.delete(folder, within=cache)  # a replica of the same key, now replaced
+            removal.publish_folder(self._made, folder)
+        except (OSError, replica.Stale):
+            self.abandon()  # without a replica the next fresh apply takes the full path
+            return
         except BaseException:
-            removal.delete_tree(made)
+            self.abandon()
             raise
-        _trim(root, cache)
-    except (OSError, replica.Stale):
-        return  # without a replica the next fresh apply takes the full path
+        try:
+            _trim(os.path.dirname(folder), cache)
+        except OSError:
+            return
+
+    def abandon(self) -> None:
+        """Stop the helper and delete what it made: nothing of this replica stays."""
+        self._walking.stop()
+        _delete_quietly(self._made)
+
+
+def _delete_quietly(made: removal.Owned) -> None:
+    """Delete a replica's folder that will not be kept (it may already be gone)."""
+    try:
+        removal.delete_tree(made)
+    except OSError:
+        return
+
+
+def _token() -> str:
+    return os.urandom(4).hex()
 
 
 def folder_of(spec: str, options: Mapping[str, Sequence[str]]) -> str:

@@ -15,6 +15,7 @@ from envsync.errors import ApplyError, BuildError, EnvsyncError, Interrupted, Ro
 from envsync.install import transaction
 from envsync.report import Planned, Step
 from envsync.system import faults
+from envsync.usecases import replay
 from envsync.usecases.backends import installer_for
 from envsync.usecases.planning import drift_of, plan_in
 from envsync.venv import create, environment
@@ -48,8 +49,12 @@ def sync(
     chosen: Chosen,
     *,
     verify: bool = False,
-) -> tuple[Plan, environment.VenvInfo]:
-    """Plan against the venv as it is, show the plan, carry it out, and check the result."""
+) -> tuple[Plan, environment.VenvInfo, replay.Keeping | None]:
+    """Plan against the venv as it is, show the plan, carry it out, and check the result.
+
+    Also the replica of a venv this run created, being kept (``Services.replica``): the
+    caller finishes or abandons it.
+    """
     spec, reporter = ctx.spec, ctx.services.reporter
     info, installed = environment.inspect(spec.venv, prober=ctx.prober)
     found = drift_of(info) if verify else ()
@@ -58,7 +63,7 @@ def sync(
     reporter.emit(Planned(plan=the_plan))
     # The no-change path returns here, without starting pip.
     if the_plan.is_empty():
-        return the_plan, info
+        return the_plan, info, None
     stray = [d.path for d in found if d.kind == "unrecorded"]
     wanted = [a.want for a in the_plan.of(*_INSTALLING) if a.want is not None]
     _refuse_builds(wanted, spec)
@@ -72,19 +77,36 @@ def sync(
     replaced = [a.name for a in the_plan.of(*_REPLACING)]
     # In a venv this run made there is nothing of another dist's to overwrite.
     overwritten = writes if writes and target.change == "keep" else ()
-    with _transaction(spec.venv, replaced, (info.purelib, info.platlib), overwritten):
-        create.remove_stray_files(spec.venv, {info.purelib, info.platlib}, stray)
-        if wanted:
-            reporter.emit(Step(what=f"installing {len(wanted)} package(s)"))
-            installer.install(info, wanted, **where)
-        if removed := the_plan.of(Change.REMOVE):  # moved aside by the transaction
-            reporter.emit(Step(what=f"removed {len(removed)} package(s)"))
-        # Inside the transaction: a failing ensurepip puts the venv back as well.
-        if any(a.reason == SEED for a in the_plan.of(Change.INSTALL)):
-            reporter.emit(Step(what="putting pip in with the venv's ensurepip (seed = true)"))
-            create.seed(spec.venv)
-        _verify(ctx, the_lock, chosen)
-    return the_plan, info
+    keeping: replay.Keeping | None = None
+    try:
+        with _transaction(spec.venv, replaced, (info.purelib, info.platlib), overwritten):
+            create.remove_stray_files(spec.venv, {info.purelib, info.platlib}, stray)
+            if wanted:
+                reporter.emit(Step(what=f"installing {len(wanted)} package(s)"))
+                installer.install(info, wanted, **where)
+            if removed := the_plan.of(Change.REMOVE):  # moved aside by the transaction
+                reporter.emit(Step(what=f"removed {len(removed)} package(s)"))
+            # Inside the transaction: a failing ensurepip puts the venv back as well.
+            if any(a.reason == SEED for a in the_plan.of(Change.INSTALL)):
+                reporter.emit(Step(what="putting pip in with the venv's ensurepip (seed = true)"))
+                create.seed(spec.venv)
+            keeping = _keeping(ctx, target)  # its files are all in: kept beside the check
+            _verify(ctx, the_lock, chosen)
+    except BaseException:
+        if keeping is not None:
+            keeping.abandon()
+        raise
+    return the_plan, info, keeping
+
+
+def _keeping(ctx: RunContext, target: Target) -> replay.Keeping | None:
+    """The replica of a venv this run created, started when the caller wants one kept.
+
+    Only a venv of hard links is kept: copies and clones promise each venv its own files.
+    """
+    linked = ctx.spec.link_mode == "hardlink"
+    wanted = ctx.services.replica and target.change == "create" and linked
+    return replay.keeping(str(ctx.spec.venv)) if wanted else None
 
 
 def _origins(ctx: RunContext) -> Origins:

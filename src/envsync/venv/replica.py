@@ -1,7 +1,7 @@
 """A venv kept in the cache as hard links, and a new venv made again from it. FILES.
 
-After an apply that created a venv, ``capture`` links every file of that venv into a folder
-of envsync's cache and writes a manifest: the folders, the files with the inode, size and
+After an apply that created a venv, ``replicacapture`` links every file of that venv into a
+folder of envsync's cache and writes a manifest: the folders, the files with the inode, size and
 mtime each had, and the symlinks. A later apply of the same inputs into the same (missing)
 venv needs no resolver, no lock parsing and no installer: ``restore`` checks each kept file
 against the manifest and links it into a new folder, which the caller renames into place.
@@ -19,7 +19,7 @@ each folder's folders are made relative to it, by the process that links its fil
 Only the standard library, and only what this needs: it runs on the start-up path.
 """
 
-# ruff: noqa: PTH102, PTH118, PTH123, PTH211
+# ruff: noqa: PTH118, PTH123, PTH211
 # os.path and os, not pathlib: thousands of files, on the start-up path.
 from __future__ import annotations
 
@@ -27,21 +27,31 @@ import hashlib
 import marshal
 import os
 import signal
-import stat
 import struct
 import sys
-
-from envsync.system import atomic
+from functools import partial
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up path
 if TYPE_CHECKING:
-    from collections.abc import Collection, Sequence
+    from collections.abc import Callable, Collection, Sequence
 
     Folder = tuple[str, str, str, bytes]
     """A folder of the venv (``""``: its top), its folders' and its files' names (each
-    joined by NUL, ``""`` for none), and its files' inode, size and mtime (``_STATS``)."""
+    joined by NUL, ``""`` for none), and its files' inode, size and mtime (``STATS``)."""
 
-__all__ = ["FORMAT", "Replica", "Stale", "capture", "load", "restore"]
+__all__ = [
+    "DONE",
+    "FAILED",
+    "FORMAT",
+    "STATS",
+    "Replica",
+    "Stale",
+    "helper",
+    "load",
+    "may_fork",
+    "reap",
+    "restore",
+]
 
 #: The manifest's layout; a manifest of another format is not read (1: files one by one;
 #: 2: a row per file).
@@ -51,7 +61,7 @@ TREE, MANIFEST = "venv", "manifest"
 _DIGEST = 32
 _KEYS = ("venv", "folders", "links", "meta")
 #: A kept file's inode, size and mtime (ns), packed: the inode unsigned, as the system's is.
-_STATS = struct.Struct("=Qqq")
+STATS = struct.Struct("=Qqq")
 
 
 class Stale(Exception):  # noqa: N818 - a state, as ``Timeout`` is
@@ -82,94 +92,6 @@ class Replica:
         self.meta: dict[str, object] = meta
 
 
-def capture(venv: str, folder: str, *, skip: frozenset[str], meta: dict[str, object]) -> None:
-    """Keep *venv* in *folder* (new, made by the caller): its files linked, its manifest.
-
-    *skip* are names at the venv's top that are not kept (its state file). *meta* is kept
-    in the manifest as it is. A venv holding anything but folders, files and symlinks
-    raises ``Stale`` (nothing would be made again from it), as does a system that cannot
-    name files relative to an open folder (``restore`` needs that too). Each folder is
-    opened once on both sides, and its entries are read and linked by name, as ``_link``
-    does: this runs for every file of a venv an apply has just made.
-    """
-    if not _RELATIVE:
-        raise Stale("this system cannot name files relative to a folder")
-    if not stat.S_ISDIR(os.lstat(venv).st_mode):  # fwalk would yield nothing of a link
-        raise Stale(f"{venv} is not a folder")
-    tree = os.path.join(folder, TREE)
-    os.mkdir(tree)
-    kept = _Kept()
-    # follow_symlinks is False: a link, even to a folder, is kept as one entry, not walked.
-    for here, subdirs, names, here_fd in os.fwalk(venv):
-        rel = os.path.relpath(here, venv)
-        rel = "" if rel == "." else rel
-        if not rel:
-            subdirs[:] = [d for d in subdirs if d not in skip]
-        files = [n for n in names if rel or n not in skip]
-        kept_fd = os.open(os.path.join(tree, rel) if rel else tree, _FOLDER)
-        try:
-            kept.folder(os.path.join(here, ""), rel, subdirs, files, (here_fd, kept_fd))
-        finally:
-            os.close(kept_fd)
-    if not kept.files:  # a venv has files (pyvenv.cfg): an empty one is not made again
-        raise Stale(f"{venv} holds no file")
-    data = {"format": FORMAT, "venv": venv, "folders": kept.folders, "links": kept.links}
-    body = marshal.dumps({**data, "meta": meta})
-    atomic.write_bytes(os.path.join(folder, MANIFEST), hashlib.sha256(body).digest() + body)
-
-
-class _Kept:
-    """What ``capture`` has kept so far: the manifest's folders and links."""
-
-    __slots__ = ("files", "folders", "links")
-
-    def __init__(self) -> None:
-        self.folders: list[Folder] = []
-        self.links: list[tuple[str, str]] = []
-        self.files = 0
-
-    def folder(
-        self, here: str, rel: str, subdirs: list[str], names: list[str], fds: tuple[int, int]
-    ) -> None:
-        """Keep one folder's entries: folders made, files linked, links copied.
-
-        *fds* are the folder's and its kept copy's; a linked folder is taken out of
-        *subdirs*, so that the walk does not enter it.
-        """
-        source, kept = fds
-        made: list[str] = []
-        files: list[str] = []
-        stats = bytearray()
-        for name in [*subdirs, *names]:
-            found = os.stat(name, dir_fd=source, follow_symlinks=False)
-            if stat.S_ISLNK(found.st_mode):
-                target = os.readlink(name, dir_fd=source)
-                os.symlink(target, name, dir_fd=kept)
-                self.links.append((os.path.join(rel, name), target))
-                if name in subdirs:
-                    subdirs.remove(name)  # a link to a folder is one entry, not walked
-            elif stat.S_ISDIR(found.st_mode):
-                os.mkdir(name, dir_fd=kept)
-                made.append(name)
-            elif stat.S_ISREG(found.st_mode):  # the same inode: *found* holds for the kept one
-                os.link(name, name, src_dir_fd=source, dst_dir_fd=kept, follow_symlinks=False)
-                files.append(name)
-                stats += _packed(here + name, found)
-            else:
-                raise Stale(f"{here}{name} is neither a folder, a file nor a symlink")
-        if made or files:
-            self.folders.append((rel, "\x00".join(made), "\x00".join(files), bytes(stats)))
-            self.files += len(files)
-
-
-def _packed(path: str, found: os.stat_result) -> bytes:
-    """*found*'s inode, size and mtime as the manifest keeps them (``_STATS``)."""
-    try:
-        return _STATS.pack(found.st_ino, found.st_size, found.st_mtime_ns)
-    except struct.error as exc:  # a value beyond 64 bits: a system this was not made for
-        raise Stale(f"{path} has a stat the manifest cannot hold") from exc
-
-
 def load(folder: str) -> Replica:
     """The manifest in *folder*, checked against its own hash; ``Stale`` if it fails."""
     with open(os.path.join(folder, MANIFEST), "rb") as fh:
@@ -193,13 +115,13 @@ def restore(replica: Replica, folder: str, into: str, *, workers: int = 1) -> No
     """
     tree, into = os.path.join(folder, TREE) + os.sep, into + os.sep
     try:
-        if not _RELATIVE:
+        if not RELATIVE:
             raise Stale("this system cannot name files relative to a folder")
         if not _all_inside(replica):
             raise Stale("the manifest names a path outside the venv")
         folders = replica.folders
         weights = list(map(_weight, folders))
-        if workers > 1 and sum(weights) >= PARALLEL_FROM and _may_fork():
+        if workers > 1 and sum(weights) >= PARALLEL_FROM and may_fork():
             _link_in_processes(folders, tree, into, workers=workers, weights=weights)
         else:
             _link(folders, tree, into, frozenset())
@@ -223,7 +145,7 @@ PARALLEL_FROM = 4096
 def _weight(row: Folder) -> int:
     """How many files and folders *row* makes: what its share of a restore costs."""
     subdirs, stats = row[1], row[3]
-    return len(stats) // _STATS.size + (subdirs.count("\x00") + 1 if subdirs else 0)
+    return len(stats) // STATS.size + (subdirs.count("\x00") + 1 if subdirs else 0)
 
 
 def _link(rows: Sequence[Folder], tree: str, into: str, made: Collection[str]) -> None:
@@ -235,16 +157,16 @@ def _link(rows: Sequence[Folder], tree: str, into: str, made: Collection[str]) -
     tmpfs). The folders of the rows in *made* are there already (``_make_shared``).
     """
     stat, link, open_, close, mkdir = os.stat, os.link, os.open, os.close, os.mkdir
-    unpack = _STATS.iter_unpack
+    unpack = STATS.iter_unpack
     for head, subdirs, names, stats in rows:
-        target = open_(into + head, _FOLDER)
+        target = open_(into + head, FOLDER)
         try:
             if subdirs and head not in made:
                 for name in subdirs.split("\x00"):
                     mkdir(name, dir_fd=target)
             if not names:
                 continue
-            source = open_(tree + head, _FOLDER)
+            source = open_(tree + head, FOLDER)
             try:
                 for name, (ino, size, mtime) in zip(
                     names.split("\x00"), unpack(stats), strict=True
@@ -260,14 +182,14 @@ def _link(rows: Sequence[Folder], tree: str, into: str, made: Collection[str]) -
 
 
 #: Folders opened only to name the files in them (O_PATH where the system has it).
-_FOLDER = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_PATH", 0)
+FOLDER = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_PATH", 0)
 #: Whether files can be named relative to an open folder here, as capture and restore do.
-_RELATIVE = {os.open, os.stat, os.link, os.mkdir, os.symlink, os.readlink} <= os.supports_dir_fd
-#: A helper process's exit codes: linked its share, found a kept file changed or gone.
-_LINKED, _STALE = 0, 3
+RELATIVE = {os.open, os.stat, os.link, os.mkdir, os.symlink, os.readlink} <= os.supports_dir_fd
+#: A helper process's exit codes: its work done; failed (a kept file changed or gone, say).
+DONE, FAILED = 0, 3
 
 
-def _may_fork() -> bool:
+def may_fork() -> bool:
     """Whether this process may fork helpers: it can, and runs no other thread to copy."""
     threading = sys.modules.get("threading")
     alone = threading is None or threading.active_count() == 1
@@ -291,12 +213,12 @@ def _link_in_processes(
     children: list[int] = []
     try:
         for share in shares[1:]:
-            children.append(_fork(share, tree, into, made))  # noqa: PERF401 - each is known
+            children.append(helper(partial(_link, share, tree, into, made)))  # noqa: PERF401
         _link(shares[0], tree, into, made)
     except BaseException:
-        _reap(children, kill=True)  # the caller deletes *into*: the helpers stop first
+        reap(children, kill=True)  # the caller deletes *into*: the helpers stop first
         raise
-    if any(code != _LINKED for code in _reap(children, kill=False)):
+    if any(code != DONE for code in reap(children, kill=False)):
         raise Stale("a helper process could not link its share (a kept file changed or gone)")
 
 
@@ -314,7 +236,7 @@ def _make_shared(rows: Sequence[Folder], shares: Sequence[Sequence[Folder]], int
         holding.update("/".join(parts[:end]) for end in range(len(parts)))
     for head, subdirs, _, _ in rows:
         if head in holding and subdirs:
-            target = os.open(into + head, _FOLDER)
+            target = os.open(into + head, FOLDER)
             try:
                 for name in subdirs.split("\x00"):
                     os.mkdir(name, dir_fd=target)
@@ -329,27 +251,30 @@ def _make_shared(rows: Sequence[Folder], shares: Sequence[Sequence[Folder]], int
 _HELD = frozenset({signal.SIGINT, signal.SIGTERM})
 
 
-def _fork(share: Sequence[Folder], tree: str, into: str, made: Collection[str]) -> int:
-    """Start a helper that does *share* and exits (``_LINKED`` or ``_STALE``); its pid."""
+def helper(work: Callable[[], object]) -> int:
+    """Start a helper process that runs *work* and exits; its pid (where ``may_fork``).
+
+    It exits ``DONE``, or ``FAILED`` if *work* raised.
+    """
     held = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
     try:
         pid = os.fork()
     except BaseException:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
         raise
-    if pid == 0:  # the helper: its share, then out, never back into the caller's code
-        code = _STALE
+    if pid == 0:  # the helper: its work, then out, never back into the caller's code
+        code = FAILED
         try:
             signal.pthread_sigmask(signal.SIG_SETMASK, held)
-            _link(share, tree, into, made)
-            code = _LINKED
+            work()
+            code = DONE
         finally:
             os._exit(code)
     signal.pthread_sigmask(signal.SIG_SETMASK, held)  # the caller has the pid before a signal
     return pid
 
 
-def _reap(children: list[int], *, kill: bool) -> list[int]:
+def reap(children: list[int], *, kill: bool) -> list[int]:
     """Wait for every helper (killed first with *kill*) and return their exit codes.
 
     Interrupted while waiting (a SIGTERM), it kills and waits for the rest before raising:
