@@ -2,8 +2,9 @@
 
 What an apply installs into a new venv is a pure function of env.toml's bytes, pylock.toml's
 bytes, the options that choose groups and the interpreter. After a full apply that created
-the venv, ``record`` keeps that venv in the cache as a replica (hard links and a manifest,
-``venv.replica``) under a key of exactly those inputs, and the venv's path. A later apply
+the venv, ``keeping`` keeps that venv in the cache as a replica (hard links and a manifest,
+``venv.replica``; the links made by a helper process while the apply goes on, the manifest
+by ``Keeping.finish``) under a key of exactly those inputs, and the venv's path. A later apply
 with the same key and no venv at that path (a fresh CI checkout, a deleted venv) is answered
 by ``created``: the kept files are checked against the manifest and linked into a new folder
 in the cache's tmp/, which is renamed into place. No TOML is parsed, nothing is resolved,
@@ -41,7 +42,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (5 ms): s
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
-__all__ = ["KEEP", "Keeping", "created", "folder_of", "forget_all", "keeping", "record"]
+__all__ = ["KEEP", "Keeping", "created", "folder_of", "forget_all", "keeping"]
 
 #: The replicas kept; the oldest go when a new one is kept.
 KEEP = 4
@@ -102,30 +103,11 @@ def _usable(spec: str, options: Mapping[str, Sequence[str]]) -> tuple[str, repli
     return (folder, kept) if same else None
 
 
-def record(
-    *,
-    spec: str,
-    venv: str,
-    options: Mapping[str, Sequence[str]],
-    site_packages: Iterable[str],
-    groups: Mapping[str, Sequence[str]],
-    texts: Mapping[str, object],
-) -> None:
-    """Keep the venv a full apply just created, for ``created``; never fails the run.
-
-    *texts* are what that apply's output would be: ``stdout``, ``stdout_color`` and the
-    ``stderr`` lines that stand for its progress. ``keeping`` then ``Keeping.finish``, at once.
-    """
-    if (kept := keeping(venv)) is not None:
-        kept.finish(
-            spec=spec, options=options, site_packages=site_packages, groups=groups, texts=texts
-        )
-
-
 def keeping(venv: str) -> Keeping | None:
-    """Start keeping the venv a full apply is creating (see ``Keeping``); None if it cannot be.
+    """Start keeping the venv a full apply created, for ``created`` (see ``Keeping``).
 
-    Called once the venv holds all it will (its packages installed), while the apply goes on.
+    Called once the venv holds all it will (its packages installed), while the apply goes
+    on; None when it cannot be kept.
     """
     if not nochange.enabled() or not _made_by_this_python(venv):
         return None
@@ -143,7 +125,7 @@ def keeping(venv: str) -> Keeping | None:
     except BaseException:
         _delete_quietly(made)
         raise
-    return Keeping(venv, made, walking)
+    return Keeping(made, walking)
 
 
 class Keeping:
@@ -155,11 +137,9 @@ class Keeping:
     or ``abandon``, once; any failure of its own leaves no replica, never a failed run.
     """
 
-    __slots__ = ("_made", "_walking", "venv")
+    __slots__ = ("_made", "_walking")
 
-    def __init__(self, venv: str, made: removal.Owned, walking: replicacapture.Background) -> None:
-        self.venv = venv
-        """The venv being kept."""
+    def __init__(self, made: removal.Owned, walking: replicacapture.Background) -> None:
         self._made = made
         self._walking = walking
 
@@ -172,15 +152,19 @@ class Keeping:
         groups: Mapping[str, Sequence[str]],
         texts: Mapping[str, object],
     ) -> None:
-        """Keep it for a later apply of *spec* with *options*; never fails the run."""
-        meta: dict[str, object] = {
-            **texts,
-            "site_packages": sorted(set(site_packages)),
-            "groups": {k: list(v) for k, v in groups.items()},
-            "base": _base(),
-            "identity": probecache.identity(_base()),
-        }
+        """Keep it for a later apply of *spec* with *options*; never fails the run.
+
+        *texts* are what this apply's output would be: ``stdout``, ``stdout_color`` and the
+        ``stderr`` lines that stand for its progress.
+        """
         try:
+            meta: dict[str, object] = {
+                **texts,
+                "site_packages": sorted(set(site_packages)),
+                "groups": {k: list(v) for k, v in groups.items()},
+                "base": _base(),
+                "identity": probecache.identity(_base()),
+            }
             replicacapture.write(self._made.root, self._walking.result(), meta)
             folder = folder_of(spec, options)
             cache = removal.Owned(cache_root(), "cache")
