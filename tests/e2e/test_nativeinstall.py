@@ -287,6 +287,33 @@ def test_a_wheel_with_an_archive_member_outside_it_is_refused(tmp_path: Path, me
     assert not list(site_packages(tmp_path / "venv").iterdir())
 
 
+@pytest.mark.parametrize(
+    "method", [zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED], ids=["deflated", "stored"]
+)
+def test_a_wheel_whose_local_header_names_its_member_otherwise_is_refused(
+    tmp_path: Path, method: int
+) -> None:
+    """The local header's copy of a member's name, not UTF-8 though flagged so: damaged."""
+    name = "sneaky/d\u00e4ta.py"  # zipfile flags a non-ASCII name as UTF-8
+    good = build_wheel(tmp_path / "wheels", "sneaky", "1.0", files={"sneaky/__init__.py": ""})
+    bad = tmp_path / "bad" / good.name
+    bad.parent.mkdir()
+    shutil.copy(good, bad)
+    with zipfile.ZipFile(bad, "a") as out:
+        out.writestr(name, b"x = 1\n" * 50, method)
+    blob = bad.read_bytes()
+    at = blob.index(name.encode())  # the local header's copy comes before the directory's
+    bad.write_bytes(
+        blob[:at] + name.encode().replace(b"\xc3", b"\xff") + blob[at + len(name.encode()) :]
+    )
+    python = make_venv(tmp_path / "venv")
+
+    with pytest.raises(InstallError, match="is damaged") as caught:
+        native_install(python, [local_wanted(bad, "sneaky", "1.0")])
+    assert "sneaky-1.0-py3-none-any.whl" in caught.value.message
+    assert not list(site_packages(tmp_path / "venv").iterdir())
+
+
 def test_data_folders_pth_files_and_scripts_install_as_pip_installs_them(tmp_path: Path) -> None:
     wheel = build_wheel(
         tmp_path / "wheels",

@@ -57,8 +57,16 @@ _MANIFEST_FORMAT = 1
 #: Members up to this size are inflated in one read (see ``_copy_member``).
 _WHOLE = 1 << 20
 #: What zipfile raises for a damaged member: a bad CRC, a cut-off or corrupt stream, an
-#: unsupported compression method, encryption.
-_DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError)
+#: unsupported compression method, encryption, a local header's name that is not UTF-8
+#: though flagged so.
+_DAMAGED = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+    UnicodeDecodeError,
+)
 _HINT = (
     "this file is not a usable wheel; report it to the package's authors, or lock another "
     "version (`envsync lock --upgrade-package NAME`)"
@@ -275,7 +283,7 @@ def _check_record(wheel: Path, archive: zipfile.ZipFile, record: str) -> None:
     """Refuse a wheel whose RECORD names a path outside it: no installer should trust one."""
     try:
         text = archive.read(record).decode("utf-8")
-    except (KeyError, UnicodeDecodeError, *_DAMAGED) as exc:
+    except (KeyError, *_DAMAGED) as exc:
         raise _refused(wheel, f"has no readable {record!r}: {_shown(str(exc))}") from exc
     for row in csv.reader(text.splitlines()):
         if row and row[0] and _unsafe(row[0], _parts(row[0])):
