@@ -21,12 +21,13 @@ import struct
 import zipfile
 from typing import TYPE_CHECKING, Protocol
 
+from envsync.system.descriptors import write_all
 from envsync.system.hashing import OverLimitError
 
 if TYPE_CHECKING:
     from types import ModuleType
 
-__all__ = ["Inflater", "data_ends", "load", "write_all"]
+__all__ = ["Inflater", "data_ends", "load"]
 
 #: A local file header (zipfile's ``structFileHeader``): signature, versions, flags, method,
 #: time, date, CRC, sizes, then the lengths of the name and the extra field that follow it.
@@ -132,13 +133,6 @@ def _data_start(source: int, info: zipfile.ZipInfo) -> int:
     if info.flag_bits & _ENCRYPTED:
         raise RuntimeError(f"File {info.orig_filename!r} is encrypted")
     return info.header_offset + _LOCAL.size + int(name_length) + int(extra_length)
-
-
-def write_all(out: int, data: bytes) -> None:
-    """Write all of *data* to the file descriptor *out* (a write may take only a part)."""
-    written = os.write(out, data)
-    while written < len(data):
-        written += os.write(out, data[written:])
 
 
 def load() -> Inflater | None:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from envsync.errors import EnvsyncError, InstallError, printable
 from envsync.install import inflate
+from envsync.system.descriptors import write_all
 from envsync.system.hashing import OverLimitError, copy_hashing, sha256_of_file
 
 if TYPE_CHECKING:
@@ -343,7 +344,7 @@ def _copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, out: int) -> b
     data = archive.read(info)
     if len(data) > info.file_size:
         raise OverLimitError
-    inflate.write_all(out, data)
+    write_all(out, data)
     return hashlib.sha256(data).digest()
 
 

@@ -21,6 +21,7 @@ import stat
 import struct
 
 from envsync.system import atomic
+from envsync.system.descriptors import write_all
 from envsync.venv.replica import (
     FOLDER,
     FORMAT,
@@ -157,10 +158,7 @@ class Background:
 
 def _walk_into(out: int, venv: str, folder: str, skip: frozenset[str]) -> None:
     """The helper's work: the walk, its result written to *out* whole."""
-    body = marshal.dumps(walk(venv, folder, skip=skip))
-    view = memoryview(body)
-    while view:
-        view = view[os.write(out, view) :]
+    write_all(out, marshal.dumps(walk(venv, folder, skip=skip)))
 
 
 def _read_all(pipe: int) -> bytes:
