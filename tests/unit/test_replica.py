@@ -19,6 +19,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from envsync.system import forked as forked_helpers
 from envsync.venv import replica, replicacapture
 
 from support import counted_forks, tree_digest
@@ -434,7 +435,7 @@ def _background(
     root: Path, venv: Path, monkeypatch: pytest.MonkeyPatch, *, fork: bool
 ) -> tuple[Path, replicacapture.Background, list[int]]:
     """A walk of *venv* started into a new folder, in a helper (*fork*) or here."""
-    monkeypatch.setattr(replicacapture, "may_fork", lambda: fork)
+    monkeypatch.setattr(forked_helpers, "may_fork", lambda: fork)
     forked = counted_forks(monkeypatch)
     folder = root / "kept"
     folder.mkdir()

@@ -31,7 +31,6 @@ from envsync.venv.replica import (
     TREE,
     Stale,
     helper,
-    may_fork,
     reap,
 )
 
@@ -96,8 +95,10 @@ def write(folder: str, walked: Walked, meta: dict[str, object]) -> None:
 class Background:
     """A ``walk`` under way in a helper process; ``result`` waits for what it found.
 
-    Where no helper may be forked (another thread runs here, or no ``fork``), the walk is
-    done at once, in this process. The caller calls ``result`` or ``stop``, once.
+    A helper is forked only where ``system.forked`` forks its own (Linux, no other thread
+    running): this runs after a full apply, which has loaded much more than the replay
+    path that ``replica.restore`` forks on. Elsewhere the walk is done at once, in this
+    process. The caller calls ``result`` or ``stop``, once.
     """
 
     __slots__ = ("_pid", "_pipe", "_walked")
@@ -111,7 +112,9 @@ class Background:
 
         ``Stale`` or OSError if a walk done at once (no helper) fails.
         """
-        if not may_fork():
+        from envsync.system import forked  # noqa: PLC0415 - threading: not on the replay path
+
+        if not forked.may_fork():
             return cls(None, None, walk(venv, folder, skip=skip))
         read, written = os.pipe()
         try:
