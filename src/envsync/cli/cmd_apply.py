@@ -25,11 +25,15 @@ from envsync.usecases.backends import Services
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Mapping, Sequence
 
     from envsync.cli._context import Context
     from envsync.core.selection import GroupSelection
     from envsync.core.spec import Spec
     from envsync.usecases.apply import Outcome
+
+    #: The options of the command line that choose what it installs (``fastpath.chosen``).
+    Options = Mapping[str, Sequence[str]]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -61,6 +65,8 @@ def _apply(args: argparse.Namespace, ctx: Context, spec: Spec, groups: GroupSele
     The venv's lock is held from the first look at the venv until the state the no-change
     path trusts is written: that state must describe this run's result, not another's.
     """
+    # What the fast paths read of this command line: None when they would not read it.
+    options = fastpath.chosen(ctx.argv)
     with holding(spec, args, ctx):
         outcome = apply.apply(
             spec,
@@ -71,7 +77,7 @@ def _apply(args: argparse.Namespace, ctx: Context, spec: Spec, groups: GroupSele
                 reporter=ctx.reporter(),
                 ahead=ctx.ahead,
                 probe=ctx.probe,
-                replica=fastpath.chosen(ctx.argv) is not None,
+                replica=options is not None,
             ),
         )
         try:
@@ -82,19 +88,19 @@ def _apply(args: argparse.Namespace, ctx: Context, spec: Spec, groups: GroupSele
                 venv=outcome.venv,
                 site_packages=outcome.site_packages,
                 local_files=outcome.lock.local_files,
-                options=fastpath.chosen(ctx.argv),
+                options=options,
                 groups=remembered.as_options(outcome.selection),
                 default=spec.env_name == DEFAULT_ENV,
             )
             # A frozen install may have used a stale lock; `lock` answers for [env]'s venv.
             if args.mode != "frozen" and spec.env_name == DEFAULT_ENV:
                 remember_lock(spec, outcome.lock)
-                _keep_recipe(ctx, spec, outcome)
+                _keep_recipe(spec, outcome, options)
         except BaseException:
             if outcome.replica is not None:
                 outcome.replica.abandon()
             raise
-        _keep_replica(args, ctx, outcome)
+        _keep_replica(args, outcome, options)
     if not outcome.plan.is_empty():  # an empty plan already said "No changes."
         ctx.write(text.applied_text(outcome))
     if outcome.lock.changes:  # a relock: per target, what it changed (as `lock` says it)
@@ -102,9 +108,8 @@ def _apply(args: argparse.Namespace, ctx: Context, spec: Spec, groups: GroupSele
     return ctx.report("ok", EXIT_OK, outcome_data(outcome, ctx.released))
 
 
-def _keep_recipe(ctx: Context, spec: Spec, outcome: Outcome) -> None:
+def _keep_recipe(spec: Spec, outcome: Outcome, options: Options | None) -> None:
     """Keep what a later apply that only removes requirements takes (``quickremove``)."""
-    options = fastpath.chosen(ctx.argv)
     if options is None or outcome.installed is None or outcome.target is None:
         return  # the fast path would not read such a command line: its key would not match
     if outcome.lock.local_files:
@@ -119,14 +124,14 @@ def _keep_recipe(ctx: Context, spec: Spec, outcome: Outcome) -> None:
     )
 
 
-def _keep_replica(args: argparse.Namespace, ctx: Context, outcome: Outcome) -> None:
+def _keep_replica(args: argparse.Namespace, outcome: Outcome, options: Options | None) -> None:
     """Keep the venv this run created (``outcome.replica``, being kept), for the replay path.
 
     With it, what a later apply of the same inputs would print: this run's plan and summary
     (a lock this run wrote is fresh then, so without this run's lock changes). A venv with
     local sources is not kept: their files change without env.toml changing.
     """
-    keeping, options = outcome.replica, fastpath.chosen(ctx.argv)
+    keeping = outcome.replica
     if keeping is None:
         return
     if options is None or outcome.lock.local_files or outcome.plan.is_empty():
